@@ -1,0 +1,98 @@
+import type { Db } from './database.js';
+
+/** One bar as users read it. */
+export interface Bar {
+  /** Start of the bar in ms since the epoch, UTC (`window_start` / 1e6). */
+  time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  /** Number of trades, or null where the dataset has none (indices). */
+  transactions: number | null;
+}
+
+export interface BarRow extends Bar {
+  symbol: string;
+}
+
+/** Bars, the days ingested per symbol, and the windows known complete. */
+export class BarStore {
+  readonly #db: Db;
+  readonly #upsert;
+  readonly #ingest;
+  readonly #select;
+  readonly #days;
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#upsert = db.prepare(`
+      INSERT INTO bars (symbol, interval, time, open, high, low, close, volume, transactions)
+      VALUES (@symbol, @interval, @time, @open, @high, @low, @close, @volume, @transactions)
+      ON CONFLICT (symbol, interval, time) DO UPDATE SET
+        open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+        volume = excluded.volume, transactions = excluded.transactions`);
+    this.#ingest = db.prepare(`
+      INSERT OR REPLACE INTO ingested_days (symbol, interval, day, dataset, key, etag, rows)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    this.#select = db.prepare<[string, string, number, number], Bar>(`
+      SELECT time, open, high, low, close, volume, transactions FROM bars
+      WHERE symbol = ? AND interval = ? AND time >= ? AND time < ? ORDER BY time`);
+    this.#days = db.prepare<[string, string, string, string], { day: string }>(
+      'SELECT day FROM ingested_days WHERE symbol = ? AND interval = ? AND day >= ? AND day <= ?',
+    );
+  }
+
+  /** Upserts bars: re-ingesting a day replaces its rows, never duplicates them. Call inside a transaction. */
+  upsert(interval: string, rows: readonly BarRow[]): void {
+    for (const r of rows) this.#upsert.run({ ...r, interval });
+  }
+
+  /** Records that `symbol`'s rows of a day file are in, including a day with no row (a halt). */
+  markIngested(symbol: string, interval: string, f: { day: string; dataset: string; key: string; etag: string }, rows: number): void {
+    this.#ingest.run(symbol, interval, f.day, f.dataset, f.key, f.etag, rows);
+  }
+
+  /** Days already ingested for a symbol within [start, end]. */
+  ingestedDays(symbol: string, interval: string, start: string, end: string): Set<string> {
+    return new Set(this.#days.all(symbol, interval, start, end).map((r) => r.day));
+  }
+
+  /** Bars of a symbol whose start falls on a calendar day within [start, end] (UTC), oldest first. */
+  read(symbol: string, interval: string, start: string, end: string): Bar[] {
+    // Day bars are stamped at midnight New York (04:00Z/05:00Z): a day's window starts at its UTC
+    // midnight and ends at the next UTC midnight.
+    const from = Date.parse(`${start}T00:00:00Z`);
+    const to = Date.parse(`${end}T00:00:00Z`) + 86_400_000;
+    return this.#select.all(symbol, interval, from, to);
+  }
+
+  /** Records that every listed day of [start, end] is ingested for `symbol`. */
+  addCoverage(symbol: string, interval: string, start: string, end: string): void {
+    this.#db.prepare('INSERT OR IGNORE INTO coverage (symbol, interval, start, end) VALUES (?, ?, ?, ?)').run(symbol, interval, start, end);
+  }
+
+  /** True when [start, end] lies within the union of recorded complete windows. */
+  isCovered(symbol: string, interval: string, start: string, end: string): boolean {
+    const ranges = this.#db
+      .prepare<[string, string], { start: string; end: string }>('SELECT start, end FROM coverage WHERE symbol = ? AND interval = ? ORDER BY start')
+      .all(symbol, interval);
+    let reach = start; // first day not yet known to be covered
+    for (const r of ranges) {
+      if (r.start > reach) break;
+      if (r.end >= reach) reach = nextDay(r.end);
+      if (reach > end) return true;
+    }
+    return reach > end;
+  }
+
+  clearSymbol(symbol: string, interval: string): void {
+    this.#db.prepare('DELETE FROM ingested_days WHERE symbol = ? AND interval = ?').run(symbol, interval);
+    this.#db.prepare('DELETE FROM coverage WHERE symbol = ? AND interval = ?').run(symbol, interval);
+  }
+}
+
+function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}

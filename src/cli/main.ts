@@ -1,0 +1,292 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { InvalidOptionError, PreloadError } from '../errors.js';
+import type { PlanEvent, PreloadEvent, ProgressEvent } from '../events.js';
+import type { PreloadOptions } from '../options.js';
+import { preload, PreloadAbortedError, type PreloadReport } from '../preload.js';
+import { estimateRemainingMs, formatBytes, formatDuration, kebab } from './format.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+const USAGE = `Usage: preload-market-data <SYMBOL...> [options]
+
+Fill the local market-data cache with day bars from Massive's S3 flat files.
+Stocks (TSLA, BRK.B) default to 5y, crypto pairs (BTC-USD) to 2y.
+
+Options:
+  --period P           1mo|3mo|6mo|1y|2y|5y|10y|ytd|max
+  --start YYYY-MM-DD   first day (instead of --period)
+  --end YYYY-MM-DD     last day (default: today, UTC)
+  --interval 1d        bar interval (day aggregates)
+  --workers N          downloads in flight, 1-64 (default 20)
+  --clear-progress     forget this job's progress and download every file again
+  --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR,
+                       default $XDG_CACHE_HOME/preload-market-data)
+  --endpoint URL       S3 endpoint (env MASSIVE_S3_ENDPOINT, default https://files.massive.com)
+  --bucket NAME        S3 bucket (env MASSIVE_S3_BUCKET, default flatfiles)
+  --retries N          retries per file before it fails (default 5)
+  --retry-delay-ms N   base delay of the exponential backoff (default 250)
+  --timeout-ms N       per-request timeout (default 30000)
+  --threads N          worker threads the downloads are spread over (default: see README)
+  --json               print one JSON report on stdout, nothing else
+  --quiet              no progress bar, no summary (errors only)
+  --verbose            more detail, and stack traces on errors
+  --help, --version
+
+Credentials: MASSIVE_ACCESS_KEY_ID and MASSIVE_SECRET_ACCESS_KEY, else the AWS default chain.
+Exit codes: 0 done, 1 some files failed, 2 bad usage or configuration, 130 interrupted.`;
+
+const FLAGS = {
+  period: { type: 'string' },
+  start: { type: 'string' },
+  end: { type: 'string' },
+  interval: { type: 'string' },
+  workers: { type: 'string' },
+  threads: { type: 'string' },
+  retries: { type: 'string' },
+  'retry-delay-ms': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'clear-progress': { type: 'boolean' },
+  'cache-dir': { type: 'string' },
+  endpoint: { type: 'string' },
+  bucket: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+/** Runs the CLI and returns its exit code. Never throws. */
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const secrets = [io.env['MASSIVE_SECRET_ACCESS_KEY'], io.env['MASSIVE_ACCESS_KEY_ID'], io.env['AWS_SECRET_ACCESS_KEY']].filter(
+    (s): s is string => typeof s === 'string' && s.length >= 4,
+  );
+  // Belt and braces: nothing we print may carry a credential, whatever an error message says.
+  const redact = (s: string): string => secrets.reduce((acc, secret) => acc.split(secret).join('***'), s);
+  const out = (s: string): void => void io.stdout.write(`${redact(s)}\n`);
+  const err = (s: string): void => void io.stderr.write(`${redact(s)}\n`);
+
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (error) {
+    err(`preload-market-data: ${(error as Error).message}. See --help.`);
+    return EXIT.usage;
+  }
+  const { values: v, positionals } = args;
+  if (v.help) {
+    out(USAGE);
+    return EXIT.ok;
+  }
+  if (v.version) {
+    out(readVersion());
+    return EXIT.ok;
+  }
+  if (positionals.length === 0) {
+    err('preload-market-data: expected at least one symbol, e.g. `preload-market-data TSLA`. See --help.');
+    return EXIT.usage;
+  }
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  const ui = v.json || v.quiet ? undefined : new ProgressUi(io, err, Boolean(v.verbose));
+  try {
+    const options: PreloadOptions = {
+      ...(v.period !== undefined && { period: v.period as PreloadOptions['period'] }),
+      ...(v.start !== undefined && { start: v.start }),
+      ...(v.end !== undefined && { end: v.end }),
+      ...(v.interval !== undefined && { interval: v.interval as PreloadOptions['interval'] }),
+      ...(v.workers !== undefined && { workers: int(v.workers) }),
+      ...(v.threads !== undefined && { threads: int(v.threads) }),
+      ...(v.retries !== undefined && { retries: int(v.retries) }),
+      ...(v['retry-delay-ms'] !== undefined && { retryDelayMs: int(v['retry-delay-ms']) }),
+      ...(v['timeout-ms'] !== undefined && { requestTimeoutMs: int(v['timeout-ms']) }),
+      ...(v['cache-dir'] !== undefined && { cacheDir: v['cache-dir'] }),
+      ...(v.endpoint !== undefined && { endpoint: v.endpoint }),
+      ...(v.bucket !== undefined && { bucket: v.bucket }),
+      clearProgress: Boolean(v['clear-progress']),
+      signal: controller.signal,
+      onProgress: (e: PreloadEvent) => ui?.onEvent(e),
+    };
+    const report = await preload(positionals, options);
+    ui?.stop();
+    if (v.json) out(JSON.stringify(jsonReport(report)));
+    else if (!v.quiet) out(summary(report));
+    if (report.failures.length > 0) {
+      if (v.quiet) for (const f of report.failures) err(`failed: ${f.key}: ${f.message} [${f.code}]`);
+      return EXIT.failed;
+    }
+    return EXIT.ok;
+  } catch (error) {
+    ui?.stop();
+    if (error instanceof PreloadAbortedError) {
+      if (v.json) out(JSON.stringify(jsonReport(error.report)));
+      else if (!v.quiet) out(summary(error.report));
+      const r = error.report.files;
+      err(`Interrupted: ${r.downloaded + r.skipped} of ${r.listed} listed files are done and recorded. Run the same command again to resume.`);
+      return EXIT.interrupted;
+    }
+    if (error instanceof InvalidOptionError) {
+      err(`preload-market-data: ${error.message.replace(`\`${error.option}\``, `--${kebab(error.option)}`)}`);
+    } else {
+      err(`preload-market-data: ${(error as Error).message ?? String(error)}`);
+    }
+    if (v.verbose && error instanceof Error && error.stack) err(error.stack);
+    return error instanceof PreloadError && ['ERR_INVALID_OPTION', 'ERR_CONFIGURATION', 'ERR_NOT_ENTITLED'].includes(error.code)
+      ? EXIT.usage
+      : EXIT.failed;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+}
+
+/** Integers become numbers; anything else is passed through as is, so validation echoes it. */
+function int(s: string): number {
+  return /^-?\d+$/.test(s.trim()) ? Number(s) : (s as unknown as number);
+}
+
+function readVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The `--json` document: exactly the documented fields. */
+export function jsonReport(r: PreloadReport): Record<string, unknown> {
+  return {
+    symbols: r.symbols,
+    dataset: r.dataset,
+    start: r.start,
+    end: r.end,
+    files: r.files,
+    bytes: r.bytes,
+    bars: r.bars,
+    elapsedMs: r.elapsedMs,
+    failures: r.failures,
+    retries: r.retries,
+    malformedRows: r.malformedRows,
+    duplicateRows: r.duplicateRows,
+    barRange: r.barRange,
+  };
+}
+
+export function summary(r: PreloadReport): string {
+  const f = r.files;
+  const lines: string[] = [];
+  if (f.downloaded === 0 && f.failed === 0 && f.listed > 0 && f.skipped === f.listed) {
+    lines.push(`Nothing to download: all ${f.listed} files of ${r.start} to ${r.end} are already in the cache (--clear-progress starts over).`);
+  }
+  lines.push(
+    `${r.symbols.join(', ')} from ${r.dataset}, ${r.start} to ${r.end}`,
+    `  files:   ${f.listed} listed, ${f.downloaded} downloaded, ${f.skipped} resumed-skipped, ${f.failed} failed`,
+    `  data:    ${formatBytes(r.bytes)} downloaded, ${r.bars} bars merged` +
+      (r.retries > 0 ? `, ${r.retries} retries` : '') +
+      (r.malformedRows > 0 ? `, ${r.malformedRows} malformed rows skipped` : '') +
+      (r.duplicateRows > 0 ? `, ${r.duplicateRows} duplicate rows merged` : ''),
+    `  bars:    ${r.barRange ? `${r.barRange.first.slice(0, 10)} to ${r.barRange.last.slice(0, 10)} in the cache` : 'none in the cache for this window'}`,
+    `  elapsed: ${formatDuration(r.elapsedMs)}`,
+  );
+  for (const failure of r.failures) lines.push(`  FAILED ${failure.key}: ${failure.message} [${failure.code}]`);
+  if (r.failures.length > 0) lines.push('Run the same command again to retry the failed files.');
+  return lines.join('\n');
+}
+
+/** Draws the live bar on stderr (only on a terminal) from the library's events. */
+class ProgressUi {
+  readonly #bars: cliProgress.MultiBar | undefined;
+  #bar: cliProgress.SingleBar | undefined;
+  readonly #log: (s: string) => void;
+  readonly #verbose: boolean;
+  readonly #started = performance.now();
+  #firstWork: number | undefined;
+  #resumeSaid = false;
+
+  constructor(io: Io, log: (s: string) => void, verbose: boolean) {
+    this.#log = log;
+    this.#verbose = verbose;
+    if (io.stderr.isTTY) {
+      this.#bars = new cliProgress.MultiBar(
+        {
+          stream: io.stderr,
+          format: 'files {value}/{total} ({pct}%) | {mbps} MB/s | {elapsed} | ETA {eta} | resumed: {skipped} skipped | failed: {failed}',
+          hideCursor: true,
+          fps: 10,
+          etaBuffer: 50,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+    }
+  }
+
+  onEvent(e: PreloadEvent): void {
+    if (e.type === 'plan') this.#plan(e);
+    else if (e.type === 'progress') this.#progress(e);
+    else if (this.#verbose || !this.#bars) this.#say(`failed: ${e.key}: ${e.message} [${e.code}]`);
+  }
+
+  stop(): void {
+    this.#bars?.stop();
+  }
+
+  #say(s: string): void {
+    if (this.#bars) this.#bars.log(`${s}\n`);
+    else this.#log(s);
+  }
+
+  #plan(e: PlanEvent): void {
+    for (const job of e.jobs) {
+      for (const s of job.symbols) {
+        const kind = s.assetClass === 'crypto' ? `a crypto pair (${s.ticker})` : 'a stock';
+        this.#say(
+          job.defaultPeriod
+            ? `Auto-detected: ${s.symbol} is ${kind}, using ${job.period} period`
+            : `${s.symbol} is ${kind}, ${job.start ?? 'first available day'} to ${job.end}`,
+        );
+      }
+    }
+  }
+
+  #progress(e: ProgressEvent): void {
+    const done = e.downloaded + e.skipped + e.failed;
+    const worked = e.downloaded + e.failed;
+    if (worked > 0) this.#firstWork ??= performance.now();
+    if (e.listingDone && !this.#resumeSaid) {
+      this.#resumeSaid = true;
+      if (e.skipped > 0) this.#say(`Resuming: ${e.skipped} of ${e.listed} files already done, downloading the other ${e.listed - e.skipped}`);
+    }
+    if (!this.#bars) return;
+    const now = performance.now();
+    const workMs = this.#firstWork === undefined ? 0 : now - this.#firstWork;
+    const payload = {
+      pct: e.listed === 0 ? 0 : Math.floor((done / e.listed) * 100),
+      mbps: workMs > 0 ? (e.bytes / 1024 ** 2 / (workMs / 1000)).toFixed(1) : '0.0',
+      elapsed: formatDuration(now - this.#started),
+      eta: formatDuration(estimateRemainingMs({ total: e.listed, done, worked, elapsedMs: workMs, listingDone: e.listingDone })),
+      skipped: e.skipped,
+      failed: e.failed,
+    };
+    if (!this.#bar) this.#bar = this.#bars.create(Math.max(e.listed, 1), done, payload);
+    this.#bar.setTotal(Math.max(e.listed, 1));
+    this.#bar.update(done, payload);
+  }
+}

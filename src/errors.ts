@@ -1,0 +1,59 @@
+/**
+ * Base class of every error this library throws. Branch on `code`, never on the message.
+ */
+export class PreloadError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_INVALID_OPTION`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An option or argument failed validation. `option` names it, `value` echoes what was given. */
+export class InvalidOptionError extends PreloadError {
+  readonly option: string;
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, message: string) {
+    super('ERR_INVALID_OPTION', message);
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/** The environment cannot run the job: no credentials, unwritable cache directory, unreachable endpoint. */
+export class ConfigurationError extends PreloadError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CONFIGURATION', message, options);
+  }
+}
+
+/** The account is not entitled to a dataset (the server answered 403 to a listed key). */
+export class NotEntitledError extends PreloadError {
+  readonly dataset: string;
+
+  constructor(dataset: string, key: string) {
+    super('ERR_NOT_ENTITLED', `Access denied for ${key}: not entitled to ${dataset}? Check your plan and your S3 key pair.`);
+    this.dataset = dataset;
+  }
+}
+
+/** A downloaded object did not match its listing (byte length or MD5). */
+export class IntegrityError extends PreloadError {
+  readonly key: string;
+
+  constructor(key: string, message: string) {
+    super('ERR_INTEGRITY', message);
+    this.key = key;
+  }
+}
+
+/** The run was aborted (AbortSignal or Ctrl+C) after recording the progress made so far. */
+export class AbortedError extends PreloadError {
+  constructor(message = 'Aborted') {
+    super('ERR_ABORTED', message);
+  }
+}

@@ -1,0 +1,43 @@
+import type { AssetClass } from './symbols.js';
+
+/** How one symbol will be fetched: emitted once, before any request. */
+export interface PlanEvent {
+  type: 'plan';
+  jobs: Array<{
+    symbols: Array<{ symbol: string; ticker: string; assetClass: AssetClass }>;
+    dataset: string;
+    start: string | undefined;
+    end: string;
+    period: string | undefined;
+    /** True when the period was chosen from the asset class (5y stocks, 2y crypto). */
+    defaultPeriod: boolean;
+  }>;
+}
+
+/** A snapshot of the run's counters, emitted as files are listed, skipped and completed. */
+export interface ProgressEvent {
+  type: 'progress';
+  /** Day files listed so far. */
+  listed: number;
+  /** True once every month of every window has been listed: `listed` is final. */
+  listingDone: boolean;
+  /** Listed files already done in an earlier run (resumed past). */
+  skipped: number;
+  downloaded: number;
+  failed: number;
+  /** Verified bytes received this run. */
+  bytes: number;
+  /** Bars merged into the cache this run. */
+  bars: number;
+  retries: number;
+}
+
+/** A key that failed after its retries; the run goes on with the others. */
+export interface FailureEvent {
+  type: 'failure';
+  key: string;
+  code: string;
+  message: string;
+}
+
+export type PreloadEvent = PlanEvent | ProgressEvent | FailureEvent;

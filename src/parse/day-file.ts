@@ -1,0 +1,184 @@
+import { createGunzip } from 'node:zlib';
+
+/** One aggregate row of a requested ticker, as it goes into the cache. */
+export interface ParsedRow {
+  ticker: string;
+  /** Start of the bar, ms since the epoch (UTC): `window_start` nanoseconds / 1e6. */
+  time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  transactions: number | null;
+}
+
+export interface ExtractResult {
+  rows: ParsedRow[];
+  /** Rows of requested tickers that could not be parsed (missing fields, bad numbers). */
+  malformed: number;
+  /** Rows that repeated a (ticker, window_start) already seen in the file; the last one wins. */
+  duplicates: number;
+}
+
+export class ParseError extends Error {
+  readonly code = 'ERR_PARSE';
+}
+
+const REQUIRED = ['ticker', 'open', 'close', 'high', 'low', 'window_start'] as const;
+const NEWLINE = 0x0a;
+
+/**
+ * Inflates a day file and extracts the rows of `tickers`. Columns are found by header name.
+ * Files are sorted by ticker, so when `earlyStop` is allowed (the body was verified by MD5, so
+ * gzip's own CRC at the end is not needed) inflating stops once past the last wanted ticker.
+ */
+export async function extractTickers(
+  gz: Uint8Array,
+  tickers: readonly string[],
+  opts: { earlyStop: boolean; day?: string },
+): Promise<ExtractResult> {
+  if (gz.byteLength === 0) throw new ParseError('empty file');
+  const csv = await inflate(gz, tickers, opts.earlyStop);
+  return parseRows(csv, tickers, opts.day);
+}
+
+async function inflate(gz: Uint8Array, tickers: readonly string[], earlyStop: boolean): Promise<Buffer> {
+  const last = [...tickers].sort().at(-1) ?? '';
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const chunks: Buffer[] = [];
+  let headerChecked = !earlyStop;
+  let tickerFirst = false;
+  let prev = '';
+  gunzip.end(gz);
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      if (!headerChecked) {
+        const head = Buffer.concat(chunks);
+        const nl = head.indexOf(NEWLINE);
+        if (nl === -1) continue;
+        headerChecked = true;
+        tickerFirst = head.subarray(0, nl).toString('latin1').trim().startsWith('ticker,');
+      }
+      if (!tickerFirst) continue;
+      const t = lastTickerOf(chunk);
+      if (t === undefined) continue;
+      // The order is checked where we can see it cheaply; out of order means no shortcut.
+      if (t < prev) {
+        tickerFirst = false;
+        continue;
+      }
+      prev = t;
+      if (t > last) break;
+    }
+  } catch (cause) {
+    throw new ParseError(`not a valid gzip file (${(cause as Error).message})`, { cause });
+  } finally {
+    gunzip.destroy();
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The ticker of the last complete line in a chunk (text between the last two newlines). */
+function lastTickerOf(chunk: Buffer): string | undefined {
+  const end = chunk.lastIndexOf(NEWLINE);
+  if (end <= 0) return undefined;
+  const start = chunk.lastIndexOf(NEWLINE, end - 1);
+  if (start === -1) return undefined;
+  const comma = chunk.indexOf(0x2c, start + 1);
+  if (comma === -1 || comma > end) return undefined;
+  return chunk.toString('latin1', start + 1, comma);
+}
+
+/** Parses the CSV text of a day file, keeping only `tickers`. Exported for table-driven tests. */
+export function parseRows(csv: Buffer, tickers: readonly string[], day?: string): ExtractResult {
+  const headerEnd = csv.indexOf(NEWLINE);
+  const headerLine = csv.toString('latin1', 0, headerEnd === -1 ? csv.length : headerEnd).trim();
+  const header = headerLine.split(',').map((h) => h.trim());
+  const col = (name: string): number => header.indexOf(name);
+  for (const name of REQUIRED) {
+    if (col(name) === -1) throw new ParseError(`missing column "${name}" in header "${headerLine.slice(0, 120)}"`);
+  }
+  const idx = {
+    ticker: col('ticker'),
+    open: col('open'),
+    high: col('high'),
+    low: col('low'),
+    close: col('close'),
+    windowStart: col('window_start'),
+    volume: col('volume'),
+    transactions: col('transactions'),
+  };
+  const wanted = new Set(tickers);
+  const lines: string[] = [];
+  if (idx.ticker === 0) {
+    // Fast path: find each ticker's lines with Buffer.indexOf instead of decoding the whole file.
+    for (const t of wanted) {
+      const needle = Buffer.from(`\n${t},`, 'latin1');
+      for (let at = csv.indexOf(needle); at !== -1; at = csv.indexOf(needle, at + 1)) {
+        const end = csv.indexOf(NEWLINE, at + 1);
+        lines.push(csv.toString('latin1', at + 1, end === -1 ? csv.length : end));
+      }
+    }
+  } else {
+    for (const line of csv.toString('latin1', headerEnd + 1).split('\n')) {
+      const t = line.split(',', idx.ticker + 1)[idx.ticker];
+      if (t !== undefined && wanted.has(t)) lines.push(line);
+    }
+  }
+
+  const dayMs = day === undefined ? undefined : Date.parse(`${day}T00:00:00Z`);
+  const byKey = new Map<string, ParsedRow>();
+  let malformed = 0;
+  let duplicates = 0;
+  for (const line of lines) {
+    const row = parseLine(line.replace(/\r$/, '').split(','), idx);
+    // A day bar starts at midnight New York (04:00Z/05:00Z) or UTC: never more than a day off.
+    if (row === undefined || (dayMs !== undefined && Math.abs(row.time - dayMs) > 36 * 3_600_000)) {
+      malformed += 1;
+      continue;
+    }
+    const key = `${row.ticker}\u0000${row.time}`;
+    if (byKey.has(key)) duplicates += 1;
+    byKey.set(key, row);
+  }
+  return { rows: [...byKey.values()], malformed, duplicates };
+}
+
+const INT_RE = /^\d{1,19}$/;
+
+function parseLine(
+  f: string[],
+  idx: Record<'ticker' | 'open' | 'high' | 'low' | 'close' | 'windowStart' | 'volume' | 'transactions', number>,
+): ParsedRow | undefined {
+  const ws = f[idx.windowStart];
+  const ticker = f[idx.ticker];
+  if (ticker === undefined || ws === undefined || !INT_RE.test(ws)) return undefined;
+  const num = (i: number): number | undefined => {
+    const s = f[i];
+    if (s === undefined || s === '') return undefined;
+    const n = Number(s);
+    return Number.isFinite(n) ? n : undefined;
+  };
+  const open = num(idx.open);
+  const high = num(idx.high);
+  const low = num(idx.low);
+  const close = num(idx.close);
+  if (open === undefined || high === undefined || low === undefined || close === undefined) return undefined;
+  // Indices have no volume or transactions columns: volume 0, transactions null.
+  const volume = idx.volume === -1 ? 0 : num(idx.volume);
+  if (volume === undefined) return undefined;
+  const tx = idx.transactions === -1 ? null : (num(idx.transactions) ?? null);
+  return {
+    ticker,
+    // window_start is nanoseconds beyond 2^53: divide as BigInt, then the ms fit a double exactly.
+    time: Number(BigInt(ws) / 1_000_000n),
+    open,
+    high,
+    low,
+    close,
+    volume,
+    transactions: tx,
+  };
+}

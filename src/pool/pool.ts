@@ -1,0 +1,55 @@
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { DownloadTask, TaskResult } from './messages.js';
+
+export interface PoolLayout {
+  /** Worker threads. */
+  threads: number;
+  /** Downloads each thread runs at once (its event loop interleaves them). */
+  perThread: number;
+}
+
+/**
+ * Maps N downloads in flight onto threads. Downloads are I/O-bound and each thread importing the
+ * AWS SDK costs ~24 MB and start-up time, so a few threads each running several downloads beat
+ * one thread per download; inflating files is the CPU part, so there is about a thread per core.
+ * See README "Why these defaults" for the measurements.
+ */
+export function poolLayout(workers: number, threads?: number): PoolLayout {
+  const t = Math.min(workers, threads ?? Math.max(2, Math.min(4, availableParallelism())));
+  return { threads: t, perThread: Math.ceil(workers / t) };
+}
+
+// Under the TypeScript sources (tests, tsx) the worker is a .ts file that needs tsx's loader;
+// the published build runs the compiled .js directly.
+const fromSource = import.meta.url.endsWith('.ts');
+const WORKER = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href;
+
+/** The thread pool of one run: created once, closed at the end so no thread outlives it. */
+export class DownloadPool {
+  readonly #piscina: Piscina<DownloadTask, TaskResult>;
+  readonly layout: PoolLayout;
+
+  constructor(layout: PoolLayout) {
+    this.layout = layout;
+    this.#piscina = new Piscina({
+      filename: WORKER,
+      minThreads: layout.threads,
+      maxThreads: layout.threads,
+      concurrentTasksPerWorker: layout.perThread,
+      // The default 'sync' parks a thread's event loop between tasks; ours do async I/O.
+      atomics: 'disabled',
+      idleTimeout: 60_000,
+      ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}),
+    });
+  }
+
+  run(task: DownloadTask, signal?: AbortSignal): Promise<TaskResult> {
+    return this.#piscina.run(task, signal ? { signal } : {});
+  }
+
+  /** Ends every thread. Pending tasks reject; callers have stopped submitting by then. */
+  async close(): Promise<void> {
+    await this.#piscina.destroy();
+  }
+}

@@ -1,0 +1,104 @@
+// Runs inside a Piscina worker thread: download one day file, verify it, extract the rows.
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import pRetry, { AbortError } from 'p-retry';
+import { verifyBody } from '../integrity/verify.js';
+import { extractTickers, ParseError } from '../parse/day-file.js';
+import { createS3Client } from '../s3/client.js';
+import type { DownloadTask, TaskResult } from './messages.js';
+
+const clients = new Map<string, S3Client>();
+
+// One client per thread and identity: the sockets it keeps alive are reused by every task.
+function clientFor(task: DownloadTask): S3Client {
+  const id = `${task.config.endpoint}\u0000${task.config.credentials.accessKeyId}`;
+  let client = clients.get(id);
+  if (!client) {
+    // The SDK must not retry on its own: p-retry below is the one retry loop, and counts.
+    client = createS3Client(task.config, { maxAttempts: 1, maxSockets: 64 });
+    clients.set(id, client);
+  }
+  return client;
+}
+
+/** Error codes that say retrying cannot help. */
+const FINAL = new Set(['ERR_NOT_ENTITLED', 'ERR_NOT_FOUND', 'ERR_CREDENTIALS', 'ERR_PARSE']);
+
+class TaskError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export default async function download(task: DownloadTask): Promise<TaskResult> {
+  let retries = 0;
+  try {
+    const body = await pRetry(
+      async () => {
+        try {
+          return await fetchVerified(task);
+        } catch (error) {
+          const e = classify(task.key, error);
+          throw FINAL.has(e.code) ? new AbortError(e) : e;
+        }
+      },
+      {
+        retries: task.retries,
+        factor: 2,
+        minTimeout: task.minRetryDelayMs,
+        maxTimeout: 30_000,
+        randomize: true,
+        onFailedAttempt: async ({ error }) => {
+          retries += 1;
+          // Honour the server's Retry-After (SlowDown) on top of our own backoff.
+          const wait = error instanceof TaskError ? (error.retryAfterMs ?? 0) : 0;
+          if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, 30_000)));
+        },
+      },
+    );
+    const { rows, malformed, duplicates } = await extractTickers(body, task.tickers, { earlyStop: body.md5Checked, day: task.day });
+    return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries };
+  } catch (error) {
+    const e = error instanceof TaskError ? error : classify(task.key, error);
+    return { ok: false, key: task.key, code: e.code, message: e.message, retries };
+  }
+}
+
+async function fetchVerified(task: DownloadTask): Promise<Uint8Array & { md5Checked: boolean }> {
+  const res = await clientFor(task).send(new GetObjectCommand({ Bucket: task.config.bucket, Key: task.key }), {
+    abortSignal: AbortSignal.timeout(task.requestTimeoutMs),
+  });
+  if (!res.Body) throw new TaskError('ERR_DOWNLOAD', `${task.key}: empty response body`);
+  const bytes = await res.Body.transformToByteArray();
+  const md5Checked = verifyBody(task.key, bytes, task);
+  return Object.assign(bytes, { md5Checked });
+}
+
+interface SdkError {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { headers?: Record<string, string | undefined> };
+}
+
+/** Maps whatever a download threw onto a stable code and one readable line. */
+function classify(key: string, error: unknown): TaskError {
+  if (error instanceof TaskError) return error;
+  if (error instanceof ParseError) return new TaskError('ERR_PARSE', `${key}: ${error.message}`);
+  const e = (error ?? {}) as SdkError;
+  if ((e as { code?: string }).code === 'ERR_INTEGRITY') return new TaskError('ERR_INTEGRITY', e.message ?? 'integrity check failed');
+  const status = e.$metadata?.httpStatusCode;
+  const name = e.name ?? 'Error';
+  if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
+    return new TaskError('ERR_CREDENTIALS', `${key}: the server rejected the credentials (${name})`);
+  }
+  if (status === 403) return new TaskError('ERR_NOT_ENTITLED', `${key}: access denied (403)`);
+  if (status === 404 || name === 'NoSuchKey') return new TaskError('ERR_NOT_FOUND', `${key}: listed but not found (404 NoSuchKey)`);
+  const retryAfter = Number(e.$response?.headers?.['retry-after']);
+  const detail = status === undefined ? `${name}: ${e.message ?? ''}`.trim() : `HTTP ${status} ${name}`;
+  return new TaskError('ERR_DOWNLOAD', `${key}: ${detail}`, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+}

@@ -1,0 +1,124 @@
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { monthsBetween } from '../dates.js';
+import { ConfigurationError, NotEntitledError, PreloadError } from '../errors.js';
+
+/** One listed day file. The listing is the calendar: a day without a file is not a trading day. */
+export interface DayFile {
+  key: string;
+  day: string;
+  size: number;
+  /** ETag without quotes: a plain MD5 for small objects, `<hex>-<parts>` for multipart ones. */
+  etag: string;
+  lastModified: string | undefined;
+}
+
+export interface ListOptions {
+  dataset: string;
+  bucket: string;
+  start: string;
+  end: string;
+  /** Months listed at once. */
+  concurrency?: number;
+  signal?: AbortSignal | undefined;
+}
+
+const DAY_KEY = /^(\d{4})\/(\d{2})\/(\d{4})-(\d{2})-(\d{2})\.csv\.gz$/;
+
+/**
+ * Parses a listed key into its day, or undefined when it is not exactly
+ * `<dataset>/YYYY/MM/YYYY-MM-DD.csv.gz`. Anything else (other files, `..`, absolute paths)
+ * is ignored, so a hostile listing can never steer a key anywhere.
+ */
+export function dayOfKey(dataset: string, key: string): string | undefined {
+  if (!key.startsWith(`${dataset}/`)) return undefined;
+  const m = DAY_KEY.exec(key.slice(dataset.length + 1));
+  if (!m || m[1] !== m[3] || m[2] !== m[4]) return undefined;
+  return `${m[3]}-${m[4]}-${m[5]}`;
+}
+
+/**
+ * Lists the day files of a window, one ListObjectsV2 prefix per month, several months at once.
+ * Yields each month's files as soon as it is listed, so downloads can start before the
+ * listing ends.
+ */
+export async function* listDayFiles(client: S3Client, o: ListOptions): AsyncGenerator<DayFile[]> {
+  const { start } = o;
+  if (start > o.end) return;
+  const months = monthsBetween(start, o.end);
+  const concurrency = o.concurrency ?? 6;
+  const pending = new Map<number, Promise<{ i: number; files: DayFile[] }>>();
+  let next = 0;
+  const launch = (): void => {
+    const i = next++;
+    const month = months[i];
+    if (month === undefined) return;
+    pending.set(
+      i,
+      listPrefix(client, o, `${o.dataset}/${month}/`).then((files) => ({
+        i,
+        files: files.filter((f) => f.day >= start && f.day <= o.end),
+      })),
+    );
+  };
+  while (next < Math.min(concurrency, months.length)) launch();
+  while (pending.size > 0) {
+    const { i, files } = await Promise.race(pending.values());
+    pending.delete(i);
+    launch();
+    yield files;
+  }
+}
+
+async function listPrefix(client: S3Client, o: ListOptions, prefix: string): Promise<DayFile[]> {
+  const files: DayFile[] = [];
+  let token: string | undefined;
+  do {
+    const page = await send(client, o, { Bucket: o.bucket, Prefix: prefix, ContinuationToken: token });
+    for (const obj of page.Contents ?? []) {
+      const day = obj.Key === undefined ? undefined : dayOfKey(o.dataset, obj.Key);
+      if (day === undefined || obj.Key === undefined) continue;
+      files.push({
+        key: obj.Key,
+        day,
+        size: obj.Size ?? 0,
+        etag: (obj.ETag ?? '').replaceAll('"', ''),
+        lastModified: obj.LastModified?.toISOString(),
+      });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return files;
+}
+
+/** For `period: max`: January 1 of the first year the dataset has, from its top-level prefixes. */
+export async function findFirstDay(
+  client: S3Client,
+  o: Pick<ListOptions, 'dataset' | 'bucket' | 'signal'>,
+): Promise<string | undefined> {
+  const page = await send(client, o, { Bucket: o.bucket, Prefix: `${o.dataset}/`, Delimiter: '/' });
+  const years = (page.CommonPrefixes ?? [])
+    .map((p) => /\/(\d{4})\/$/.exec(p.Prefix ?? '')?.[1])
+    .filter((y): y is string => y !== undefined)
+    .sort();
+  return years[0] === undefined ? undefined : `${years[0]}-01-01`;
+}
+
+async function send(
+  client: S3Client,
+  o: Pick<ListOptions, 'dataset' | 'signal'>,
+  input: { Bucket: string; Prefix: string; ContinuationToken?: string | undefined; Delimiter?: string },
+) {
+  try {
+    return await client.send(new ListObjectsV2Command(input), { abortSignal: o.signal });
+  } catch (cause) {
+    const status = (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const name = (cause as Error).name;
+    if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
+      throw new ConfigurationError(`The S3 endpoint rejected the credentials (${name})`, { cause });
+    }
+    if (status === 403) throw new NotEntitledError(o.dataset, input.Prefix);
+    if (o.signal?.aborted) throw cause;
+    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    throw new PreloadError('ERR_LIST', `Listing ${input.Prefix} at the S3 endpoint failed: ${detail}`, { cause });
+  }
+}
