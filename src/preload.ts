@@ -165,6 +165,8 @@ class Run {
     const onAbort = (): void => this.#controller.abort();
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
+    // Stop in-flight downloads at once: their keys are not recorded, so the next run redoes them.
+    this.#controller.signal.addEventListener('abort', () => void this.#pool?.close(), { once: true });
     const starts = new Map<JobPlan, string>();
     let client: S3Client | undefined;
     try {
@@ -236,8 +238,7 @@ class Run {
     this.#pool ??= new DownloadPool(poolLayout(this.#o.workers, this.#o.threads));
     const config = this.#config as S3Config;
     try {
-      const result: TaskResult = await this.#pool.run(
-        {
+      const result: TaskResult = await this.#pool.run({
           config,
           key: file.key,
           day: file.day,
@@ -247,9 +248,7 @@ class Run {
           retries: this.#o.retries,
           minRetryDelayMs: this.#o.retryDelayMs,
           requestTimeoutMs: this.#o.requestTimeoutMs,
-        },
-        this.#controller.signal,
-      );
+        });
       this.#counts.retries += result.retries;
       if (result.ok) {
         this.#counts.downloaded += 1;

@@ -272,7 +272,7 @@ class ProgressUi {
     if (worked > 0) this.#firstWork ??= performance.now();
     if (e.listingDone && !this.#resumeSaid) {
       this.#resumeSaid = true;
-      if (e.skipped > 0) this.#say(`Resuming: ${e.skipped} of ${e.listed} files already done, downloading the other ${e.listed - e.skipped}`);
+      if (e.skipped > 0 && e.skipped < e.listed) this.#say(`Resuming: ${e.skipped} of ${e.listed} files already done, downloading the other ${e.listed - e.skipped}`);
     }
     if (!this.#bars) return;
     const now = performance.now();

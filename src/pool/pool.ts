@@ -29,6 +29,7 @@ const WORKER = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.u
 export class DownloadPool {
   readonly #piscina: Piscina<DownloadTask, TaskResult>;
   readonly layout: PoolLayout;
+  #closing: Promise<void> | undefined;
 
   constructor(layout: PoolLayout) {
     this.layout = layout;
@@ -44,12 +45,15 @@ export class DownloadPool {
     });
   }
 
-  run(task: DownloadTask, signal?: AbortSignal): Promise<TaskResult> {
-    return this.#piscina.run(task, signal ? { signal } : {});
+  // No AbortSignal per task: Piscina runs at most one abortable task per thread, which would
+  // cap the downloads in flight at the thread count. Aborting a run destroys the pool instead.
+  run(task: DownloadTask): Promise<TaskResult> {
+    return this.#piscina.run(task);
   }
 
-  /** Ends every thread. Pending tasks reject; callers have stopped submitting by then. */
+  /** Ends every thread; tasks still running reject. Safe to call more than once. */
   async close(): Promise<void> {
-    await this.#piscina.destroy();
+    this.#closing ??= this.#piscina.destroy();
+    await this.#closing;
   }
 }

@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BarStore } from '../src/cache/bars.js';
+import { openDatabase, type Db } from '../src/cache/database.js';
+import { ConfigurationError } from '../src/errors.js';
+
+let dir: string;
+let db: Db;
+let bars: BarStore;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pmd-cache-'));
+  db = openDatabase(dir);
+  bars = new BarStore(db);
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const bar = (day: string, close: number) => ({
+  symbol: 'TSLA',
+  time: Date.parse(`${day}T05:00:00Z`),
+  open: 1,
+  high: 2,
+  low: 0.5,
+  close,
+  volume: 10.5,
+  transactions: 3,
+});
+
+describe('BarStore', () => {
+  it('upserts: re-ingesting a day replaces its bar instead of duplicating it', () => {
+    bars.upsert('1d', [bar('2024-01-02', 1), bar('2024-01-03', 2)]);
+    bars.upsert('1d', [bar('2024-01-03', 3)]);
+    const read = bars.read('TSLA', '1d', '2024-01-01', '2024-01-31');
+    expect(read.map((b) => b.close)).toEqual([1, 3]);
+    expect(read[0]).toEqual({ time: Date.parse('2024-01-02T05:00:00Z'), open: 1, high: 2, low: 0.5, close: 1, volume: 10.5, transactions: 3 });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM bars').get()).toEqual({ n: 2 });
+  });
+
+  it('reads a window by calendar day, inclusive of both ends', () => {
+    bars.upsert('1d', [bar('2024-01-02', 1), bar('2024-01-03', 2), bar('2024-01-04', 3)]);
+    expect(bars.read('TSLA', '1d', '2024-01-03', '2024-01-03').map((b) => b.close)).toEqual([2]);
+    expect(bars.read('TSLA', '1d', '2024-01-03', '2024-01-04').map((b) => b.close)).toEqual([2, 3]);
+    expect(bars.read('AAPL', '1d', '2024-01-01', '2024-12-31')).toEqual([]);
+  });
+
+  it('records ingested days, including days with no row', () => {
+    const f = { dataset: 'd', key: 'k', etag: 'e' };
+    bars.markIngested('TSLA', '1d', { ...f, day: '2024-01-02' }, 1);
+    bars.markIngested('TSLA', '1d', { ...f, day: '2024-01-03' }, 0);
+    expect(bars.ingestedDays('TSLA', '1d', '2024-01-01', '2024-01-31')).toEqual(new Set(['2024-01-02', '2024-01-03']));
+    expect(bars.ingestedDays('TSLA', '1d', '2024-01-03', '2024-01-31')).toEqual(new Set(['2024-01-03']));
+  });
+
+  it.each([
+    [[['2024-01-01', '2024-06-30']], '2024-02-01', '2024-03-01', true],
+    [[['2024-01-01', '2024-06-30']], '2023-12-31', '2024-03-01', false],
+    [[['2024-01-01', '2024-03-31'], ['2024-04-01', '2024-06-30']], '2024-02-01', '2024-05-01', true],
+    [[['2024-01-01', '2024-03-30'], ['2024-04-01', '2024-06-30']], '2024-02-01', '2024-05-01', false],
+    [[['2024-01-01', '2024-05-31'], ['2024-03-01', '2024-04-01']], '2024-02-01', '2024-05-01', true],
+    [[], '2024-02-01', '2024-05-01', false],
+  ])('coverage %j contains %s..%s: %s', (ranges, start, end, covered) => {
+    for (const [s, e] of ranges) bars.addCoverage('TSLA', '1d', s as string, e as string);
+    expect(bars.isCovered('TSLA', '1d', start, end)).toBe(covered);
+  });
+
+  it('forgets a symbol’s ingested days and coverage, keeping its bars', () => {
+    bars.upsert('1d', [bar('2024-01-02', 1)]);
+    bars.markIngested('TSLA', '1d', { dataset: 'd', key: 'k', etag: 'e', day: '2024-01-02' }, 1);
+    bars.addCoverage('TSLA', '1d', '2024-01-01', '2024-01-31');
+    bars.clearSymbol('TSLA', '1d');
+    expect(bars.ingestedDays('TSLA', '1d', '2024-01-01', '2024-01-31').size).toBe(0);
+    expect(bars.isCovered('TSLA', '1d', '2024-01-02', '2024-01-02')).toBe(false);
+    expect(bars.read('TSLA', '1d', '2024-01-01', '2024-01-31')).toHaveLength(1);
+  });
+});
+
+describe('openDatabase', () => {
+  it('uses WAL and a busy timeout so several processes can share the cache', () => {
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('reports a cache directory that cannot be created', () => {
+    // A regular file where a parent directory should be: fails even for root.
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    expect(() => openDatabase(join(file, 'cache'))).toThrow(ConfigurationError);
+    expect(() => openDatabase(join(file, 'cache'))).toThrow(/not writable \(ENOTDIR\)/);
+  });
+});

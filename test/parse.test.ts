@@ -1,0 +1,97 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { extractTickers, ParseError, parseRows } from '../src/parse/day-file.js';
+
+const HEADER = 'ticker,volume,open,close,high,low,window_start,transactions';
+const csv = (...lines: string[]): Buffer => Buffer.from(`${lines.join('\n')}\n`);
+
+describe('parseRows', () => {
+  it.each([
+    {
+      name: 'window_start above 2^53 keeps full precision',
+      csv: csv(HEADER, 'TSLA,100,1.5,2.5,3,1,1679889600000000000,7'),
+      rows: [{ ticker: 'TSLA', time: 1679889600000, open: 1.5, close: 2.5, high: 3, low: 1, volume: 100, transactions: 7 }],
+    },
+    {
+      name: 'a window_start whose double rounding would be off by one millisecond',
+      // 1679889600001999999 ns: Number() rounds it to ...002000000, i.e. 1 ms late.
+      csv: csv(HEADER, 'TSLA,1,1,1,1,1,1679889600001999999,1'),
+      rows: [{ time: 1679889600001 }],
+    },
+    {
+      name: 'reordered columns are read by name',
+      csv: csv('window_start,close,ticker,low,high,open,transactions,volume', '1679889600000000000,2.5,TSLA,1,3,1.5,7,100'),
+      rows: [{ ticker: 'TSLA', time: 1679889600000, open: 1.5, close: 2.5, high: 3, low: 1, volume: 100, transactions: 7 }],
+    },
+    {
+      name: 'fractional volume',
+      csv: csv(HEADER, 'TSLA,100.25,1,1,1,1,1679889600000000000,7'),
+      rows: [{ volume: 100.25 }],
+    },
+    {
+      name: 'only the requested ticker, not its prefix twins',
+      csv: csv(HEADER, 'TSL,1,9,9,9,9,1679889600000000000,1', 'TSLA,1,1,1,1,1,1679889600000000000,1', 'TSLAX,1,8,8,8,8,1679889600000000000,1'),
+      rows: [{ ticker: 'TSLA', open: 1 }],
+    },
+    {
+      name: 'CRLF line endings',
+      csv: Buffer.from(`${HEADER}\r\nTSLA,1,1,1,1,1,1679889600000000000,7\r\n`),
+      rows: [{ ticker: 'TSLA', transactions: 7 }],
+    },
+    {
+      name: 'no transactions column (indices)',
+      csv: csv('ticker,open,close,high,low,window_start', 'TSLA,1,1,1,1,1679889600000000000'),
+      rows: [{ volume: 0, transactions: null }],
+    },
+  ])('$name', ({ csv: body, rows }) => {
+    const r = parseRows(body, ['TSLA']);
+    expect(r.malformed).toBe(0);
+    expect(r.rows).toHaveLength(rows.length);
+    rows.forEach((row, i) => expect(r.rows[i]).toMatchObject(row));
+  });
+
+  it('counts malformed rows instead of crashing', () => {
+    const r = parseRows(
+      csv(HEADER, 'TSLA,1,1,1,1,1,notanumber,1', 'TSLA,1,,1,1,1,1679889600000000000,1', 'TSLA,1,1,1,1', 'TSLA,1,1,1,1,1,1679976000000000000,1'),
+      ['TSLA'],
+    );
+    expect(r.malformed).toBe(3);
+    expect(r.rows).toHaveLength(1);
+  });
+
+  it('merges duplicate rows of one bar, the last one winning', () => {
+    const r = parseRows(csv(HEADER, 'TSLA,1,1,1,1,1,1679889600000000000,1', 'TSLA,2,2,2,2,2,1679889600000000000,2'), ['TSLA']);
+    expect(r.duplicates).toBe(1);
+    expect(r.rows).toEqual([expect.objectContaining({ open: 2 })]);
+  });
+
+  it('counts a row whose window_start is far from the file day as malformed', () => {
+    const r = parseRows(csv(HEADER, 'TSLA,1,1,1,1,1,1679889600000000000,1'), ['TSLA'], '2024-01-02');
+    expect(r.malformed).toBe(1);
+    expect(r.rows).toHaveLength(0);
+  });
+
+  it('rejects a file without the required columns', () => {
+    expect(() => parseRows(csv('ticker,open', 'TSLA,1'), ['TSLA'])).toThrow(ParseError);
+  });
+});
+
+describe('extractTickers', () => {
+  // A big sorted file: early stop must still return every row of the last wanted ticker.
+  const tickers = Array.from({ length: 20_000 }, (_, i) => `T${String(i).padStart(5, '0')}`);
+  const big = gzipSync(csv(HEADER, ...tickers.map((t, i) => `${t},${i},1,1,1,1,1679889600000000000,${i}`)));
+
+  it.each([true, false])('finds the same rows with earlyStop=%s', async (earlyStop) => {
+    const r = await extractTickers(big, ['T00010', 'T12345', 'T19999'], { earlyStop });
+    expect(r.rows.map((x) => [x.ticker, x.volume])).toEqual([
+      ['T00010', 10],
+      ['T12345', 12345],
+      ['T19999', 19999],
+    ]);
+  });
+
+  it('fails a body that is not gzip, or empty, with ERR_PARSE', async () => {
+    await expect(extractTickers(Buffer.from('hello, world'), ['TSLA'], { earlyStop: false })).rejects.toMatchObject({ code: 'ERR_PARSE' });
+    await expect(extractTickers(Buffer.alloc(0), ['TSLA'], { earlyStop: false })).rejects.toThrow(/empty/);
+  });
+});
