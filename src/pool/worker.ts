@@ -34,10 +34,12 @@ class TaskError extends Error {
 }
 
 export default async function download(task: DownloadTask): Promise<TaskResult> {
-  let retries = 0;
+  let attempts = 0;
+  const retries = (): number => Math.max(0, attempts - 1);
   try {
     const body = await pRetry(
       async () => {
+        attempts += 1;
         try {
           return await fetchVerified(task);
         } catch (error) {
@@ -52,7 +54,6 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
         maxTimeout: 30_000,
         randomize: true,
         onFailedAttempt: async ({ error }) => {
-          retries += 1;
           // Honour the server's Retry-After (SlowDown) on top of our own backoff.
           const wait = error instanceof TaskError ? (error.retryAfterMs ?? 0) : 0;
           if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, 30_000)));
@@ -60,10 +61,10 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
       },
     );
     const { rows, malformed, duplicates } = await extractTickers(body, task.tickers, { earlyStop: body.md5Checked, day: task.day });
-    return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries };
+    return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries: retries() };
   } catch (error) {
     const e = error instanceof TaskError ? error : classify(task.key, error);
-    return { ok: false, key: task.key, code: e.code, message: e.message, retries };
+    return { ok: false, key: task.key, code: e.code, message: e.message, retries: retries() };
   }
 }
 

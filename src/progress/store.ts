@@ -57,7 +57,7 @@ export class ProgressStore {
   /** Creates the job's record if needed and stamps it as updated now. */
   touchJob(job: string, dataset: string, interval: string, symbols: readonly string[]): void {
     const now = new Date().toISOString();
-    this.#touch.run(job, dataset, interval, symbols.join(','), now, now);
+    this.#touch.run(job, dataset, interval, [...symbols].sort().join(','), now, now);
   }
 
   markDone(job: string, k: DoneKey): void {

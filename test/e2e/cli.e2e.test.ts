@@ -1,0 +1,245 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { periodStart } from '../../src/options.js';
+import { dayFilesFor } from '../fixtures/generate.js';
+import { readSourceBars } from '../fixtures/source-bars.js';
+import { barCount, cachedBars, CRYPTO, doneKeys, END, ingestedDays, json, runCli, spawnCli, STOCKS, startWorld, type World } from './helpers.js';
+
+let w: World;
+beforeAll(async () => {
+  w = await startWorld();
+});
+afterAll(async () => {
+  await w?.close();
+});
+
+const START_5Y = periodStart('5y', END) ?? '';
+
+describe('preload-market-data TSLA (default 5y window)', () => {
+  const cache = (): string => w.cacheDir('tsla-5y');
+
+  it('downloads every day file once and stores every bar exactly as in the source', async () => {
+    await w.server.resetStats();
+    const r = await runCli(['TSLA', '--end', END, '--cache-dir', cache()], w.env);
+    expect(r.stderr).toContain('Auto-detected: TSLA is a stock, using 5y period');
+    expect(r.code).toBe(0);
+
+    const files = dayFilesFor(w.ds, STOCKS, START_5Y, END);
+    expect(files.length).toBeGreaterThan(1200);
+    const stats = await w.server.stats();
+    expect(stats.totalGets).toBe(files.length);
+    for (const f of files) expect(stats.gets[f.key], f.key).toBe(1);
+
+    const source = readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END);
+    expect(cachedBars(cache(), 'TSLA')).toEqual(source);
+    expect(r.stdout).toContain(`${files.length} listed, ${files.length} downloaded, 0 resumed-skipped, 0 failed`);
+    expect(r.stdout).toContain(`${source.length} bars merged`);
+
+    // A halted day has no row, yet is recorded as ingested so it is never fetched again.
+    const halted = w.ds.haltedDays['TSLA']?.filter((d) => d >= START_5Y) ?? [];
+    expect(halted.length).toBeGreaterThan(0);
+    const ingested = ingestedDays(cache(), 'TSLA');
+    expect(ingested).toHaveLength(files.length);
+    for (const day of halted) expect(ingested.find((i) => i.day === day)?.rows).toBe(0);
+  });
+
+  it('a rerun of the completed job lists, downloads nothing, and says so', async () => {
+    await w.server.resetStats();
+    const human = await runCli(['TSLA', '--end', END, '--cache-dir', cache()], w.env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/Nothing to download: all \d+ files/);
+    const r = await runCli(['TSLA', '--end', END, '--cache-dir', cache(), '--json'], w.env);
+    expect(r.code).toBe(0);
+    const report = json(r);
+    expect(report.files.downloaded).toBe(0);
+    expect(report.files.skipped).toBe(report.files.listed);
+    expect((await w.server.stats()).totalGets).toBe(0);
+  });
+
+  it('--clear-progress downloads every file again and never duplicates a bar', async () => {
+    const before = barCount(cache());
+    await w.server.resetStats();
+    const r = await runCli(['TSLA', '--end', END, '--cache-dir', cache(), '--clear-progress', '--json'], w.env);
+    expect(r.code).toBe(0);
+    const report = json(r);
+    const files = dayFilesFor(w.ds, STOCKS, START_5Y, END);
+    expect(report.files).toEqual({ listed: files.length, downloaded: files.length, skipped: 0, failed: 0 });
+    expect((await w.server.stats()).totalGets).toBe(files.length);
+    expect(barCount(cache())).toBe(before);
+    expect(cachedBars(cache(), 'TSLA')).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END));
+  });
+});
+
+describe('several symbols and asset classes', () => {
+  it('TSLA AAPL MSFT fetch each day file once and extract all three', async () => {
+    const cache = w.cacheDir('multi');
+    await w.server.resetStats();
+    const r = await runCli(['TSLA', 'AAPL', 'MSFT', '--start', '2026-01-01', '--end', END, '--cache-dir', cache, '--json'], w.env);
+    expect(r.code).toBe(0);
+    const files = dayFilesFor(w.ds, STOCKS, '2026-01-01', END);
+    const stats = await w.server.stats();
+    expect(stats.totalGets).toBe(files.length);
+    for (const f of files) expect(stats.gets[f.key]).toBe(1);
+    expect(json(r).symbols).toEqual(['TSLA', 'AAPL', 'MSFT']);
+    for (const t of ['TSLA', 'AAPL', 'MSFT']) {
+      expect(cachedBars(cache, t)).toEqual(readSourceBars(w.ds, STOCKS, t, '2026-01-01', END));
+    }
+  });
+
+  it('BTC-USD is detected as crypto and read from the crypto dataset as X:BTC-USD', async () => {
+    const cache = w.cacheDir('crypto');
+    const r = await runCli(['BTC-USD', '--start', '2026-09-01', '--end', END, '--cache-dir', cache, '--json'], w.env);
+    expect(r.code).toBe(0);
+    const report = json(r);
+    expect(report.dataset).toBe(CRYPTO);
+    expect(report.files.listed).toBe(dayFilesFor(w.ds, CRYPTO, '2026-09-01', END).length);
+    const source = readSourceBars(w.ds, CRYPTO, 'X:BTC-USD', '2026-09-01', END);
+    expect(source.length).toBeGreaterThan(60);
+    expect(cachedBars(cache, 'X:BTC-USD')).toEqual(source);
+  });
+
+  it('prints the crypto default period when none is given', async () => {
+    const r = await runCli(['BTC-USD', '--end', END, '--cache-dir', w.cacheDir('crypto-2y'), '--quiet'], w.env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    const cached = cachedBars(w.cacheDir('crypto-2y'), 'X:BTC-USD');
+    expect(cached).toEqual(readSourceBars(w.ds, CRYPTO, 'X:BTC-USD', periodStart('2y', END) ?? '', END));
+  });
+});
+
+describe('integrity failures', () => {
+  it('retries a short body until it clears, fails only a key that stays short, and the rerun fetches only that key', async () => {
+    const cache = w.cacheDir('integrity');
+    const files = dayFilesFor(w.ds, STOCKS, '2026-10-01', END);
+    const flaky = files[3]?.key ?? '';
+    const broken = files[7]?.key ?? '';
+    await w.server.setFaults([
+      { match: escape(flaky), times: 2, kind: 'short-body' },
+      { match: escape(broken), times: -1, kind: 'short-body' },
+    ]);
+    const args = ['TSLA', '--start', '2026-10-01', '--end', END, '--cache-dir', cache, '--retries', '3', '--retry-delay-ms', '10', '--json'];
+    const r = await runCli(args, w.env);
+    await w.server.setFaults([]);
+    expect(r.code).toBe(1);
+    const report = json(r);
+    expect(report.files).toEqual({ listed: files.length, downloaded: files.length - 1, skipped: 0, failed: 1 });
+    expect(report.failures).toEqual([{ key: broken, code: 'ERR_INTEGRITY', message: expect.stringMatching(/received \d+ bytes, the listing says \d+/) }]);
+    expect(report.retries).toBe(2 + 3);
+    const done = doneKeys(cache);
+    expect(done).toContain(flaky);
+    expect(done).not.toContain(broken);
+
+    await w.server.resetStats();
+    const again = await runCli(args, w.env);
+    expect(again.code).toBe(0);
+    expect(json(again).files).toMatchObject({ downloaded: 1, skipped: files.length - 1, failed: 0 });
+    expect((await w.server.stats()).gets).toEqual({ [broken]: 1 });
+    expect(cachedBars(cache, 'TSLA')).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2026-10-01', END));
+  });
+
+  it('the human summary lists each failed key with its reason and exits 1', async () => {
+    const files = dayFilesFor(w.ds, STOCKS, '2026-11-01', END);
+    const missing = files[1]?.key ?? '';
+    await w.server.setFaults([{ match: escape(missing), times: -1, kind: 'status', status: 404, code: 'NoSuchKey' }]);
+    await w.server.resetStats();
+    const r = await runCli(['TSLA', '--start', '2026-11-01', '--end', END, '--cache-dir', w.cacheDir('404')], w.env);
+    await w.server.setFaults([]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`FAILED ${missing}: ${missing}: listed but not found (404 NoSuchKey) [ERR_NOT_FOUND]`);
+    expect((await w.server.stats()).gets[missing]).toBe(1); // a 404 is not retried
+  });
+});
+
+describe('resume after the CLI is killed', () => {
+  it('the rerun downloads exactly the files not recorded, and the cache ends identical', async () => {
+    const cache = w.cacheDir('killed');
+    const files = dayFilesFor(w.ds, STOCKS, START_5Y, END);
+    await w.server.setLatency(25);
+    const child = spawnCli(['TSLA', '--end', END, '--cache-dir', cache, '--workers', '4'], w.env);
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    await waitFor(() => safeCount(cache) >= files.length * 0.4, 60_000);
+    child.kill('SIGKILL');
+    await exited;
+    await w.server.setLatency(0);
+    const done = doneKeys(cache);
+    expect(done.length).toBeGreaterThan(0);
+    expect(done.length).toBeLessThan(files.length);
+
+    await w.server.resetStats();
+    const r = await runCli(['TSLA', '--end', END, '--cache-dir', cache], w.env);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`Resuming: ${done.length} of ${files.length} files already done`);
+    const stats = await w.server.stats();
+    expect(stats.totalGets).toBe(files.length - done.length);
+    for (const key of done) expect(stats.gets[key]).toBeUndefined();
+    expect(cachedBars(cache, 'TSLA')).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END));
+  });
+});
+
+describe('usage errors', () => {
+  it.each([
+    [[], /expected at least one symbol/],
+    [['TSLA', '--bogus'], /Unknown option '--bogus'/],
+    [['TSLA', '--workers', '0'], /--workers to be an integer from 1 to 64, got `0`/],
+    [['TSLA', '--workers', '65'], /--workers .* got `65`/],
+    [['TSLA', '--workers', 'abc'], /--workers .* got `abc`/],
+    [['../etc'], /Invalid symbol "\.\.\/etc"/],
+    [['TSLA;DROP'], /Invalid symbol "TSLA;DROP"/],
+    [[''], /Invalid symbol ""/],
+    [['TSLA', '--period', '5x'], /--period to be one of .* got `5x`/],
+    [['TSLA', '--start', '2024-13-01'], /--start to be a date YYYY-MM-DD, got `2024-13-01`/],
+    [['TSLA', '--start', '2024-05-02', '--end', '2024-05-01'], /on or before/],
+    [['TSLA', '--endpoint', 'not-a-url'], /--endpoint to be an http\(s\) URL, got `not-a-url`/],
+  ])('%j exits 2 with one line', async (args, message) => {
+    const r = await runCli([...args, '--cache-dir', w.cacheDir('usage')], w.env);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('shows a stack trace only with --verbose', async () => {
+    const r = await runCli(['TSLA', '--workers', '0', '--verbose', '--cache-dir', w.cacheDir('usage')], w.env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('--help and --version exit 0', async () => {
+    const help = await runCli(['--help'], w.env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: preload-market-data <SYMBOL...>');
+    const version = await runCli(['--version'], w.env);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('rejected credentials exit 2 and never appear in any output, even with --verbose', async () => {
+    const env = { ...w.env, MASSIVE_ACCESS_KEY_ID: 'AKIDLEAKCHECK0001', MASSIVE_SECRET_ACCESS_KEY: 'SeCrEtLeAkChEcK/0002' };
+    for (const extra of [['--verbose'], ['--json']]) {
+      const r = await runCli(['TSLA', '--start', '2026-11-01', '--end', END, '--cache-dir', w.cacheDir('creds'), ...extra], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/rejected the credentials/);
+      for (const secret of ['AKIDLEAKCHECK0001', 'SeCrEtLeAkChEcK/0002']) {
+        expect(r.stdout + r.stderr).not.toContain(secret);
+      }
+    }
+  });
+});
+
+function escape(s: string): string {
+  return `^${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+}
+
+function safeCount(cache: string): number {
+  try {
+    return doneKeys(cache).length;
+  } catch {
+    return 0; // the cache file does not exist yet
+  }
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

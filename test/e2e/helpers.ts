@@ -1,0 +1,132 @@
+// Shared set-up for end-to-end tests: a real s3rver on loopback over generated flat files, and
+// the real CLI run as a child process, exactly as a user runs it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import type { GeneratedDataset } from '../fixtures/generate.js';
+import { prepareStore, startS3Server, S3_CREDENTIALS, type S3ServerHandle } from '../fixtures/s3-server.js';
+
+/** Last day of the generated data: fixed, so the data (and the 5y window ending there) never drift. */
+export const END = '2026-11-20';
+export const STOCKS = 'us_stocks_sip/day_aggs_v1';
+export const CRYPTO = 'global_crypto/day_aggs_v1';
+export const CLI = fileURLToPath(new URL('../../bin/preload-market-data.js', import.meta.url));
+const TEMPLATE = join(tmpdir(), 'pmd-test-template');
+
+export interface World {
+  ds: GeneratedDataset;
+  server: S3ServerHandle;
+  root: string;
+  /** A fresh cache directory under the world's root. */
+  cacheDir(name: string): string;
+  env: NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+/** A private server over a private copy of the generated store; call `close()` in afterAll. */
+export async function startWorld(opts: { latencyMs?: number } = {}): Promise<World> {
+  const root = mkdtempSync(join(tmpdir(), 'pmd-e2e-'));
+  const ds = await prepareStore({ dir: TEMPLATE, endDate: END }, join(root, 'store'));
+  const server = await startS3Server({ dir: ds.dir, ...(opts.latencyMs === undefined ? {} : { latencyMs: opts.latencyMs }) });
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    HOME: root,
+    MASSIVE_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
+    MASSIVE_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+    MASSIVE_S3_ENDPOINT: server.endpoint,
+  };
+  return {
+    ds,
+    server,
+    root,
+    cacheDir: (name) => join(root, 'caches', name),
+    env,
+    close: async () => {
+      await server.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const child = spawnCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The `--json` report of a run that must have printed one. */
+export function json(r: CliResult): {
+  symbols: string[];
+  dataset: string;
+  start: string;
+  end: string;
+  files: { listed: number; downloaded: number; skipped: number; failed: number };
+  bytes: number;
+  bars: number;
+  elapsedMs: number;
+  retries: number;
+  failures: Array<{ key: string; code: string; message: string }>;
+} {
+  const lines = r.stdout.trim().split('\n');
+  if (lines.length !== 1) throw new Error(`expected one JSON line on stdout, got:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  return JSON.parse(lines[0] ?? '');
+}
+
+/** Reads the cache file directly (not through the library) to check what a run left behind. */
+function withCache<T>(cacheDir: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(join(cacheDir, 'market-data.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+export interface CachedBar {
+  time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  transactions: number | null;
+}
+
+export const cachedBars = (cacheDir: string, symbol: string): CachedBar[] =>
+  withCache(cacheDir, (db) =>
+    db
+      .prepare<[string], CachedBar>(
+        "SELECT time, open, high, low, close, volume, transactions FROM bars WHERE symbol = ? AND interval = '1d' ORDER BY time",
+      )
+      .all(symbol),
+  );
+
+export const barCount = (cacheDir: string): number =>
+  withCache(cacheDir, (db) => (db.prepare('SELECT COUNT(*) AS n FROM bars').get() as { n: number }).n);
+
+export const doneKeys = (cacheDir: string): string[] =>
+  withCache(cacheDir, (db) => db.prepare<[], { key: string }>('SELECT key FROM progress_keys').all().map((r) => r.key));
+
+export const ingestedDays = (cacheDir: string, symbol: string): Array<{ day: string; rows: number }> =>
+  withCache(cacheDir, (db) =>
+    db.prepare<[string], { day: string; rows: number }>('SELECT day, rows FROM ingested_days WHERE symbol = ? ORDER BY day').all(symbol),
+  );

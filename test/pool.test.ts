@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DownloadTask } from '../src/pool/messages.js';
+import { DownloadPool, poolLayout } from '../src/pool/pool.js';
+import { dayFilesFor, type GeneratedFile } from './fixtures/generate.js';
+import { S3_CREDENTIALS } from './fixtures/s3-server.js';
+import { readSourceBars } from './fixtures/source-bars.js';
+import { END, STOCKS, startWorld, type World } from './e2e/helpers.js';
+
+let w: World;
+let pool: DownloadPool;
+let files: GeneratedFile[];
+beforeAll(async () => {
+  w = await startWorld();
+  pool = new DownloadPool({ threads: 2, perThread: 4 });
+  files = dayFilesFor(w.ds, STOCKS, '2026-11-01', END);
+});
+afterAll(async () => {
+  await pool?.close();
+  await w?.close();
+});
+
+const task = (f: GeneratedFile, extra: Partial<DownloadTask> = {}): DownloadTask => ({
+  config: { endpoint: w.server.endpoint, bucket: 'flatfiles', credentials: { ...S3_CREDENTIALS } },
+  key: f.key,
+  day: f.day,
+  size: f.size,
+  etag: f.md5,
+  tickers: ['TSLA', 'AAPL'],
+  retries: 3,
+  minRetryDelayMs: 10,
+  requestTimeoutMs: 5_000,
+  ...extra,
+});
+
+const at = (i: number): GeneratedFile => {
+  const f = files[i];
+  if (!f) throw new Error(`no file ${i}`);
+  return f;
+};
+
+describe('poolLayout', () => {
+  it.each([
+    [20, undefined, 2, 10],
+    [20, 4, 4, 5],
+    [20, 8, 8, 3],
+    [1, undefined, 1, 1],
+    [3, 8, 3, 1],
+  ])('%i in flight with threads=%s -> %i x %i', (workers, threads, t, per) => {
+    const layout = poolLayout(workers, threads);
+    if (threads !== undefined) expect(layout).toEqual({ threads: t, perThread: per });
+    expect(layout.threads * layout.perThread).toBeGreaterThanOrEqual(workers);
+  });
+});
+
+describe('DownloadPool (real threads, real server)', () => {
+  it('downloads, verifies and extracts several files at once', async () => {
+    const results = await Promise.all(files.slice(0, 6).map((f) => pool.run(task(f))));
+    for (const [i, r] of results.entries()) {
+      const f = at(i);
+      expect(r).toMatchObject({ ok: true, key: f.key, bytes: f.size, retries: 0 });
+      if (!r.ok) continue;
+      const tsla = r.rows.filter((x) => x.ticker === 'TSLA').map(({ ticker: _t, ...bar }) => bar);
+      expect(tsla).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', f.day, f.day));
+    }
+  });
+
+  it.each([
+    ['a 503 SlowDown', { kind: 'status', status: 503, code: 'SlowDown' }],
+    ['a 500', { kind: 'status', status: 500, code: 'InternalError' }],
+    ['a reset connection', { kind: 'reset' }],
+    ['a body cut halfway', { kind: 'truncate' }],
+    ['a stall longer than the request timeout', { kind: 'stall', ms: 3_000 }],
+  ] as const)('retries %s and completes', async (_name, fault) => {
+    const f = at(6);
+    await w.server.setFaults([{ match: f.key.replaceAll('.', '\\.'), times: 2, ...fault }]);
+    const r = await pool.run(task(f, { requestTimeoutMs: 1_000 }));
+    await w.server.setFaults([]);
+    expect(r).toMatchObject({ ok: true, retries: 2, bytes: f.size });
+  });
+
+  it.each([
+    [403, 'AccessDenied', 'ERR_NOT_ENTITLED'],
+    [404, 'NoSuchKey', 'ERR_NOT_FOUND'],
+  ] as const)('does not retry a %i', async (status, code, expected) => {
+    const f = at(7);
+    await w.server.setFaults([{ match: f.key.replaceAll('.', '\\.'), times: -1, kind: 'status', status, code }]);
+    await w.server.resetStats();
+    const r = await pool.run(task(f));
+    await w.server.setFaults([]);
+    expect(r).toMatchObject({ ok: false, code: expected, retries: 0 });
+    expect((await w.server.stats()).gets[f.key]).toBe(1);
+  });
+
+  it('fails a body whose MD5 does not match the listed ETag after retrying', async () => {
+    const r = await pool.run(task(at(8), { etag: '0'.repeat(32), retries: 1 }));
+    expect(r).toMatchObject({ ok: false, code: 'ERR_INTEGRITY', retries: 1, message: expect.stringContaining('does not match the listed ETag') });
+  });
+});
