@@ -228,10 +228,11 @@ class ProgressUi {
       this.#bars = new cliProgress.MultiBar(
         {
           stream: io.stderr,
-          format: 'files {value}/{total} ({pct}%) | {mbps} MB/s | {elapsed} | ETA {eta} | resumed: {skipped} skipped | failed: {failed}',
+          // Payload names must not shadow cli-progress's own tokens (eta, duration, value...).
+          format: '{bar} files {value}/{total} ({pct}%) | {mbps} MB/s | {elapsedText} | ETA {etaText} | resumed: {skipped} skipped | failed: {failed}',
           hideCursor: true,
           fps: 10,
-          etaBuffer: 50,
+          barsize: 24,
         },
         cliProgress.Presets.shades_classic,
       );
@@ -280,8 +281,8 @@ class ProgressUi {
     const payload = {
       pct: e.listed === 0 ? 0 : Math.floor((done / e.listed) * 100),
       mbps: workMs > 0 ? (e.bytes / 1024 ** 2 / (workMs / 1000)).toFixed(1) : '0.0',
-      elapsed: formatDuration(now - this.#started),
-      eta: formatDuration(estimateRemainingMs({ total: e.listed, done, worked, elapsedMs: workMs, listingDone: e.listingDone })),
+      elapsedText: formatDuration(now - this.#started),
+      etaText: formatDuration(estimateRemainingMs({ total: e.listed, done, worked, elapsedMs: workMs, listingDone: e.listingDone })),
       skipped: e.skipped,
       failed: e.failed,
     };

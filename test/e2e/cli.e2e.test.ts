@@ -50,6 +50,9 @@ describe('preload-market-data TSLA (default 5y window)', () => {
     const r = await runCli(['TSLA', '--end', END, '--cache-dir', cache(), '--json'], w.env);
     expect(r.code).toBe(0);
     const report = json(r);
+    expect(Object.keys(report).sort()).toEqual(
+      ['bars', 'barRange', 'bytes', 'dataset', 'duplicateRows', 'elapsedMs', 'end', 'failures', 'files', 'malformedRows', 'retries', 'start', 'symbols'].sort(),
+    );
     expect(report.files.downloaded).toBe(0);
     expect(report.files.skipped).toBe(report.files.listed);
     expect((await w.server.stats()).totalGets).toBe(0);
@@ -146,6 +149,39 @@ describe('integrity failures', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`FAILED ${missing}: ${missing}: listed but not found (404 NoSuchKey) [ERR_NOT_FOUND]`);
     expect((await w.server.stats()).gets[missing]).toBe(1); // a 404 is not retried
+  });
+});
+
+describe('stopping early', () => {
+  it('a 403 stops the run with one message naming the dataset instead of failing every key', async () => {
+    await w.server.setFaults([{ match: '^us_stocks_sip/', times: -1, kind: 'status', status: 403, code: 'AccessDenied' }]);
+    await w.server.resetStats();
+    const r = await runCli(['TSLA', '--start', '2026-01-01', '--end', END, '--cache-dir', w.cacheDir('403'), '--workers', '2'], w.env);
+    await w.server.setFaults([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('not entitled to us_stocks_sip/day_aggs_v1?');
+    expect((await w.server.stats()).totalGets).toBeLessThan(10);
+  });
+
+  it('SIGINT records what is done, says how to resume, and exits 130', async () => {
+    const cache = w.cacheDir('sigint');
+    await w.server.setLatency(25);
+    const child = spawnCli(['TSLA', '--end', END, '--cache-dir', cache, '--workers', '4'], w.env);
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitFor(() => safeCount(cache) >= 100, 60_000);
+    child.kill('SIGINT');
+    const code = await exited;
+    await w.server.setLatency(0);
+    expect(code).toBe(130);
+    const done = doneKeys(cache).length;
+    expect(stderr).toContain(`Interrupted: ${done} of `);
+    expect(stderr).toContain('Run the same command again to resume');
+    // Everything recorded has its bars: the rerun completes the cache exactly.
+    const r = await runCli(['TSLA', '--end', END, '--cache-dir', cache, '--json'], w.env);
+    expect(json(r).files.skipped).toBe(done);
+    expect(cachedBars(cache, 'TSLA')).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END));
   });
 });
 
