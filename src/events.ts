@@ -30,6 +30,8 @@ export interface ProgressEvent {
   /** Bars merged into the cache this run. */
   bars: number;
   retries: number;
+  /** Downloads allowed in flight now: `workers`, lowered while the server throttles (503 SlowDown). */
+  inFlightLimit: number;
 }
 
 /** A key that failed after its retries; the run goes on with the others. */

@@ -46,7 +46,8 @@ export const optionsSchema = z.object({
   clearProgress: z.boolean().default(false),
   retries: z.number().int().min(0).max(20).default(5),
   retryDelayMs: z.number().int().min(0).max(60_000).default(250),
-  requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  maxRps: z.number().positive().max(100_000).optional(),
   signal: z.instanceof(AbortSignal).optional(),
   onProgress: z.custom<(event: PreloadEvent) => void>((v) => typeof v === 'function').optional(),
   now: z.date().optional(),
@@ -70,7 +71,8 @@ const EXPECTED: Record<string, string> = {
   clearProgress: 'a boolean',
   retries: 'an integer from 0 to 20',
   retryDelayMs: 'an integer number of milliseconds from 0 to 60000',
-  requestTimeoutMs: 'an integer number of milliseconds from 100 to 600000',
+  timeoutMs: 'an integer number of milliseconds from 100 to 600000',
+  maxRps: 'a number of requests per second above 0',
   signal: 'an AbortSignal',
   onProgress: 'a function',
   now: 'a Date',
@@ -98,7 +100,8 @@ export interface ResolvedOptions {
   clearProgress: boolean;
   retries: number;
   retryDelayMs: number;
-  requestTimeoutMs: number;
+  timeoutMs: number;
+  maxRps: number | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((event: PreloadEvent) => void) | undefined;
   now: Date;
@@ -149,7 +152,8 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     clearProgress: o.clearProgress,
     retries: o.retries,
     retryDelayMs: o.retryDelayMs,
-    requestTimeoutMs: o.requestTimeoutMs,
+    timeoutMs: o.timeoutMs,
+    maxRps: o.maxRps,
     signal: o.signal,
     onProgress: o.onProgress,
     now: o.now ?? new Date(),

@@ -8,6 +8,7 @@ import type { TaskResult, TaskSuccess } from './pool/messages.js';
 import { DownloadPool, poolLayout } from './pool/pool.js';
 import { ProgressStore } from './progress/store.js';
 import { createS3Client, resolveCredentials, type S3Config } from './s3/client.js';
+import { createRateLimit, type RateLimit } from './s3/rate-limit.js';
 import { findFirstDay, listDayFiles, type DayFile } from './s3/list.js';
 
 /** A key that failed after its retries. */
@@ -71,6 +72,8 @@ export class PreloadAbortedError extends AbortedError {
   }
 }
 
+/** Keys in a row that cannot connect before the run stops instead of trying every other key. */
+const BREAKER_THRESHOLD = 3;
 const FLUSH_EVERY = 64;
 const FLUSH_MS = 250;
 
@@ -123,6 +126,7 @@ class Run {
     bytes: 0,
     bars: 0,
     retries: 0,
+    inFlightLimit: 0,
   };
   readonly #failures: Failure[] = [];
   readonly #failedJobs = new Set<string>();
@@ -136,6 +140,14 @@ class Run {
   #config: S3Config | undefined;
   #fatal: unknown;
   #onIdle: (() => void) | undefined;
+  /** Consecutive keys that could not connect at all: the circuit breaker's count. */
+  #unreachable = 0;
+  #lastThrottle = 0;
+  #calmSuccesses = 0;
+  readonly #throttleSignal = new SharedArrayBuffer(4);
+  #throttlesSeen = 0;
+  #throttleWatch: NodeJS.Timeout | undefined;
+  readonly #rateLimit: RateLimit | undefined;
   readonly #commit: (batch: Completed[]) => void;
 
   constructor(db: Db, plans: JobPlan[], o: ResolvedOptions) {
@@ -144,6 +156,8 @@ class Run {
     this.#o = o;
     this.#bars = new BarStore(db);
     this.#progress = new ProgressStore(db);
+    this.#counts.inFlightLimit = o.workers;
+    this.#rateLimit = o.maxRps === undefined ? undefined : createRateLimit(o.maxRps);
     // The key is recorded done in the same transaction that merges its bars.
     this.#commit = db.transaction((batch: Completed[]) => {
       for (const { plan, file, result } of batch) {
@@ -173,7 +187,7 @@ class Run {
       this.#prepareJobs();
       const credentials = await resolveCredentials(this.#o.credentials, this.#o.endpoint);
       this.#config = { endpoint: this.#o.endpoint, bucket: this.#o.bucket, credentials };
-      client = createS3Client(this.#config);
+      client = createS3Client(this.#config, { rateLimit: this.#rateLimit });
       await Promise.all(this.#plans.map((plan) => this.#listPlan(client as S3Client, plan, starts)));
       this.#counts.listingDone = !this.#controller.signal.aborted;
       this.#emitProgress();
@@ -184,6 +198,7 @@ class Run {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       clearTimeout(this.#flushTimer);
+      clearInterval(this.#throttleWatch);
       this.#flush();
       await this.#pool?.close();
       client?.destroy();
@@ -226,7 +241,7 @@ class Run {
 
   /** Starts downloads while fewer than `workers` are in flight. */
   #pump(): void {
-    while (this.#inFlight < this.#o.workers && this.#queue.length > 0 && !this.#controller.signal.aborted) {
+    while (this.#inFlight < this.#counts.inFlightLimit && this.#queue.length > 0 && !this.#controller.signal.aborted) {
       const next = this.#queue.shift();
       if (next) void this.#download(next.plan, next.file);
     }
@@ -235,7 +250,10 @@ class Run {
 
   async #download(plan: JobPlan, file: DayFile): Promise<void> {
     this.#inFlight += 1;
-    this.#pool ??= new DownloadPool(poolLayout(this.#o.workers, this.#o.threads));
+    if (!this.#pool) {
+      this.#pool = new DownloadPool(poolLayout(this.#o.workers, this.#o.threads));
+      this.#throttleWatch = setInterval(() => this.#watchThrottling(), 50);
+    }
     const config = this.#config as S3Config;
     try {
       const result: TaskResult = await this.#pool.run({
@@ -247,10 +265,14 @@ class Run {
           tickers: plan.symbols.map((s) => s.ticker),
           retries: this.#o.retries,
           minRetryDelayMs: this.#o.retryDelayMs,
-          requestTimeoutMs: this.#o.requestTimeoutMs,
+          requestTimeoutMs: this.#o.timeoutMs,
+          rateLimit: this.#rateLimit,
+          throttleSignal: this.#throttleSignal,
         });
       this.#counts.retries += result.retries;
+      if (result.throttled === 0) this.#adapt(false);
       if (result.ok) {
+        this.#unreachable = 0;
         this.#counts.downloaded += 1;
         this.#counts.bytes += result.bytes;
         this.#counts.bars += result.rows.length;
@@ -268,6 +290,14 @@ class Run {
         // Retrying other keys cannot fix these: stop the run early with one clear error.
         if (result.code === 'ERR_NOT_ENTITLED') this.#fail(new NotEntitledError(plan.dataset, file.key));
         if (result.code === 'ERR_CREDENTIALS') this.#fail(new ConfigurationError(result.message));
+        if (result.code === 'ERR_UNREACHABLE' && ++this.#unreachable >= BREAKER_THRESHOLD) {
+          this.#fail(
+            new PreloadError(
+              'ERR_UNREACHABLE',
+              `Cannot reach the S3 endpoint ${this.#o.endpoint}: ${this.#unreachable} files in a row could not connect. Stopped; the progress made so far is kept, run the same command again to resume.`,
+            ),
+          );
+        }
       }
     } catch (error) {
       // An aborted task is neither done nor failed: the next run downloads it again.
@@ -276,6 +306,33 @@ class Run {
       this.#inFlight -= 1;
       this.#emitProgress();
       this.#pump();
+    }
+  }
+
+  /** Reads the workers' shared throttle counter: any new 503 SlowDown lowers the limit now. */
+  #watchThrottling(): void {
+    const seen = Atomics.load(new Int32Array(this.#throttleSignal), 0);
+    if (seen > this.#throttlesSeen) this.#adapt(true);
+    this.#throttlesSeen = seen;
+  }
+
+  /**
+   * Adaptive concurrency (AIMD): a throttled answer halves the downloads in flight, at most once
+   * per half second (answers to requests sent before the cut would halve it again); then each run of calm completions as long as the limit raises it by one, back to
+   * `workers`.
+   */
+  #adapt(throttled: boolean): void {
+    const c = this.#counts;
+    if (throttled) {
+      this.#calmSuccesses = 0;
+      const now = performance.now();
+      if (now - this.#lastThrottle >= 500) {
+        this.#lastThrottle = now;
+        c.inFlightLimit = Math.max(1, Math.floor(c.inFlightLimit / 2));
+      }
+    } else if (c.inFlightLimit < this.#o.workers && ++this.#calmSuccesses >= c.inFlightLimit) {
+      this.#calmSuccesses = 0;
+      c.inFlightLimit += 1;
     }
   }
 

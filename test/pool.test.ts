@@ -29,6 +29,7 @@ const task = (f: GeneratedFile, extra: Partial<DownloadTask> = {}): DownloadTask
   retries: 3,
   minRetryDelayMs: 10,
   requestTimeoutMs: 5_000,
+  throttleSignal: new SharedArrayBuffer(4),
   ...extra,
 });
 

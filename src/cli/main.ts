@@ -28,6 +28,7 @@ Options:
   --retries N          retries per file before it fails (default 5)
   --retry-delay-ms N   base delay of the exponential backoff (default 250)
   --timeout-ms N       per-request timeout (default 30000)
+  --max-rps N          cap on requests per second across all threads (default: no cap)
   --threads N          worker threads the downloads are spread over (default: see README)
   --json               print one JSON report on stdout, nothing else
   --quiet              no progress bar, no summary (errors only)
@@ -47,6 +48,7 @@ const FLAGS = {
   retries: { type: 'string' },
   'retry-delay-ms': { type: 'string' },
   'timeout-ms': { type: 'string' },
+  'max-rps': { type: 'string' },
   'clear-progress': { type: 'boolean' },
   'cache-dir': { type: 'string' },
   endpoint: { type: 'string' },
@@ -116,7 +118,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       ...(v.threads !== undefined && { threads: int(v.threads) }),
       ...(v.retries !== undefined && { retries: int(v.retries) }),
       ...(v['retry-delay-ms'] !== undefined && { retryDelayMs: int(v['retry-delay-ms']) }),
-      ...(v['timeout-ms'] !== undefined && { requestTimeoutMs: int(v['timeout-ms']) }),
+      ...(v['timeout-ms'] !== undefined && { timeoutMs: int(v['timeout-ms']) }),
+      ...(v['max-rps'] !== undefined && { maxRps: num(v['max-rps']) }),
       ...(v['cache-dir'] !== undefined && { cacheDir: v['cache-dir'] }),
       ...(v.endpoint !== undefined && { endpoint: v.endpoint }),
       ...(v.bucket !== undefined && { bucket: v.bucket }),
@@ -164,6 +167,11 @@ function parse(argv: string[]) {
 /** Integers become numbers; anything else is passed through as is, so validation echoes it. */
 function int(s: string): number {
   return /^-?\d+$/.test(s.trim()) ? Number(s) : (s as unknown as number);
+}
+
+/** Like int(), for decimals. */
+function num(s: string): number {
+  return /^-?\d+(\.\d+)?$/.test(s.trim()) ? Number(s) : (s as unknown as number);
 }
 
 function readVersion(): string {

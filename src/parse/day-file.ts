@@ -1,16 +1,9 @@
 import { createGunzip } from 'node:zlib';
+import type { Bar } from '../cache/bars.js';
 
 /** One aggregate row of a requested ticker, as it goes into the cache. */
-export interface ParsedRow {
+export interface ParsedRow extends Bar {
   ticker: string;
-  /** Start of the bar, ms since the epoch (UTC): `window_start` nanoseconds / 1e6. */
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  transactions: number | null;
 }
 
 export interface ExtractResult {

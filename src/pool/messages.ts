@@ -2,6 +2,7 @@
 // flattened to { code, message } because class identity does not survive postMessage.
 import type { ParsedRow } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
+import type { RateLimit } from '../s3/rate-limit.js';
 
 export interface DownloadTask {
   config: S3Config;
@@ -16,6 +17,13 @@ export interface DownloadTask {
   minRetryDelayMs: number;
   /** Per-request timeout: a stalled response is cut and retried. */
   requestTimeoutMs: number;
+  /** The run's shared request-rate cap, if any. */
+  rateLimit?: RateLimit | undefined;
+  /**
+   * Shared counter (Int32 at index 0) the worker bumps on every throttled answer, so the main
+   * thread can slow down at once rather than when the task ends, after its retries.
+   */
+  throttleSignal: SharedArrayBuffer;
 }
 
 export interface TaskSuccess {
@@ -26,15 +34,18 @@ export interface TaskSuccess {
   malformed: number;
   duplicates: number;
   retries: number;
+  /** Attempts answered 503 SlowDown / 429: the main thread lowers the downloads in flight. */
+  throttled: number;
 }
 
 export interface TaskFailure {
   ok: false;
   key: string;
-  /** Stable code: ERR_NOT_ENTITLED, ERR_NOT_FOUND, ERR_INTEGRITY, ERR_PARSE, ERR_CREDENTIALS, ERR_DOWNLOAD. */
+  /** Stable code: ERR_NOT_ENTITLED, ERR_NOT_FOUND, ERR_INTEGRITY, ERR_PARSE, ERR_CREDENTIALS, ERR_UNREACHABLE, ERR_DOWNLOAD. */
   code: string;
   message: string;
   retries: number;
+  throttled: number;
 }
 
 export type TaskResult = TaskSuccess | TaskFailure;

@@ -14,7 +14,7 @@ function clientFor(task: DownloadTask): S3Client {
   let client = clients.get(id);
   if (!client) {
     // The SDK must not retry on its own: p-retry below is the one retry loop, and counts.
-    client = createS3Client(task.config, { maxAttempts: 1, maxSockets: 64 });
+    client = createS3Client(task.config, { maxAttempts: 1, maxSockets: 64, rateLimit: task.rateLimit });
     clients.set(id, client);
   }
   return client;
@@ -22,6 +22,8 @@ function clientFor(task: DownloadTask): S3Client {
 
 /** Error codes that say retrying cannot help. */
 const FINAL = new Set(['ERR_NOT_ENTITLED', 'ERR_NOT_FOUND', 'ERR_CREDENTIALS', 'ERR_PARSE']);
+/** A refused connection is retried briefly only: the main thread's circuit breaker decides the rest. */
+const UNREACHABLE_ATTEMPTS = 2;
 
 class TaskError extends Error {
   constructor(
@@ -35,6 +37,7 @@ class TaskError extends Error {
 
 export default async function download(task: DownloadTask): Promise<TaskResult> {
   let attempts = 0;
+  let throttled = 0;
   const retries = (): number => Math.max(0, attempts - 1);
   try {
     const body = await pRetry(
@@ -44,7 +47,12 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
           return await fetchVerified(task);
         } catch (error) {
           const e = classify(task.key, error);
-          throw FINAL.has(e.code) ? new AbortError(e) : e;
+          if (e.code === 'ERR_THROTTLED') {
+            throttled += 1;
+            Atomics.add(new Int32Array(task.throttleSignal), 0, 1);
+          }
+          const final = FINAL.has(e.code) || (e.code === 'ERR_UNREACHABLE' && attempts >= UNREACHABLE_ATTEMPTS);
+          throw final ? new AbortError(e) : e;
         }
       },
       {
@@ -61,10 +69,12 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
       },
     );
     const { rows, malformed, duplicates } = await extractTickers(body, task.tickers, { earlyStop: body.md5Checked, day: task.day });
-    return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries: retries() };
+    return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries: retries(), throttled };
   } catch (error) {
     const e = error instanceof TaskError ? error : classify(task.key, error);
-    return { ok: false, key: task.key, code: e.code, message: e.message, retries: retries() };
+    // Still throttled after every retry is a download failure like any other.
+    const code = e.code === 'ERR_THROTTLED' ? 'ERR_DOWNLOAD' : e.code;
+    return { ok: false, key: task.key, code, message: e.message, retries: retries(), throttled };
   }
 }
 
@@ -99,7 +109,15 @@ function classify(key: string, error: unknown): TaskError {
   }
   if (status === 403) return new TaskError('ERR_NOT_ENTITLED', `${key}: access denied (403)`);
   if (status === 404 || name === 'NoSuchKey') return new TaskError('ERR_NOT_FOUND', `${key}: listed but not found (404 NoSuchKey)`);
+  const code = (e as { code?: string }).code ?? '';
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || /ECONNREFUSED/.test(e.message ?? '')) {
+    return new TaskError('ERR_UNREACHABLE', `${key}: cannot connect to the S3 endpoint (${code || 'ECONNREFUSED'})`);
+  }
   const retryAfter = Number(e.$response?.headers?.['retry-after']);
   const detail = status === undefined ? `${name}: ${e.message ?? ''}`.trim() : `HTTP ${status} ${name}`;
-  return new TaskError('ERR_DOWNLOAD', `${key}: ${detail}`, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+  return new TaskError(
+    status === 503 || status === 429 || name === 'SlowDown' ? 'ERR_THROTTLED' : 'ERR_DOWNLOAD',
+    `${key}: ${detail}`,
+    Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
+  );
 }

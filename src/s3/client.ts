@@ -3,6 +3,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigurationError } from '../errors.js';
 import type { Credentials } from '../options.js';
+import { acquire, type RateLimit } from './rate-limit.js';
 
 /** Everything a thread needs to build its own client: plain data, so it crosses `postMessage`. */
 export interface S3Config {
@@ -16,9 +17,12 @@ export interface S3Config {
  * only when required (the SDK's default flexible checksums corrupt uploads to, and fail
  * downloads from, servers that are not AWS).
  */
-export function createS3Client(config: S3Config, opts: { maxSockets?: number; maxAttempts?: number } = {}): S3Client {
+export function createS3Client(
+  config: S3Config,
+  opts: { maxSockets?: number; maxAttempts?: number; rateLimit?: RateLimit | undefined } = {},
+): S3Client {
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets ?? 50 };
-  return new S3Client({
+  const client = new S3Client({
     endpoint: config.endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
@@ -34,6 +38,18 @@ export function createS3Client(config: S3Config, opts: { maxSockets?: number; ma
       requestTimeout: 60_000,
     },
   });
+  const { rateLimit } = opts;
+  if (rateLimit) {
+    // Every HTTP request, SDK retries and listings included, waits for a slot of the shared cap.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        await acquire(rateLimit);
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'preloadRateLimit' },
+    );
+  }
+  return client;
 }
 
 /**

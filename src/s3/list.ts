@@ -118,6 +118,10 @@ async function send(
     }
     if (status === 403) throw new NotEntitledError(o.dataset, input.Prefix);
     if (o.signal?.aborted) throw cause;
+    const code = (cause as { code?: string }).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
+      throw new PreloadError('ERR_UNREACHABLE', `Cannot reach the S3 endpoint (${code}) to list ${input.Prefix}`, { cause });
+    }
     const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     throw new PreloadError('ERR_LIST', `Listing ${input.Prefix} at the S3 endpoint failed: ${detail}`, { cause });
   }

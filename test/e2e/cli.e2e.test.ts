@@ -2,7 +2,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodStart } from '../../src/options.js';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { readSourceBars } from '../fixtures/source-bars.js';
-import { barCount, cachedBars, CRYPTO, doneKeys, END, ingestedDays, json, runCli, spawnCli, STOCKS, startWorld, type World } from './helpers.js';
+import {
+  barCount,
+  cachedBars,
+  CRYPTO,
+  doneCount,
+  doneKeys,
+  END,
+  escapeRegExp,
+  ingestedDays,
+  json,
+  runCli,
+  spawnCli,
+  STOCKS,
+  startWorld,
+  waitFor,
+  type World,
+} from './helpers.js';
 
 let w: World;
 beforeAll(async () => {
@@ -116,8 +132,8 @@ describe('integrity failures', () => {
     const flaky = files[3]?.key ?? '';
     const broken = files[7]?.key ?? '';
     await w.server.setFaults([
-      { match: escape(flaky), times: 2, kind: 'short-body' },
-      { match: escape(broken), times: -1, kind: 'short-body' },
+      { match: escapeRegExp(flaky), times: 2, kind: 'short-body' },
+      { match: escapeRegExp(broken), times: -1, kind: 'short-body' },
     ]);
     const args = ['TSLA', '--start', '2026-10-01', '--end', END, '--cache-dir', cache, '--retries', '3', '--retry-delay-ms', '10', '--json'];
     const r = await runCli(args, w.env);
@@ -142,7 +158,7 @@ describe('integrity failures', () => {
   it('the human summary lists each failed key with its reason and exits 1', async () => {
     const files = dayFilesFor(w.ds, STOCKS, '2026-11-01', END);
     const missing = files[1]?.key ?? '';
-    await w.server.setFaults([{ match: escape(missing), times: -1, kind: 'status', status: 404, code: 'NoSuchKey' }]);
+    await w.server.setFaults([{ match: escapeRegExp(missing), times: -1, kind: 'status', status: 404, code: 'NoSuchKey' }]);
     await w.server.resetStats();
     const r = await runCli(['TSLA', '--start', '2026-11-01', '--end', END, '--cache-dir', w.cacheDir('404')], w.env);
     await w.server.setFaults([]);
@@ -170,7 +186,7 @@ describe('stopping early', () => {
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await waitFor(() => safeCount(cache) >= 100, 60_000);
+    await waitFor(() => doneCount(cache) >= 100, 60_000);
     child.kill('SIGINT');
     const code = await exited;
     await w.server.setLatency(0);
@@ -192,7 +208,7 @@ describe('resume after the CLI is killed', () => {
     await w.server.setLatency(25);
     const child = spawnCli(['TSLA', '--end', END, '--cache-dir', cache, '--workers', '4'], w.env);
     const exited = new Promise((resolve) => child.on('exit', resolve));
-    await waitFor(() => safeCount(cache) >= files.length * 0.4, 60_000);
+    await waitFor(() => doneCount(cache) >= files.length * 0.4, 60_000);
     child.kill('SIGKILL');
     await exited;
     await w.server.setLatency(0);
@@ -260,22 +276,3 @@ describe('usage errors', () => {
   });
 });
 
-function escape(s: string): string {
-  return `^${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
-}
-
-function safeCount(cache: string): number {
-  try {
-    return doneKeys(cache).length;
-  } catch {
-    return 0; // the cache file does not exist yet
-  }
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

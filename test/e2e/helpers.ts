@@ -1,11 +1,13 @@
 // Shared set-up for end-to-end tests: a real s3rver on loopback over generated flat files, and
 // the real CLI run as a child process, exactly as a user runs it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import type { Bar } from '../../src/index.js';
 import type { GeneratedDataset } from '../fixtures/generate.js';
 import { prepareStore, startS3Server, S3_CREDENTIALS, type S3ServerHandle } from '../fixtures/s3-server.js';
 
@@ -38,17 +40,19 @@ export async function startWorld(opts: { latencyMs?: number } = {}): Promise<Wor
     MASSIVE_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
     MASSIVE_S3_ENDPOINT: server.endpoint,
   };
-  return {
+  const world: World = {
     ds,
     server,
     root,
     cacheDir: (name) => join(root, 'caches', name),
     env,
+    // The server may have been replaced by a test (after stopping it): stop the current one.
     close: async () => {
-      await server.stop();
+      await world.server.stop();
       rmSync(root, { recursive: true, force: true });
     },
   };
+  return world;
 }
 
 export interface CliResult {
@@ -101,20 +105,10 @@ function withCache<T>(cacheDir: string, fn: (db: Database.Database) => T): T {
   }
 }
 
-export interface CachedBar {
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  transactions: number | null;
-}
-
-export const cachedBars = (cacheDir: string, symbol: string): CachedBar[] =>
+export const cachedBars = (cacheDir: string, symbol: string): Bar[] =>
   withCache(cacheDir, (db) =>
     db
-      .prepare<[string], CachedBar>(
+      .prepare<[string], Bar>(
         "SELECT time, open, high, low, close, volume, transactions FROM bars WHERE symbol = ? AND interval = '1d' ORDER BY time",
       )
       .all(symbol),
@@ -130,3 +124,41 @@ export const ingestedDays = (cacheDir: string, symbol: string): Array<{ day: str
   withCache(cacheDir, (db) =>
     db.prepare<[string], { day: string; rows: number }>('SELECT day, rows FROM ingested_days WHERE symbol = ? ORDER BY day').all(symbol),
   );
+
+/**
+ * Replaces (or adds) an object in the world's s3rver store, as if the provider had published it.
+ * Returns a function that puts the previous object back.
+ */
+export function putObject(w: World, key: string, body: Buffer): () => void {
+  const path = join(w.ds.dir, w.ds.bucket, `${key}._S3rver_object`);
+  const previous = existsSync(path) ? readFileSync(path) : undefined;
+  const write = (bytes: Buffer): void => {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, bytes);
+    writeFileSync(`${path}.md5`, createHash('md5').update(bytes).digest('hex'));
+  };
+  write(body);
+  return () => (previous === undefined ? rmSync(path) : write(previous));
+}
+
+/** Files recorded done in a cache, or 0 while the cache file does not exist yet. */
+export function doneCount(cacheDir: string): number {
+  try {
+    return doneKeys(cacheDir).length;
+  } catch {
+    return 0;
+  }
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A regex source matching exactly `s` (fault rules match keys by regex). */
+export function escapeRegExp(s: string): string {
+  return `^${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+}

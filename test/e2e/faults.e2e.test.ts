@@ -1,0 +1,260 @@
+// Issue 5: the network, the server, the user and the machine misbehave; nothing is lost.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preload, type PreloadEvent } from '../../src/index.js';
+import { CSV_HEADER, dayFilesFor } from '../fixtures/generate.js';
+import { S3_CREDENTIALS, startS3Server } from '../fixtures/s3-server.js';
+import { readSourceBars } from '../fixtures/source-bars.js';
+import {
+  cachedBars,
+  doneCount,
+  doneKeys,
+  END,
+  ingestedDays,
+  json,
+  putObject,
+  runCli,
+  spawnCli,
+  STOCKS,
+  startWorld,
+  waitFor,
+  type World,
+} from './helpers.js';
+
+let w: World;
+beforeAll(async () => {
+  w = await startWorld();
+});
+afterAll(async () => {
+  await w?.close();
+});
+
+const now = new Date('2026-11-23T18:00:00Z');
+
+describe('throttling and rate caps', () => {
+  it('halves the downloads in flight while 503 SlowDown keeps coming, climbs back, and finishes', async () => {
+    const limits: number[] = [];
+    await w.server.setFaults([{ match: '^us_stocks_sip/', times: 120, kind: 'status', status: 503, code: 'SlowDown' }]);
+    const report = await preload('TSLA', {
+      cacheDir: w.cacheDir('throttle'),
+      endpoint: w.server.endpoint,
+      credentials: { ...S3_CREDENTIALS },
+      start: '2025-11-01',
+      end: END,
+      now,
+      retries: 12,
+      retryDelayMs: 10,
+      onProgress: (e: PreloadEvent) => {
+        if (e.type === 'progress') limits.push(e.inFlightLimit);
+      },
+    });
+    await w.server.setFaults([]);
+    const files = dayFilesFor(w.ds, STOCKS, '2025-11-01', END);
+    expect(report.files).toEqual({ listed: files.length, downloaded: files.length, skipped: 0, failed: 0 });
+    expect(report.retries).toBeGreaterThanOrEqual(120);
+    const lowest = Math.min(...limits);
+    expect(lowest).toBeLessThanOrEqual(5);
+    expect(limits.at(-1)).toBeGreaterThan(lowest);
+  });
+
+  it('--max-rps is never exceeded in any one-second window, across all threads', async () => {
+    await w.server.resetStats();
+    const r = await runCli(['TSLA', '--start', '2026-08-01', '--end', END, '--cache-dir', w.cacheDir('rps'), '--max-rps', '40', '--json'], w.env);
+    expect(r.code).toBe(0);
+    const times = (await w.server.stats()).requestTimes.sort((a, b) => a - b);
+    expect(times.length).toBeGreaterThan(80);
+    let worst = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while ((times[j] ?? Infinity) < (times[i] ?? 0) + 1000) j++;
+      worst = Math.max(worst, j - i);
+    }
+    expect(worst).toBeLessThanOrEqual(40);
+    expect(worst).toBeGreaterThanOrEqual(30); // and the cap is not a crawl
+  });
+});
+
+describe('data quirks', () => {
+  it('deduplicates, counts malformed rows, fails non-gzip and empty files with a reason, and keeps going', async () => {
+    const files = dayFilesFor(w.ds, STOCKS, '2026-11-02', END);
+    const [dup, missing, offDay, notGzip, empty] = files;
+    if (!dup || !missing || !offDay || !notGzip || !empty) throw new Error('not enough files');
+    const ns = (day: string): string => `${BigInt(Date.parse(`${day}T05:00:00Z`)) * 1_000_000n}`;
+    const csv = (...rows: string[]): Buffer => gzipSync(`${[CSV_HEADER, ...rows].join('\n')}\n`);
+    const restore = [
+      putObject(w, dup.key, csv(`AAPL,5,1,1,1,1,${ns(dup.day)},3`, `TSLA,100.5,1,2,3,0.5,${ns(dup.day)},7`, `TSLA,200.25,4,5,6,3.5,${ns(dup.day)},9`)),
+      putObject(w, missing.key, csv(`TSLA,100,,2,3,1,${ns(missing.day)},7`)),
+      putObject(w, offDay.key, csv(`TSLA,100,1,2,3,1,${ns('2026-01-05')},7`)),
+      putObject(w, notGzip.key, Buffer.from('ticker,volume\nTSLA,1\n')),
+      putObject(w, empty.key, Buffer.alloc(0)),
+    ];
+    const cache = w.cacheDir('quirks');
+    const r = await runCli(['TSLA', '--start', '2026-11-02', '--end', END, '--cache-dir', cache, '--json'], w.env);
+    for (const undo of restore) undo();
+    expect(r.code).toBe(1);
+    const report = json(r) as ReturnType<typeof json> & { malformedRows: number; duplicateRows: number };
+    expect(report.malformedRows).toBe(2);
+    expect(report.duplicateRows).toBe(1);
+    expect(report.failures.map((f) => [f.key, f.code])).toEqual(
+      expect.arrayContaining([
+        [notGzip.key, 'ERR_PARSE'],
+        [empty.key, 'ERR_PARSE'],
+      ]),
+    );
+    expect(report.failures).toHaveLength(2);
+    expect(report.files.downloaded).toBe(files.length - 2);
+    const bars = cachedBars(cache, 'TSLA');
+    expect(bars.find((b) => b.time === Date.parse(`${dup.day}T05:00:00Z`))).toEqual({
+      time: Date.parse(`${dup.day}T05:00:00Z`),
+      open: 4,
+      close: 5,
+      high: 6,
+      low: 3.5,
+      volume: 200.25,
+      transactions: 9,
+    });
+    const untouched = files.slice(5).map((f) => f.day);
+    expect(bars.filter((b) => b.time > Date.parse(`${empty.day}T23:59:59Z`))).toEqual(
+      readSourceBars(w.ds, STOCKS, 'TSLA', untouched[0] ?? END, END),
+    );
+  });
+});
+
+describe('crashes', () => {
+  it('survives 20 SIGKILLs at random moments; the cache ends equal to a clean run, row for row', async () => {
+    const start = '2025-09-01';
+    const args = (cache: string): string[] => ['TSLA', 'AAPL', '--start', start, '--end', END, '--cache-dir', cache, '--workers', '8'];
+    const cache = w.cacheDir('kills');
+    await w.server.setLatency(5);
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 20; i++) {
+      const child = spawnCli(args(cache), w.env);
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      // Spread over start-up, listing, downloading and merging: 0.1 s to 2 s after the start.
+      await new Promise((r) => setTimeout(r, 100 + random() * 1900));
+      child.kill('SIGKILL');
+      await exited;
+      assertNoKeyWithoutBars(cache);
+    }
+    await w.server.setLatency(0);
+    const last = await runCli([...args(cache), '--json'], w.env);
+    expect(last.code).toBe(0);
+    const clean = w.cacheDir('kills-clean');
+    expect((await runCli(args(clean), w.env)).code).toBe(0);
+    expect(dumpBars(cache)).toEqual(dumpBars(clean));
+    expect(cachedBars(cache, 'TSLA')).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', start, END));
+  });
+
+  it('two processes preloading the same symbol into the same cache both finish, and the cache is right', async () => {
+    const cache = w.cacheDir('twins');
+    const [a, b] = await Promise.all([
+      runCli(['MSFT', '--start', '2026-03-01', '--end', END, '--cache-dir', cache, '--json'], w.env),
+      runCli(['MSFT', '--start', '2026-03-01', '--end', END, '--cache-dir', cache, '--json'], w.env),
+    ]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(cachedBars(cache, 'MSFT')).toEqual(readSourceBars(w.ds, STOCKS, 'MSFT', '2026-03-01', END));
+  });
+});
+
+describe('bad input and environment', () => {
+  it.each([
+    [['TSLA', '--max-rps', '0'], /--max-rps to be a number of requests per second above 0, got `0`/],
+    [['TSLA', '--max-rps', 'fast'], /--max-rps .* got `fast`/],
+    [['TSLA', '--timeout-ms', '5'], /--timeout-ms .* got `5`/],
+  ])('%j exits 2 with one line', async (args, message) => {
+    const r = await runCli([...args, '--cache-dir', w.cacheDir('bad')], w.env);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('a cache directory that cannot be written exits 2 naming it', async () => {
+    // A regular file where the cache directory's parent should be: unwritable even for root.
+    const file = join(w.root, 'not-a-dir');
+    writeFileSync(file, '');
+    const r = await runCli(['TSLA', '--cache-dir', join(file, 'cache')], w.env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Cache directory .*not-a-dir\/cache is not writable/);
+  });
+
+  it('no credentials at all exits 2 and says which variables to set', async () => {
+    const env = { PATH: process.env['PATH'], HOME: w.root, AWS_EC2_METADATA_DISABLED: 'true', MASSIVE_S3_ENDPOINT: w.server.endpoint };
+    const r = await runCli(['TSLA', '--cache-dir', w.cacheDir('nocreds')], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/No S3 credentials: set MASSIVE_ACCESS_KEY_ID and MASSIVE_SECRET_ACCESS_KEY/);
+  });
+
+  it('credentials never appear in the output of a successful --verbose or --json run', async () => {
+    for (const extra of ['--verbose', '--json']) {
+      const r = await runCli(['TSLA', '--start', '2026-11-01', '--end', END, '--cache-dir', w.cacheDir('leak'), extra], w.env);
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain(S3_CREDENTIALS.secretAccessKey);
+    }
+  });
+});
+
+describe('the endpoint goes down (run last: it stops the server)', () => {
+  it('an endpoint refusing connections from the start stops the run within seconds', async () => {
+    const started = Date.now();
+    const r = await runCli(['TSLA', '--cache-dir', w.cacheDir('down'), '--endpoint', 'http://127.0.0.1:9'], w.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Cannot reach the S3 endpoint \(ECONNREFUSED\)/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('mid-run, the circuit breaker stops the run, keeps the progress, and the rerun completes', async () => {
+    const cache = w.cacheDir('outage');
+    await w.server.setLatency(20);
+    const child = spawnCli(['TSLA', '--end', END, '--cache-dir', cache, '--workers', '4'], w.env);
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitFor(() => doneCount(cache) >= 150, 60_000);
+    await w.server.stop();
+    const downAt = Date.now();
+    const code = await exited;
+    expect(code).toBe(1);
+    expect(Date.now() - downAt).toBeLessThan(15_000);
+    expect(stderr).toContain('Cannot reach the S3 endpoint');
+    const kept = doneKeys(cache).length;
+    expect(kept).toBeGreaterThanOrEqual(150);
+
+    w.server = await startS3Server({ dir: w.ds.dir });
+    const r = await runCli(['TSLA', '--end', END, '--cache-dir', cache, '--endpoint', w.server.endpoint, '--json'], w.env);
+    expect(r.code).toBe(0);
+    expect(json(r).files.skipped).toBe(kept);
+    expect(ingestedDays(cache, 'TSLA').length).toBe(json(r).files.listed);
+  });
+});
+
+/** No key is recorded done unless every symbol of its job has that day ingested with its bars. */
+function assertNoKeyWithoutBars(cache: string): void {
+  let done: string[];
+  try {
+    done = doneKeys(cache);
+  } catch {
+    return; // killed before the cache file existed
+  }
+  for (const symbol of ['TSLA', 'AAPL']) {
+    const ingested = new Map(ingestedDays(cache, symbol).map((d) => [d.day, d.rows]));
+    const barDays = new Set(cachedBars(cache, symbol).map((b) => new Date(b.time).toISOString().slice(0, 10)));
+    for (const key of done) {
+      const day = key.slice(-17, -7);
+      expect(ingested.has(day), `${symbol} ${day}`).toBe(true);
+      if ((ingested.get(day) ?? 0) > 0) expect(barDays.has(day), `${symbol} bar ${day}`).toBe(true);
+    }
+  }
+}
+
+function dumpBars(cache: string): unknown[] {
+  const db = new Database(join(cache, 'market-data.sqlite'), { readonly: true });
+  try {
+    return db.prepare('SELECT * FROM bars ORDER BY symbol, interval, time').all();
+  } finally {
+    db.close();
+  }
+}
+
