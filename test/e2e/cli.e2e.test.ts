@@ -237,6 +237,7 @@ describe('usage errors', () => {
     [['../etc'], /Invalid symbol "\.\.\/etc"/],
     [['TSLA;DROP'], /Invalid symbol "TSLA;DROP"/],
     [[''], /Invalid symbol ""/],
+    [['A'.repeat(200)], /Invalid symbol "A{40}\.\.\."/],
     [['TSLA', '--period', '5x'], /--period to be one of .* got `5x`/],
     [['TSLA', '--start', '2024-13-01'], /--start to be a date YYYY-MM-DD, got `2024-13-01`/],
     [['TSLA', '--start', '2024-05-02', '--end', '2024-05-01'], /on or before/],
