@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { addDays, addMonths, lastPublishedDay, parseDay, todayUtc } from './dates.js';
 import { InvalidOptionError } from './errors.js';
-import { resolveSymbol, type AssetClass, type ResolvedSymbol } from './symbols.js';
+import { isDatasetPrefix, resolveSymbol, type AssetClass, type ResolvedSymbol } from './symbols.js';
 import type { PreloadEvent } from './events.js';
 
 export const PERIODS = ['1mo', '3mo', '6mo', '1y', '2y', '5y', '10y', 'ytd', 'max'] as const;
@@ -14,7 +14,7 @@ export type Interval = (typeof INTERVALS)[number];
 export const DEFAULT_ENDPOINT = 'https://files.massive.com';
 export const DEFAULT_BUCKET = 'flatfiles';
 export const DEFAULT_WORKERS = 20;
-const DEFAULT_PERIOD: Record<AssetClass, Period> = { stock: '5y', crypto: '2y' };
+const DEFAULT_PERIOD: Record<AssetClass, Period> = { stock: '5y', index: '5y', crypto: '2y', forex: '2y', option: '1y' };
 
 const day = z.string().refine((s) => parseDay(s) !== undefined);
 const inFlight = z.number().int().min(1).max(64);
@@ -42,6 +42,7 @@ export const optionsSchema = z.object({
   start: day.optional(),
   end: day.optional(),
   interval: z.enum(INTERVALS).default('1d'),
+  dataset: z.string().refine(isDatasetPrefix).optional(),
   credentials: credentialsSchema.optional(),
   clearProgress: z.boolean().default(false),
   retries: z.number().int().min(0).max(20).default(5),
@@ -67,6 +68,7 @@ const EXPECTED: Record<string, string> = {
   start: 'a date YYYY-MM-DD',
   end: 'a date YYYY-MM-DD',
   interval: `one of ${INTERVALS.join(', ')} (minute intervals are not supported yet)`,
+  dataset: 'a dataset prefix like us_stocks_sip/day_aggs_v1',
   credentials: 'an object { accessKeyId, secretAccessKey, sessionToken? }',
   clearProgress: 'a boolean',
   retries: 'an integer from 0 to 20',
@@ -96,6 +98,7 @@ export interface ResolvedOptions {
   start: string | undefined;
   end: string | undefined;
   interval: Interval;
+  dataset: string | undefined;
   credentials: Credentials | undefined;
   clearProgress: boolean;
   retries: number;
@@ -148,6 +151,7 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     start: o.start,
     end: o.end,
     interval: o.interval,
+    dataset: o.dataset,
     credentials: o.credentials ?? (keyId && secret ? { accessKeyId: keyId, secretAccessKey: secret } : undefined),
     clearProgress: o.clearProgress,
     retries: o.retries,
@@ -191,7 +195,7 @@ export function planJobs(symbols: readonly string[], o: ResolvedOptions): JobPla
   if (symbols.length === 0) throw new InvalidOptionError('symbols', symbols, 'Expected at least one symbol, got none');
   const byDataset = new Map<string, ResolvedSymbol[]>();
   for (const s of symbols) {
-    const r = resolveSymbol(s);
+    const r = resolveSymbol(s, o.dataset);
     const list = byDataset.get(r.dataset) ?? [];
     if (!list.some((x) => x.ticker === r.ticker)) list.push(r);
     byDataset.set(r.dataset, list);

@@ -1,12 +1,12 @@
 import { InvalidOptionError } from './errors.js';
 
-export type AssetClass = 'stock' | 'crypto';
+export type AssetClass = 'stock' | 'crypto' | 'forex' | 'index' | 'option';
 
 /** A user's symbol resolved to the flat files that hold it. */
 export interface ResolvedSymbol {
   /** What the user typed, upper-cased. */
   symbol: string;
-  /** The ticker as written in the flat files (`TSLA`, `X:BTC-USD`). */
+  /** The ticker as written in the flat files (`TSLA`, `X:BTC-USD`, `C:EUR-USD`, `I:SPX`). */
   ticker: string;
   assetClass: AssetClass;
   /** Key prefix of the day aggregates, e.g. `us_stocks_sip/day_aggs_v1`. */
@@ -16,29 +16,62 @@ export interface ResolvedSymbol {
 export const DATASETS: Record<AssetClass, string> = {
   stock: 'us_stocks_sip/day_aggs_v1',
   crypto: 'global_crypto/day_aggs_v1',
+  forex: 'global_forex/day_aggs_v1',
+  index: 'us_indices/day_aggs_v1',
+  option: 'us_options_opra/day_aggs_v1',
 };
 
-// Letters, digits and the separators real tickers use ('.', '-', one 'X:' prefix). Anything else
-// (slashes, quotes, semicolons, spaces) is refused before it reaches SQL, a path or a log line.
+// A pair whose two sides are both fiat currencies is forex (EUR-USD); any other pair is crypto.
+const FIAT = new Set(
+  'USD EUR JPY GBP CHF CAD AUD NZD CNH CNY HKD SGD SEK NOK DKK PLN CZK HUF MXN ZAR TRY BRL INR KRW TWD THB ILS RUB'.split(' '),
+);
+
+// Letters, digits and the separators real tickers use. Anything else (slashes, quotes,
+// semicolons, spaces) is refused before it reaches SQL, a path or a log line.
 const STOCK_RE = /^[A-Z0-9][A-Z0-9.]{0,14}$/;
 const PAIR_RE = /^([A-Z0-9]{1,12})-([A-Z0-9]{2,6})$/;
+const INDEX_RE = /^I:[A-Z0-9.]{1,20}$/;
+const OPTION_RE = /^O:[A-Z0-9.]{1,6}\d{6}[CP]\d{8}$/;
+const DATASET_RE = /^[a-z0-9_]+\/[a-z0-9_]+$/;
 
 /**
- * Detects the asset class of a symbol: `BTC-USD` or `X:BTC-USD` is a crypto pair, `TSLA` or
- * `BRK.B` a US stock.
+ * Detects the asset class of a symbol: `TSLA` or `BRK.B` a US stock; `BTC-USD` (or `X:BTC-USD`)
+ * a crypto pair; `EUR-USD` (or `C:EUR-USD`) a forex pair; `I:SPX` an index; `O:SPY250117C00500000`
+ * an option. With `dataset`, the symbol is taken as that dataset's ticker, as typed.
  */
-export function resolveSymbol(input: string): ResolvedSymbol {
+export function resolveSymbol(input: string, dataset?: string): ResolvedSymbol {
   const symbol = input.trim().toUpperCase();
-  const crypto = symbol.startsWith('X:') ? symbol.slice(2) : symbol;
-  if (PAIR_RE.test(crypto)) {
-    return { symbol, ticker: `X:${crypto}`, assetClass: 'crypto', dataset: DATASETS.crypto };
+  if (dataset !== undefined) {
+    if (/^[A-Z0-9:.-]{1,40}$/.test(symbol)) return { symbol, ticker: symbol, assetClass: classOf(dataset), dataset };
+    throw invalid(input);
   }
-  if (STOCK_RE.test(symbol)) {
-    return { symbol, ticker: symbol, assetClass: 'stock', dataset: DATASETS.stock };
+  if (INDEX_RE.test(symbol)) return { symbol, ticker: symbol, assetClass: 'index', dataset: DATASETS.index };
+  if (OPTION_RE.test(symbol)) return { symbol, ticker: symbol, assetClass: 'option', dataset: DATASETS.option };
+  const prefix = /^([XC]):/.exec(symbol)?.[1];
+  const pair = PAIR_RE.exec(prefix ? symbol.slice(2) : symbol);
+  if (pair) {
+    const forex = prefix === 'C' || (prefix === undefined && FIAT.has(pair[1] ?? '') && FIAT.has(pair[2] ?? ''));
+    const assetClass = forex ? 'forex' : 'crypto';
+    return { symbol, ticker: `${forex ? 'C' : 'X'}:${pair[0]}`, assetClass, dataset: DATASETS[assetClass] };
   }
-  throw new InvalidOptionError(
+  if (prefix === undefined && STOCK_RE.test(symbol)) return { symbol, ticker: symbol, assetClass: 'stock', dataset: DATASETS.stock };
+  throw invalid(input);
+}
+
+/** Validates a dataset prefix given with `--dataset` (`<group>/<name>`, nothing else). */
+export function isDatasetPrefix(s: string): boolean {
+  return DATASET_RE.test(s);
+}
+
+function classOf(dataset: string): AssetClass {
+  const found = (Object.entries(DATASETS) as Array<[AssetClass, string]>).find(([, d]) => dataset.split('/')[0] === d.split('/')[0]);
+  return found?.[0] ?? 'stock';
+}
+
+function invalid(input: string): InvalidOptionError {
+  return new InvalidOptionError(
     'symbol',
     input,
-    `Invalid symbol ${JSON.stringify(input.length > 40 ? `${input.slice(0, 40)}...` : input)}: expected a ticker like TSLA, BRK.B or BTC-USD`,
+    `Invalid symbol ${JSON.stringify(input.length > 40 ? `${input.slice(0, 40)}...` : input)}: expected a ticker like TSLA, BRK.B, BTC-USD, EUR-USD, I:SPX or O:SPY250117C00500000`,
   );
 }

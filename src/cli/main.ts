@@ -4,6 +4,7 @@ import cliProgress from 'cli-progress';
 import { InvalidOptionError, PreloadError } from '../errors.js';
 import type { PlanEvent, PreloadEvent, ProgressEvent } from '../events.js';
 import type { PreloadOptions } from '../options.js';
+import type { AssetClass } from '../symbols.js';
 import { preload, PreloadAbortedError, type PreloadReport } from '../preload.js';
 import { estimateRemainingMs, formatBytes, formatDuration, kebab } from './format.js';
 
@@ -12,13 +13,15 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 const USAGE = `Usage: preload-market-data <SYMBOL...> [options]
 
 Fill the local market-data cache with day bars from Massive's S3 flat files.
-Stocks (TSLA, BRK.B) default to 5y, crypto pairs (BTC-USD) to 2y.
+Symbols: stocks (TSLA, BRK.B) and indices (I:SPX) default to 5y, crypto (BTC-USD) and
+forex (EUR-USD) pairs to 2y, options (O:SPY250117C00500000) to 1y.
 
 Options:
   --period P           1mo|3mo|6mo|1y|2y|5y|10y|ytd|max
   --start YYYY-MM-DD   first day (instead of --period)
   --end YYYY-MM-DD     last day (default: today, UTC)
   --interval 1d        bar interval (day aggregates)
+  --dataset PREFIX     read this dataset, e.g. us_indices/day_aggs_v1 (default: from the symbol)
   --workers N          downloads in flight, 1-64 (default 20)
   --clear-progress     forget this job's progress and download every file again
   --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR,
@@ -43,6 +46,7 @@ const FLAGS = {
   start: { type: 'string' },
   end: { type: 'string' },
   interval: { type: 'string' },
+  dataset: { type: 'string' },
   workers: { type: 'string' },
   threads: { type: 'string' },
   retries: { type: 'string' },
@@ -114,6 +118,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       ...(v.start !== undefined && { start: v.start }),
       ...(v.end !== undefined && { end: v.end }),
       ...(v.interval !== undefined && { interval: v.interval as PreloadOptions['interval'] }),
+      ...(v.dataset !== undefined && { dataset: v.dataset }),
       ...(v.workers !== undefined && { workers: int(v.workers) }),
       ...(v.threads !== undefined && { threads: int(v.threads) }),
       ...(v.retries !== undefined && { retries: int(v.retries) }),
@@ -219,6 +224,14 @@ export function summary(r: PreloadReport): string {
   return lines.join('\n');
 }
 
+const KINDS: Record<AssetClass, string> = {
+  stock: 'a stock',
+  crypto: 'a crypto pair',
+  forex: 'a forex pair',
+  index: 'an index',
+  option: 'an option',
+};
+
 /** Draws the live bar on stderr (only on a terminal) from the library's events. */
 class ProgressUi {
   readonly #bars: cliProgress.MultiBar | undefined;
@@ -265,7 +278,7 @@ class ProgressUi {
   #plan(e: PlanEvent): void {
     for (const job of e.jobs) {
       for (const s of job.symbols) {
-        const kind = s.assetClass === 'crypto' ? `a crypto pair (${s.ticker})` : 'a stock';
+        const kind = KINDS[s.assetClass] + (s.ticker === s.symbol ? '' : ` (${s.ticker})`);
         this.#say(
           job.defaultPeriod
             ? `Auto-detected: ${s.symbol} is ${kind}, using ${job.period} period`

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodStart } from '../../src/options.js';
 import { dayFilesFor } from '../fixtures/generate.js';
@@ -12,6 +13,7 @@ import {
   escapeRegExp,
   ingestedDays,
   json,
+  putObject,
   runCli,
   spawnCli,
   STOCKS,
@@ -114,6 +116,22 @@ describe('several symbols and asset classes', () => {
     const source = readSourceBars(w.ds, CRYPTO, 'X:BTC-USD', '2026-09-01', END);
     expect(source.length).toBeGreaterThan(60);
     expect(cachedBars(cache, 'X:BTC-USD')).toEqual(source);
+  });
+
+  it('I:SPX reads the indices dataset, whose files have no volume or transactions columns', async () => {
+    const days = ['2026-11-16', '2026-11-17'];
+    const ns = (day: string): string => `${BigInt(Date.parse(`${day}T05:00:00Z`)) * 1_000_000n}`;
+    for (const [i, day] of days.entries()) {
+      const csv = `ticker,open,close,high,low,window_start\nI:NDX,1,2,3,0.5,${ns(day)}\nI:SPX,${10 + i},11,12,9.5,${ns(day)}\n`;
+      putObject(w, `us_indices/day_aggs_v1/2026/11/${day}.csv.gz`, gzipSync(csv));
+    }
+    const cache = w.cacheDir('index');
+    const r = await runCli(['I:SPX', '--start', '2026-11-01', '--end', END, '--cache-dir', cache], w.env);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('I:SPX is an index, 2026-11-01 to 2026-11-20');
+    expect(cachedBars(cache, 'I:SPX')).toEqual(
+      days.map((day, i) => ({ time: Date.parse(`${day}T05:00:00Z`), open: 10 + i, close: 11, high: 12, low: 9.5, volume: 0, transactions: null })),
+    );
   });
 
   it('prints the crypto default period when none is given', async () => {
