@@ -7,10 +7,12 @@ import type { PreloadOptions } from '../options.js';
 import type { AssetClass } from '../symbols.js';
 import { preload, PreloadAbortedError, type PreloadReport } from '../preload.js';
 import { estimateRemainingMs, formatBytes, formatDuration, kebab } from './format.js';
+import { show, ShowUsageError } from './show.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 const USAGE = `Usage: preload-market-data <SYMBOL...> [options]
+       preload-market-data show <SYMBOL> [--last N] [--format table|csv|jsonl]
 
 Fill the local market-data cache with day bars from Massive's S3 flat files.
 Symbols: stocks (TSLA, BRK.B) and indices (I:SPX) default to 5y, crypto (BTC-USD) and
@@ -79,6 +81,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   const redact = (s: string): string => secrets.reduce((acc, secret) => acc.split(secret).join('***'), s);
   const out = (s: string): void => void io.stdout.write(`${redact(s)}\n`);
   const err = (s: string): void => void io.stderr.write(`${redact(s)}\n`);
+
+  if (argv[0] === 'show') return runShow(argv.slice(1), out, err);
 
   let args: ReturnType<typeof parse>;
   try {
@@ -162,6 +166,21 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+  }
+}
+
+function runShow(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+  try {
+    const { lines, empty } = show(argv);
+    for (const line of lines) out(line);
+    if (empty) err('No bars cached for this window: run `preload-market-data <SYMBOL>` first.');
+    return EXIT.ok;
+  } catch (error) {
+    const message = error instanceof InvalidOptionError ? error.message.replace(`\`${error.option}\``, `--${kebab(error.option)}`) : (error as Error).message;
+    err(`preload-market-data show: ${message}`);
+    return error instanceof ShowUsageError || error instanceof PreloadError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+      ? EXIT.usage
+      : EXIT.failed;
   }
 }
 

@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+import type { Bar } from '../cache/bars.js';
+import { readBars } from '../fetch.js';
+import type { PreloadOptions } from '../options.js';
+
+export const SHOW_USAGE = `Usage: preload-market-data show <SYMBOL> [options]
+
+Print bars already in the cache; never touches the network.
+
+Options:
+  --last N             only the last N bars
+  --format F           table (default), csv or jsonl
+  --period P | --start YYYY-MM-DD [--end YYYY-MM-DD]
+                       window (default: everything cached)
+  --interval 1d        bar interval
+  --dataset PREFIX     as for preloading
+  --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR)`;
+
+const FORMATS = ['table', 'csv', 'jsonl'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** Thrown for usage errors; the caller prints it as one line and exits 2. */
+export class ShowUsageError extends Error {}
+
+/** Parses `show` arguments and renders the cached bars; returns the lines to print. */
+export function show(argv: string[]): { lines: string[]; empty: boolean; help: boolean } {
+  const { values: v, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      last: { type: 'string' },
+      format: { type: 'string' },
+      period: { type: 'string' },
+      start: { type: 'string' },
+      end: { type: 'string' },
+      interval: { type: 'string' },
+      dataset: { type: 'string' },
+      'cache-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) return { lines: [SHOW_USAGE], empty: false, help: true };
+  const [symbol, ...extra] = positionals;
+  if (symbol === undefined || extra.length > 0) throw new ShowUsageError('show takes exactly one symbol, e.g. `preload-market-data show TSLA --last 5`');
+  const format = (v.format ?? 'table') as Format;
+  if (!FORMATS.includes(format)) throw new ShowUsageError(`Expected --format to be one of ${FORMATS.join(', ')}, got \`${v.format}\``);
+  const last = v.last === undefined ? undefined : Number(v.last);
+  if (last !== undefined && (!Number.isInteger(last) || last < 1)) throw new ShowUsageError(`Expected --last to be a positive integer, got \`${v.last}\``);
+  const options: PreloadOptions = {
+    ...(v.start === undefined ? { period: (v.period ?? 'max') as PreloadOptions['period'] } : { start: v.start }),
+    ...(v.end !== undefined && { end: v.end }),
+    ...(v.interval !== undefined && { interval: v.interval as PreloadOptions['interval'] }),
+    ...(v.dataset !== undefined && { dataset: v.dataset }),
+    ...(v['cache-dir'] !== undefined && { cacheDir: v['cache-dir'] }),
+  };
+  const all = readBars(symbol, options);
+  const bars = last === undefined ? all : all.slice(-last);
+  return { lines: render(bars, format), empty: bars.length === 0, help: false };
+}
+
+const COLUMNS = ['time', 'open', 'high', 'low', 'close', 'volume', 'transactions'] as const;
+
+function cells(b: Bar): string[] {
+  return [new Date(b.time).toISOString(), ...COLUMNS.slice(1).map((c) => String(b[c] ?? ''))];
+}
+
+export function render(bars: Bar[], format: Format): string[] {
+  switch (format) {
+    case 'jsonl':
+      return bars.map((b) => JSON.stringify(b));
+    case 'csv':
+      return [COLUMNS.join(','), ...bars.map((b) => cells(b).join(','))];
+    case 'table': {
+      const rows = [[...COLUMNS], ...bars.map(cells)];
+      const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+      return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '));
+    }
+  }
+}
