@@ -30,6 +30,8 @@ export interface ProgressEvent {
   /** Bars merged into the cache this run. */
   bars: number;
   retries: number;
+  /** Done files whose listing now shows a new ETag: they are downloaded again. */
+  republished: number;
   /** Downloads allowed in flight now: `workers`, lowered while the server throttles (503 SlowDown). */
   inFlightLimit: number;
 }

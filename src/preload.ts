@@ -6,7 +6,7 @@ import type { PreloadEvent, ProgressEvent } from './events.js';
 import { planJobs, resolveOptions, type JobPlan, type PreloadOptions, type ResolvedOptions } from './options.js';
 import type { TaskResult, TaskSuccess } from './pool/messages.js';
 import { DownloadPool, poolLayout } from './pool/pool.js';
-import { ProgressStore } from './progress/store.js';
+import { ProgressStore, type DoneKey } from './progress/store.js';
 import { createS3Client, resolveCredentials, type S3Config } from './s3/client.js';
 import { createRateLimit, type RateLimit } from './s3/rate-limit.js';
 import { findFirstDay, listDayFiles, type DayFile } from './s3/list.js';
@@ -42,6 +42,8 @@ export interface PreloadReport {
   elapsedMs: number;
   failures: Failure[];
   retries: number;
+  /** Files done earlier that the provider has since replaced (new ETag): downloaded again, their days replaced. */
+  republished: number;
   /** Rows of the requested symbols that could not be parsed. */
   malformedRows: number;
   /** Repeated rows for the same bar inside one file (the last one wins). */
@@ -126,6 +128,7 @@ class Run {
     bytes: 0,
     bars: 0,
     retries: 0,
+    republished: 0,
     inFlightLimit: 0,
   };
   readonly #failures: Failure[] = [];
@@ -161,13 +164,10 @@ class Run {
     // The key is recorded done in the same transaction that merges its bars.
     this.#commit = db.transaction((batch: Completed[]) => {
       for (const { plan, file, result } of batch) {
-        this.#bars.upsert(
-          plan.interval,
-          result.rows.map((r) => ({ ...r, symbol: r.ticker })),
-        );
         for (const { ticker } of plan.symbols) {
-          const rows = result.rows.filter((r) => r.ticker === ticker).length;
-          this.#bars.markIngested(ticker, plan.interval, { ...file, dataset: plan.dataset }, rows);
+          const rows = result.rows.filter((r) => r.ticker === ticker).map((r) => ({ ...r, symbol: ticker }));
+          this.#bars.replaceDay(ticker, plan.interval, file.day, rows);
+          this.#bars.markIngested(ticker, plan.interval, { ...file, dataset: plan.dataset }, rows.length);
         }
         this.#progress.markDone(plan.job, file);
       }
@@ -230,9 +230,14 @@ class Run {
       if (signal.aborted) return;
       for (const file of files) {
         this.#counts.listed += 1;
-        // Done for this job, or every symbol already has this day from another job.
-        if (done.has(file.key) || ingested.every((days) => days.has(file.day))) this.#counts.skipped += 1;
-        else this.#queue.push({ plan, file });
+        const etags = recordedEtags(file, done, ingested);
+        if (etags.length > 0 && etags.every((e) => e === file.etag)) {
+          this.#counts.skipped += 1;
+          continue;
+        }
+        // The provider replaced a file it had published: fetch it again and replace that day.
+        if (etags.length > 0) this.#counts.republished += 1;
+        this.#queue.push({ plan, file });
       }
       this.#pump();
       this.#emitProgress();
@@ -400,10 +405,22 @@ class Run {
       elapsedMs: Math.round(performance.now() - started),
       failures: this.#failures,
       retries: c.retries,
+      republished: c.republished,
       malformedRows: this.#malformed,
       duplicateRows: this.#duplicates,
     };
   }
+}
+
+/**
+ * The ETags a listed file was ingested from before: this job's record of the key, else, when
+ * every symbol of the job already has that day (from other jobs), theirs. Empty: never ingested.
+ */
+function recordedEtags(file: DayFile, done: Map<string, DoneKey>, ingested: Array<Map<string, string>>): string[] {
+  const own = done.get(file.key);
+  if (own) return [own.etag];
+  const etags = ingested.map((days) => days.get(file.day));
+  return etags.every((e): e is string => e !== undefined) ? etags : [];
 }
 
 function isAbort(error: unknown): boolean {

@@ -40,6 +40,14 @@ describe('BarStore', () => {
     expect(db.prepare('SELECT COUNT(*) AS n FROM bars').get()).toEqual({ n: 2 });
   });
 
+  it('replaces a day: rows the new file dropped disappear, other days stay', () => {
+    bars.upsert('1d', [bar('2024-01-02', 1), bar('2024-01-03', 2)]);
+    bars.replaceDay('TSLA', '1d', '2024-01-03', []);
+    expect(bars.read('TSLA', '1d', '2024-01-01', '2024-01-31').map((b) => b.close)).toEqual([1]);
+    bars.replaceDay('TSLA', '1d', '2024-01-02', [bar('2024-01-02', 9)]);
+    expect(bars.read('TSLA', '1d', '2024-01-01', '2024-01-31').map((b) => b.close)).toEqual([9]);
+  });
+
   it('reads a window by calendar day, inclusive of both ends', () => {
     bars.upsert('1d', [bar('2024-01-02', 1), bar('2024-01-03', 2), bar('2024-01-04', 3)]);
     expect(bars.read('TSLA', '1d', '2024-01-03', '2024-01-03').map((b) => b.close)).toEqual([2]);
@@ -51,8 +59,13 @@ describe('BarStore', () => {
     const f = { dataset: 'd', key: 'k', etag: 'e' };
     bars.markIngested('TSLA', '1d', { ...f, day: '2024-01-02' }, 1);
     bars.markIngested('TSLA', '1d', { ...f, day: '2024-01-03' }, 0);
-    expect(bars.ingestedDays('TSLA', '1d', '2024-01-01', '2024-01-31')).toEqual(new Set(['2024-01-02', '2024-01-03']));
-    expect(bars.ingestedDays('TSLA', '1d', '2024-01-03', '2024-01-31')).toEqual(new Set(['2024-01-03']));
+    expect(bars.ingestedDays('TSLA', '1d', '2024-01-01', '2024-01-31')).toEqual(
+      new Map([
+        ['2024-01-02', 'e'],
+        ['2024-01-03', 'e'],
+      ]),
+    );
+    expect([...bars.ingestedDays('TSLA', '1d', '2024-01-03', '2024-01-31').keys()]).toEqual(['2024-01-03']);
   });
 
   it.each([

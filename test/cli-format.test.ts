@@ -41,6 +41,7 @@ describe('CLI formatting', () => {
       elapsedMs: 300,
       failures: [],
       retries: 0,
+      republished: 0,
       malformedRows: 0,
       duplicateRows: 0,
     };

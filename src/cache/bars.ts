@@ -24,6 +24,7 @@ export class BarStore {
   readonly #ingest;
   readonly #select;
   readonly #days;
+  readonly #deleteDay;
 
   constructor(db: Db) {
     this.#db = db;
@@ -39,9 +40,10 @@ export class BarStore {
     this.#select = db.prepare<[string, string, number, number], Bar>(`
       SELECT time, open, high, low, close, volume, transactions FROM bars
       WHERE symbol = ? AND interval = ? AND time >= ? AND time < ? ORDER BY time`);
-    this.#days = db.prepare<[string, string, string, string], { day: string }>(
-      'SELECT day FROM ingested_days WHERE symbol = ? AND interval = ? AND day >= ? AND day <= ?',
+    this.#days = db.prepare<[string, string, string, string], { day: string; etag: string }>(
+      'SELECT day, etag FROM ingested_days WHERE symbol = ? AND interval = ? AND day >= ? AND day <= ?',
     );
+    this.#deleteDay = db.prepare('DELETE FROM bars WHERE symbol = ? AND interval = ? AND time >= ? AND time < ?');
   }
 
   /** Upserts bars: re-ingesting a day replaces its rows, never duplicates them. Call inside a transaction. */
@@ -49,22 +51,29 @@ export class BarStore {
     for (const r of rows) this.#upsert.run({ ...r, interval });
   }
 
+  /**
+   * Replaces a symbol's bars of one calendar day with `rows`: a republished file that dropped or
+   * changed a row leaves exactly its own rows. Call inside a transaction.
+   */
+  replaceDay(symbol: string, interval: string, day: string, rows: readonly BarRow[]): void {
+    const [from, to] = dayRange(day, day);
+    this.#deleteDay.run(symbol, interval, from, to);
+    this.upsert(interval, rows);
+  }
+
   /** Records that `symbol`'s rows of a day file are in, including a day with no row (a halt). */
   markIngested(symbol: string, interval: string, f: { day: string; dataset: string; key: string; etag: string }, rows: number): void {
     this.#ingest.run(symbol, interval, f.day, f.dataset, f.key, f.etag, rows);
   }
 
-  /** Days already ingested for a symbol within [start, end]. */
-  ingestedDays(symbol: string, interval: string, start: string, end: string): Set<string> {
-    return new Set(this.#days.all(symbol, interval, start, end).map((r) => r.day));
+  /** Days already ingested for a symbol within [start, end], with the ETag of the file they came from. */
+  ingestedDays(symbol: string, interval: string, start: string, end: string): Map<string, string> {
+    return new Map(this.#days.all(symbol, interval, start, end).map((r) => [r.day, r.etag]));
   }
 
   /** Bars of a symbol whose start falls on a calendar day within [start, end] (UTC), oldest first. */
   read(symbol: string, interval: string, start: string, end: string): Bar[] {
-    // Day bars are stamped at midnight New York (04:00Z/05:00Z): a day's window starts at its UTC
-    // midnight and ends at the next UTC midnight.
-    const from = Date.parse(`${start}T00:00:00Z`);
-    const to = Date.parse(`${end}T00:00:00Z`) + 86_400_000;
+    const [from, to] = dayRange(start, end);
     return this.#select.all(symbol, interval, from, to);
   }
 
@@ -91,6 +100,14 @@ export class BarStore {
     this.#db.prepare('DELETE FROM ingested_days WHERE symbol = ? AND interval = ?').run(symbol, interval);
     this.#db.prepare('DELETE FROM coverage WHERE symbol = ? AND interval = ?').run(symbol, interval);
   }
+}
+
+/**
+ * [first ms, end ms) of the calendar days [start, end]. Day bars are stamped at midnight New
+ * York (04:00Z/05:00Z) or UTC (crypto): all within the UTC day they belong to.
+ */
+function dayRange(start: string, end: string): [number, number] {
+  return [Date.parse(`${start}T00:00:00Z`), Date.parse(`${end}T00:00:00Z`) + 86_400_000];
 }
 
 function nextDay(day: string): string {

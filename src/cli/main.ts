@@ -216,6 +216,7 @@ export function jsonReport(r: PreloadReport): Record<string, unknown> {
     elapsedMs: r.elapsedMs,
     failures: r.failures,
     retries: r.retries,
+    republished: r.republished,
     malformedRows: r.malformedRows,
     duplicateRows: r.duplicateRows,
     barRange: r.barRange,
@@ -233,6 +234,7 @@ export function summary(r: PreloadReport): string {
     `  files:   ${f.listed} listed, ${f.downloaded} downloaded, ${f.skipped} resumed-skipped, ${f.failed} failed`,
     `  data:    ${formatBytes(r.bytes)} downloaded, ${r.bars} bars merged` +
       (r.retries > 0 ? `, ${r.retries} retries` : '') +
+      (r.republished > 0 ? `, ${r.republished} republished files replaced` : '') +
       (r.malformedRows > 0 ? `, ${r.malformedRows} malformed rows skipped` : '') +
       (r.duplicateRows > 0 ? `, ${r.duplicateRows} duplicate rows merged` : ''),
     `  bars:    ${r.barRange ? `${r.barRange.first.slice(0, 10)} to ${r.barRange.last.slice(0, 10)} in the cache` : 'none in the cache for this window'}`,

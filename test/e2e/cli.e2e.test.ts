@@ -69,7 +69,7 @@ describe('preload-market-data TSLA (default 5y window)', () => {
     expect(r.code).toBe(0);
     const report = json(r);
     expect(Object.keys(report).sort()).toEqual(
-      ['bars', 'barRange', 'bytes', 'dataset', 'duplicateRows', 'elapsedMs', 'end', 'failures', 'files', 'malformedRows', 'retries', 'start', 'symbols'].sort(),
+      ['bars', 'barRange', 'bytes', 'dataset', 'duplicateRows', 'elapsedMs', 'end', 'failures', 'files', 'malformedRows', 'republished', 'retries', 'start', 'symbols'].sort(),
     );
     expect(report.files.downloaded).toBe(0);
     expect(report.files.skipped).toBe(report.files.listed);
@@ -159,6 +159,38 @@ describe('several symbols and asset classes', () => {
     expect(r.stdout).toBe('');
     const cached = cachedBars(w.cacheDir('crypto-2y'), 'X:BTC-USD');
     expect(cached).toEqual(readSourceBars(w.ds, CRYPTO, 'X:BTC-USD', periodStart('2y', END) ?? '', END));
+  });
+});
+
+describe('republished files', () => {
+  it('a file replaced after it was ingested is fetched again and its day replaced, not duplicated', async () => {
+    const cache = w.cacheDir('republished');
+    const args = ['TSLA', 'AAPL', '--start', '2026-11-01', '--end', END, '--cache-dir', cache, '--json'];
+    expect((await runCli(args, w.env)).code).toBe(0);
+    const files = dayFilesFor(w.ds, STOCKS, '2026-11-01', END);
+    const [changed, dropped] = [files[2], files[4]];
+    if (!changed || !dropped) throw new Error('not enough files');
+    const ns = (day: string): string => `${BigInt(Date.parse(`${day}T05:00:00Z`)) * 1_000_000n}`;
+    const header = 'ticker,volume,open,close,high,low,window_start,transactions';
+    const restore = [
+      putObject(w, changed.key, gzipSync(`${header}\nAAPL,1,1,1,1,1,${ns(changed.day)},1\nTSLA,42,7,8,9,6,${ns(changed.day)},5\n`)),
+      // Republished without TSLA (say, a late halt correction): its bar for that day must go.
+      putObject(w, dropped.key, gzipSync(`${header}\nAAPL,1,1,1,1,1,${ns(dropped.day)},1\n`)),
+    ];
+    await w.server.resetStats();
+    const r = await runCli(args, w.env);
+    for (const undo of restore) undo();
+    expect(r.code).toBe(0);
+    const report = json(r) as ReturnType<typeof json> & { republished: number };
+    expect(report.republished).toBe(2);
+    expect(report.files).toMatchObject({ downloaded: 2, skipped: files.length - 2 });
+    expect(Object.keys((await w.server.stats()).gets).sort()).toEqual([changed.key, dropped.key].sort());
+
+    const expected = readSourceBars(w.ds, STOCKS, 'TSLA', '2026-11-01', END)
+      .filter((b) => b.time !== Date.parse(`${dropped.day}T05:00:00Z`))
+      .map((b) => (b.time === Date.parse(`${changed.day}T05:00:00Z`) ? { ...b, volume: 42, open: 7, close: 8, high: 9, low: 6, transactions: 5 } : b));
+    expect(cachedBars(cache, 'TSLA')).toEqual(expected);
+    expect(cachedBars(cache, 'AAPL').filter((b) => b.time === Date.parse(`${changed.day}T05:00:00Z`))).toHaveLength(1);
   });
 });
 
