@@ -45,6 +45,8 @@ export const optionsSchema = z.object({
   dataset: z.string().refine(isDatasetPrefix).optional(),
   credentials: credentialsSchema.optional(),
   clearProgress: z.boolean().default(false),
+  keepRaw: z.boolean().default(false),
+  offline: z.boolean().default(false),
   retries: z.number().int().min(0).max(20).default(5),
   retryDelayMs: z.number().int().min(0).max(60_000).default(250),
   timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
@@ -71,6 +73,8 @@ const EXPECTED: Record<string, string> = {
   dataset: 'a dataset prefix like us_stocks_sip/day_aggs_v1',
   credentials: 'an object { accessKeyId, secretAccessKey, sessionToken? }',
   clearProgress: 'a boolean',
+  keepRaw: 'a boolean',
+  offline: 'a boolean',
   retries: 'an integer from 0 to 20',
   retryDelayMs: 'an integer number of milliseconds from 0 to 60000',
   timeoutMs: 'an integer number of milliseconds from 100 to 600000',
@@ -101,6 +105,8 @@ export interface ResolvedOptions {
   dataset: string | undefined;
   credentials: Credentials | undefined;
   clearProgress: boolean;
+  keepRaw: boolean;
+  offline: boolean;
   retries: number;
   retryDelayMs: number;
   timeoutMs: number;
@@ -154,6 +160,8 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     dataset: o.dataset,
     credentials: o.credentials ?? (keyId && secret ? { accessKeyId: keyId, secretAccessKey: secret } : undefined),
     clearProgress: o.clearProgress,
+    keepRaw: o.keepRaw,
+    offline: o.offline,
     retries: o.retries,
     retryDelayMs: o.retryDelayMs,
     timeoutMs: o.timeoutMs,

@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BarStore } from './cache/bars.js';
 import { openDatabase, type Db } from './cache/database.js';
+import { listRaw } from './cache/raw.js';
 import { AbortedError, NotEntitledError, PreloadError, ConfigurationError } from './errors.js';
 import type { PreloadEvent, ProgressEvent } from './events.js';
 import { planJobs, resolveOptions, type JobPlan, type PreloadOptions, type ResolvedOptions } from './options.js';
@@ -42,6 +44,10 @@ export interface PreloadReport {
   elapsedMs: number;
   failures: Failure[];
   retries: number;
+  /** Files read from the raw mirror (--keep-raw) instead of downloaded; counted in `files.downloaded`. */
+  fromRawMirror: number;
+  /** Things worth knowing about the run, e.g. what --offline could not see. */
+  notes: string[];
   /** Files done earlier that the provider has since replaced (new ETag): downloaded again, their days replaced. */
   republished: number;
   /** Rows of the requested symbols that could not be parsed. */
@@ -132,6 +138,8 @@ class Run {
     inFlightLimit: 0,
   };
   readonly #failures: Failure[] = [];
+  readonly #notes: string[] = [];
+  #fromMirror = 0;
   readonly #failedJobs = new Set<string>();
   readonly #queue: Array<{ plan: JobPlan; file: DayFile }> = [];
   #pending: Completed[] = [];
@@ -185,10 +193,15 @@ class Run {
     let client: S3Client | undefined;
     try {
       this.#prepareJobs();
-      const credentials = await resolveCredentials(this.#o.credentials, this.#o.endpoint);
-      this.#config = { endpoint: this.#o.endpoint, bucket: this.#o.bucket, credentials };
-      client = createS3Client(this.#config, { rateLimit: this.#rateLimit });
-      await Promise.all(this.#plans.map((plan) => this.#listPlan(client as S3Client, plan, starts)));
+      if (this.#o.offline) {
+        await Promise.all(this.#plans.map((plan) => this.#listOffline(plan, starts)));
+      } else {
+        const credentials = await resolveCredentials(this.#o.credentials, this.#o.endpoint);
+        this.#config = { endpoint: this.#o.endpoint, bucket: this.#o.bucket, credentials };
+        const listing = createS3Client(this.#config, { rateLimit: this.#rateLimit });
+        client = listing;
+        await Promise.all(this.#plans.map((plan) => this.#listPlan(listing, plan, starts)));
+      }
       this.#counts.listingDone = !this.#controller.signal.aborted;
       this.#emitProgress();
       await this.#idle();
@@ -204,7 +217,8 @@ class Run {
       client?.destroy();
     }
     if (this.#fatal !== undefined) throw this.#fatal;
-    if (!this.#controller.signal.aborted) this.#recordCoverage(starts);
+    // Offline, the mirror is not the calendar: a missing day cannot be told from a holiday.
+    if (!this.#controller.signal.aborted && !this.#o.offline) this.#recordCoverage(starts);
     const report = this.#report(starts, started);
     if (this.#controller.signal.aborted) throw new PreloadAbortedError(report);
     return report;
@@ -224,10 +238,36 @@ class Run {
     const start = plan.start ?? (await findFirstDay(client, { dataset: plan.dataset, bucket: this.#o.bucket, signal }));
     if (start === undefined) return;
     starts.set(plan, start);
-    const done = this.#progress.doneKeys(plan.job);
-    const ingested = plan.symbols.map((s) => this.#bars.ingestedDays(s.ticker, plan.interval, start, plan.end));
+    const schedule = this.#scheduler(plan, start);
     for await (const files of listDayFiles(client, { dataset: plan.dataset, bucket: this.#o.bucket, start, end: plan.end, signal })) {
       if (signal.aborted) return;
+      schedule(files);
+    }
+  }
+
+  /** --offline: the raw mirror stands in for the listing. */
+  async #listOffline(plan: JobPlan, starts: Map<JobPlan, string>): Promise<void> {
+    const start = plan.start ?? '2000-01-01';
+    starts.set(plan, start);
+    const { files, emptyMonths } = await listRaw(this.#rawDir(), plan.dataset, start, plan.end);
+    if (emptyMonths.length > 0) {
+      const shown = emptyMonths.length > 6 ? `${emptyMonths.slice(0, 6).join(', ')}, ...` : emptyMonths.join(', ');
+      this.#notes.push(
+        `offline: ${emptyMonths.length} month(s) of ${plan.dataset} in the window have no mirrored files (${shown}); run without --offline to fetch them`,
+      );
+    }
+    this.#scheduler(plan, start)(files);
+  }
+
+  #rawDir(): string {
+    return join(this.#o.cacheDir, 'raw');
+  }
+
+  /** Sorts listed files into skipped (done before, same ETag) and queued, then starts downloads. */
+  #scheduler(plan: JobPlan, start: string): (files: DayFile[]) => void {
+    const done = this.#progress.doneKeys(plan.job);
+    const ingested = plan.symbols.map((s) => this.#bars.ingestedDays(s.ticker, plan.interval, start, plan.end));
+    return (files) => {
       for (const file of files) {
         this.#counts.listed += 1;
         const etags = recordedEtags(file, done, ingested);
@@ -241,7 +281,7 @@ class Run {
       }
       this.#pump();
       this.#emitProgress();
-    }
+    };
   }
 
   /** Starts downloads while fewer than `workers` are in flight. */
@@ -273,13 +313,16 @@ class Run {
           requestTimeoutMs: this.#o.timeoutMs,
           rateLimit: this.#rateLimit,
           throttleSignal: this.#throttleSignal,
+          rawDir: this.#o.keepRaw || this.#o.offline ? this.#rawDir() : undefined,
+          lastModified: file.lastModified,
         });
       this.#counts.retries += result.retries;
       if (result.throttled === 0) this.#adapt(false);
       if (result.ok) {
         this.#unreachable = 0;
+        if (result.fromMirror) this.#fromMirror += 1;
         this.#counts.downloaded += 1;
-        this.#counts.bytes += result.bytes;
+        if (!result.fromMirror) this.#counts.bytes += result.bytes;
         this.#counts.bars += result.rows.length;
         this.#malformed += result.malformed;
         this.#duplicates += result.duplicates;
@@ -406,6 +449,8 @@ class Run {
       failures: this.#failures,
       retries: c.retries,
       republished: c.republished,
+      fromRawMirror: this.#fromMirror,
+      notes: this.#notes,
       malformedRows: this.#malformed,
       duplicateRows: this.#duplicates,
     };

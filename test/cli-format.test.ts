@@ -42,6 +42,8 @@ describe('CLI formatting', () => {
       failures: [],
       retries: 0,
       republished: 0,
+      fromRawMirror: 0,
+      notes: [],
       malformedRows: 0,
       duplicateRows: 0,
     };

@@ -26,6 +26,9 @@ Options:
   --dataset PREFIX     read this dataset, e.g. us_indices/day_aggs_v1 (default: from the symbol)
   --workers N          downloads in flight, 1-64 (default 20)
   --clear-progress     forget this job's progress and download every file again
+  --keep-raw           keep every verified day file under <cache dir>/raw (later
+                       symbols are extracted from it with no download)
+  --offline            use only the raw mirror: no network at all
   --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR,
                        default $XDG_CACHE_HOME/preload-market-data)
   --endpoint URL       S3 endpoint (env MASSIVE_S3_ENDPOINT, default https://files.massive.com)
@@ -56,6 +59,8 @@ const FLAGS = {
   'timeout-ms': { type: 'string' },
   'max-rps': { type: 'string' },
   'clear-progress': { type: 'boolean' },
+  'keep-raw': { type: 'boolean' },
+  offline: { type: 'boolean' },
   'cache-dir': { type: 'string' },
   endpoint: { type: 'string' },
   bucket: { type: 'string' },
@@ -133,6 +138,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       ...(v.endpoint !== undefined && { endpoint: v.endpoint }),
       ...(v.bucket !== undefined && { bucket: v.bucket }),
       clearProgress: Boolean(v['clear-progress']),
+      keepRaw: Boolean(v['keep-raw']),
+      offline: Boolean(v.offline),
       signal: controller.signal,
       onProgress: (e: PreloadEvent) => ui?.onEvent(e),
     };
@@ -217,6 +224,8 @@ export function jsonReport(r: PreloadReport): Record<string, unknown> {
     failures: r.failures,
     retries: r.retries,
     republished: r.republished,
+    fromRawMirror: r.fromRawMirror,
+    notes: r.notes,
     malformedRows: r.malformedRows,
     duplicateRows: r.duplicateRows,
     barRange: r.barRange,
@@ -240,6 +249,7 @@ export function summary(r: PreloadReport): string {
     `  bars:    ${r.barRange ? `${r.barRange.first.slice(0, 10)} to ${r.barRange.last.slice(0, 10)} in the cache` : 'none in the cache for this window'}`,
     `  elapsed: ${formatDuration(r.elapsedMs)}`,
   );
+  for (const note of r.notes) lines.push(`  note: ${note}`);
   for (const failure of r.failures) lines.push(`  FAILED ${failure.key}: ${failure.message} [${failure.code}]`);
   if (r.failures.length > 0) lines.push('Run the same command again to retry the failed files.');
   return lines.join('\n');

@@ -5,7 +5,8 @@ import type { S3Config } from '../s3/client.js';
 import type { RateLimit } from '../s3/rate-limit.js';
 
 export interface DownloadTask {
-  config: S3Config;
+  /** Undefined offline: the file must then come from the raw mirror. */
+  config: S3Config | undefined;
   key: string;
   day: string;
   size: number;
@@ -24,6 +25,9 @@ export interface DownloadTask {
    * thread can slow down at once rather than when the task ends, after its retries.
    */
   throttleSignal: SharedArrayBuffer;
+  /** The raw mirror: read a verified copy from there first, and keep what is downloaded. */
+  rawDir?: string | undefined;
+  lastModified?: string | undefined;
 }
 
 export interface TaskSuccess {
@@ -36,12 +40,14 @@ export interface TaskSuccess {
   retries: number;
   /** Attempts answered 503 SlowDown / 429: the main thread lowers the downloads in flight. */
   throttled: number;
+  /** Read from the raw mirror: no request was made. */
+  fromMirror: boolean;
 }
 
 export interface TaskFailure {
   ok: false;
   key: string;
-  /** Stable code: ERR_NOT_ENTITLED, ERR_NOT_FOUND, ERR_INTEGRITY, ERR_PARSE, ERR_CREDENTIALS, ERR_UNREACHABLE, ERR_DOWNLOAD. */
+  /** Stable code: ERR_NOT_ENTITLED, ERR_NOT_FOUND, ERR_INTEGRITY, ERR_PARSE, ERR_CREDENTIALS, ERR_UNREACHABLE, ERR_OFFLINE, ERR_DOWNLOAD. */
   code: string;
   message: string;
   retries: number;

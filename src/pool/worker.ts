@@ -1,27 +1,28 @@
 // Runs inside a Piscina worker thread: download one day file, verify it, extract the rows.
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pRetry, { AbortError } from 'p-retry';
-import { verifyBody } from '../integrity/verify.js';
+import { readRaw, writeRaw } from '../cache/raw.js';
+import { isPlainMd5, verifyBody } from '../integrity/verify.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
-import { createS3Client } from '../s3/client.js';
+import { createS3Client, type S3Config } from '../s3/client.js';
 import type { DownloadTask, TaskResult } from './messages.js';
 
 const clients = new Map<string, S3Client>();
 
 // One client per thread and identity: the sockets it keeps alive are reused by every task.
-function clientFor(task: DownloadTask): S3Client {
-  const id = `${task.config.endpoint}\u0000${task.config.credentials.accessKeyId}`;
+function clientFor(task: DownloadTask, config: S3Config): S3Client {
+  const id = `${config.endpoint}\u0000${config.credentials.accessKeyId}`;
   let client = clients.get(id);
   if (!client) {
     // The SDK must not retry on its own: p-retry below is the one retry loop, and counts.
-    client = createS3Client(task.config, { maxAttempts: 1, maxSockets: 64, rateLimit: task.rateLimit });
+    client = createS3Client(config, { maxAttempts: 1, maxSockets: 64, rateLimit: task.rateLimit });
     clients.set(id, client);
   }
   return client;
 }
 
 /** Error codes that say retrying cannot help. */
-const FINAL = new Set(['ERR_NOT_ENTITLED', 'ERR_NOT_FOUND', 'ERR_CREDENTIALS', 'ERR_PARSE']);
+const FINAL = new Set(['ERR_NOT_ENTITLED', 'ERR_NOT_FOUND', 'ERR_CREDENTIALS', 'ERR_PARSE', 'ERR_OFFLINE']);
 /** A refused connection is retried briefly only: the main thread's circuit breaker decides the rest. */
 const UNREACHABLE_ATTEMPTS = 2;
 
@@ -40,7 +41,8 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
   let throttled = 0;
   const retries = (): number => Math.max(0, attempts - 1);
   try {
-    const body = await pRetry(
+    const mirrored = task.rawDir === undefined ? undefined : await readRaw(task.rawDir, task);
+    const body = mirrored ? Object.assign(mirrored, { md5Checked: isPlainMd5(task.etag) }) : await pRetry(
       async () => {
         attempts += 1;
         try {
@@ -68,8 +70,9 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
         },
       },
     );
+    if (!mirrored && task.rawDir !== undefined) await writeRaw(task.rawDir, task, body);
     const { rows, malformed, duplicates } = await extractTickers(body, task.tickers, { earlyStop: body.md5Checked, day: task.day });
-    return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries: retries(), throttled };
+    return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: !!mirrored };
   } catch (error) {
     const e = error instanceof TaskError ? error : classify(task.key, error);
     // Still throttled after every retry is a download failure like any other.
@@ -79,7 +82,8 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
 }
 
 async function fetchVerified(task: DownloadTask): Promise<Uint8Array & { md5Checked: boolean }> {
-  const res = await clientFor(task).send(new GetObjectCommand({ Bucket: task.config.bucket, Key: task.key }), {
+  if (task.config === undefined) throw new TaskError('ERR_OFFLINE', `${task.key}: offline, and the raw mirror has no verified copy`);
+  const res = await clientFor(task, task.config).send(new GetObjectCommand({ Bucket: task.config.bucket, Key: task.key }), {
     abortSignal: AbortSignal.timeout(task.requestTimeoutMs),
   });
   if (!res.Body) throw new TaskError('ERR_DOWNLOAD', `${task.key}: empty response body`);

@@ -69,7 +69,7 @@ describe('preload-market-data TSLA (default 5y window)', () => {
     expect(r.code).toBe(0);
     const report = json(r);
     expect(Object.keys(report).sort()).toEqual(
-      ['bars', 'barRange', 'bytes', 'dataset', 'duplicateRows', 'elapsedMs', 'end', 'failures', 'files', 'malformedRows', 'republished', 'retries', 'start', 'symbols'].sort(),
+      ['bars', 'barRange', 'bytes', 'dataset', 'duplicateRows', 'elapsedMs', 'end', 'failures', 'files', 'fromRawMirror', 'malformedRows', 'notes', 'republished', 'retries', 'start', 'symbols'].sort(),
     );
     expect(report.files.downloaded).toBe(0);
     expect(report.files.skipped).toBe(report.files.listed);
@@ -159,6 +159,30 @@ describe('several symbols and asset classes', () => {
     expect(r.stdout).toBe('');
     const cached = cachedBars(w.cacheDir('crypto-2y'), 'X:BTC-USD');
     expect(cached).toEqual(readSourceBars(w.ds, CRYPTO, 'X:BTC-USD', periodStart('2y', END) ?? '', END));
+  });
+});
+
+describe('raw mirror and offline use', () => {
+  it('--keep-raw lets a new symbol be extracted with zero GETs, and --offline works with no network', async () => {
+    const cache = w.cacheDir('raw');
+    const window = ['--start', '2026-09-01', '--end', END, '--cache-dir', cache];
+    const files = dayFilesFor(w.ds, STOCKS, '2026-09-01', END);
+    expect((await runCli(['TSLA', ...window, '--keep-raw', '--json'], w.env)).code).toBe(0);
+
+    await w.server.resetStats();
+    const aapl = await runCli(['AAPL', ...window, '--keep-raw', '--json'], w.env);
+    expect(aapl.code).toBe(0);
+    const stats = await w.server.stats();
+    expect(stats.totalGets).toBe(0);
+    expect(stats.lists).toBeGreaterThan(0); // the listing is still the calendar online
+    expect(json(aapl)).toMatchObject({ files: { listed: files.length, downloaded: files.length }, bytes: 0, fromRawMirror: files.length });
+    expect(cachedBars(cache, 'AAPL')).toEqual(readSourceBars(w.ds, STOCKS, 'AAPL', '2026-09-01', END));
+
+    const offline = { ...w.env, MASSIVE_S3_ENDPOINT: 'http://127.0.0.1:9' };
+    const msft = await runCli(['MSFT', '--start', '2026-07-01', '--end', END, '--cache-dir', cache, '--offline'], offline);
+    expect(msft.code).toBe(0);
+    expect(msft.stdout).toMatch(/note: offline: 2 month\(s\) of us_stocks_sip\/day_aggs_v1 in the window have no mirrored files \(2026-07, 2026-08\)/);
+    expect(cachedBars(cache, 'MSFT')).toEqual(readSourceBars(w.ds, STOCKS, 'MSFT', '2026-09-01', END));
   });
 });
 

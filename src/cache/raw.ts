@@ -1,0 +1,76 @@
+// The raw mirror (--keep-raw): verified day files kept under <cache dir>/raw/<key>, so another
+// symbol can be extracted later with no download, and --offline can work from them alone.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { monthsBetween } from '../dates.js';
+import { isPlainMd5 } from '../integrity/verify.js';
+import { dayOfKey, type DayFile } from '../s3/list.js';
+
+interface Meta {
+  size: number;
+  etag: string;
+  lastModified: string | undefined;
+}
+
+/**
+ * The mirror path of a key. Keys reaching here were accepted by `dayOfKey`, but the path is
+ * checked again: nothing is ever written outside the mirror directory.
+ */
+export function rawPath(rawDir: string, key: string): string {
+  const root = resolve(rawDir);
+  const path = resolve(root, key);
+  const rel = relative(root, path);
+  if (rel === '' || rel.startsWith('..') || rel.startsWith(sep) || resolve(root, rel) !== path) {
+    throw new RangeError(`Refusing a key outside the mirror: ${JSON.stringify(key)}`);
+  }
+  return path;
+}
+
+/** The mirrored body of a file if it is there and still matches the listing (size, and MD5 where the ETag is one). */
+export async function readRaw(rawDir: string, file: { key: string; size: number; etag: string }): Promise<Buffer | undefined> {
+  const body = await readFile(rawPath(rawDir, file.key)).catch(() => undefined);
+  if (!body || body.byteLength !== file.size) return undefined;
+  if (isPlainMd5(file.etag) && createHash('md5').update(body).digest('hex') !== file.etag.toLowerCase()) return undefined;
+  return body;
+}
+
+/** Writes a verified body under a temporary name and renames it into place: never a partial file. */
+export async function writeRaw(rawDir: string, file: { key: string; size: number; etag: string; lastModified?: string | undefined }, body: Uint8Array): Promise<void> {
+  const path = rawPath(rawDir, file.key);
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const meta: Meta = { size: file.size, etag: file.etag, lastModified: file.lastModified };
+    await writeFile(`${tmp}.meta`, JSON.stringify(meta));
+    await writeFile(tmp, body);
+    // The body first: a meta file never describes a body that is not there.
+    await rename(tmp, path);
+    await rename(`${tmp}.meta`, `${path}.meta.json`);
+  } finally {
+    await rm(tmp, { force: true });
+    await rm(`${tmp}.meta`, { force: true });
+  }
+}
+
+/** The mirrored day files of a window, as a listing would give them (for --offline). */
+export async function listRaw(rawDir: string, dataset: string, start: string, end: string): Promise<{ files: DayFile[]; emptyMonths: string[] }> {
+  const files: DayFile[] = [];
+  const emptyMonths: string[] = [];
+  for (const month of monthsBetween(start, end)) {
+    const dir = join(rawDir, dataset, month);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    let found = 0;
+    for (const name of names) {
+      if (!name.endsWith('.meta.json')) continue;
+      const key = `${dataset}/${month}/${name.slice(0, -'.meta.json'.length)}`;
+      const day = dayOfKey(dataset, key);
+      if (day === undefined || day < start || day > end) continue;
+      const meta = JSON.parse(await readFile(join(dir, name), 'utf8')) as Meta;
+      files.push({ key, day, size: meta.size, etag: meta.etag, lastModified: meta.lastModified });
+      found += 1;
+    }
+    if (found === 0) emptyMonths.push(month.replace('/', '-'));
+  }
+  return { files, emptyMonths };
+}
