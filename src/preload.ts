@@ -83,6 +83,8 @@ export class PreloadAbortedError extends AbortedError {
 /** Keys in a row that cannot connect before the run stops instead of trying every other key. */
 const BREAKER_THRESHOLD = 3;
 const FLUSH_EVERY = 64;
+/** Day files (~250 KB) are read at once; minute files (tens of MB) stream through. */
+const STREAM_ABOVE_BYTES = 8 * 1024 * 1024;
 const FLUSH_MS = 250;
 
 interface Completed {
@@ -313,6 +315,7 @@ class Run {
           requestTimeoutMs: this.#o.timeoutMs,
           rateLimit: this.#rateLimit,
           throttleSignal: this.#throttleSignal,
+          streamAboveBytes: STREAM_ABOVE_BYTES,
           rawDir: this.#o.keepRaw || this.#o.offline ? this.#rawDir() : undefined,
           lastModified: file.lastModified,
         });

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { extractTickers, ParseError, parseRows } from '../src/parse/day-file.js';
+import { extractTickers, ParseError, parseRows, RowFilter } from '../src/parse/day-file.js';
 
 const HEADER = 'ticker,volume,open,close,high,low,window_start,transactions';
 const csv = (...lines: string[]): Buffer => Buffer.from(`${lines.join('\n')}\n`);
@@ -93,5 +93,39 @@ describe('extractTickers', () => {
   it('fails a body that is not gzip, or empty, with ERR_PARSE', async () => {
     await expect(extractTickers(Buffer.from('hello, world'), ['TSLA'], { earlyStop: false })).rejects.toMatchObject({ code: 'ERR_PARSE' });
     await expect(extractTickers(Buffer.alloc(0), ['TSLA'], { earlyStop: false })).rejects.toThrow(/empty/);
+  });
+});
+
+describe('RowFilter (streaming)', () => {
+  const tickers = Array.from({ length: 3_000 }, (_, i) => `T${String(i).padStart(4, '0')}`);
+  const minutes = (t: string, i: number): string[] =>
+    Array.from({ length: 3 }, (_, m) => `${t},${i},1,1,1,1,${1679889600000000000n + BigInt(m) * 60_000_000_000n},${m}`);
+  const body = csv(HEADER, ...tickers.flatMap(minutes));
+
+  it.each([1, 7, 64, 4096])('finds every row of the wanted tickers whatever the chunk size (%i bytes)', (size) => {
+    const filter = new RowFilter(['T0002', 'T1500', 'T2999']);
+    for (let at = 0; at < body.length && !filter.done; at += size) filter.push(body.subarray(at, at + size));
+    const r = filter.finish();
+    expect(r.rows.map((x) => `${x.ticker}@${x.transactions}`)).toEqual(
+      ['T0002', 'T1500', 'T2999'].flatMap((t) => [0, 1, 2].map((m) => `${t}@${m}`)),
+    );
+  });
+
+  it('says it is done once past the last wanted ticker', () => {
+    const filter = new RowFilter(['T0010']);
+    let fed = 0;
+    for (let at = 0; at < body.length && !filter.done; at += 1024) {
+      filter.push(body.subarray(at, at + 1024));
+      fed = at + 1024;
+    }
+    expect(filter.done).toBe(true);
+    expect(fed).toBeLessThan(body.length / 10);
+    expect(filter.finish().rows).toHaveLength(3);
+  });
+
+  it('reads columns by name when ticker is not first, and keeps a last line without newline', () => {
+    const filter = new RowFilter(['TSLA']);
+    filter.push(Buffer.from('window_start,close,ticker,low,high,open,transactions,volume\n1679889600000000000,2.5,TSLA,1,3,1.5,7,100'));
+    expect(filter.finish().rows).toEqual([{ ticker: 'TSLA', time: 1679889600000, open: 1.5, close: 2.5, high: 3, low: 1, volume: 100, transactions: 7 }]);
   });
 });

@@ -30,6 +30,7 @@ const task = (f: GeneratedFile, extra: Partial<DownloadTask> = {}): DownloadTask
   minRetryDelayMs: 10,
   requestTimeoutMs: 5_000,
   throttleSignal: new SharedArrayBuffer(4),
+  streamAboveBytes: 8 * 1024 * 1024,
   ...extra,
 });
 
@@ -90,6 +91,34 @@ describe('DownloadPool (real threads, real server)', () => {
     await w.server.setFaults([]);
     expect(r).toMatchObject({ ok: false, code: expected, retries: 0 });
     expect((await w.server.stats()).gets[f.key]).toBe(1);
+  });
+
+  it('streams a file through (forced for a small one) with the same rows as reading it whole', async () => {
+    const f = at(9);
+    const whole = await pool.run(task(f));
+    const streamed = await pool.run(task(f, { streamAboveBytes: 0 }));
+    expect(streamed).toMatchObject({ ok: true, bytes: f.size, retries: 0 });
+    expect(streamed.ok && whole.ok && streamed.rows).toEqual(whole.ok && whole.rows);
+  });
+
+  it('resumes a streamed body cut halfway with a Range request, and still verifies it', async () => {
+    const f = at(10);
+    await w.server.setFaults([{ match: f.key.replaceAll('.', '\\.'), times: 1, kind: 'truncate' }]);
+    await w.server.resetStats();
+    const r = await pool.run(task(f, { streamAboveBytes: 0 }));
+    await w.server.setFaults([]);
+    expect(r).toMatchObject({ ok: true, bytes: f.size, retries: 1 });
+    const stats = await w.server.stats();
+    expect(stats.gets[f.key]).toBe(2);
+    // Half the body came in before the cut: the second request asks for the rest only.
+    expect(stats.ranges[f.key]).toEqual([`bytes=${Math.floor(f.size / 2)}-`]);
+    const tsla = r.ok ? r.rows.filter((x) => x.ticker === 'TSLA').map(({ ticker: _t, ...bar }) => bar) : [];
+    expect(tsla).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', f.day, f.day));
+  });
+
+  it('retries a streamed body whose MD5 does not match, then fails it', async () => {
+    const r = await pool.run(task(at(11), { etag: '0'.repeat(32), retries: 1, streamAboveBytes: 0 }));
+    expect(r).toMatchObject({ ok: false, code: 'ERR_INTEGRITY', retries: 1 });
   });
 
   it('fails a body whose MD5 does not match the listed ETag after retrying', async () => {

@@ -1,7 +1,7 @@
 // The raw mirror (--keep-raw): verified day files kept under <cache dir>/raw/<key>, so another
 // symbol can be extracted later with no download, and --offline can work from them alone.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { monthsBetween } from '../dates.js';
 import { isPlainMd5 } from '../integrity/verify.js';
@@ -73,4 +73,34 @@ export async function listRaw(rawDir: string, dataset: string, start: string, en
     if (found === 0) emptyMonths.push(month.replace('/', '-'));
   }
   return { files, emptyMonths };
+}
+
+/** A mirror file written as it streams in: nothing appears under the key's name until `commit`. */
+export interface RawWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export async function createRawWriter(rawDir: string, file: { key: string; size: number; etag: string; lastModified?: string | undefined }): Promise<RawWriter> {
+  const path = rawPath(rawDir, file.key);
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await open(tmp, 'w');
+  const cleanup = async (): Promise<void> => {
+    await handle.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+  };
+  return {
+    write: async (chunk) => {
+      await handle.write(chunk);
+    },
+    commit: async () => {
+      await handle.close();
+      const meta: Meta = { size: file.size, etag: file.etag, lastModified: file.lastModified };
+      await rename(tmp, path);
+      await writeFile(`${path}.meta.json`, JSON.stringify(meta));
+    },
+    abort: cleanup,
+  };
 }

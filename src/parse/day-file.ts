@@ -175,3 +175,76 @@ function parseLine(
     transactions: tx,
   };
 }
+
+/**
+ * The streaming form of `extractTickers` for files too large to hold (minute aggregates): feed it
+ * inflated chunks; it keeps only the lines of the wanted tickers and a partial line. `done` turns
+ * true once the (ticker-sorted) file is past the last wanted ticker, so inflating can stop.
+ */
+export class RowFilter {
+  readonly #tickers: readonly string[];
+  readonly #needles: Buffer[];
+  readonly #last: string;
+  #header: string | undefined;
+  #tickerCol = -1;
+  // Always starts at a line start, preceded by '\n', so every line is found as '\n<ticker>,'.
+  #carry = Buffer.from('\n');
+  readonly #lines: string[] = [];
+  #prev = '';
+  #sorted = true;
+  done = false;
+
+  constructor(tickers: readonly string[]) {
+    this.#tickers = tickers;
+    this.#needles = tickers.map((t) => Buffer.from(`\n${t},`, 'latin1'));
+    this.#last = [...tickers].sort().at(-1) ?? '';
+  }
+
+  push(chunk: Buffer): void {
+    let buf = Buffer.concat([this.#carry, chunk]);
+    if (this.#header === undefined) {
+      const nl = buf.indexOf(NEWLINE, 1);
+      if (nl === -1) {
+        this.#carry = buf;
+        return;
+      }
+      this.#header = buf.toString('latin1', 1, nl).replace(/\r$/, '');
+      this.#tickerCol = this.#header.split(',').map((h) => h.trim()).indexOf('ticker');
+      buf = buf.subarray(nl);
+    }
+    const end = buf.lastIndexOf(NEWLINE);
+    this.#scan(buf.subarray(0, end + 1));
+    this.#carry = Buffer.from(buf.subarray(end));
+  }
+
+  /** Parses what was kept. Call once the stream has ended (or stopped after `done`). */
+  finish(day?: string): ExtractResult {
+    if (this.#header === undefined) throw new ParseError('empty file');
+    if (!this.done && this.#carry.length > 1) this.#scan(Buffer.concat([this.#carry, Buffer.from('\n')]));
+    return parseRows(Buffer.from(`${this.#header}\n${this.#lines.join('\n')}\n`, 'latin1'), this.#tickers, day);
+  }
+
+  /** `region` starts and ends with '\n': whole lines only. */
+  #scan(region: Buffer): void {
+    if (region.length < 2) return;
+    if (this.#tickerCol !== 0) {
+      for (const line of region.toString('latin1', 1, region.length - 1).split('\n')) {
+        const t = line.split(',', this.#tickerCol + 1)[this.#tickerCol];
+        if (t !== undefined && this.#tickers.includes(t)) this.#lines.push(line);
+      }
+      return;
+    }
+    for (const needle of this.#needles) {
+      for (let at = region.indexOf(needle); at !== -1; at = region.indexOf(needle, at + 1)) {
+        this.#lines.push(region.toString('latin1', at + 1, region.indexOf(NEWLINE, at + 1)));
+      }
+    }
+    const lastStart = region.lastIndexOf(NEWLINE, region.length - 2);
+    const comma = region.indexOf(0x2c, lastStart + 1);
+    if (comma === -1) return;
+    const t = region.toString('latin1', lastStart + 1, comma);
+    if (t < this.#prev) this.#sorted = false; // out of order: never stop early
+    this.#prev = t;
+    if (this.#sorted && t > this.#last) this.done = true;
+  }
+}

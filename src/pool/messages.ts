@@ -25,6 +25,8 @@ export interface DownloadTask {
    * thread can slow down at once rather than when the task ends, after its retries.
    */
   throttleSignal: SharedArrayBuffer;
+  /** Files larger than this stream through (never held whole); smaller ones are read at once. */
+  streamAboveBytes: number;
   /** The raw mirror: read a verified copy from there first, and keep what is downloaded. */
   rawDir?: string | undefined;
   lastModified?: string | undefined;

@@ -6,6 +6,7 @@ import { isPlainMd5, verifyBody } from '../integrity/verify.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
 import { createS3Client, type S3Config } from '../s3/client.js';
 import type { DownloadTask, TaskResult } from './messages.js';
+import { streamAttempt } from './stream.js';
 
 const clients = new Map<string, S3Client>();
 
@@ -39,14 +40,16 @@ class TaskError extends Error {
 export default async function download(task: DownloadTask): Promise<TaskResult> {
   let attempts = 0;
   let throttled = 0;
-  const retries = (): number => Math.max(0, attempts - 1);
-  try {
-    const mirrored = task.rawDir === undefined ? undefined : await readRaw(task.rawDir, task);
-    const body = mirrored ? Object.assign(mirrored, { md5Checked: isPlainMd5(task.etag) }) : await pRetry(
+  let resumes = 0;
+  const retries = (): number => Math.max(0, attempts - 1) + resumes;
+
+  /** One retry loop for every kind of attempt: backoff with jitter, Retry-After, final codes. */
+  const withRetries = <T>(attempt: () => Promise<T>): Promise<T> =>
+    pRetry(
       async () => {
         attempts += 1;
         try {
-          return await fetchVerified(task);
+          return await attempt();
         } catch (error) {
           const e = classify(task.key, error);
           if (e.code === 'ERR_THROTTLED') {
@@ -70,6 +73,18 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
         },
       },
     );
+
+  try {
+    const mirrored = task.rawDir === undefined ? undefined : await readRaw(task.rawDir, task);
+    const { config } = task;
+    if (!mirrored && config !== undefined && task.size > task.streamAboveBytes) {
+      // Large files stream through: flat memory whatever their size.
+      const r = await withRetries(() => streamAttempt(clientFor(task, config), config.bucket, task));
+      resumes = r.resumes;
+      const { rows, malformed, duplicates } = r;
+      return { ok: true, key: task.key, bytes: r.bytes, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: false };
+    }
+    const body = mirrored ? Object.assign(mirrored, { md5Checked: isPlainMd5(task.etag) }) : await withRetries(() => fetchVerified(task));
     if (!mirrored && task.rawDir !== undefined) await writeRaw(task.rawDir, task, body);
     const { rows, malformed, duplicates } = await extractTickers(body, task.tickers, { earlyStop: body.md5Checked, day: task.day });
     return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: !!mirrored };

@@ -1,0 +1,90 @@
+// The streaming download for large files (minute aggregates, tens of MB): the body is never held
+// whole. GET -> byte count and MD5 -> gunzip -> RowFilter, with the raw mirror written alongside.
+// A body cut halfway resumes with a Range request from the last byte received.
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createRawWriter, type RawWriter } from '../cache/raw.js';
+import { IntegrityError } from '../errors.js';
+import { isPlainMd5 } from '../integrity/verify.js';
+import { ParseError, RowFilter, type ExtractResult } from '../parse/day-file.js';
+import type { DownloadTask } from './messages.js';
+
+export interface StreamResult extends ExtractResult {
+  bytes: number;
+  /** Range requests made to resume a body cut halfway. */
+  resumes: number;
+}
+
+/** One attempt: resumes by Range within itself; a length or MD5 mismatch at the end throws (a full retry). */
+export async function streamAttempt(client: S3Client, bucket: string, task: DownloadTask): Promise<StreamResult> {
+  const md5 = createHash('md5');
+  const checkMd5 = isPlainMd5(task.etag);
+  const filter = new RowFilter(task.tickers);
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  let gunzipError: unknown;
+  gunzip.on('data', (chunk: Buffer) => {
+    if (!filter.done) filter.push(chunk);
+  });
+  gunzip.on('error', (e) => (gunzipError = e));
+  // Inflate only as far as the wanted tickers, when the MD5 still vouches for the whole body.
+  let inflating = true;
+  const raw: RawWriter | undefined = task.rawDir === undefined ? undefined : await createRawWriter(task.rawDir, task);
+  let received = 0;
+  let resumes = 0;
+  try {
+    for (;;) {
+      const idle = new AbortController();
+      let timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
+      try {
+        const res = await client.send(
+          new GetObjectCommand({ Bucket: bucket, Key: task.key, ...(received > 0 ? { Range: `bytes=${received}-` } : {}) }),
+          { abortSignal: idle.signal },
+        );
+        if (received > 0 && res.ContentRange === undefined) throw new Error('the server ignored the Range request');
+        for await (const chunk of res.Body as Readable) {
+          // A stall is measured between chunks, not over the whole (long) body.
+          clearTimeout(timer);
+          timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
+          md5.update(chunk);
+          received += chunk.length;
+          await raw?.write(chunk);
+          if (inflating && !gunzip.write(chunk)) await once(gunzip, 'drain');
+          if (gunzipError !== undefined) throw new ParseError(`not a valid gzip file (${(gunzipError as Error).message})`);
+          if (inflating && filter.done && checkMd5) {
+            inflating = false;
+            gunzip.destroy();
+          }
+        }
+        break;
+      } catch (error) {
+        // Resume after a cut only: a refusal, a parse error or a finished body goes to the caller.
+        const cut = received > 0 && received < task.size && !(error instanceof ParseError) && resumes < task.retries;
+        if (!cut) throw error;
+        resumes += 1;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    if (received !== task.size) throw new IntegrityError(task.key, `${task.key}: received ${received} bytes, the listing says ${task.size}`);
+    const digest = md5.digest('hex');
+    if (checkMd5 && digest !== task.etag.toLowerCase()) {
+      throw new IntegrityError(task.key, `${task.key}: MD5 ${digest} does not match the listed ETag ${task.etag}`);
+    }
+    if (inflating) {
+      gunzip.end();
+      await once(gunzip, 'end').catch((e: unknown) => {
+        throw new ParseError(`not a valid gzip file (${(e as Error).message})`);
+      });
+      if (gunzipError !== undefined) throw new ParseError(`not a valid gzip file (${(gunzipError as Error).message})`);
+    }
+    await raw?.commit();
+    return { ...filter.finish(task.day), bytes: received, resumes };
+  } catch (error) {
+    await raw?.abort();
+    gunzip.destroy();
+    throw error;
+  }
+}
