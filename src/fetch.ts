@@ -1,6 +1,7 @@
 import { BarStore, type Bar } from './cache/bars.js';
 import { openDatabase } from './cache/database.js';
-import { planJobs, resolveOptions, type JobPlan, type PreloadOptions } from './options.js';
+import { aggregate } from './cache/aggregate.js';
+import { INTERVAL_MINUTES, planJobs, resolveOptions, type JobPlan, type PreloadOptions } from './options.js';
 import { clearJob, runPlans } from './preload.js';
 import { ProgressStore, type JobProgress } from './progress/store.js';
 
@@ -23,7 +24,10 @@ export async function fetchSymbol(symbol: string, options?: PreloadOptions): Pro
  * Bars of one symbol already in the cache for a window, oldest first. Never touches the
  * network; days not downloaded yet are simply absent.
  */
-export function readBars(symbol: string, options?: Pick<PreloadOptions, 'cacheDir' | 'period' | 'start' | 'end' | 'interval' | 'now'>): Bar[] {
+export function readBars(
+  symbol: string,
+  options?: Pick<PreloadOptions, 'cacheDir' | 'period' | 'start' | 'end' | 'interval' | 'session' | 'dataset' | 'now'>,
+): Bar[] {
   const o = resolveOptions(options);
   return readPlan(o.cacheDir, onlyPlan(planJobs([symbol], o)));
 }
@@ -98,7 +102,9 @@ function readPlan(cacheDir: string, plan: JobPlan): Bar[] {
   const db = openDatabase(cacheDir);
   try {
     const ticker = plan.symbols[0]?.ticker ?? '';
-    return new BarStore(db).read(ticker, plan.interval, plan.start ?? '0000-01-01', plan.end);
+    const stored = new BarStore(db).read(ticker, plan.interval, plan.start ?? '0000-01-01', plan.end);
+    if (plan.barInterval === '1d') return stored;
+    return aggregate(stored, INTERVAL_MINUTES[plan.barInterval], plan.session);
   } finally {
     db.close();
   }

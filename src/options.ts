@@ -5,16 +5,22 @@ import { addDays, addMonths, lastPublishedDay, parseDay, todayUtc } from './date
 import { InvalidOptionError } from './errors.js';
 import { isDatasetPrefix, resolveSymbol, type AssetClass, type ResolvedSymbol } from './symbols.js';
 import type { PreloadEvent } from './events.js';
+import type { Session } from './cache/aggregate.js';
 
 export const PERIODS = ['1mo', '3mo', '6mo', '1y', '2y', '5y', '10y', 'ytd', 'max'] as const;
 export type Period = (typeof PERIODS)[number];
-export const INTERVALS = ['1d'] as const;
+export const INTERVALS = ['1m', '5m', '15m', '30m', '1h', '1d'] as const;
+/** Minutes per bar of each intraday interval; they are all built from stored 1m bars. */
+export const INTERVAL_MINUTES: Record<Exclude<Interval, '1d'>, number> = { '1m': 1, '5m': 5, '15m': 15, '30m': 30, '1h': 60 };
+export const SESSIONS = ['regular', 'extended'] as const;
 export type Interval = (typeof INTERVALS)[number];
 
 export const DEFAULT_ENDPOINT = 'https://files.massive.com';
 export const DEFAULT_BUCKET = 'flatfiles';
 export const DEFAULT_WORKERS = 20;
 const DEFAULT_PERIOD: Record<AssetClass, Period> = { stock: '5y', index: '5y', crypto: '2y', forex: '2y', option: '1y' };
+/** A minute file holds tens of MB: intraday windows default to a month, whatever the asset. */
+const INTRADAY_PERIOD: Period = '1mo';
 
 const day = z.string().refine((s) => parseDay(s) !== undefined);
 const inFlight = z.number().int().min(1).max(64);
@@ -42,6 +48,7 @@ export const optionsSchema = z.object({
   start: day.optional(),
   end: day.optional(),
   interval: z.enum(INTERVALS).default('1d'),
+  session: z.enum(SESSIONS).default('extended'),
   dataset: z.string().refine(isDatasetPrefix).optional(),
   credentials: credentialsSchema.optional(),
   clearProgress: z.boolean().default(false),
@@ -69,7 +76,8 @@ const EXPECTED: Record<string, string> = {
   period: `one of ${PERIODS.join(', ')}`,
   start: 'a date YYYY-MM-DD',
   end: 'a date YYYY-MM-DD',
-  interval: `one of ${INTERVALS.join(', ')} (minute intervals are not supported yet)`,
+  interval: `one of ${INTERVALS.join(', ')}`,
+  session: `one of ${SESSIONS.join(', ')}`,
   dataset: 'a dataset prefix like us_stocks_sip/day_aggs_v1',
   credentials: 'an object { accessKeyId, secretAccessKey, sessionToken? }',
   clearProgress: 'a boolean',
@@ -102,6 +110,7 @@ export interface ResolvedOptions {
   start: string | undefined;
   end: string | undefined;
   interval: Interval;
+  session: Session;
   dataset: string | undefined;
   credentials: Credentials | undefined;
   clearProgress: boolean;
@@ -157,6 +166,7 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     start: o.start,
     end: o.end,
     interval: o.interval,
+    session: o.session,
     dataset: o.dataset,
     credentials: o.credentials ?? (keyId && secret ? { accessKeyId: keyId, secretAccessKey: secret } : undefined),
     clearProgress: o.clearProgress,
@@ -179,10 +189,14 @@ function defaultCacheDir(env: NodeJS.ProcessEnv): string {
 
 /** One dataset's share of a run: the tickers it holds and the window of days to cover. */
 export interface JobPlan {
-  /** Progress-store job id: dataset, interval and the sorted tickers. */
+  /** Progress-store job id: dataset, stored interval and the sorted tickers. */
   job: string;
   dataset: string;
-  interval: Interval;
+  /** What is downloaded and stored: `1d`, or `1m` for every intraday interval. */
+  interval: '1d' | '1m';
+  /** What the caller reads: the stored bars, or intraday bars aggregated from stored minutes. */
+  barInterval: Interval;
+  session: Session;
   symbols: ResolvedSymbol[];
   /** First day of the window, or undefined for `max` (found from the listing). */
   start: string | undefined;
@@ -202,8 +216,11 @@ export function jobId(dataset: string, interval: string, tickers: readonly strin
 export function planJobs(symbols: readonly string[], o: ResolvedOptions): JobPlan[] {
   if (symbols.length === 0) throw new InvalidOptionError('symbols', symbols, 'Expected at least one symbol, got none');
   const byDataset = new Map<string, ResolvedSymbol[]>();
+  const intraday = o.interval !== '1d';
   for (const s of symbols) {
-    const r = resolveSymbol(s, o.dataset);
+    const day = resolveSymbol(s, o.dataset);
+    // Intraday bars come from the minute files of the same asset class.
+    const r = intraday && o.dataset === undefined ? { ...day, dataset: day.dataset.replace(/\/day_aggs_v1$/, '/minute_aggs_v1') } : day;
     const list = byDataset.get(r.dataset) ?? [];
     if (!list.some((x) => x.ticker === r.ticker)) list.push(r);
     byDataset.set(r.dataset, list);
@@ -213,12 +230,14 @@ export function planJobs(symbols: readonly string[], o: ResolvedOptions): JobPla
   return [...byDataset].map(([dataset, resolved]) => {
     const assetClass = resolved[0]?.assetClass ?? 'stock';
     const end = o.end ?? today;
-    const period = o.start === undefined ? (o.period ?? DEFAULT_PERIOD[assetClass]) : undefined;
+    const period = o.start === undefined ? (o.period ?? (intraday ? INTRADAY_PERIOD : DEFAULT_PERIOD[assetClass])) : undefined;
     const start = o.start ?? (period === undefined ? undefined : periodStart(period, end));
     return {
-      job: jobId(dataset, o.interval, resolved.map((r) => r.ticker)),
+      job: jobId(dataset, intraday ? '1m' : '1d', resolved.map((r) => r.ticker)),
       dataset,
-      interval: o.interval,
+      interval: intraday ? '1m' : '1d',
+      barInterval: o.interval,
+      session: o.session,
       symbols: resolved,
       start,
       end,

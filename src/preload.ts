@@ -175,7 +175,7 @@ class Run {
     this.#commit = db.transaction((batch: Completed[]) => {
       for (const { plan, file, result } of batch) {
         for (const { ticker } of plan.symbols) {
-          const rows = result.rows.filter((r) => r.ticker === ticker).map((r) => ({ ...r, symbol: ticker }));
+          const rows = result.rows.filter((r) => r.ticker === ticker).map((r) => ({ ...r, symbol: ticker, day: file.day }));
           this.#bars.replaceDay(ticker, plan.interval, file.day, rows);
           this.#bars.markIngested(ticker, plan.interval, { ...file, dataset: plan.dataset }, rows.length);
         }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BarStore } from '../src/cache/bars.js';
 import { openDatabase, type Db } from '../src/cache/database.js';
@@ -21,6 +22,7 @@ afterEach(() => {
 
 const bar = (day: string, close: number) => ({
   symbol: 'TSLA',
+  day,
   time: Date.parse(`${day}T05:00:00Z`),
   open: 1,
   high: 2,
@@ -95,6 +97,13 @@ describe('openDatabase', () => {
   it('uses WAL and a busy timeout so several processes can share the cache', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('refuses a cache written with another schema instead of misreading it', () => {
+    db.pragma('user_version = 1');
+    db.close();
+    expect(() => openDatabase(dir)).toThrow(/another version of preload-market-data \(schema 1, expected 2\)/);
+    db = new Database(join(dir, 'other.sqlite')); // for afterEach
   });
 
   it('reports a cache directory that cannot be created', () => {

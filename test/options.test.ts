@@ -27,7 +27,8 @@ describe('resolveOptions', () => {
     [{ period: '1y', start: '2024-01-01' }, 'period', 'either'],
     [{ endpoint: 'not a url' }, 'endpoint', 'an http(s) URL, got `not a url`'],
     [{ endpoint: 'ftp://example.invalid' }, 'endpoint', 'http(s)'],
-    [{ interval: '1m' }, 'interval', 'not supported yet'],
+    [{ interval: '2m' }, 'interval', 'one of 1m, 5m, 15m, 30m, 1h, 1d, got `2m`'],
+    [{ session: 'night' }, 'session', 'one of regular, extended'],
     [{ bucket: 'A' }, 'bucket', 'bucket name'],
   ])('rejects %j naming the option and the value', (input, option, text) => {
     const e = invalid(input);
@@ -71,6 +72,18 @@ describe('planJobs', () => {
     expect(crypto).toMatchObject({ dataset: 'global_crypto/day_aggs_v1', start: '2024-11-24', period: '2y' });
     expect(crypto?.symbols[0]?.ticker).toBe('X:BTC-USD');
     expect(stocks?.publishedEnd).toBe('2026-11-22');
+  });
+
+  it('reads intraday intervals from minute files, stores 1m, and defaults to a month', () => {
+    const [plan] = planJobs(['TSLA'], resolveOptions({ now, interval: '5m', session: 'regular' }, {}));
+    expect(plan).toMatchObject({
+      dataset: 'us_stocks_sip/minute_aggs_v1',
+      interval: '1m',
+      barInterval: '5m',
+      session: 'regular',
+      start: '2026-10-24',
+      job: jobId('us_stocks_sip/minute_aggs_v1', '1m', ['TSLA']),
+    });
   });
 
   it('uses an explicit window as given', () => {

@@ -15,6 +15,8 @@ export interface Bar {
 
 export interface BarRow extends Bar {
   symbol: string;
+  /** The day file it came from. */
+  day: string;
 }
 
 /** Bars, the days ingested per symbol, and the windows known complete. */
@@ -29,21 +31,21 @@ export class BarStore {
   constructor(db: Db) {
     this.#db = db;
     this.#upsert = db.prepare(`
-      INSERT INTO bars (symbol, interval, time, open, high, low, close, volume, transactions)
-      VALUES (@symbol, @interval, @time, @open, @high, @low, @close, @volume, @transactions)
+      INSERT INTO bars (symbol, interval, time, day, open, high, low, close, volume, transactions)
+      VALUES (@symbol, @interval, @time, @day, @open, @high, @low, @close, @volume, @transactions)
       ON CONFLICT (symbol, interval, time) DO UPDATE SET
-        open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+        day = excluded.day, open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
         volume = excluded.volume, transactions = excluded.transactions`);
     this.#ingest = db.prepare(`
       INSERT OR REPLACE INTO ingested_days (symbol, interval, day, dataset, key, etag, rows)
       VALUES (?, ?, ?, ?, ?, ?, ?)`);
-    this.#select = db.prepare<[string, string, number, number], Bar>(`
+    this.#select = db.prepare<[string, string, string, string], Bar>(`
       SELECT time, open, high, low, close, volume, transactions FROM bars
-      WHERE symbol = ? AND interval = ? AND time >= ? AND time < ? ORDER BY time`);
+      WHERE symbol = ? AND interval = ? AND day >= ? AND day <= ? ORDER BY time`);
     this.#days = db.prepare<[string, string, string, string], { day: string; etag: string }>(
       'SELECT day, etag FROM ingested_days WHERE symbol = ? AND interval = ? AND day >= ? AND day <= ?',
     );
-    this.#deleteDay = db.prepare('DELETE FROM bars WHERE symbol = ? AND interval = ? AND time >= ? AND time < ?');
+    this.#deleteDay = db.prepare('DELETE FROM bars WHERE symbol = ? AND interval = ? AND day = ?');
   }
 
   /** Upserts bars: re-ingesting a day replaces its rows, never duplicates them. Call inside a transaction. */
@@ -56,8 +58,7 @@ export class BarStore {
    * changed a row leaves exactly its own rows. Call inside a transaction.
    */
   replaceDay(symbol: string, interval: string, day: string, rows: readonly BarRow[]): void {
-    const [from, to] = dayRange(day, day);
-    this.#deleteDay.run(symbol, interval, from, to);
+    this.#deleteDay.run(symbol, interval, day);
     this.upsert(interval, rows);
   }
 
@@ -71,10 +72,9 @@ export class BarStore {
     return new Map(this.#days.all(symbol, interval, start, end).map((r) => [r.day, r.etag]));
   }
 
-  /** Bars of a symbol whose start falls on a calendar day within [start, end] (UTC), oldest first. */
+  /** Bars of a symbol from the day files of [start, end], oldest first. */
   read(symbol: string, interval: string, start: string, end: string): Bar[] {
-    const [from, to] = dayRange(start, end);
-    return this.#select.all(symbol, interval, from, to);
+    return this.#select.all(symbol, interval, start, end);
   }
 
   /** Records that every listed day of [start, end] is ingested for `symbol`. */
@@ -100,14 +100,6 @@ export class BarStore {
     this.#db.prepare('DELETE FROM ingested_days WHERE symbol = ? AND interval = ?').run(symbol, interval);
     this.#db.prepare('DELETE FROM coverage WHERE symbol = ? AND interval = ?').run(symbol, interval);
   }
-}
-
-/**
- * [first ms, end ms) of the calendar days [start, end]. Day bars are stamped at midnight New
- * York (04:00Z/05:00Z) or UTC (crypto): all within the UTC day they belong to.
- */
-function dayRange(start: string, end: string): [number, number] {
-  return [Date.parse(`${start}T00:00:00Z`), Date.parse(`${end}T00:00:00Z`) + 86_400_000];
 }
 
 function nextDay(day: string): string {

@@ -7,6 +7,8 @@ export type Db = Database.Database;
 
 /** File name of the cache inside the cache directory. */
 export const CACHE_FILE = 'market-data.sqlite';
+/** Bumped whenever the schema changes; a cache of another version is refused, not misread. */
+const SCHEMA_VERSION = 2;
 
 // One file holds bars and progress: a key is marked done in the same transaction that merges
 // its bars, and SQLite transactions are atomic only within one WAL database.
@@ -15,6 +17,8 @@ CREATE TABLE IF NOT EXISTS bars (
   symbol TEXT NOT NULL,
   interval TEXT NOT NULL,
   time INTEGER NOT NULL,
+  -- The day file the bar came from: a window is a range of files, whatever the time zone.
+  day TEXT NOT NULL,
   open REAL NOT NULL,
   high REAL NOT NULL,
   low REAL NOT NULL,
@@ -23,6 +27,7 @@ CREATE TABLE IF NOT EXISTS bars (
   transactions INTEGER,
   PRIMARY KEY (symbol, interval, time)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS bars_by_day ON bars (symbol, interval, day);
 
 CREATE TABLE IF NOT EXISTS ingested_days (
   symbol TEXT NOT NULL,
@@ -83,8 +88,18 @@ export function openDatabase(cacheDir: string): Db {
     db.pragma('busy_timeout = 15000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const fresh = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'bars'").get() as { n: number };
+    if (version !== SCHEMA_VERSION && (version !== 0 || fresh.n > 0)) {
+      db.close();
+      throw new ConfigurationError(
+        `The cache in ${cacheDir} was written by another version of preload-market-data (schema ${version}, expected ${SCHEMA_VERSION}): move ${CACHE_FILE} away and preload again`,
+      );
+    }
     db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
   } catch (cause) {
+    if (cause instanceof ConfigurationError) throw cause;
     throw new ConfigurationError(`Cannot open the cache in ${cacheDir}: ${(cause as Error).message}`, { cause });
   }
   return db;

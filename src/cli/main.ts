@@ -22,7 +22,9 @@ Options:
   --period P           1mo|3mo|6mo|1y|2y|5y|10y|ytd|max
   --start YYYY-MM-DD   first day (instead of --period)
   --end YYYY-MM-DD     last day (default: today, UTC)
-  --interval 1d        bar interval (day aggregates)
+  --interval I         1m|5m|15m|30m|1h (from minute files; default period 1mo) or 1d
+  --session S          regular (09:30-16:00 New York) or extended (default) for
+                       intraday bars; applied when reading (show, fetchSymbol)
   --dataset PREFIX     read this dataset, e.g. us_indices/day_aggs_v1 (default: from the symbol)
   --workers N          downloads in flight, 1-64 (default 20)
   --clear-progress     forget this job's progress and download every file again
@@ -51,6 +53,7 @@ const FLAGS = {
   start: { type: 'string' },
   end: { type: 'string' },
   interval: { type: 'string' },
+  session: { type: 'string' },
   dataset: { type: 'string' },
   workers: { type: 'string' },
   threads: { type: 'string' },
@@ -127,6 +130,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       ...(v.start !== undefined && { start: v.start }),
       ...(v.end !== undefined && { end: v.end }),
       ...(v.interval !== undefined && { interval: v.interval as PreloadOptions['interval'] }),
+      ...(v.session !== undefined && { session: v.session as PreloadOptions['session'] }),
       ...(v.dataset !== undefined && { dataset: v.dataset }),
       ...(v.workers !== undefined && { workers: int(v.workers) }),
       ...(v.threads !== undefined && { threads: int(v.threads) }),

@@ -12,7 +12,8 @@ Options:
   --format F           table (default), csv or jsonl
   --period P | --start YYYY-MM-DD [--end YYYY-MM-DD]
                        window (default: everything cached)
-  --interval 1d        bar interval
+  --interval I         1m|5m|15m|30m|1h|1d (intraday built from stored minutes)
+  --session S          regular (09:30-16:00 New York) or extended (default)
   --dataset PREFIX     as for preloading
   --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR)`;
 
@@ -35,6 +36,7 @@ export function show(argv: string[]): { lines: string[]; empty: boolean; help: b
       start: { type: 'string' },
       end: { type: 'string' },
       interval: { type: 'string' },
+      session: { type: 'string' },
       dataset: { type: 'string' },
       'cache-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -51,6 +53,7 @@ export function show(argv: string[]): { lines: string[]; empty: boolean; help: b
     ...(v.start === undefined ? { period: (v.period ?? 'max') as PreloadOptions['period'] } : { start: v.start }),
     ...(v.end !== undefined && { end: v.end }),
     ...(v.interval !== undefined && { interval: v.interval as PreloadOptions['interval'] }),
+    ...(v.session !== undefined && { session: v.session as PreloadOptions['session'] }),
     ...(v.dataset !== undefined && { dataset: v.dataset }),
     ...(v['cache-dir'] !== undefined && { cacheDir: v['cache-dir'] }),
   };

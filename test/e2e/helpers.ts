@@ -105,14 +105,14 @@ function withCache<T>(cacheDir: string, fn: (db: Database.Database) => T): T {
   }
 }
 
-export const cachedBars = (cacheDir: string, symbol: string): Bar[] =>
+export const cachedBarsAt = (cacheDir: string, symbol: string, interval: string): Bar[] =>
   withCache(cacheDir, (db) =>
     db
-      .prepare<[string], Bar>(
-        "SELECT time, open, high, low, close, volume, transactions FROM bars WHERE symbol = ? AND interval = '1d' ORDER BY time",
-      )
-      .all(symbol),
+      .prepare<[string, string], Bar>('SELECT time, open, high, low, close, volume, transactions FROM bars WHERE symbol = ? AND interval = ? ORDER BY time')
+      .all(symbol, interval),
   );
+
+export const cachedBars = (cacheDir: string, symbol: string): Bar[] => cachedBarsAt(cacheDir, symbol, '1d');
 
 export const barCount = (cacheDir: string): number =>
   withCache(cacheDir, (db) => (db.prepare('SELECT COUNT(*) AS n FROM bars').get() as { n: number }).n);

@@ -1,0 +1,85 @@
+// Intraday bars end to end: minute files in the store, preloaded by the CLI, read back
+// aggregated through `show` and `fetchSymbol`, checked against bars computed here by hand.
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchSymbol } from '../../src/index.js';
+import { CSV_HEADER } from '../fixtures/generate.js';
+import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
+import { cachedBarsAt, json, putObject, runCli, startWorld, type World } from './helpers.js';
+
+let w: World;
+beforeAll(async () => {
+  w = await startWorld();
+  for (const day of DAYS) {
+    const rows = ['AAPL', 'TSLA', 'ZZZZ'].flatMap((t) => minutesOf(day).map((m) => row(t, m)));
+    putObject(w, `us_stocks_sip/minute_aggs_v1/2026/11/${day}.csv.gz`, gzipSync(`${CSV_HEADER}\n${rows.join('\n')}\n`));
+  }
+});
+afterAll(async () => {
+  await w?.close();
+});
+
+// Both in EST (UTC-5): 04:00-19:59 New York is 09:00Z-00:59Z next day.
+const DAYS = ['2026-11-18', '2026-11-19'];
+const EST = 5 * 3_600_000;
+
+interface Minute {
+  time: number;
+  local: number; // minutes since New York midnight
+  i: number;
+}
+
+function minutesOf(day: string): Minute[] {
+  const midnight = Date.parse(`${day}T00:00:00Z`) + EST;
+  return Array.from({ length: 16 * 60 }, (_, k) => {
+    const local = 4 * 60 + k;
+    return { time: midnight + local * 60_000, local, i: k + (day === DAYS[1] ? 10_000 : 0) };
+  });
+}
+
+const price = (i: number): number => 100 + (i % 97) / 4;
+function row(ticker: string, m: Minute): string {
+  const p = price(m.i) + (ticker === 'TSLA' ? 0 : 50);
+  return `${ticker},${m.i % 13},${p},${p + 0.5},${p + 1},${p - 1},${BigInt(m.time) * 1_000_000n},${m.i % 5}`;
+}
+
+/** Independent of src/cache/aggregate.ts: EST fixed, regular = local minutes [570, 960). */
+function expected(minutes: number, regular: boolean) {
+  const groups = new Map<number, Minute[]>();
+  for (const day of DAYS) {
+    for (const m of minutesOf(day)) {
+      if (regular && (m.local < 570 || m.local >= 960)) continue;
+      const bucket = m.time - (m.local % minutes) * 60_000;
+      groups.set(bucket, [...(groups.get(bucket) ?? []), m]);
+    }
+  }
+  return [...groups].map(([time, ms]) => ({
+    time,
+    open: price(ms[0]?.i ?? 0),
+    high: Math.max(...ms.map((m) => price(m.i) + 1)),
+    low: Math.min(...ms.map((m) => price(m.i) - 1)),
+    close: price(ms.at(-1)?.i ?? 0) + 0.5,
+    volume: ms.reduce((n, m) => n + (m.i % 13), 0),
+    transactions: ms.reduce((n, m) => n + (m.i % 5), 0),
+  }));
+}
+
+describe('minute bars', () => {
+  it('preloads minute files and serves 1m, 5m and 1h bars for either session', async () => {
+    const cache = w.cacheDir('minutes');
+    const window = ['--start', DAYS[0] ?? '', '--end', DAYS[1] ?? '', '--cache-dir', cache];
+    const r = await runCli(['TSLA', '--interval', '5m', ...window, '--json'], w.env);
+    expect(r.code).toBe(0);
+    expect(json(r)).toMatchObject({ dataset: 'us_stocks_sip/minute_aggs_v1', files: { listed: 2, downloaded: 2 }, bars: 2 * 960 });
+    expect(cachedBarsAt(cache, 'TSLA', '1m')).toHaveLength(2 * 960);
+
+    const show = await runCli(['show', 'TSLA', '--interval', '1h', '--session', 'regular', ...window, '--format', 'jsonl'], w.env);
+    expect(show.code).toBe(0);
+    expect(show.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual(expected(60, true));
+
+    const opts = { cacheDir: cache, endpoint: 'http://127.0.0.1:9', credentials: { ...S3_CREDENTIALS }, start: DAYS[0], end: DAYS[1] };
+    expect(await fetchSymbol('TSLA', { ...opts, interval: '5m', session: 'regular' })).toEqual(expected(5, true));
+    expect(await fetchSymbol('TSLA', { ...opts, interval: '15m' })).toEqual(expected(15, false));
+    expect(await fetchSymbol('TSLA', { ...opts, interval: '1m' })).toEqual(expected(1, false));
+  });
+});
