@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DownloadTask } from '../src/pool/messages.js';
 import { DownloadPool, poolLayout } from '../src/pool/pool.js';
@@ -114,6 +117,18 @@ describe('DownloadPool (real threads, real server)', () => {
     expect(stats.ranges[f.key]).toEqual([`bytes=${Math.floor(f.size / 2)}-`]);
     const tsla = r.ok ? r.rows.filter((x) => x.ticker === 'TSLA').map(({ ticker: _t, ...bar }) => bar) : [];
     expect(tsla).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', f.day, f.day));
+  });
+
+  it('writes a streamed file to the raw mirror only once it is complete and verified', async () => {
+    const f = at(12);
+    const rawDir = join(w.root, 'raw-stream');
+    await w.server.setFaults([{ match: f.key.replaceAll('.', '\\.'), times: 1, kind: 'truncate' }]);
+    const r = await pool.run(task(f, { streamAboveBytes: 0, rawDir }));
+    await w.server.setFaults([]);
+    expect(r).toMatchObject({ ok: true, retries: 1 });
+    const kept = readFileSync(join(rawDir, f.key));
+    expect(createHash('md5').update(kept).digest('hex')).toBe(f.md5);
+    expect(readdirSync(dirname(join(rawDir, f.key))).sort()).toEqual([basename(f.key), `${basename(f.key)}.meta.json`]);
   });
 
   it('retries a streamed body whose MD5 does not match, then fails it', async () => {
