@@ -81,8 +81,8 @@ describe('extractTickers', () => {
   const tickers = Array.from({ length: 20_000 }, (_, i) => `T${String(i).padStart(5, '0')}`);
   const big = gzipSync(csv(HEADER, ...tickers.map((t, i) => `${t},${i},1,1,1,1,1679889600000000000,${i}`)));
 
-  it.each([true, false])('finds the same rows with earlyStop=%s', async (earlyStop) => {
-    const r = await extractTickers(big, ['T00010', 'T12345', 'T19999'], { earlyStop });
+  it('finds every wanted ticker in a large sorted file', () => {
+    const r = extractTickers(big, ['T00010', 'T12345', 'T19999']);
     expect(r.rows.map((x) => [x.ticker, x.volume])).toEqual([
       ['T00010', 10],
       ['T12345', 12345],
@@ -90,9 +90,9 @@ describe('extractTickers', () => {
     ]);
   });
 
-  it('fails a body that is not gzip, or empty, with ERR_PARSE', async () => {
-    await expect(extractTickers(Buffer.from('hello, world'), ['TSLA'], { earlyStop: false })).rejects.toMatchObject({ code: 'ERR_PARSE' });
-    await expect(extractTickers(Buffer.alloc(0), ['TSLA'], { earlyStop: false })).rejects.toThrow(/empty/);
+  it('fails a body that is not gzip, or empty, with ERR_PARSE', () => {
+    expect(() => extractTickers(Buffer.from('hello, world'), ['TSLA'])).toThrow(expect.objectContaining({ code: 'ERR_PARSE' }));
+    expect(() => extractTickers(Buffer.alloc(0), ['TSLA'])).toThrow(/empty/);
   });
 });
 

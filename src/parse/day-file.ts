@@ -1,4 +1,4 @@
-import { createGunzip } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import type { Bar } from '../cache/bars.js';
 
 /** One aggregate row of a requested ticker, as it goes into the cache. */
@@ -22,66 +22,20 @@ const REQUIRED = ['ticker', 'open', 'close', 'high', 'low', 'window_start'] as c
 const NEWLINE = 0x0a;
 
 /**
- * Inflates a day file and extracts the rows of `tickers`. Columns are found by header name.
- * Files are sorted by ticker, so when `earlyStop` is allowed (the body was verified by MD5, so
- * gzip's own CRC at the end is not needed) inflating stops once past the last wanted ticker.
+ * Inflates a day file at once and extracts the rows of `tickers`; columns are found by header
+ * name. One synchronous inflate of a ~250 KB file beats a streamed inflate that stops after the
+ * last wanted ticker (measured: ~13% less CPU for TSLA's five years; the stream's chunks, copies
+ * and garbage cost more than the tail it skips). Large files go through RowFilter instead.
  */
-export async function extractTickers(
-  gz: Uint8Array,
-  tickers: readonly string[],
-  opts: { earlyStop: boolean; day?: string },
-): Promise<ExtractResult> {
+export function extractTickers(gz: Uint8Array, tickers: readonly string[], day?: string): ExtractResult {
   if (gz.byteLength === 0) throw new ParseError('empty file');
-  const csv = await inflate(gz, tickers, opts.earlyStop);
-  return parseRows(csv, tickers, opts.day);
-}
-
-async function inflate(gz: Uint8Array, tickers: readonly string[], earlyStop: boolean): Promise<Buffer> {
-  const last = [...tickers].sort().at(-1) ?? '';
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  const chunks: Buffer[] = [];
-  let headerChecked = !earlyStop;
-  let tickerFirst = false;
-  let prev = '';
-  gunzip.end(gz);
+  let csv: Buffer;
   try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      if (!headerChecked) {
-        const head = Buffer.concat(chunks);
-        const nl = head.indexOf(NEWLINE);
-        if (nl === -1) continue;
-        headerChecked = true;
-        tickerFirst = head.subarray(0, nl).toString('latin1').trim().startsWith('ticker,');
-      }
-      if (!tickerFirst) continue;
-      const t = lastTickerOf(chunk);
-      if (t === undefined) continue;
-      // The order is checked where we can see it cheaply; out of order means no shortcut.
-      if (t < prev) {
-        tickerFirst = false;
-        continue;
-      }
-      prev = t;
-      if (t > last) break;
-    }
+    csv = gunzipSync(gz);
   } catch (cause) {
     throw new ParseError(`not a valid gzip file (${(cause as Error).message})`, { cause });
-  } finally {
-    gunzip.destroy();
   }
-  return Buffer.concat(chunks);
-}
-
-/** The ticker of the last complete line in a chunk (text between the last two newlines). */
-function lastTickerOf(chunk: Buffer): string | undefined {
-  const end = chunk.lastIndexOf(NEWLINE);
-  if (end <= 0) return undefined;
-  const start = chunk.lastIndexOf(NEWLINE, end - 1);
-  if (start === -1) return undefined;
-  const comma = chunk.indexOf(0x2c, start + 1);
-  if (comma === -1 || comma > end) return undefined;
-  return chunk.toString('latin1', start + 1, comma);
+  return parseRows(csv, tickers, day);
 }
 
 /** Parses the CSV text of a day file, keeping only `tickers`. Exported for table-driven tests. */

@@ -3,13 +3,12 @@
 // A body cut halfway resumes with a Range request from the last byte received.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createRawWriter, type RawWriter } from '../cache/raw.js';
 import { IntegrityError } from '../errors.js';
 import { isPlainMd5 } from '../integrity/verify.js';
 import { ParseError, RowFilter, type ExtractResult } from '../parse/day-file.js';
+import type { GetObject } from '../s3/get.js';
 import type { DownloadTask } from './messages.js';
 
 export interface StreamResult extends ExtractResult {
@@ -19,7 +18,7 @@ export interface StreamResult extends ExtractResult {
 }
 
 /** One attempt: resumes by Range within itself; a length or MD5 mismatch at the end throws (a full retry). */
-export async function streamAttempt(client: S3Client, bucket: string, task: DownloadTask): Promise<StreamResult> {
+export async function streamAttempt(get: GetObject, task: DownloadTask): Promise<StreamResult> {
   const md5 = createHash('md5');
   const checkMd5 = isPlainMd5(task.etag);
   const filter = new RowFilter(task.tickers);
@@ -39,12 +38,10 @@ export async function streamAttempt(client: S3Client, bucket: string, task: Down
       const idle = new AbortController();
       let timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
       try {
-        const res = await client.send(
-          new GetObjectCommand({ Bucket: bucket, Key: task.key, ...(received > 0 ? { Range: `bytes=${received}-` } : {}) }),
-          { abortSignal: idle.signal },
-        );
-        if (received > 0 && res.ContentRange === undefined) throw new Error('the server ignored the Range request');
-        for await (const chunk of res.Body as Readable) {
+        const res = await get(task.key, { ...(received > 0 ? { range: `bytes=${received}-` } : {}), signal: idle.signal });
+        if (received > 0 && res.status !== 206) throw new Error('the server ignored the Range request');
+        if (!res.body) throw new Error('empty response body');
+        for await (const chunk of res.body) {
           // A stall is measured between chunks, not over the whole (long) body.
           clearTimeout(timer);
           timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);

@@ -1,25 +1,32 @@
 // Runs inside a Piscina worker thread: download one day file, verify it, extract the rows.
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pRetry, { AbortError } from 'p-retry';
 import { readRaw, writeRaw } from '../cache/raw.js';
-import { isPlainMd5, verifyBody } from '../integrity/verify.js';
+import { verifyBody } from '../integrity/verify.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
-import { createS3Client, type S3Config } from '../s3/client.js';
+import type { S3Config } from '../s3/client.js';
+import { createGetObject, type GetObject } from '../s3/get.js';
+import { acquire } from '../s3/rate-limit.js';
 import type { DownloadTask, TaskResult } from './messages.js';
 import { streamAttempt } from './stream.js';
 
-const clients = new Map<string, S3Client>();
+const getters = new Map<string, GetObject>();
 
-// One client per thread and identity: the sockets it keeps alive are reused by every task.
-function clientFor(task: DownloadTask, config: S3Config): S3Client {
-  const id = `${config.endpoint}\u0000${config.credentials.accessKeyId}`;
-  let client = clients.get(id);
-  if (!client) {
-    // The SDK must not retry on its own: p-retry below is the one retry loop, and counts.
-    client = createS3Client(config, { maxAttempts: 1, maxSockets: 64, rateLimit: task.rateLimit });
-    clients.set(id, client);
+// One signer per thread and identity; fetch keeps its sockets alive across tasks.
+function getterFor(config: S3Config): GetObject {
+  const id = `${config.endpoint}\u0000${config.bucket}\u0000${config.credentials.accessKeyId}`;
+  let get = getters.get(id);
+  if (!get) {
+    get = createGetObject(config);
+    getters.set(id, get);
   }
-  return client;
+  return get;
+}
+
+/** A GET that first waits for its slot under the run's shared rate cap, if any. */
+function getFor(task: DownloadTask, config: S3Config): GetObject {
+  const get = getterFor(config);
+  const { rateLimit } = task;
+  return rateLimit === undefined ? get : async (key, init) => (await acquire(rateLimit), get(key, init));
 }
 
 /** Error codes that say retrying cannot help. */
@@ -79,14 +86,14 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
     const { config } = task;
     if (!mirrored && config !== undefined && task.size > task.streamAboveBytes) {
       // Large files stream through: flat memory whatever their size.
-      const r = await withRetries(() => streamAttempt(clientFor(task, config), config.bucket, task));
+      const r = await withRetries(() => streamAttempt(getFor(task, config), task));
       resumes = r.resumes;
       const { rows, malformed, duplicates } = r;
       return { ok: true, key: task.key, bytes: r.bytes, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: false };
     }
-    const body = mirrored ? Object.assign(mirrored, { md5Checked: isPlainMd5(task.etag) }) : await withRetries(() => fetchVerified(task));
+    const body = mirrored ?? (await withRetries(() => fetchVerified(task)));
     if (!mirrored && task.rawDir !== undefined) await writeRaw(task.rawDir, task, body);
-    const { rows, malformed, duplicates } = await extractTickers(body, task.tickers, { earlyStop: body.md5Checked, day: task.day });
+    const { rows, malformed, duplicates } = extractTickers(body, task.tickers, task.day);
     return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: !!mirrored };
   } catch (error) {
     const e = error instanceof TaskError ? error : classify(task.key, error);
@@ -96,15 +103,12 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
   }
 }
 
-async function fetchVerified(task: DownloadTask): Promise<Uint8Array & { md5Checked: boolean }> {
+async function fetchVerified(task: DownloadTask): Promise<Uint8Array> {
   if (task.config === undefined) throw new TaskError('ERR_OFFLINE', `${task.key}: offline, and the raw mirror has no verified copy`);
-  const res = await clientFor(task, task.config).send(new GetObjectCommand({ Bucket: task.config.bucket, Key: task.key }), {
-    abortSignal: AbortSignal.timeout(task.requestTimeoutMs),
-  });
-  if (!res.Body) throw new TaskError('ERR_DOWNLOAD', `${task.key}: empty response body`);
-  const bytes = await res.Body.transformToByteArray();
-  const md5Checked = verifyBody(task.key, bytes, task);
-  return Object.assign(bytes, { md5Checked });
+  const res = await getFor(task, task.config)(task.key, { signal: AbortSignal.timeout(task.requestTimeoutMs) });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  verifyBody(task.key, bytes, task);
+  return bytes;
 }
 
 interface SdkError {
@@ -128,12 +132,15 @@ function classify(key: string, error: unknown): TaskError {
   }
   if (status === 403) return new TaskError('ERR_NOT_ENTITLED', `${key}: access denied (403)`);
   if (status === 404 || name === 'NoSuchKey') return new TaskError('ERR_NOT_FOUND', `${key}: listed but not found (404 NoSuchKey)`);
-  const code = (e as { code?: string }).code ?? '';
+  // fetch reports network failures as `TypeError: fetch failed` with the system error as cause.
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  const code = (e as { code?: string }).code ?? cause?.code ?? '';
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || /ECONNREFUSED/.test(e.message ?? '')) {
     return new TaskError('ERR_UNREACHABLE', `${key}: cannot connect to the S3 endpoint (${code || 'ECONNREFUSED'})`);
   }
   const retryAfter = Number(e.$response?.headers?.['retry-after']);
-  const detail = status === undefined ? `${name}: ${e.message ?? ''}`.trim() : `HTTP ${status} ${name}`;
+  const detail =
+    status === undefined ? `${name}: ${e.message ?? ''}${cause?.message ? ` (${cause.message})` : ''}`.trim() : `HTTP ${status} ${name}`;
   return new TaskError(
     status === 503 || status === 429 || name === 'SlowDown' ? 'ERR_THROTTLED' : 'ERR_DOWNLOAD',
     `${key}: ${detail}`,

@@ -19,9 +19,9 @@ export interface S3Config {
  */
 export function createS3Client(
   config: S3Config,
-  opts: { maxSockets?: number; maxAttempts?: number; rateLimit?: RateLimit | undefined } = {},
+  opts: { rateLimit?: RateLimit | undefined } = {},
 ): S3Client {
-  const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets ?? 50 };
+  const agentOptions = { keepAlive: true, maxSockets: 50 };
   const client = new S3Client({
     endpoint: config.endpoint,
     region: 'us-east-1',
@@ -29,7 +29,6 @@ export function createS3Client(
     credentials: config.credentials,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
     // The SDK builds its Node HTTP handler from these options (keep-alive sockets, timeouts).
     requestHandler: {
       httpAgent: new HttpAgent(agentOptions),
