@@ -81,8 +81,8 @@ describe('extractTickers', () => {
   const tickers = Array.from({ length: 20_000 }, (_, i) => `T${String(i).padStart(5, '0')}`);
   const big = gzipSync(csv(HEADER, ...tickers.map((t, i) => `${t},${i},1,1,1,1,1679889600000000000,${i}`)));
 
-  it('finds every wanted ticker in a large sorted file', () => {
-    const r = extractTickers(big, ['T00010', 'T12345', 'T19999']);
+  it.each([true, false])('finds every wanted ticker in a large sorted file (earlyStop %s)', (earlyStop) => {
+    const r = extractTickers(big, ['T00010', 'T12345', 'T19999'], { earlyStop });
     expect(r.rows.map((x) => [x.ticker, x.volume])).toEqual([
       ['T00010', 10],
       ['T12345', 12345],
@@ -90,9 +90,20 @@ describe('extractTickers', () => {
     ]);
   });
 
+  it('inflates only the needed share once it has learned it, and falls back when a file needs more', () => {
+    const wanted = ['T05000'];
+    const first = extractTickers(big, wanted, { earlyStop: true }); // learns: about a quarter
+    const again = extractTickers(big, wanted, { earlyStop: true });
+    expect(again).toEqual(first);
+    expect(again.rows).toEqual([expect.objectContaining({ ticker: 'T05000', volume: 5000 })]);
+    // A later ticker than the learned share reaches: the prefix falls short, the whole file is read.
+    const later = extractTickers(big, ['T05000', 'T19990'], { earlyStop: true });
+    expect(later.rows.map((r) => r.ticker)).toEqual(['T05000', 'T19990']);
+  });
+
   it('fails a body that is not gzip, or empty, with ERR_PARSE', () => {
-    expect(() => extractTickers(Buffer.from('hello, world'), ['TSLA'])).toThrow(expect.objectContaining({ code: 'ERR_PARSE' }));
-    expect(() => extractTickers(Buffer.alloc(0), ['TSLA'])).toThrow(/empty/);
+    expect(() => extractTickers(Buffer.from('hello, world'), ['TSLA'], { earlyStop: true })).toThrow(expect.objectContaining({ code: 'ERR_PARSE' }));
+    expect(() => extractTickers(Buffer.alloc(0), ['TSLA'], { earlyStop: false })).toThrow(/empty/);
   });
 });
 

@@ -1,7 +1,7 @@
 // Runs inside a Piscina worker thread: download one day file, verify it, extract the rows.
 import pRetry, { AbortError } from 'p-retry';
 import { readRaw, writeRaw } from '../cache/raw.js';
-import { verifyBody } from '../integrity/verify.js';
+import { isPlainMd5, verifyBody } from '../integrity/verify.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
 import { createGetObject, type GetObject } from '../s3/get.js';
@@ -93,7 +93,8 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
     }
     const body = mirrored ?? (await withRetries(() => fetchVerified(task)));
     if (!mirrored && task.rawDir !== undefined) await writeRaw(task.rawDir, task, body);
-    const { rows, malformed, duplicates } = extractTickers(body, task.tickers, task.day);
+    // Both paths checked the body against the listing; an MD5 makes gzip's CRC redundant.
+    const { rows, malformed, duplicates } = extractTickers(body, task.tickers, { earlyStop: isPlainMd5(task.etag), day: task.day });
     return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: !!mirrored };
   } catch (error) {
     const e = error instanceof TaskError ? error : classify(task.key, error);
