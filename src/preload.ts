@@ -121,7 +121,6 @@ function emit(o: ResolvedOptions, event: PreloadEvent): void {
 
 /** One run: lists, schedules downloads with a bounded number in flight, merges in batches. */
 class Run {
-  readonly #db: Db;
   readonly #plans: JobPlan[];
   readonly #o: ResolvedOptions;
   readonly #bars: BarStore;
@@ -164,7 +163,6 @@ class Run {
   readonly #commit: (batch: Completed[]) => void;
 
   constructor(db: Db, plans: JobPlan[], o: ResolvedOptions) {
-    this.#db = db;
     this.#plans = plans;
     this.#o = o;
     this.#bars = new BarStore(db);
@@ -192,7 +190,7 @@ class Run {
     // Stop in-flight downloads at once: their keys are not recorded, so the next run redoes them.
     this.#controller.signal.addEventListener('abort', () => void this.#pool?.close(), { once: true });
     const starts = new Map<JobPlan, string>();
-    let client: S3Client | undefined;
+    let listing: S3Client | undefined;
     try {
       this.#prepareJobs();
       if (this.#o.offline) {
@@ -200,9 +198,9 @@ class Run {
       } else {
         const credentials = await resolveCredentials(this.#o.credentials, this.#o.endpoint);
         this.#config = { endpoint: this.#o.endpoint, bucket: this.#o.bucket, credentials };
-        const listing = createS3Client(this.#config, { rateLimit: this.#rateLimit });
-        client = listing;
-        await Promise.all(this.#plans.map((plan) => this.#listPlan(listing, plan, starts)));
+        const client = createS3Client(this.#config, { rateLimit: this.#rateLimit });
+        listing = client;
+        await Promise.all(this.#plans.map((plan) => this.#listPlan(client, plan, starts)));
       }
       this.#counts.listingDone = !this.#controller.signal.aborted;
       this.#emitProgress();
@@ -216,7 +214,7 @@ class Run {
       clearInterval(this.#throttleWatch);
       this.#flush();
       await this.#pool?.close();
-      client?.destroy();
+      listing?.destroy();
     }
     if (this.#fatal !== undefined) throw this.#fatal;
     // Offline, the mirror is not the calendar: a missing day cannot be told from a holiday.
