@@ -1,0 +1,226 @@
+/**
+ * `npm run bench`: how fast preload-market-data fills a cache, against what the server allows.
+ * See issue 4. Flags:
+ *   --runs N          runs per scenario (default 3); median and min–max are reported
+ *   --latency-ms N    injected per-request server latency (default 20)
+ *   --scenarios a,b   any of floor, cold, sequential, layouts, multi, resume, warm, reference, profile
+ *   --quick           1 run of floor, cold, resume and warm: a smoke test
+ *   --profile         also profile one cold run (node --cpu-prof) and summarise it
+ *   --server KIND     fast (default: bench/fast-s3.ts, in memory) or s3rver
+ * Writes bench/results.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem, type as osType, release } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generateDataset, STOCKS_DATASET } from '../test/fixtures/generate.js';
+import { median, rusageMethod } from './measure.js';
+import { formatProfile } from './profile.js';
+import { evaluateTargets, formatMs, formatResults, formatTargets, summariseRow, type RowResult } from './report.js';
+import { buildRows, runFloor, SCENARIOS, type Context, type Sample, type Scenario } from './scenarios.js';
+import { startBenchServer, type ServerKind } from './server.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DATA_DIR = path.join(ROOT, '.bench-data');
+// A fixed end date keeps the cached dataset valid (and the 5y window the same) from one day to the next.
+const END_DATE = '2026-11-20';
+const FILLER_TICKERS = 11_000;
+const IN_FLIGHT = 20;
+const DEFAULT_SCENARIOS: Scenario[] = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'reference'];
+const QUICK_SCENARIOS: Scenario[] = ['floor', 'cold', 'resume', 'warm'];
+
+const { values: flags } = parseArgs({
+  options: {
+    runs: { type: 'string' },
+    'latency-ms': { type: 'string' },
+    scenarios: { type: 'string' },
+    quick: { type: 'boolean' },
+    profile: { type: 'boolean' },
+    server: { type: 'string' },
+  },
+});
+
+function intFlag(name: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`Expected --${name} to be an integer >= ${min}, got \`${value}\``);
+  return n;
+}
+
+const runs = flags.quick ? 1 : intFlag('runs', flags.runs, 3, 1);
+const latencyMs = intFlag('latency-ms', flags['latency-ms'], 20, 0);
+const serverKind = (flags.server ?? 'fast') as ServerKind;
+if (serverKind !== 'fast' && serverKind !== 's3rver') throw new Error(`Expected --server to be fast or s3rver, got \`${serverKind}\``);
+const requested = flags.scenarios?.split(',').map((s) => s.trim()) ?? (flags.quick ? QUICK_SCENARIOS : DEFAULT_SCENARIOS);
+for (const s of requested) {
+  if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`Unknown scenario \`${s}\`; expected some of ${SCENARIOS.join(', ')}`);
+}
+const selected = new Set<Scenario>([...(requested as Scenario[]), ...(flags.profile ? (['profile'] as const) : [])]);
+
+if (!existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
+
+const log = (s: string): void => void process.stderr.write(`${s}\n`);
+
+/** Five years ending on END_DATE: the window `--period 5y --end END_DATE` asks for. */
+function fiveYearStart(end: string): string {
+  const d = new Date(`${end}T00:00:00Z`);
+  d.setUTCFullYear(d.getUTCFullYear() - 5);
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+log(`Dataset: ${FILLER_TICKERS} filler tickers, ending ${END_DATE} (generated once into ${path.relative(ROOT, DATA_DIR)}/, ~1 min the first time)`);
+let t = performance.now();
+const ds = await generateDataset({ dir: path.join(DATA_DIR, 'store'), fillerTickers: FILLER_TICKERS, endDate: END_DATE });
+const start = fiveYearStart(END_DATE);
+const expected = ds.files.filter((f) => f.dataset === STOCKS_DATASET && f.day >= start && f.day <= END_DATE).map(({ key, size }) => ({ key, size }));
+const expectedBytes = expected.reduce((sum, f) => sum + f.size, 0);
+log(`  ${ds.files.length} files, of which ${expected.length} stock days (${(expectedBytes / 1e6).toFixed(0)} MB) in ${start}..${END_DATE} (${formatMs(performance.now() - t)})`);
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'pmd-bench-'));
+const app = snapshotBuild(tmp);
+const keysFile = path.join(tmp, 'keys.json');
+writeFileSync(keysFile, JSON.stringify(expected));
+const profileDir = path.join(DATA_DIR, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
+if (selected.has('profile')) mkdirSync(profileDir, { recursive: true });
+
+t = performance.now();
+const server = await startBenchServer(serverKind, ds.dir, latencyMs);
+log(`Server: ${serverKind} at ${server.endpoint}, ${latencyMs} ms per request (ready in ${formatMs(performance.now() - t)})`);
+
+const ctx: Context = { server, bucket: ds.bucket, end: END_DATE, expected, keysFile, tmp, inFlight: IN_FLIGHT, app, profileDir, notes: [] };
+
+try {
+  const ceiling = await measureCeiling(ctx);
+  log(`Server ceiling (no latency, plain http floor client, ${IN_FLIGHT} in flight): ${ceiling.getsPerS.toFixed(0)} GETs/s, ${ceiling.mbPerS.toFixed(0)} MB/s` +
+    (ceiling.serverCpuShare === undefined ? '' : `, the server process ${(100 * ceiling.serverCpuShare).toFixed(0)}% of a core busy meanwhile`));
+
+  const rows = buildRows(ctx, selected);
+  for (const row of rows) await row.setup?.();
+  const samples = new Map(rows.map((r) => [r, [] as Sample[]]));
+  const rounds = Math.max(0, ...rows.map((r) => r.runs ?? runs));
+  // Round by round, so noise from anything else on the machine lands on every row alike.
+  for (let round = 0; round < rounds; round++) {
+    for (const row of rows) {
+      if (round >= (row.runs ?? runs)) continue;
+      const before = cpuClock();
+      const s = await row.run();
+      samples.get(row)?.push({ ...s, extra: { ...s.extra, otherCores: otherCores(before, s) } });
+      // Rows of many quick runs (warm fetchSymbol) would drown the log.
+      if ((row.runs ?? runs) <= runs) log(`  [${round + 1}/${row.runs ?? runs}] ${row.name}: ${formatMs(s.wallMs)}`);
+    }
+  }
+
+  const floorSamples = [...samples].find(([r]) => r.name === 'floor')?.[1];
+  const floorMs = floorSamples ? median(floorSamples.map((s) => s.wallMs)) : undefined;
+  const results: RowResult[] = rows.map((r) => summariseRow(r.name, r.scenario, samples.get(r) ?? [], floorMs));
+  const targets = evaluateTargets(results, IN_FLIGHT);
+
+  const floor = results.find((r) => r.name === 'floor');
+  if (floor) {
+    const startup = median(floor.samples.map((s) => s.extra?.['startupMs'] ?? 0));
+    ctx.notes.push(`floor: one process, one thread, ${IN_FLIGHT} GETs in flight over keep-alive sockets, bodies drained and dropped: "floor" is plain ` +
+      `node:http, "floor (fetch)" Node's fetch, "floor (SDK)" @aws-sdk/client-s3. Their wall is the transfer alone (process start + tsx + imports, ` +
+      `${formatMs(startup)}, excluded, while every CLI row includes its own start); RSS and CPU are the whole process's, tsx included. "x floor" is relative to the plain one.`);
+  }
+  const others = results.flatMap((r) => r.samples.map((s) => s.extra?.['otherCores'] ?? 0));
+  ctx.notes.push(`CPU taken by other processes while samples ran: median ${median(others).toFixed(2)}, at most ${Math.max(...others).toFixed(2)} of ` +
+    `${cpus().length} cores (otherCores per sample in results.json${serverKind === 's3rver' ? '; s3rver\'s own CPU counts as other' : ''}).`);
+  if (serverKind === 'fast') {
+    ctx.notes.push('"GETs in flight": object GETs the server was handling on average, from the first arrival to the last response; ' +
+      `a client that keeps its ${IN_FLIGHT} slots busy with its own work between responses shows fewer.`);
+  }
+  ctx.notes.push(`every CLI row is the whole process (node bin/preload-market-data.js ... --json, from a copy of bin/ and dist/ taken at the start), ` +
+    `spawn to exit; peak RSS and CPU by ${rusageMethod}.`);
+
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    os: `${osType()} ${release()}`,
+    node: process.version,
+  };
+  const code = codeVersion();
+  const settings = { server: serverKind, latencyMs, runs, inFlight: IN_FLIGHT, endDate: END_DATE, files: expected.length, bytes: expectedBytes };
+
+  process.stdout.write(`\npreload-market-data benchmark, ${new Date().toISOString()}\n`);
+  process.stdout.write(`${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GiB, Node ${machine.node}; ${serverKind} server, ${latencyMs} ms latency, ${IN_FLIGHT} in flight\n`);
+  process.stdout.write(`code ${code.commit}${code.dirtySrc ? ' + uncommitted changes in src/' : ''}; TSLA 5y = ${expected.length} day files, ${(expectedBytes / 1e6).toFixed(0)} MB\n`);
+  process.stdout.write(`server ceiling: >= ${ceiling.getsPerS.toFixed(0)} GETs/s measured with no latency` +
+    (ceiling.serverCpuShare === undefined ? '' : ` (the server ${(100 * ceiling.serverCpuShare).toFixed(0)}% busy: ~${(ceiling.getsPerS / ceiling.serverCpuShare).toFixed(0)} GETs/s on a core of its own)`) +
+    (latencyMs > 0 ? `; the latency allows ${((IN_FLIGHT * 1000) / latencyMs).toFixed(0)} GETs/s at ${IN_FLIGHT} in flight` : '') + '\n\n');
+  process.stdout.write(`${formatResults(results)}\n\n${formatTargets(targets)}\n`);
+  for (const note of ctx.notes) process.stdout.write(`\nnote: ${note}`);
+  process.stdout.write('\n');
+  if (ctx.profile) process.stdout.write(`\nProfile of one cold run (${path.relative(ROOT, profileDir)}/):\n${formatProfile(ctx.profile)}\n`);
+
+  const out = path.join(ROOT, 'bench', 'results.json');
+  const json = { date: new Date().toISOString(), machine, code, settings, ceiling, rusage: rusageMethod, results, targets, notes: ctx.notes, profile: ctx.profile };
+  writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
+  log(`\nWrote ${path.relative(ROOT, out)}`);
+} finally {
+  await server.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+/**
+ * Copies the built package (bin/, dist/, package.json; node_modules linked) so that every run
+ * measures the same build, even if dist/ is rebuilt while the benchmark runs.
+ */
+function snapshotBuild(into: string): string {
+  const dir = path.join(into, 'app');
+  for (const sub of ['bin', 'dist']) cpSync(path.join(ROOT, sub), path.join(dir, sub), { recursive: true });
+  copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+interface CpuClock {
+  at: number;
+  /** Busy CPU time of the whole machine and of this process, in ms. */
+  machineMs: number;
+  ownMs: number;
+}
+
+function cpuClock(): CpuClock {
+  const machineMs = cpus().reduce((sum, c) => sum + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
+  const own = process.cpuUsage();
+  return { at: performance.now(), machineMs, ownMs: (own.user + own.system) / 1000 };
+}
+
+/**
+ * Cores busy with anything but this sample (its child, the fast server, this process) while it
+ * ran: the noise in its numbers. On a 2-core machine, a few tenths already slow a CPU-bound run.
+ */
+function otherCores(before: CpuClock, s: Sample): number {
+  const now = cpuClock();
+  const mine = now.ownMs - before.ownMs + (s.cpuMs ?? 0) + (s.extra?.['serverCpuMs'] ?? 0) + (s.extra?.['untimedCpuMs'] ?? 0);
+  return Math.max(0, now.machineMs - before.machineMs - mine) / (now.at - before.at);
+}
+
+/** The commit measured, and whether src/ differs from it (the numbers then belong to the working tree). */
+function codeVersion(): { commit: string; dirtySrc: boolean } {
+  const git = (...args: string[]): string => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
+  return { commit: git('rev-parse', '--short', 'HEAD') || 'unknown', dirtySrc: git('status', '--porcelain', '--', 'src') !== '' };
+}
+
+/**
+ * What the server allows with no injected latency, measured with the floor client: if a scenario
+ * came near this, it would be measuring the server. The fast server also reports its own CPU time.
+ */
+async function measureCeiling(c: Context): Promise<{ getsPerS: number; mbPerS: number; serverCpuShare: number | undefined }> {
+  await c.server.setLatency(0);
+  try {
+    const f = await runFloor(c, 'http');
+    const seconds = f.transferMs / 1000;
+    return {
+      getsPerS: f.files / seconds,
+      mbPerS: f.bytes / 1e6 / seconds,
+      serverCpuShare: f.server.cpuMs === undefined ? undefined : f.server.cpuMs / f.transferMs,
+    };
+  } finally {
+    await c.server.setLatency(latencyMs);
+  }
+}

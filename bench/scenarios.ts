@@ -1,0 +1,393 @@
+/**
+ * The benchmark's scenarios as rows of the results table. Each row's `run` measures one run; the
+ * runner interleaves rows round by round, so background noise spreads over all of them alike.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { STOCKS_DATASET } from '../test/fixtures/generate.js';
+import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
+import { measure, type Measured } from './measure.js';
+import { summariseProfiles, type ProfileSummary } from './profile.js';
+import { TSX_LOADER, type BenchServer, type BenchStats } from './server.js';
+
+export const SCENARIOS = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'reference', 'profile'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+const FLOOR = fileURLToPath(new URL('./floor.ts', import.meta.url));
+/** Thread counts for the layouts: 20 downloads in flight spread over T threads of ceil(20 / T) each. */
+const LAYOUT_THREADS = [20, 8, 4, 2, 1];
+const WARM_CALLS = 20;
+
+export interface Context {
+  server: BenchServer;
+  bucket: string;
+  end: string;
+  /** The stock day files of the 5y window: what a cold TSLA run must download. */
+  expected: Array<{ key: string; size: number }>;
+  /** JSON of `expected`, for the floor client. */
+  keysFile: string;
+  /** Scratch directory for caches and downloads, removed at the end. */
+  tmp: string;
+  inFlight: number;
+  /** The package as measured: a snapshot of bin/ and dist/ (see snapshotBuild in run.ts). */
+  app: string;
+  /** Where the profile row's .cpuprofile files go (kept, to open in Chrome DevTools). */
+  profileDir: string;
+  /** Filled by the profile row. */
+  profile?: ProfileSummary;
+  notes: string[];
+}
+
+export interface Sample {
+  wallMs: number;
+  rssKb: number | undefined;
+  cpuMs: number | undefined;
+  /** Files downloaded, and their bytes. */
+  files: number;
+  bytes: number;
+  /** Object GETs the server saw. */
+  gets?: number;
+  /**
+   * Scenario-specific numbers (e.g. resume: files remaining after the kill; `untimedCpuMs`: CPU of
+   * the row's own processes outside `cpuMs`, such as the run it killed).
+   */
+  extra?: Record<string, number>;
+}
+
+export interface Row {
+  name: string;
+  scenario: Scenario;
+  /** Runs of this row; default: the `--runs` of the benchmark. */
+  runs?: number;
+  setup?: () => Promise<void>;
+  run(): Promise<Sample>;
+}
+
+/** What the CLI prints with --json (the fields the benchmark checks). */
+interface CliReport {
+  files: { listed: number; downloaded: number; skipped: number; failed: number };
+  bytes: number;
+}
+
+const cliEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  MASSIVE_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
+  MASSIVE_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
+
+const freshDir = (ctx: Context, label: string): string => mkdtempSync(path.join(ctx.tmp, `${label}-`));
+
+function cliArgs(ctx: Context, symbols: string[], cacheDir: string, extra: string[]): string[] {
+  return [path.join(ctx.app, 'bin', 'preload-market-data.js'), ...symbols, '--end', ctx.end, '--endpoint', ctx.server.endpoint, '--cache-dir', cacheDir, '--json', ...extra];
+}
+
+interface CliRun {
+  m: Measured;
+  report: CliReport;
+  /** Object GETs and listings the server saw during the run. */
+  gets: number;
+  lists: number;
+  server: BenchStats;
+}
+
+/** Runs the CLI as a user would (plus --json to check its report) and fails loudly on any failure. */
+async function runCli(ctx: Context, symbols: string[], cacheDir: string, extra: string[] = [], nodeArgs: string[] = []): Promise<CliRun> {
+  await ctx.server.resetStats();
+  const m = await measure(process.execPath, [...nodeArgs, ...cliArgs(ctx, symbols, cacheDir, extra)], cliEnv());
+  const stats = await ctx.server.stats();
+  if (m.code !== 0) throw new Error(`CLI ${symbols.join(' ')} ${extra.join(' ')} exited ${m.code}:\n${m.stderr}`);
+  const report = JSON.parse(m.stdout.trim().split('\n').at(-1) ?? '') as CliReport;
+  if (report.files.listed !== ctx.expected.length || report.files.failed > 0) {
+    throw new Error(`CLI listed ${report.files.listed} files (expected ${ctx.expected.length}), ${report.files.failed} failed`);
+  }
+  return { m, report, gets: stats.totalGets, lists: stats.lists, server: stats };
+}
+
+/** The server's CPU time (is it near its limit?) and GETs in flight (did the client keep them up?). */
+function serverExtra(stats: BenchStats): Record<string, number> {
+  const { cpuMs, maxInFlight, getMs, getSpanMs } = stats;
+  return {
+    ...(cpuMs === undefined ? {} : { serverCpuMs: cpuMs }),
+    ...(maxInFlight === undefined ? {} : { maxInFlight }),
+    ...(getMs === undefined || !getSpanMs ? {} : { avgInFlight: getMs / getSpanMs, getSpanMs }),
+  };
+}
+
+function sampleOf(run: CliRun, extra: Record<string, number> = {}): Sample {
+  const { m, report, gets, server } = run;
+  return {
+    wallMs: m.wallMs,
+    rssKb: m.rssKb,
+    cpuMs: m.cpuMs,
+    files: report.files.downloaded,
+    bytes: report.bytes,
+    gets,
+    extra: { ...extra, ...serverExtra(server) },
+  };
+}
+
+/** A TSLA-style run into an empty cache that must download every file once. */
+function coldRow(ctx: Context, name: string, scenario: Scenario, symbols: string[], extra: string[] = []): Row {
+  return {
+    name,
+    scenario,
+    run: async () => {
+      const dir = freshDir(ctx, scenario);
+      try {
+        const run = await runCli(ctx, symbols, dir, extra);
+        const { downloaded } = run.report.files;
+        if (downloaded !== ctx.expected.length) throw new Error(`${name}: downloaded ${downloaded} of ${ctx.expected.length}`);
+        return sampleOf(run);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export type FloorClient = 'http' | 'fetch' | 'sdk';
+
+export interface FloorRun {
+  measured: Measured;
+  /** First GET to last byte. */
+  transferMs: number;
+  /** Process start to the first GET: node, tsx and the imports. */
+  startupMs: number;
+  files: number;
+  bytes: number;
+  /** The server's own view of the run. */
+  server: BenchStats;
+}
+
+/** One run of the floor client (bench/floor.ts) over every expected key. */
+export async function runFloor(ctx: Context, client: FloorClient): Promise<FloorRun> {
+  await ctx.server.resetStats();
+  const args = ['--import', TSX_LOADER, FLOOR, '--client', client, '--endpoint', ctx.server.endpoint, '--bucket', ctx.bucket, '--keys', ctx.keysFile];
+  const m = await measure(process.execPath, [...args, '--in-flight', String(ctx.inFlight)], cliEnv());
+  if (m.code !== 0) throw new Error(`floor client exited ${m.code}:\n${m.stderr}`);
+  const r = JSON.parse(m.stdout) as Omit<FloorRun, 'measured' | 'server'>;
+  return { ...r, measured: m, server: await ctx.server.stats() };
+}
+
+function floorRow(ctx: Context, name: string, client: FloorClient): Row {
+  return {
+    name,
+    scenario: 'floor',
+    run: async () => {
+      const f = await runFloor(ctx, client);
+      const { rssKb, cpuMs, wallMs } = f.measured;
+      // The floor is the transfer alone; the process around it (node + tsx + imports) is noted.
+      return {
+        wallMs: f.transferMs,
+        rssKb,
+        cpuMs,
+        files: f.files,
+        bytes: f.bytes,
+        gets: f.server.totalGets,
+        extra: { startupMs: f.startupMs, processMs: wallMs, ...serverExtra(f.server) },
+      };
+    },
+  };
+}
+
+/** CPU time so far of a running process, from /proc (Linux, 100 clock ticks a second); 0 elsewhere. */
+function cpuSoFarMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** Waits until `progress_keys` holds at least `half` rows, then SIGKILLs the run; returns its CPU time. */
+async function killAtHalf(child: ChildProcess, dbFile: string, half: number): Promise<number> {
+  let db: Database.Database | undefined;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error('the run to interrupt ended before half its files were recorded');
+      // The -wal file appears once the CLI has switched the database to WAL: safe to read from then on.
+      if (!db && existsSync(`${dbFile}-wal`)) db = new Database(dbFile, { readonly: true, fileMustExist: true });
+      if (db && doneKeys(db) >= half) {
+        const cpuMs = cpuSoFarMs(child.pid);
+        child.kill('SIGKILL');
+        return cpuMs;
+      }
+      await sleep(10);
+    }
+  } finally {
+    db?.close();
+  }
+}
+
+function doneKeys(db: Database.Database): number {
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM progress_keys').get() as { n: number }).n;
+  } catch {
+    return 0; // the schema is not there yet
+  }
+}
+
+function resumeRow(ctx: Context): Row {
+  return {
+    name: 'resume (rerun)',
+    scenario: 'resume',
+    run: async () => {
+      const dir = freshDir(ctx, 'resume');
+      try {
+        const child = spawn(process.execPath, cliArgs(ctx, ['TSLA'], dir, []), { env: cliEnv(), stdio: 'ignore' });
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        const dbFile = path.join(dir, 'market-data.sqlite');
+        const killedCpuMs = await killAtHalf(child, dbFile, Math.ceil(ctx.expected.length / 2));
+        await exited;
+        const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+        const done = doneKeys(db);
+        db.close();
+        const remaining = ctx.expected.length - done;
+        const run = await runCli(ctx, ['TSLA'], dir);
+        const { skipped, downloaded } = run.report.files;
+        if (skipped !== done || downloaded !== remaining) {
+          throw new Error(`resume: skipped ${skipped} (recorded ${done}), downloaded ${downloaded} (remaining ${remaining})`);
+        }
+        return sampleOf(run, { done, remaining, untimedCpuMs: killedCpuMs });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+function warmRows(ctx: Context): Row[] {
+  const dir = freshDir(ctx, 'warm');
+  type FetchSymbol = typeof import('../src/index.js').fetchSymbol;
+  let filled: Promise<FetchSymbol> | undefined;
+  // One full cold run fills the cache both rows read; the library is loaded from the build, like a user's import.
+  const index = pathToFileURL(path.join(ctx.app, 'dist', 'index.js')).href;
+  const fill = (): Promise<FetchSymbol> =>
+    (filled ??= runCli(ctx, ['TSLA'], dir).then(async () => ((await import(index)) as typeof import('../src/index.js')).fetchSymbol));
+  const cli: Row = {
+    name: 'warm CLI rerun',
+    scenario: 'warm',
+    setup: async () => void (await fill()),
+    run: async () => {
+      const run = await runCli(ctx, ['TSLA'], dir);
+      if (run.report.files.downloaded !== 0 || run.gets !== 0) throw new Error(`warm CLI rerun downloaded ${run.report.files.downloaded} files`);
+      return sampleOf(run, { lists: run.lists });
+    },
+  };
+  const inProcess: Row = {
+    name: 'warm fetchSymbol',
+    scenario: 'warm',
+    runs: WARM_CALLS,
+    setup: async () => void (await fill()),
+    run: async () => {
+      const fetchSymbol = await fill();
+      await ctx.server.resetStats();
+      const started = performance.now();
+      const bars = await fetchSymbol('TSLA', {
+        period: '5y',
+        end: ctx.end,
+        cacheDir: dir,
+        endpoint: ctx.server.endpoint,
+        credentials: S3_CREDENTIALS,
+      });
+      const wallMs = performance.now() - started;
+      const { requests } = await ctx.server.stats();
+      if (requests > 0 || bars.length < ctx.expected.length - 10) {
+        throw new Error(`warm fetchSymbol: ${bars.length} bars, ${requests} requests to the server (expected none)`);
+      }
+      return { wallMs, rssKb: undefined, cpuMs: undefined, files: 0, bytes: 0, gets: 0 };
+    },
+  };
+  return [cli, inProcess];
+}
+
+function referenceRows(ctx: Context): Row[] {
+  if (spawnSync('rclone', ['version'], { stdio: 'ignore' }).status !== 0) {
+    ctx.notes.push('reference: skipped, rclone is not on PATH (apt-get install rclone to compare against it).');
+    return [];
+  }
+  const { AWS_CA_BUNDLE: _unset, ...env } = process.env;
+  // An rclone remote named "bench" configured entirely from the environment; rclone fails with
+  // LoadCustomCABundleError if AWS_CA_BUNDLE is set, hence its removal above.
+  const remote = {
+    ...env,
+    RCLONE_CONFIG_BENCH_TYPE: 's3',
+    RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
+    RCLONE_CONFIG_BENCH_ENDPOINT: ctx.server.endpoint,
+    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
+    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+    RCLONE_CONFIG_BENCH_REGION: 'us-east-1',
+    RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
+    // The fast server speaks ListObjectsV2 only; rclone's default for provider Other is v1.
+    RCLONE_CONFIG_BENCH_LIST_VERSION: '2',
+  };
+  return [
+    {
+      name: 'reference rclone',
+      scenario: 'reference',
+      run: async () => {
+        const dest = freshDir(ctx, 'rclone');
+        try {
+          await ctx.server.resetStats();
+          const source = `bench:${ctx.bucket}/${STOCKS_DATASET}`;
+          const m = await measure('rclone', ['copy', source, dest, '--transfers', String(ctx.inFlight), '--checkers', String(ctx.inFlight), '--fast-list'], remote);
+          if (m.code !== 0) throw new Error(`rclone exited ${m.code}:\n${m.stderr}`);
+          const { totalGets } = await ctx.server.stats();
+          const bytes = ctx.expected.reduce((sum, f) => sum + f.size, 0);
+          return { wallMs: m.wallMs, rssKb: m.rssKb, cpuMs: m.cpuMs, files: ctx.expected.length, bytes, gets: totalGets };
+        } finally {
+          rmSync(dest, { recursive: true, force: true });
+        }
+      },
+    },
+  ];
+}
+
+function profileRow(ctx: Context): Row {
+  return {
+    name: 'cold --cpu-prof',
+    scenario: 'profile',
+    runs: 1,
+    run: async () => {
+      const dir = freshDir(ctx, 'profile');
+      try {
+        const run = await runCli(ctx, ['TSLA'], dir, [], ['--cpu-prof', '--cpu-prof-dir', ctx.profileDir]);
+        ctx.profile = summariseProfiles(ctx.profileDir, ctx.app);
+        return sampleOf(run);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** The rows of the selected scenarios, in table order. */
+export function buildRows(ctx: Context, selected: ReadonlySet<Scenario>): Row[] {
+  const rows: Row[] = [];
+  const tsla = ['TSLA'];
+  if (selected.has('floor')) rows.push(floorRow(ctx, 'floor', 'http'), floorRow(ctx, 'floor (fetch)', 'fetch'), floorRow(ctx, 'floor (SDK)', 'sdk'));
+  if (selected.has('cold')) rows.push(coldRow(ctx, 'cold', 'cold', tsla));
+  if (selected.has('sequential')) rows.push(coldRow(ctx, 'sequential', 'sequential', tsla, ['--workers', '1']));
+  if (selected.has('layouts')) {
+    for (const t of LAYOUT_THREADS) {
+      const label = `layout ${t}x${Math.ceil(ctx.inFlight / t)}`;
+      rows.push(coldRow(ctx, label, 'layouts', tsla, ['--workers', String(ctx.inFlight), '--threads', String(t)]));
+    }
+  }
+  if (selected.has('multi')) {
+    rows.push(coldRow(ctx, 'multi: TSLA', 'multi', tsla));
+    rows.push(coldRow(ctx, 'multi: TSLA AAPL MSFT', 'multi', ['TSLA', 'AAPL', 'MSFT']));
+  }
+  if (selected.has('resume')) rows.push(resumeRow(ctx));
+  if (selected.has('warm')) rows.push(...warmRows(ctx));
+  if (selected.has('reference')) rows.push(...referenceRows(ctx));
+  if (selected.has('profile')) rows.push(profileRow(ctx));
+  return rows;
+}
