@@ -1,10 +1,10 @@
 // The raw mirror (--keep-raw): verified day files kept under <cache dir>/raw/<key>, so another
 // symbol can be extracted later with no download, and --offline can work from them alone.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { monthsBetween } from '../dates.js';
-import { isPlainMd5 } from '../integrity/verify.js';
+import { verifyBody } from '../integrity/verify.js';
 import { dayOfKey, type DayFile } from '../s3/list.js';
 
 interface Meta {
@@ -30,9 +30,13 @@ export function rawPath(rawDir: string, key: string): string {
 /** The mirrored body of a file if it is there and still matches the listing (size, and MD5 where the ETag is one). */
 export async function readRaw(rawDir: string, file: { key: string; size: number; etag: string }): Promise<Buffer | undefined> {
   const body = await readFile(rawPath(rawDir, file.key)).catch(() => undefined);
-  if (!body || body.byteLength !== file.size) return undefined;
-  if (isPlainMd5(file.etag) && createHash('md5').update(body).digest('hex') !== file.etag.toLowerCase()) return undefined;
-  return body;
+  if (!body) return undefined;
+  try {
+    verifyBody(file.key, body, file);
+    return body;
+  } catch {
+    return undefined; // stale or damaged: download it again
+  }
 }
 
 /** Writes a verified body under a temporary name and renames it into place: never a partial file. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { IntegrityError } from '../errors.js';
 
 /** A plain 32-hex ETag is the MD5 of the body; a multipart one (`<hex>-<parts>`) is not. */
@@ -7,18 +7,49 @@ export function isPlainMd5(etag: string): boolean {
 }
 
 /**
- * Checks a downloaded body against its listing: the byte count must equal the listed size and,
- * where the ETag is a plain MD5, the digest must match. Throws IntegrityError otherwise.
- * @returns whether the MD5 was checked (false for multipart ETags, where only the length can be).
+ * Checks a body against its listing as the bytes arrive: the byte count must equal the listed
+ * size and, where the ETag is a plain MD5, the digest must match. One pass, no second read.
  */
+export class BodyCheck {
+  readonly #key: string;
+  readonly #expected: { size: number; etag: string };
+  readonly #md5: Hash | undefined;
+  #received = 0;
+
+  constructor(key: string, expected: { size: number; etag: string }) {
+    this.#key = key;
+    this.#expected = expected;
+    this.#md5 = isPlainMd5(expected.etag) ? createHash('md5') : undefined;
+  }
+
+  get received(): number {
+    return this.#received;
+  }
+
+  update(chunk: Uint8Array): void {
+    this.#received += chunk.byteLength;
+    if (this.#received > this.#expected.size) {
+      throw new IntegrityError(this.#key, `${this.#key}: received more than the ${this.#expected.size} bytes the listing says`);
+    }
+    this.#md5?.update(chunk);
+  }
+
+  /** Throws IntegrityError on a mismatch. Returns whether the MD5 was checked (false for multipart ETags). */
+  finish(): boolean {
+    const { size, etag } = this.#expected;
+    if (this.#received !== size) {
+      throw new IntegrityError(this.#key, `${this.#key}: received ${this.#received} bytes, the listing says ${size}`);
+    }
+    if (!this.#md5) return false;
+    const md5 = this.#md5.digest('hex');
+    if (md5 !== etag.toLowerCase()) throw new IntegrityError(this.#key, `${this.#key}: MD5 ${md5} does not match the listed ETag ${etag}`);
+    return true;
+  }
+}
+
+/** Checks a whole body at once (see BodyCheck). */
 export function verifyBody(key: string, body: Uint8Array, expected: { size: number; etag: string }): boolean {
-  if (body.byteLength !== expected.size) {
-    throw new IntegrityError(key, `${key}: received ${body.byteLength} bytes, the listing says ${expected.size}`);
-  }
-  if (!isPlainMd5(expected.etag)) return false;
-  const md5 = createHash('md5').update(body).digest('hex');
-  if (md5 !== expected.etag.toLowerCase()) {
-    throw new IntegrityError(key, `${key}: MD5 ${md5} does not match the listed ETag ${expected.etag}`);
-  }
-  return true;
+  const check = new BodyCheck(key, expected);
+  check.update(body);
+  return check.finish();
 }

@@ -1,12 +1,10 @@
 // The streaming download for large files (minute aggregates, tens of MB): the body is never held
 // whole. GET -> byte count and MD5 -> gunzip -> RowFilter, with the raw mirror written alongside.
 // A body cut halfway resumes with a Range request from the last byte received.
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createGunzip } from 'node:zlib';
 import { createRawWriter, type RawWriter } from '../cache/raw.js';
-import { IntegrityError } from '../errors.js';
-import { isPlainMd5 } from '../integrity/verify.js';
+import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { ParseError, RowFilter, type ExtractResult } from '../parse/day-file.js';
 import type { GetObject } from '../s3/get.js';
 import type { DownloadTask } from './messages.js';
@@ -19,7 +17,7 @@ export interface StreamResult extends ExtractResult {
 
 /** One attempt: resumes by Range within itself; a length or MD5 mismatch at the end throws (a full retry). */
 export async function streamAttempt(get: GetObject, task: DownloadTask): Promise<StreamResult> {
-  const md5 = createHash('md5');
+  const check = new BodyCheck(task.key, task);
   const checkMd5 = isPlainMd5(task.etag);
   const filter = new RowFilter(task.tickers);
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
@@ -31,22 +29,20 @@ export async function streamAttempt(get: GetObject, task: DownloadTask): Promise
   // Inflate only as far as the wanted tickers, when the MD5 still vouches for the whole body.
   let inflating = true;
   const raw: RawWriter | undefined = task.rawDir === undefined ? undefined : await createRawWriter(task.rawDir, task);
-  let received = 0;
   let resumes = 0;
   try {
     for (;;) {
       const idle = new AbortController();
       let timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
       try {
-        const res = await get(task.key, { ...(received > 0 ? { range: `bytes=${received}-` } : {}), signal: idle.signal });
-        if (received > 0 && res.status !== 206) throw new Error('the server ignored the Range request');
-        if (!res.body) throw new Error('empty response body');
-        for await (const chunk of res.body) {
+        const from = check.received;
+        const res = await get(task.key, { ...(from > 0 ? { range: `bytes=${from}-` } : {}), signal: idle.signal });
+        if (from > 0 && res.status !== 206) throw new Error('the server ignored the Range request');
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
           // A stall is measured between chunks, not over the whole (long) body.
           clearTimeout(timer);
           timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
-          md5.update(chunk);
-          received += chunk.length;
+          check.update(chunk);
           await raw?.write(chunk);
           if (inflating && !gunzip.write(chunk)) await once(gunzip, 'drain');
           if (gunzipError !== undefined) throw new ParseError(`not a valid gzip file (${(gunzipError as Error).message})`);
@@ -58,18 +54,14 @@ export async function streamAttempt(get: GetObject, task: DownloadTask): Promise
         break;
       } catch (error) {
         // Resume after a cut only: a refusal, a parse error or a finished body goes to the caller.
-        const cut = received > 0 && received < task.size && !(error instanceof ParseError) && resumes < task.retries;
+        const cut = check.received > 0 && check.received < task.size && !(error instanceof ParseError) && resumes < task.retries;
         if (!cut) throw error;
         resumes += 1;
       } finally {
         clearTimeout(timer);
       }
     }
-    if (received !== task.size) throw new IntegrityError(task.key, `${task.key}: received ${received} bytes, the listing says ${task.size}`);
-    const digest = md5.digest('hex');
-    if (checkMd5 && digest !== task.etag.toLowerCase()) {
-      throw new IntegrityError(task.key, `${task.key}: MD5 ${digest} does not match the listed ETag ${task.etag}`);
-    }
+    check.finish();
     if (inflating) {
       gunzip.end();
       await once(gunzip, 'end').catch((e: unknown) => {
@@ -78,7 +70,7 @@ export async function streamAttempt(get: GetObject, task: DownloadTask): Promise
       if (gunzipError !== undefined) throw new ParseError(`not a valid gzip file (${(gunzipError as Error).message})`);
     }
     await raw?.commit();
-    return { ...filter.finish(task.day), bytes: received, resumes };
+    return { ...filter.finish(task.day), bytes: check.received, resumes };
   } catch (error) {
     await raw?.abort();
     gunzip.destroy();

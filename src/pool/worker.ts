@@ -1,7 +1,7 @@
 // Runs inside a Piscina worker thread: download one day file, verify it, extract the rows.
 import pRetry, { AbortError } from 'p-retry';
 import { readRaw, writeRaw } from '../cache/raw.js';
-import { isPlainMd5, verifyBody } from '../integrity/verify.js';
+import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
 import { createGetObject, type GetObject } from '../s3/get.js';
@@ -107,9 +107,16 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
 async function fetchVerified(task: DownloadTask): Promise<Uint8Array> {
   if (task.config === undefined) throw new TaskError('ERR_OFFLINE', `${task.key}: offline, and the raw mirror has no verified copy`);
   const res = await getFor(task, task.config)(task.key, { signal: AbortSignal.timeout(task.requestTimeoutMs) });
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  verifyBody(task.key, bytes, task);
-  return bytes;
+  // Straight into a buffer of the listed size, hashed as it arrives: no concatenation, one pass.
+  const body = Buffer.allocUnsafe(task.size);
+  const check = new BodyCheck(task.key, task);
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    const at = check.received;
+    check.update(chunk);
+    chunk.copy(body, at);
+  }
+  check.finish();
+  return body;
 }
 
 interface SdkError {
