@@ -7,6 +7,7 @@ import type { PreloadOptions } from '../options.js';
 import type { AssetClass } from '../symbols.js';
 import { preload, PreloadAbortedError, type PreloadReport } from '../preload.js';
 import { estimateRemainingMs, formatBytes, formatDuration, kebab } from './format.js';
+import { WINDOW_FLAGS, windowOptions } from './flags.js';
 import { show, ShowUsageError } from './show.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -49,12 +50,7 @@ Credentials: MASSIVE_ACCESS_KEY_ID and MASSIVE_SECRET_ACCESS_KEY, else the AWS d
 Exit codes: 0 done, 1 some files failed, 2 bad usage or configuration, 130 interrupted.`;
 
 const FLAGS = {
-  period: { type: 'string' },
-  start: { type: 'string' },
-  end: { type: 'string' },
-  interval: { type: 'string' },
-  session: { type: 'string' },
-  dataset: { type: 'string' },
+  ...WINDOW_FLAGS,
   workers: { type: 'string' },
   threads: { type: 'string' },
   retries: { type: 'string' },
@@ -64,7 +60,6 @@ const FLAGS = {
   'clear-progress': { type: 'boolean' },
   'keep-raw': { type: 'boolean' },
   offline: { type: 'boolean' },
-  'cache-dir': { type: 'string' },
   endpoint: { type: 'string' },
   bucket: { type: 'string' },
   json: { type: 'boolean' },
@@ -126,19 +121,13 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   const ui = v.json || v.quiet ? undefined : new ProgressUi(io, err, Boolean(v.verbose));
   try {
     const options: PreloadOptions = {
-      ...(v.period !== undefined && { period: v.period as PreloadOptions['period'] }),
-      ...(v.start !== undefined && { start: v.start }),
-      ...(v.end !== undefined && { end: v.end }),
-      ...(v.interval !== undefined && { interval: v.interval as PreloadOptions['interval'] }),
-      ...(v.session !== undefined && { session: v.session as PreloadOptions['session'] }),
-      ...(v.dataset !== undefined && { dataset: v.dataset }),
+      ...windowOptions(v),
       ...(v.workers !== undefined && { workers: int(v.workers) }),
       ...(v.threads !== undefined && { threads: int(v.threads) }),
       ...(v.retries !== undefined && { retries: int(v.retries) }),
       ...(v['retry-delay-ms'] !== undefined && { retryDelayMs: int(v['retry-delay-ms']) }),
       ...(v['timeout-ms'] !== undefined && { timeoutMs: int(v['timeout-ms']) }),
       ...(v['max-rps'] !== undefined && { maxRps: num(v['max-rps']) }),
-      ...(v['cache-dir'] !== undefined && { cacheDir: v['cache-dir'] }),
       ...(v.endpoint !== undefined && { endpoint: v.endpoint }),
       ...(v.bucket !== undefined && { bucket: v.bucket }),
       clearProgress: Boolean(v['clear-progress']),

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Bar } from '../cache/bars.js';
 import { readBars } from '../fetch.js';
-import type { PreloadOptions } from '../options.js';
+import { WINDOW_FLAGS, windowOptions } from './flags.js';
 
 export const SHOW_USAGE = `Usage: preload-market-data show <SYMBOL> [options]
 
@@ -30,15 +30,9 @@ export function show(argv: string[]): { lines: string[]; empty: boolean; help: b
     allowPositionals: true,
     strict: true,
     options: {
+      ...WINDOW_FLAGS,
       last: { type: 'string' },
       format: { type: 'string' },
-      period: { type: 'string' },
-      start: { type: 'string' },
-      end: { type: 'string' },
-      interval: { type: 'string' },
-      session: { type: 'string' },
-      dataset: { type: 'string' },
-      'cache-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -49,14 +43,8 @@ export function show(argv: string[]): { lines: string[]; empty: boolean; help: b
   if (!FORMATS.includes(format)) throw new ShowUsageError(`Expected --format to be one of ${FORMATS.join(', ')}, got \`${v.format}\``);
   const last = v.last === undefined ? undefined : Number(v.last);
   if (last !== undefined && (!Number.isInteger(last) || last < 1)) throw new ShowUsageError(`Expected --last to be a positive integer, got \`${v.last}\``);
-  const options: PreloadOptions = {
-    ...(v.start === undefined ? { period: (v.period ?? 'max') as PreloadOptions['period'] } : { start: v.start }),
-    ...(v.end !== undefined && { end: v.end }),
-    ...(v.interval !== undefined && { interval: v.interval as PreloadOptions['interval'] }),
-    ...(v.session !== undefined && { session: v.session as PreloadOptions['session'] }),
-    ...(v.dataset !== undefined && { dataset: v.dataset }),
-    ...(v['cache-dir'] !== undefined && { cacheDir: v['cache-dir'] }),
-  };
+  // With no window given, everything cached.
+  const options = windowOptions({ ...v, ...(v.start === undefined && v.period === undefined && { period: 'max' }) });
   const all = readBars(symbol, options);
   const bars = last === undefined ? all : all.slice(-last);
   return { lines: render(bars, format), empty: bars.length === 0, help: false };
