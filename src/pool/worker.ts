@@ -11,7 +11,7 @@ import { streamAttempt } from './stream.js';
 
 const getters = new Map<string, GetObject>();
 
-// One signer per thread and identity; fetch keeps its sockets alive across tasks.
+// One signer per thread and identity; the keep-alive agent in s3/get.ts reuses sockets across tasks.
 function getterFor(config: S3Config): GetObject {
   const id = `${config.endpoint}\u0000${config.bucket}\u0000${config.credentials.accessKeyId}`;
   let get = getters.get(id);
@@ -140,15 +140,12 @@ function classify(key: string, error: unknown): TaskError {
   }
   if (status === 403) return new TaskError('ERR_NOT_ENTITLED', `${key}: access denied (403)`);
   if (status === 404 || name === 'NoSuchKey') return new TaskError('ERR_NOT_FOUND', `${key}: listed but not found (404 NoSuchKey)`);
-  // fetch reports network failures as `TypeError: fetch failed` with the system error as cause.
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  const code = (e as { code?: string }).code ?? cause?.code ?? '';
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || /ECONNREFUSED/.test(e.message ?? '')) {
-    return new TaskError('ERR_UNREACHABLE', `${key}: cannot connect to the S3 endpoint (${code || 'ECONNREFUSED'})`);
+  const code = e.code ?? '';
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
+    return new TaskError('ERR_UNREACHABLE', `${key}: cannot connect to the S3 endpoint (${code})`);
   }
   const retryAfter = Number(e.$response?.headers?.['retry-after']);
-  const detail =
-    status === undefined ? `${name}: ${e.message ?? ''}${cause?.message ? ` (${cause.message})` : ''}`.trim() : `HTTP ${status} ${name}`;
+  const detail = status === undefined ? `${name}: ${e.message ?? ''}${code ? ` (${code})` : ''}`.trim() : `HTTP ${status} ${name}`;
   return new TaskError(
     status === 503 || status === 429 || name === 'SlowDown' ? 'ERR_THROTTLED' : 'ERR_DOWNLOAD',
     `${key}: ${detail}`,
