@@ -15,9 +15,13 @@ import { ProgressStore, type JobProgress } from './progress/store.js';
 export async function fetchSymbol(symbol: string, options?: PreloadOptions): Promise<Bar[]> {
   const o = resolveOptions(options);
   const plan = onlyPlan(planJobs([symbol], o));
-  if (!o.clearProgress && isWindowCached(o.cacheDir, plan)) return readPlan(o.cacheDir, plan);
+  if (!o.clearProgress) {
+    // One connection answers the warm case: the coverage check and the read.
+    const cached = withCache(o.cacheDir, ({ bars }) => (isWindowCached(bars, plan) ? readPlan(bars, plan) : undefined));
+    if (cached) return cached;
+  }
   await runPlans([plan], o);
-  return readPlan(o.cacheDir, plan);
+  return withCache(o.cacheDir, ({ bars }) => readPlan(bars, plan));
 }
 
 /**
@@ -29,13 +33,14 @@ export function readBars(
   options?: Pick<PreloadOptions, 'cacheDir' | 'period' | 'start' | 'end' | 'interval' | 'session' | 'dataset' | 'now'>,
 ): Bar[] {
   const o = resolveOptions(options);
-  return readPlan(o.cacheDir, onlyPlan(planJobs([symbol], o)));
+  const plan = onlyPlan(planJobs([symbol], o));
+  return withCache(o.cacheDir, ({ bars }) => readPlan(bars, plan));
 }
 
 /** What the progress store holds for the job of these symbols (as `preload` would group them). */
 export function getProgress(symbols: string | readonly string[], options?: Pick<PreloadOptions, 'cacheDir' | 'interval'>): JobProgress[] {
   const o = resolveOptions(options);
-  return withProgress(o.cacheDir, (progress) =>
+  return withCache(o.cacheDir, ({ progress }) =>
     planJobs(toArray(symbols), o)
       .map((p) => progress.get(p.job))
       .filter((p): p is JobProgress => p !== undefined),
@@ -44,7 +49,7 @@ export function getProgress(symbols: string | readonly string[], options?: Pick<
 
 /** Every job the progress store knows, most recently updated first. */
 export function listProgress(options?: Pick<PreloadOptions, 'cacheDir'>): JobProgress[] {
-  return withProgress(resolveOptions(options).cacheDir, (progress) => progress.list());
+  return withCache(resolveOptions(options).cacheDir, ({ progress }) => progress.list());
 }
 
 /**
@@ -53,18 +58,9 @@ export function listProgress(options?: Pick<PreloadOptions, 'cacheDir'>): JobPro
  */
 export function clearProgress(symbols: string | readonly string[], options?: Pick<PreloadOptions, 'cacheDir' | 'interval'>): number {
   const o = resolveOptions(options);
-  const db = openDatabase(o.cacheDir);
-  try {
-    const progress = new ProgressStore(db);
-    const bars = new BarStore(db);
-    let n = 0;
-    for (const p of planJobs(toArray(symbols), o)) {
-      n += clearJob(progress, bars, p.job, p.symbols.map((s) => s.ticker), p.interval);
-    }
-    return n;
-  } finally {
-    db.close();
-  }
+  return withCache(o.cacheDir, ({ progress, bars }) =>
+    planJobs(toArray(symbols), o).reduce((n, p) => n + clearJob(progress, bars, p.job, p.symbols.map((s) => s.ticker), p.interval), 0),
+  );
 }
 
 function toArray(symbols: string | readonly string[]): readonly string[] {
@@ -77,35 +73,27 @@ function onlyPlan(plans: JobPlan[]): JobPlan {
   return plan;
 }
 
-function withProgress<T>(cacheDir: string, fn: (progress: ProgressStore) => T): T {
+/** Opens the cache for one call and closes it again, whatever happens. */
+function withCache<T>(cacheDir: string, fn: (stores: { bars: BarStore; progress: ProgressStore }) => T): T {
   const db = openDatabase(cacheDir);
   try {
-    return fn(new ProgressStore(db));
+    return fn({ bars: new BarStore(db), progress: new ProgressStore(db) });
   } finally {
     db.close();
   }
 }
 
-function isWindowCached(cacheDir: string, plan: JobPlan): boolean {
+function isWindowCached(bars: BarStore, plan: JobPlan): boolean {
   if (plan.start === undefined) return false; // 'max' needs the listing to know where data starts
-  const db = openDatabase(cacheDir);
-  try {
-    const bars = new BarStore(db);
-    const ticker = plan.symbols[0]?.ticker ?? '';
-    return plan.publishedEnd < plan.start || bars.isCovered(ticker, plan.interval, plan.start, plan.publishedEnd);
-  } finally {
-    db.close();
-  }
+  return plan.publishedEnd < plan.start || bars.isCovered(tickerOf(plan), plan.interval, plan.start, plan.publishedEnd);
 }
 
-function readPlan(cacheDir: string, plan: JobPlan): Bar[] {
-  const db = openDatabase(cacheDir);
-  try {
-    const ticker = plan.symbols[0]?.ticker ?? '';
-    const stored = new BarStore(db).read(ticker, plan.interval, plan.start ?? '0000-01-01', plan.end);
-    if (plan.barInterval === '1d') return stored;
-    return aggregate(stored, INTERVAL_MINUTES[plan.barInterval], plan.session);
-  } finally {
-    db.close();
-  }
+function readPlan(bars: BarStore, plan: JobPlan): Bar[] {
+  const stored = bars.read(tickerOf(plan), plan.interval, plan.start ?? '0000-01-01', plan.end);
+  if (plan.barInterval === '1d') return stored;
+  return aggregate(stored, INTERVAL_MINUTES[plan.barInterval], plan.session);
+}
+
+function tickerOf(plan: JobPlan): string {
+  return plan.symbols[0]?.ticker ?? '';
 }
