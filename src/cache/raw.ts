@@ -7,6 +7,8 @@ import { monthsBetween } from '../dates.js';
 import { verifyBody } from '../integrity/verify.js';
 import { dayOfKey, type DayFile } from '../s3/list.js';
 
+type MirroredFile = { key: string; size: number; etag: string; lastModified?: string | undefined };
+
 interface Meta {
   size: number;
   etag: string;
@@ -40,20 +42,14 @@ export async function readRaw(rawDir: string, file: { key: string; size: number;
 }
 
 /** Writes a verified body under a temporary name and renames it into place: never a partial file. */
-export async function writeRaw(rawDir: string, file: { key: string; size: number; etag: string; lastModified?: string | undefined }, body: Uint8Array): Promise<void> {
-  const path = rawPath(rawDir, file.key);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+export async function writeRaw(rawDir: string, file: MirroredFile, body: Uint8Array): Promise<void> {
+  const writer = await createRawWriter(rawDir, file);
   try {
-    const meta: Meta = { size: file.size, etag: file.etag, lastModified: file.lastModified };
-    await writeFile(`${tmp}.meta`, JSON.stringify(meta));
-    await writeFile(tmp, body);
-    // The body first: a meta file never describes a body that is not there.
-    await rename(tmp, path);
-    await rename(`${tmp}.meta`, `${path}.meta.json`);
-  } finally {
-    await rm(tmp, { force: true });
-    await rm(`${tmp}.meta`, { force: true });
+    await writer.write(body);
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
   }
 }
 
@@ -86,7 +82,7 @@ export interface RawWriter {
   abort(): Promise<void>;
 }
 
-export async function createRawWriter(rawDir: string, file: { key: string; size: number; etag: string; lastModified?: string | undefined }): Promise<RawWriter> {
+export async function createRawWriter(rawDir: string, file: MirroredFile): Promise<RawWriter> {
   const path = rawPath(rawDir, file.key);
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
@@ -102,6 +98,7 @@ export async function createRawWriter(rawDir: string, file: { key: string; size:
     commit: async () => {
       await handle.close();
       const meta: Meta = { size: file.size, etag: file.etag, lastModified: file.lastModified };
+      // The body first: a meta file never describes a body that is not there.
       await rename(tmp, path);
       await writeFile(`${path}.meta.json`, JSON.stringify(meta));
     },
