@@ -299,24 +299,24 @@ class Run {
       this.#pool = new DownloadPool(poolLayout(this.#o.workers, this.#o.threads));
       this.#throttleWatch = setInterval(() => this.#watchThrottling(), 50);
     }
-    const config = this.#config as S3Config;
     try {
       const result: TaskResult = await this.#pool.run({
-          config,
-          key: file.key,
-          day: file.day,
-          size: file.size,
-          etag: file.etag,
-          tickers: plan.symbols.map((s) => s.ticker),
-          retries: this.#o.retries,
-          minRetryDelayMs: this.#o.retryDelayMs,
-          requestTimeoutMs: this.#o.timeoutMs,
-          rateLimit: this.#rateLimit,
-          throttleSignal: this.#throttleSignal,
-          streamAboveBytes: STREAM_ABOVE_BYTES,
-          rawDir: this.#o.keepRaw || this.#o.offline ? this.#rawDir() : undefined,
-          lastModified: file.lastModified,
-        });
+        // Undefined offline: the worker then reads the raw mirror only.
+        config: this.#config,
+        key: file.key,
+        day: file.day,
+        size: file.size,
+        etag: file.etag,
+        tickers: plan.symbols.map((s) => s.ticker),
+        retries: this.#o.retries,
+        minRetryDelayMs: this.#o.retryDelayMs,
+        requestTimeoutMs: this.#o.timeoutMs,
+        rateLimit: this.#rateLimit,
+        throttleSignal: this.#throttleSignal,
+        streamAboveBytes: STREAM_ABOVE_BYTES,
+        rawDir: this.#o.keepRaw || this.#o.offline ? this.#rawDir() : undefined,
+        lastModified: file.lastModified,
+      });
       this.#counts.retries += result.retries;
       if (result.throttled === 0) this.#adapt(false);
       if (result.ok) {
@@ -367,8 +367,8 @@ class Run {
 
   /**
    * Adaptive concurrency (AIMD): a throttled answer halves the downloads in flight, at most once
-   * per half second (answers to requests sent before the cut would halve it again); then each run of calm completions as long as the limit raises it by one, back to
-   * `workers`.
+   * per half second (answers to requests sent before the cut would halve it again); then each
+   * run of calm completions as long as the limit raises it by one, back to `workers`.
    */
   #adapt(throttled: boolean): void {
     const c = this.#counts;
