@@ -1,11 +1,14 @@
 // Intraday bars end to end: minute files in the store, preloaded by the CLI, read back
 // aggregated through `show` and `fetchSymbol`, checked against bars computed here by hand.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchSymbol } from '../../src/index.js';
-import { CSV_HEADER } from '../fixtures/generate.js';
-import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
-import { cachedBarsAt, json, putObject, runCli, startWorld, type World } from './helpers.js';
+import { CSV_HEADER, STOCKS_MINUTE_DATASET } from '../fixtures/generate.js';
+import { prepareStore, S3_CREDENTIALS, startS3Server } from '../fixtures/s3-server.js';
+import { readSourceMinuteBars } from '../fixtures/source-bars.js';
+import { cachedBarsAt, END, json, putObject, runCli, startWorld, type World } from './helpers.js';
 
 let w: World;
 beforeAll(async () => {
@@ -81,5 +84,34 @@ describe('minute bars', () => {
     expect(await fetchSymbol('TSLA', { ...opts, interval: '5m', session: 'regular' })).toEqual(expected(5, true));
     expect(await fetchSymbol('TSLA', { ...opts, interval: '15m' })).toEqual(expected(15, false));
     expect(await fetchSymbol('TSLA', { ...opts, interval: '1m' })).toEqual(expected(1, false));
+  });
+});
+
+describe('generated minute files of realistic size', () => {
+  it('streams every ticker\'s file and stores each TSLA and AAPL minute exactly as the file has it', async () => {
+    // Two days of the generator's minute mode: ~21 MB and ~1.7 million rows each, all tickers.
+    const ds = await prepareStore(
+      { dir: join(tmpdir(), 'pmd-test-minute-template'), stockYears: 0, cryptoYears: 0, endDate: END, minuteFrom: '2026-11-19' },
+      join(w.root, 'minute-store'),
+    );
+    expect(ds.files.map((f) => f.day)).toEqual(['2026-11-19', '2026-11-20']);
+    // Above the 8 MiB where downloads switch to streaming, so that is the path under test.
+    for (const f of ds.files) expect(f.size).toBeGreaterThan(8 * 1024 * 1024);
+    const server = await startS3Server({ dir: ds.dir });
+    try {
+      const cache = w.cacheDir('generated-minutes');
+      const env = { ...w.env, MASSIVE_S3_ENDPOINT: server.endpoint };
+      const r = await runCli(['AAPL', 'TSLA', '--interval', '1m', '--start', '2026-11-19', '--end', END, '--cache-dir', cache, '--json'], env);
+      expect(r.code).toBe(0);
+      expect(json(r)).toMatchObject({ dataset: STOCKS_MINUTE_DATASET, files: { listed: 2, downloaded: 2, failed: 0 } });
+      for (const symbol of ['AAPL', 'TSLA']) {
+        const source = readSourceMinuteBars(ds, STOCKS_MINUTE_DATASET, symbol, '2026-11-19', END);
+        expect(source.length).toBeGreaterThan(2 * 500);
+        expect(cachedBarsAt(cache, symbol, '1m')).toEqual(source);
+      }
+      expect((await server.stats()).totalGets).toBe(2);
+    } finally {
+      await server.stop();
+    }
   });
 });
