@@ -187,7 +187,8 @@ class Run {
     const onAbort = (): void => this.#controller.abort();
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    // Stop in-flight downloads at once: their keys are not recorded, so the next run redoes them.
+    // Stop in-flight downloads at once: their keys are not recorded, so the next run redoes them
+    // (a download that completes meanwhile is still recorded with its bars).
     this.#controller.signal.addEventListener('abort', () => void this.#pool?.close(), { once: true });
     const starts = new Map<JobPlan, string>();
     let listing: S3Client | undefined;
@@ -330,6 +331,8 @@ class Run {
         this.#pending.push({ plan, file, result });
         if (this.#pending.length >= FLUSH_EVERY) this.#flush();
         else this.#flushTimer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+      } else if (result.code === 'ERR_ABORTED') {
+        // Stopped by the run's abort: neither done nor failed, the next run downloads it again.
       } else {
         this.#counts.failed += 1;
         this.#failedJobs.add(plan.job);

@@ -140,4 +140,32 @@ describe('DownloadPool (real threads, real server)', () => {
     const r = await pool.run(task(at(8), { etag: '0'.repeat(32), retries: 1 }));
     expect(r).toMatchObject({ ok: false, code: 'ERR_INTEGRITY', retries: 1, message: expect.stringContaining('does not match the listed ETag') });
   });
+
+  // Closing used to terminate threads mid-download: a result already posted then reached a pool
+  // that no longer knew its task (an unheard 'error' event, an uncaught exception), and a thread
+  // cut while setting up an inflate aborted the whole process. Both windows are narrow, so close
+  // many pools just as their downloads complete.
+  it('closes mid-run: downloads stop and settle, with no uncaught error and no crash', async () => {
+    const many = dayFilesFor(w.ds, STOCKS, '2025-01-01', END).slice(0, 40);
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      for (let round = 0; round < 30; round++) {
+        const p = new DownloadPool({ threads: 2, perThread: 10 });
+        const runs = many.map((f) => p.run(task(f, { retries: 0 })).then((r) => (r.ok ? 'done' : r.code)));
+        await Promise.race(runs);
+        await p.close();
+        const outcomes = new Set(await Promise.all(runs));
+        // The stopped downloads settle as ERR_ABORTED instead of being cut off with their thread.
+        expect(outcomes).toContain('ERR_ABORTED');
+        expect([...outcomes].filter((o) => o !== 'done' && o !== 'ERR_ABORTED')).toEqual([]);
+      }
+      // Give a late message one more turn of the event loop to surface.
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+  });
 });

@@ -49,7 +49,7 @@ export interface TaskSuccess {
 export interface TaskFailure {
   ok: false;
   key: string;
-  /** Stable code: ERR_NOT_ENTITLED, ERR_NOT_FOUND, ERR_INTEGRITY, ERR_PARSE, ERR_CREDENTIALS, ERR_UNREACHABLE, ERR_OFFLINE, ERR_DOWNLOAD. */
+  /** Stable code: ERR_NOT_ENTITLED, ERR_NOT_FOUND, ERR_INTEGRITY, ERR_PARSE, ERR_CREDENTIALS, ERR_UNREACHABLE, ERR_OFFLINE, ERR_DOWNLOAD; ERR_ABORTED when the pool closed under it. */
   code: string;
   message: string;
   retries: number;

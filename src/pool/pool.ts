@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { PreloadError } from '../errors.js';
 import type { DownloadTask, TaskResult } from './messages.js';
 
 export interface PoolLayout {
@@ -25,11 +26,23 @@ export function poolLayout(workers: number, threads?: number): PoolLayout {
 const fromSource = import.meta.url.endsWith('.ts');
 const WORKER = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href;
 
+/** What every thread of a pool receives at start-up. */
+export interface PoolData {
+  /** Int32 at index 0, set to 1 when the pool closes: each thread then stops its downloads. */
+  stop: SharedArrayBuffer;
+}
+
+/** How long close() waits for stopped downloads to settle before terminating the threads anyway. */
+const SETTLE_MS = 5_000;
+
 /** The thread pool of one run: created once, closed at the end so no thread outlives it. */
 export class DownloadPool {
   readonly #piscina: Piscina<DownloadTask, TaskResult>;
   readonly layout: PoolLayout;
   #closing: Promise<void> | undefined;
+  #broken: Error | undefined;
+  readonly #stop = new SharedArrayBuffer(4);
+  readonly #running = new Set<Promise<unknown>>();
 
   constructor(layout: PoolLayout) {
     this.layout = layout;
@@ -41,19 +54,50 @@ export class DownloadPool {
       // The default 'sync' parks a thread's event loop between tasks; ours do async I/O.
       atomics: 'disabled',
       idleTimeout: 60_000,
+      workerData: { stop: this.#stop } satisfies PoolData,
       ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}),
+    });
+    // Piscina emits 'error' for what no task can receive; with no listener that would crash the
+    // process. While closing it is a result that was already on its way when destroy() rejected
+    // its task (that key is not recorded, so a resume downloads it again): drop it. Otherwise a
+    // thread failed outside any task: later tasks reject with it instead of crashing the process.
+    this.#piscina.on('error', (error: unknown) => {
+      if (this.#closing) return;
+      this.#broken ??= new PreloadError('ERR_WORKER', `A download thread failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     });
   }
 
   // No AbortSignal per task: Piscina runs at most one abortable task per thread, which would
   // cap the downloads in flight at the thread count. Aborting a run destroys the pool instead.
   run(task: DownloadTask): Promise<TaskResult> {
-    return this.#piscina.run(task);
+    if (this.#broken) return Promise.reject(this.#broken);
+    const running = this.#piscina.run(task);
+    const settled: Promise<unknown> = running.then(
+      () => this.#running.delete(settled),
+      () => this.#running.delete(settled),
+    );
+    this.#running.add(settled);
+    return running;
   }
 
-  /** Ends every thread; tasks still running reject. Safe to call more than once. */
+  /**
+   * Ends every thread. Downloads still running stop and resolve as `ERR_ABORTED` (or complete, if
+   * they were finishing); only then are the threads terminated, as Node can abort the whole
+   * process when a thread is terminated while it sets up an inflate. Safe to call more than once.
+   */
   async close(): Promise<void> {
-    this.#closing ??= this.#piscina.destroy();
+    this.#closing ??= this.#shutDown();
     await this.#closing;
+  }
+
+  async #shutDown(): Promise<void> {
+    const flag = new Int32Array(this.#stop);
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise((r) => (timer = setTimeout(r, SETTLE_MS)));
+    await Promise.race([Promise.allSettled([...this.#running]), late]);
+    clearTimeout(timer);
+    await this.#piscina.destroy();
   }
 }

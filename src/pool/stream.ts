@@ -16,7 +16,7 @@ export interface StreamResult extends ExtractResult {
 }
 
 /** One attempt: resumes by Range within itself; a length or MD5 mismatch at the end throws (a full retry). */
-export async function streamAttempt(get: GetObject, task: DownloadTask): Promise<StreamResult> {
+export async function streamAttempt(get: GetObject, task: DownloadTask, stop?: AbortSignal): Promise<StreamResult> {
   const check = new BodyCheck(task.key, task);
   const checkMd5 = isPlainMd5(task.etag);
   const filter = new RowFilter(task.tickers);
@@ -36,7 +36,7 @@ export async function streamAttempt(get: GetObject, task: DownloadTask): Promise
       let timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
       try {
         const from = check.received;
-        const res = await get(task.key, { ...(from > 0 ? { range: `bytes=${from}-` } : {}), signal: idle.signal });
+        const res = await get(task.key, { ...(from > 0 ? { range: `bytes=${from}-` } : {}), signal: stop ? AbortSignal.any([idle.signal, stop]) : idle.signal });
         if (from > 0 && res.status !== 206) throw new Error('the server ignored the Range request');
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
           // A stall is measured between chunks, not over the whole (long) body.
@@ -54,7 +54,7 @@ export async function streamAttempt(get: GetObject, task: DownloadTask): Promise
         break;
       } catch (error) {
         // Resume after a cut only: a refusal, a parse error or a finished body goes to the caller.
-        const cut = check.received > 0 && check.received < task.size && !(error instanceof ParseError) && resumes < task.retries;
+        const cut = !stop?.aborted && check.received > 0 && check.received < task.size && !(error instanceof ParseError) && resumes < task.retries;
         if (!cut) throw error;
         resumes += 1;
       } finally {

@@ -1,5 +1,7 @@
 // Runs inside a Piscina worker thread: download one day file, verify it, extract the rows.
+import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
+import { workerData } from 'piscina';
 import { readRaw, writeRaw } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
@@ -8,6 +10,24 @@ import { createGetObject, type GetObject } from '../s3/get.js';
 import { acquire } from '../s3/rate-limit.js';
 import type { DownloadTask, TaskResult } from './messages.js';
 import { streamAttempt } from './stream.js';
+import type { PoolData } from './pool.js';
+
+// Aborted when the pool closes: in-flight requests end and their tasks settle before the thread
+// is terminated (terminating a thread in the middle of its work can abort the whole process).
+const stopping = watchStop((workerData as PoolData).stop);
+
+function watchStop(buffer: SharedArrayBuffer): AbortSignal {
+  const controller = new AbortController();
+  const flag = new Int32Array(buffer);
+  // Atomics.waitAsync is in Node 20 but not yet in TypeScript's ES2023 lib.
+  const { waitAsync } = Atomics as unknown as {
+    waitAsync: (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> | string };
+  };
+  const wait = waitAsync(flag, 0, 0);
+  if (wait.async) void (wait.value as Promise<string>).then(() => controller.abort());
+  else controller.abort();
+  return controller.signal;
+}
 
 const getters = new Map<string, GetObject>();
 
@@ -69,6 +89,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
       },
       {
         retries: task.retries,
+        signal: stopping,
         factor: 2,
         minTimeout: task.minRetryDelayMs,
         maxTimeout: 30_000,
@@ -76,7 +97,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
         onFailedAttempt: async ({ error }) => {
           // Honour the server's Retry-After (SlowDown) on top of our own backoff.
           const wait = error instanceof TaskError ? (error.retryAfterMs ?? 0) : 0;
-          if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, 30_000)));
+          if (wait > 0) await sleep(Math.min(wait, 30_000), undefined, { signal: stopping });
         },
       },
     );
@@ -86,7 +107,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
     const { config } = task;
     if (!mirrored && config !== undefined && task.size > task.streamAboveBytes) {
       // Large files stream through: flat memory whatever their size.
-      const r = await withRetries(() => streamAttempt(getFor(task, config), task));
+      const r = await withRetries(() => streamAttempt(getFor(task, config), task, stopping));
       resumes = r.resumes;
       const { rows, malformed, duplicates } = r;
       return { ok: true, key: task.key, bytes: r.bytes, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: false };
@@ -97,6 +118,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
     const { rows, malformed, duplicates } = extractTickers(body, task.tickers, { earlyStop: isPlainMd5(task.etag), day: task.day });
     return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: !!mirrored };
   } catch (error) {
+    if (stopping.aborted) return { ok: false, key: task.key, code: 'ERR_ABORTED', message: `${task.key}: stopped, the run is ending`, retries: retries(), throttled };
     const e = error instanceof TaskError ? error : classify(task.key, error);
     // Still throttled after every retry is a download failure like any other.
     const code = e.code === 'ERR_THROTTLED' ? 'ERR_DOWNLOAD' : e.code;
@@ -106,7 +128,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
 
 async function fetchVerified(task: DownloadTask): Promise<Uint8Array> {
   if (task.config === undefined) throw new TaskError('ERR_OFFLINE', `${task.key}: offline, and the raw mirror has no verified copy`);
-  const res = await getFor(task, task.config)(task.key, { signal: AbortSignal.timeout(task.requestTimeoutMs) });
+  const res = await getFor(task, task.config)(task.key, { signal: AbortSignal.any([AbortSignal.timeout(task.requestTimeoutMs), stopping]) });
   // Straight into a buffer of the listed size, hashed as it arrives: no concatenation, one pass.
   const body = Buffer.allocUnsafe(task.size);
   const check = new BodyCheck(task.key, task);
