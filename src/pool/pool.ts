@@ -68,7 +68,7 @@ export class DownloadPool {
   }
 
   // No AbortSignal per task: Piscina runs at most one abortable task per thread, which would
-  // cap the downloads in flight at the thread count. Aborting a run destroys the pool instead.
+  // cap the downloads in flight at the thread count. Aborting a run closes the pool (close()) instead.
   run(task: DownloadTask): Promise<TaskResult> {
     if (this.#broken) return Promise.reject(this.#broken);
     const running = this.#piscina.run(task);
