@@ -56,4 +56,23 @@ describe('CLI formatting', () => {
     expect(failed).not.toContain('Nothing to download');
     expect(failed).toContain('FAILED k: k: listed but not found [ERR_NOT_FOUND]');
   });
+
+  it('shows the bars of a day file as days, and minute bars in New York time', () => {
+    const base = { symbols: ['TSLA'], start: '2026-03-02', end: '2026-03-09', files: { listed: 6, downloaded: 6, skipped: 0, failed: 0 } };
+    const report = (dataset: string, first: string, last: string): PreloadReport => ({
+      ...base, dataset, bytes: 1, bars: 2, barRange: { first, last }, elapsedMs: 1, failures: [], retries: 0, republished: 0,
+      fromRawMirror: 0, notes: [], malformedRows: 0, duplicateRows: 0,
+    });
+    // Day bars start at 05:00 UTC (midnight in New York): the UTC date is the day.
+    expect(summary(report('us_stocks_sip/day_aggs_v1', '2026-03-02T05:00:00.000Z', '2026-03-09T04:00:00.000Z'))).toContain(
+      'bars:    2026-03-02 to 2026-03-09 in the cache',
+    );
+    // 04:00 EST on the 2nd, 19:59 EDT on the 9th (after the DST change): that evening is past midnight UTC.
+    expect(summary(report('us_stocks_sip/minute_aggs_v1', '2026-03-02T09:00:00.000Z', '2026-03-09T23:59:00.000Z'))).toContain(
+      'bars:    2026-03-02 04:00 to 2026-03-09 19:59 New York time in the cache',
+    );
+    expect(summary(report('us_stocks_sip/minute_aggs_v1', '2026-03-02T09:00:00.000Z', '2026-03-10T00:59:00.000Z'))).toContain(
+      'to 2026-03-09 20:59 New York time',
+    );
+  });
 });

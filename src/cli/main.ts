@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { newYorkOffset } from '../cache/aggregate.js';
 import { InvalidOptionError, PreloadError } from '../errors.js';
 import type { PlanEvent, PreloadEvent, ProgressEvent } from '../events.js';
 import type { PreloadOptions } from '../options.js';
@@ -225,6 +226,19 @@ export function jsonReport(r: PreloadReport): Record<string, unknown> {
   };
 }
 
+/**
+ * Days for day bars; for minute bars New York date and time, since the evening session of a
+ * trading day ends past midnight UTC (its last bar would otherwise show the next day).
+ */
+function barRange(dataset: string, range: { first: string; last: string }): string {
+  if (!dataset.includes('minute')) return `${range.first.slice(0, 10)} to ${range.last.slice(0, 10)}`;
+  const ny = (iso: string): string => {
+    const ms = Date.parse(iso);
+    return new Date(ms + newYorkOffset(ms)).toISOString().slice(0, 16).replace('T', ' ');
+  };
+  return `${ny(range.first)} to ${ny(range.last)} New York time`;
+}
+
 export function summary(r: PreloadReport): string {
   const f = r.files;
   const lines: string[] = [];
@@ -239,7 +253,7 @@ export function summary(r: PreloadReport): string {
       (r.republished > 0 ? `, ${r.republished} republished files replaced` : '') +
       (r.malformedRows > 0 ? `, ${r.malformedRows} malformed rows skipped` : '') +
       (r.duplicateRows > 0 ? `, ${r.duplicateRows} duplicate rows merged` : ''),
-    `  bars:    ${r.barRange ? `${r.barRange.first.slice(0, 10)} to ${r.barRange.last.slice(0, 10)} in the cache` : 'none in the cache for this window'}`,
+    `  bars:    ${r.barRange ? `${barRange(r.dataset, r.barRange)} in the cache` : 'none in the cache for this window'}`,
     `  elapsed: ${formatDuration(r.elapsedMs)}`,
   );
   for (const note of r.notes) lines.push(`  note: ${note}`);
