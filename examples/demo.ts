@@ -1,26 +1,41 @@
 // The embedded default: no account needed. Generates flat files in Massive's format (a few
-// hundred tickers, five years of trading days, two years of crypto), serves them from a real
+// hundred tickers, five years of trading days, two years of crypto, two weeks of minutes), serves them from a real
 // S3-compatible server on loopback, runs the real CLI against it, then reads the bars back
 // through the library like another app would.
 //
 //   npm run demo                      # TSLA, default 5y window, live progress bar
 //   npm run demo -- AAPL MSFT --period 1y
 //   npm run demo -- TSLA --clear-progress
+//   npm run demo -- TSLA --interval 5m     # from the two weeks of minute files
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fetchSymbol } from '../dist/index.js';
+import { fetchSymbol, type Interval } from '../dist/index.js';
 import { generateDataset } from '../test/fixtures/generate.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/fixtures/s3-server.js';
 
+// The SDK's notice that its 2027 releases need Node 22 (README, "Dependencies").
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, '.demo-data');
 const cacheDir = join(dataDir, 'cache');
 const args = process.argv.slice(2);
-const symbols = args.filter((a) => !a.startsWith('-'));
+// Symbols are the arguments that are neither options nor an option's value (`--period 1y`).
+const FLAGS = new Set(['--clear-progress', '--keep-raw', '--offline', '--json', '--quiet', '--verbose']);
+const symbols = args.filter((a, i) => {
+  const before = args[i - 1];
+  return !a.startsWith('-') && !(before?.startsWith('--') && !before.includes('=') && !FLAGS.has(before));
+});
+const optionValue = (name: string): string | undefined => {
+  const at = args.indexOf(name);
+  return at === -1 ? args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) : args[at + 1];
+};
 
 console.log('Generating demo flat files (cached after the first run)...');
-const ds = await generateDataset({ dir: join(dataDir, 'store') });
+// Yesterday as the last day, plus two weeks of minute files (500 tickers each, ~1.3 MB) for --interval.
+const end = new Date(Date.now() - 86_400_000);
+const minuteFrom = new Date(end.getTime() - 14 * 86_400_000).toISOString().slice(0, 10);
+const ds = await generateDataset({ dir: join(dataDir, 'store'), endDate: end.toISOString().slice(0, 10), minuteFrom, minuteTickers: 500 });
 const server = await startS3Server({ dir: ds.dir, latencyMs: 20 });
 console.log(`Loopback S3 server at ${server.endpoint} (20 ms per request), ${ds.files.length} day files\n`);
 
@@ -37,15 +52,20 @@ try {
   const code = await new Promise<number | null>((resolve) => {
     spawn(process.execPath, cli, { env, stdio: 'inherit' }).on('close', resolve);
   });
-  const symbol = symbols[0] ?? 'TSLA';
-  const bars = await fetchSymbol(symbol, {
-    cacheDir,
-    endpoint: server.endpoint,
-    credentials: { ...S3_CREDENTIALS },
-    period: '5y',
-  });
-  console.log(`\nfetchSymbol('${symbol}', { period: '5y' }) -> ${bars.length} bars from ${cacheDir}; the last five:`);
-  console.table(bars.slice(-5).map((b) => ({ ...b, time: new Date(b.time).toISOString() })));
+  // The CLI has already said what went wrong, if anything.
+  if (code === 0) {
+    const symbol = symbols[0] ?? 'TSLA';
+    const interval = (optionValue('--interval') ?? '1d') as Interval;
+    const bars = await fetchSymbol(symbol, {
+      interval,
+      cacheDir,
+      endpoint: server.endpoint,
+      credentials: { ...S3_CREDENTIALS },
+      period: '5y',
+    });
+    console.log(`\nfetchSymbol('${symbol}', { period: '5y', interval: '${interval}' }) -> ${bars.length} bars from ${cacheDir}; the last five:`);
+    console.table(bars.slice(-5).map((b) => ({ ...b, time: new Date(b.time).toISOString() })));
+  }
   process.exitCode = code ?? 1;
 } finally {
   await server.stop();
