@@ -4,11 +4,12 @@
  * (a few hundred GETs/s here), so against it a benchmark would measure the server, not the client.
  *
  * Serves ListObjectsV2 and GetObject/HeadObject (path-style, signatures ignored), with an injected
- * per-request latency, and the control API of test/fixtures/s3-server-child.ts (stats, reset,
- * latency) plus the server's own CPU time in the stats.
+ * per-request latency and an optional bandwidth cap shared by all responses (a link of that speed),
+ * and the control API of test/fixtures/s3-server-child.ts (stats, reset, latency) plus bandwidth and
+ * the server's own CPU time in the stats.
  *
- * Run as a child process: node --import tsx bench/fast-s3.ts --dir <store> [--latency-ms N]
- * Prints `LISTENING <port>` once ready.
+ * Run as a child process: node --import tsx bench/fast-s3.ts --dir <store> [--dir <store>...] [--latency-ms N]
+ * (the buckets of several stores are merged). Prints `LISTENING <port>` once ready.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -16,9 +17,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchStats } from './server.js';
 
-const { values: args } = parseArgs({ options: { dir: { type: 'string' }, 'latency-ms': { type: 'string' } } });
-if (!args.dir) {
-  process.stderr.write('usage: fast-s3.ts --dir <store> [--latency-ms N]\n');
+const { values: args } = parseArgs({ options: { dir: { type: 'string', multiple: true }, 'latency-ms': { type: 'string' } } });
+if (!args.dir?.length) {
+  process.stderr.write('usage: fast-s3.ts --dir <store> [--dir <store>...] [--latency-ms N]\n');
   process.exit(2);
 }
 
@@ -39,27 +40,37 @@ interface Bucket {
   objects: Map<string, StoredObject>;
 }
 
-/** Reads `<dir>/<bucket>/<key>._S3rver_object` (+ `.md5`) once, into memory. */
-function loadStore(dir: string): Map<string, Bucket> {
+/** Reads `<dir>/<bucket>/<key>._S3rver_object` (+ `.md5`) of every store once, into memory. */
+function loadStores(dirs: string[]): Map<string, Bucket> {
   const buckets = new Map<string, Bucket>();
-  for (const name of readdirSync(dir, { withFileTypes: true })) {
-    if (!name.isDirectory()) continue;
-    const root = path.join(dir, name.name);
-    const objects = new Map<string, StoredObject>();
-    for (const rel of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
-      if (!rel.endsWith(OBJECT_SUFFIX)) continue;
-      const file = path.join(root, rel);
-      const key = rel.slice(0, -OBJECT_SUFFIX.length).split(path.sep).join('/');
-      const md5 = readFileSync(`${file}.md5`, 'utf8').trim();
-      objects.set(key, { key, body: readFileSync(file), etag: `"${md5}"`, lastModified: statSync(file).mtime });
+  for (const dir of dirs) {
+    for (const name of readdirSync(dir, { withFileTypes: true })) {
+      if (!name.isDirectory()) continue;
+      const objects = buckets.get(name.name)?.objects ?? new Map<string, StoredObject>();
+      loadBucket(path.join(dir, name.name), objects);
+      buckets.set(name.name, { keys: [...objects.keys()].sort(), objects });
     }
-    buckets.set(name.name, { keys: [...objects.keys()].sort(), objects });
   }
   return buckets;
 }
 
-const store = loadStore(args.dir);
+function loadBucket(root: string, objects: Map<string, StoredObject>): void {
+  for (const rel of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+    if (!rel.endsWith(OBJECT_SUFFIX)) continue;
+    const file = path.join(root, rel);
+    const key = rel.slice(0, -OBJECT_SUFFIX.length).split(path.sep).join('/');
+    const md5 = readFileSync(`${file}.md5`, 'utf8').trim();
+    objects.set(key, { key, body: readFileSync(file), etag: `"${md5}"`, lastModified: statSync(file).mtime });
+  }
+}
+
+const store = loadStores(args.dir);
 let latencyMs = Number(args['latency-ms'] ?? 0);
+/** Bytes per millisecond all responses share; 0 = no cap. */
+let bandwidth = 0;
+/** When the capped link is next free (performance.now() ms). */
+let linkFreeAt = 0;
+const PACED_CHUNK = 64 * 1024;
 const emptyStats = (): Required<BenchStats> => ({ totalGets: 0, lists: 0, requests: 0, maxInFlight: 0, cpuMs: 0, getMs: 0, getSpanMs: 0 });
 let stats = emptyStats();
 let inFlight = 0;
@@ -147,7 +158,30 @@ function getObject(req: IncomingMessage, res: ServerResponse, bucket: Bucket, ke
     etag: o.etag,
     'last-modified': o.lastModified.toUTCString(),
   });
-  res.end(req.method === 'HEAD' ? undefined : o.body);
+  if (req.method === 'HEAD') res.end();
+  else if (bandwidth > 0) sendPaced(res, o.body);
+  else res.end(o.body);
+}
+
+/**
+ * Sends `body` in chunks, each when the shared link would have carried it: a chunk books the link
+ * after the ones booked before it, so responses in flight share the bandwidth as on one real link.
+ */
+function sendPaced(res: ServerResponse, body: Buffer): void {
+  let offset = 0;
+  const next = (): void => {
+    if (res.destroyed) return;
+    if (offset >= body.length) return void res.end();
+    const chunk = body.subarray(offset, offset + PACED_CHUNK);
+    offset += chunk.length;
+    const now = performance.now();
+    linkFreeAt = Math.max(now, linkFreeAt) + chunk.length / bandwidth;
+    setTimeout(() => {
+      if (res.write(chunk)) next();
+      else res.once('drain', next);
+    }, linkFreeAt - now);
+  };
+  next();
 }
 
 function control(req: IncomingMessage, res: ServerResponse, route: string): void {
@@ -166,13 +200,16 @@ function control(req: IncomingMessage, res: ServerResponse, route: string): void
     cpuAtReset = process.cpuUsage();
     return reply({ ok: true });
   }
-  if (req.method === 'POST' && route === 'latency') {
+  // POST latency {ms}, POST bandwidth {mbps} (megabits a second, 0 = no cap).
+  const setting: string | undefined = ({ latency: 'ms', bandwidth: 'mbps' } as Record<string, string>)[route];
+  if (req.method === 'POST' && setting !== undefined) {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const { ms } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { ms: number };
-      if (!Number.isFinite(ms) || ms < 0) return reply({ error: `bad latency ${String(ms)}` }, 400);
-      latencyMs = ms;
+      const value = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>)[setting];
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return reply({ error: `bad ${route} ${String(value)}` }, 400);
+      if (route === 'latency') latencyMs = value;
+      else bandwidth = (value * 1e6) / 8 / 1000;
       reply({ ok: true });
     });
     return;

@@ -100,6 +100,9 @@ export function evaluateTargets(results: RowResult[], inFlight: number): TargetR
   const cold = row('cold');
   // A peak is a worst case: the highest of the runs, not their median.
   const coldPeak = cold ? Math.max(...defined(cold.samples.map((s) => s.rssKb))) : undefined;
+  const minuteRuns = ['minute cold', 'minute cold, no cap', 'minute large cold'].flatMap((n) => row(n)?.samples.map((s) => s.rssKb) ?? []);
+  const minuteKb = minuteRuns.length > 0 ? Math.max(...defined(minuteRuns)) : undefined;
+  const minutePeak = minuteKb === undefined || !Number.isFinite(minuteKb) ? undefined : (minuteKb * 1024) / 1e6;
   const resume = row('resume (rerun)');
   const resumeRuns = resume?.samples.map((s) => ({ gets: s.gets ?? 0, remaining: s.extra?.['remaining'] ?? 0 }));
   return [
@@ -117,5 +120,9 @@ export function evaluateTargets(results: RowResult[], inFlight: number): TargetR
           pass: resumeRuns.every((r) => r.gets >= r.remaining && r.gets <= r.remaining + inFlight),
         },
     ratio('cold no slower than rclone', 'cold', 'reference rclone', 1),
+    ratio('minute cold <= 1.25x minute floor (1 Gbit/s link)', 'minute cold', 'minute floor', 1.25),
+    ratio('minute large cold <= 1.25x its floor (1 Gbit/s link)', 'minute large cold', 'minute large floor', 1.25),
+    ratio('minute cold, no cap <= 1.25x its floor (loopback)', 'minute cold, no cap', 'minute floor, no cap', 1.25),
+    below('minute peak RSS < 300 MB (highest run, both file sizes)', minutePeak, 300, (x) => `${x.toFixed(0)} MB`),
   ];
 }

@@ -3,7 +3,7 @@
  * See issue 4. Flags:
  *   --runs N          runs per scenario (default 3); median and min–max are reported
  *   --latency-ms N    injected per-request server latency (default 20)
- *   --scenarios a,b   any of floor, cold, sequential, layouts, multi, resume, warm, reference, profile
+ *   --scenarios a,b   any of floor, cold, sequential, layouts, multi, resume, warm, minute, reference, profile
  *   --quick           1 run of floor, cold, resume and warm: a smoke test
  *   --profile         also profile one cold run (node --cpu-prof) and summarise it
  *   --server KIND     fast (default: bench/fast-s3.ts, in memory) or s3rver
@@ -15,11 +15,11 @@ import { cpus, tmpdir, totalmem, type as osType, release } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generateDataset, STOCKS_DATASET } from '../test/fixtures/generate.js';
+import { generateDataset, STOCKS_DATASET, STOCKS_MINUTE_DATASET } from '../test/fixtures/generate.js';
 import { median, rusageMethod } from './measure.js';
 import { formatProfile } from './profile.js';
 import { evaluateTargets, formatMs, formatResults, formatTargets, summariseRow, type RowResult } from './report.js';
-import { buildRows, runFloor, SCENARIOS, type Context, type Sample, type Scenario } from './scenarios.js';
+import { buildRows, runFloor, SCENARIOS, type Context, type Sample, type Scenario, type Workload } from './scenarios.js';
 import { startBenchServer, type ServerKind } from './server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -28,7 +28,14 @@ const DATA_DIR = path.join(ROOT, '.bench-data');
 const END_DATE = '2026-11-20';
 const FILLER_TICKERS = 11_000;
 const IN_FLIGHT = 20;
-const DEFAULT_SCENARIOS: Scenario[] = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'reference'];
+const DEFAULT_SCENARIOS: Scenario[] = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'minute', 'reference'];
+/** The minute scenario: a month of files of a realistic ~29 MB, and three days of ~175 MB files. */
+const MINUTE_FROM = '2026-10-21';
+const MINUTE_LARGE_FROM = '2026-11-18';
+const MINUTE_LARGE_TICKERS = 66_000;
+const MINUTE_LARGE_BUCKET = 'flatfiles-large';
+/** The link the minute scenario is measured over, in megabits a second (the fast server paces its responses). */
+const MINUTE_MBPS = 1_000;
 const QUICK_SCENARIOS: Scenario[] = ['floor', 'cold', 'resume', 'warm'];
 
 const { values: flags } = parseArgs({
@@ -86,11 +93,47 @@ writeFileSync(keysFile, JSON.stringify(expected));
 const profileDir = path.join(DATA_DIR, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
 if (selected.has('profile')) mkdirSync(profileDir, { recursive: true });
 
+let minute: Context['minute'];
+const minuteDirs: string[] = [];
+if (selected.has('minute')) {
+  if (serverKind !== 'fast') throw new Error('The minute scenario needs --server fast: it caps the bandwidth, which s3rver cannot do');
+  log(`Minute files: ${MINUTE_FROM}..${END_DATE}, and ${MINUTE_LARGE_FROM}..${END_DATE} with ${MINUTE_LARGE_TICKERS} tickers (generated once, a few minutes the first time)`);
+  t = performance.now();
+  const month = await generateDataset({ dir: path.join(DATA_DIR, 'minute-store'), endDate: END_DATE, stockYears: 0, cryptoYears: 0, minuteFrom: MINUTE_FROM });
+  const large = await generateDataset({
+    dir: path.join(DATA_DIR, 'minute-large-store'),
+    bucket: MINUTE_LARGE_BUCKET,
+    endDate: END_DATE,
+    stockYears: 0,
+    cryptoYears: 0,
+    minuteFrom: MINUTE_LARGE_FROM,
+    minuteTickers: MINUTE_LARGE_TICKERS,
+  });
+  minuteDirs.push(month.dir, large.dir);
+  const workload = (name: string, files: typeof ds.files, bucket: string, mbps: number): Workload => {
+    const wanted = files.filter((f) => f.dataset === STOCKS_MINUTE_DATASET).map(({ key, size }) => ({ key, size }));
+    const file = path.join(tmp, `keys-${name}.json`);
+    writeFileSync(file, JSON.stringify(wanted));
+    const args = ['--interval', '1m', ...(bucket === ds.bucket ? [] : ['--bucket', bucket])];
+    return { bucket, expected: wanted, keysFile: file, args, mbps };
+  };
+  minute = {
+    month: workload('minute', month.files, ds.bucket, MINUTE_MBPS),
+    uncapped: workload('minute-uncapped', month.files, ds.bucket, 0),
+    large: workload('minute-large', large.files, MINUTE_LARGE_BUCKET, MINUTE_MBPS),
+  };
+  for (const [name, w] of Object.entries(minute)) {
+    const mb = w.expected.reduce((sum, f) => sum + f.size, 0) / 1e6;
+    log(`  ${name}: ${w.expected.length} files, ${mb.toFixed(0)} MB (${(mb / w.expected.length).toFixed(1)} MB each)`);
+  }
+  log(`  (${formatMs(performance.now() - t)})`);
+}
+
 t = performance.now();
-const server = await startBenchServer(serverKind, ds.dir, latencyMs);
+const server = await startBenchServer(serverKind, [ds.dir, ...minuteDirs], latencyMs);
 log(`Server: ${serverKind} at ${server.endpoint}, ${latencyMs} ms per request (ready in ${formatMs(performance.now() - t)})`);
 
-const ctx: Context = { server, bucket: ds.bucket, end: END_DATE, expected, keysFile, tmp, inFlight: IN_FLIGHT, app, profileDir, notes: [] };
+const ctx: Context = { server, bucket: ds.bucket, end: END_DATE, expected, keysFile, tmp, inFlight: IN_FLIGHT, app, profileDir, notes: [], ...(minute ? { minute } : {}) };
 
 try {
   const ceiling = await measureCeiling(ctx);
@@ -113,9 +156,13 @@ try {
     }
   }
 
-  const floorSamples = [...samples].find(([r]) => r.name === 'floor')?.[1];
-  const floorMs = floorSamples ? median(floorSamples.map((s) => s.wallMs)) : undefined;
-  const results: RowResult[] = rows.map((r) => summariseRow(r.name, r.scenario, samples.get(r) ?? [], floorMs));
+  // Each row against its own floor: the daily rows against `floor`, the minute rows against the
+  // floor client over the same files and link.
+  const floorOf = (name: string): number | undefined => {
+    const found = [...samples].find(([r]) => r.name === name)?.[1];
+    return found && found.length > 0 ? median(found.map((s) => s.wallMs)) : undefined;
+  };
+  const results: RowResult[] = rows.map((r) => summariseRow(r.name, r.scenario, samples.get(r) ?? [], floorOf(r.floor ?? 'floor')));
   const targets = evaluateTargets(results, IN_FLIGHT);
 
   const floor = results.find((r) => r.name === 'floor');
@@ -124,6 +171,14 @@ try {
     ctx.notes.push(`floor: one process, one thread, ${IN_FLIGHT} GETs in flight over keep-alive sockets, bodies drained and dropped: "floor" is plain ` +
       `node:http, "floor (fetch)" Node's fetch, "floor (SDK)" @aws-sdk/client-s3. Their wall is the transfer alone (process start + tsx + imports, ` +
       `${formatMs(startup)}, excluded, while every CLI row includes its own start); RSS and CPU are the whole process's, tsx included. "x floor" is relative to the plain one.`);
+  }
+  if (minute) {
+    const mb = (w: Workload): string => `${(w.expected.reduce((sum, f) => sum + f.size, 0) / w.expected.length / 1e6).toFixed(0)} MB`;
+    ctx.notes.push(`minute: TSLA --interval 1m over ${minute.month.expected.length} minute files (${MINUTE_FROM}..${END_DATE}, ~${mb(minute.month)} each, ` +
+      `every ticker of the day sorted by ticker, TSLA near the end) and over ${minute.large.expected.length} files of ~${mb(minute.large)} ` +
+      `("large": ${MINUTE_LARGE_TICKERS} tickers). The fast server paces all its responses together to ${MINUTE_MBPS} Mbit/s, a fast real link ` +
+      `(loopback is ~20x that, which would measure inflate on 2 cores rather than downloading); the "no cap" pair shows the same month without it. ` +
+      `Each minute row's "x floor" is against the floor client over the same files and link.`);
   }
   const others = results.flatMap((r) => r.samples.map((s) => s.extra?.['otherCores'] ?? 0));
   ctx.notes.push(`CPU taken by other processes while samples ran: median ${median(others).toFixed(2)}, at most ${Math.max(...others).toFixed(2)} of ` +

@@ -14,13 +14,25 @@ import { measure, type Measured } from './measure.js';
 import { summariseProfiles, type ProfileSummary } from './profile.js';
 import { TSX_LOADER, type BenchServer, type BenchStats } from './server.js';
 
-export const SCENARIOS = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'reference', 'profile'] as const;
+export const SCENARIOS = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'minute', 'reference', 'profile'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 const FLOOR = fileURLToPath(new URL('./floor.ts', import.meta.url));
 /** Thread counts for the layouts: 20 downloads in flight spread over T threads of ceil(20 / T) each. */
 const LAYOUT_THREADS = [20, 8, 4, 2, 1];
 const WARM_CALLS = 20;
+
+/** What a run must download, and how it is asked for. */
+export interface Workload {
+  bucket: string;
+  expected: Array<{ key: string; size: number }>;
+  /** JSON of `expected`, for the floor client. */
+  keysFile: string;
+  /** CLI arguments besides the symbols and the common ones (e.g. `--interval 1m`). */
+  args: string[];
+  /** The server's bandwidth cap while it runs, in megabits a second; 0 = none. */
+  mbps: number;
+}
 
 export interface Context {
   server: BenchServer;
@@ -39,7 +51,23 @@ export interface Context {
   profileDir: string;
   /** Filled by the profile row. */
   profile?: ProfileSummary;
+  /** The minute scenario's workloads, when it was selected. */
+  minute?: { month: Workload; uncapped: Workload; large: Workload };
   notes: string[];
+}
+
+/** The daily workload: TSLA 5y from the day files. */
+const daily = (ctx: Context): Workload => ({ bucket: ctx.bucket, expected: ctx.expected, keysFile: ctx.keysFile, args: [], mbps: 0 });
+
+/** Runs `fn` with the workload's bandwidth cap in force. */
+async function capped<T>(ctx: Context, w: Workload, fn: () => Promise<T>): Promise<T> {
+  if (w.mbps === 0) return fn();
+  await ctx.server.setBandwidth(w.mbps);
+  try {
+    return await fn();
+  } finally {
+    await ctx.server.setBandwidth(0);
+  }
 }
 
 export interface Sample {
@@ -63,6 +91,8 @@ export interface Row {
   scenario: Scenario;
   /** Runs of this row; default: the `--runs` of the benchmark. */
   runs?: number;
+  /** The row whose median wall is this row's "x floor"; default `floor`. */
+  floor?: string;
   setup?: () => Promise<void>;
   run(): Promise<Sample>;
 }
@@ -96,14 +126,15 @@ interface CliRun {
 }
 
 /** Runs the CLI as a user would (plus --json to check its report) and fails loudly on any failure. */
-async function runCli(ctx: Context, symbols: string[], cacheDir: string, extra: string[] = [], nodeArgs: string[] = []): Promise<CliRun> {
+async function runCli(ctx: Context, symbols: string[], cacheDir: string, extra: string[] = [], nodeArgs: string[] = [], w = daily(ctx)): Promise<CliRun> {
   await ctx.server.resetStats();
-  const m = await measure(process.execPath, [...nodeArgs, ...cliArgs(ctx, symbols, cacheDir, extra)], cliEnv());
+  const args = [...nodeArgs, ...cliArgs(ctx, symbols, cacheDir, [...w.args, ...extra])];
+  const m = await capped(ctx, w, () => measure(process.execPath, args, cliEnv()));
   const stats = await ctx.server.stats();
   if (m.code !== 0) throw new Error(`CLI ${symbols.join(' ')} ${extra.join(' ')} exited ${m.code}:\n${m.stderr}`);
   const report = JSON.parse(m.stdout.trim().split('\n').at(-1) ?? '') as CliReport;
-  if (report.files.listed !== ctx.expected.length || report.files.failed > 0) {
-    throw new Error(`CLI listed ${report.files.listed} files (expected ${ctx.expected.length}), ${report.files.failed} failed`);
+  if (report.files.listed !== w.expected.length || report.files.failed > 0) {
+    throw new Error(`CLI listed ${report.files.listed} files (expected ${w.expected.length}), ${report.files.failed} failed`);
   }
   return { m, report, gets: stats.totalGets, lists: stats.lists, server: stats };
 }
@@ -132,16 +163,17 @@ function sampleOf(run: CliRun, extra: Record<string, number> = {}): Sample {
 }
 
 /** A TSLA-style run into an empty cache that must download every file once. */
-function coldRow(ctx: Context, name: string, scenario: Scenario, symbols: string[], extra: string[] = []): Row {
+function coldRow(ctx: Context, name: string, scenario: Scenario, symbols: string[], extra: string[] = [], w = daily(ctx), floor?: string): Row {
   return {
     name,
     scenario,
+    ...(floor === undefined ? {} : { floor }),
     run: async () => {
       const dir = freshDir(ctx, scenario);
       try {
-        const run = await runCli(ctx, symbols, dir, extra);
+        const run = await runCli(ctx, symbols, dir, extra, [], w);
         const { downloaded } = run.report.files;
-        if (downloaded !== ctx.expected.length) throw new Error(`${name}: downloaded ${downloaded} of ${ctx.expected.length}`);
+        if (downloaded !== w.expected.length) throw new Error(`${name}: downloaded ${downloaded} of ${w.expected.length}`);
         return sampleOf(run);
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -165,21 +197,22 @@ export interface FloorRun {
 }
 
 /** One run of the floor client (bench/floor.ts) over every expected key. */
-export async function runFloor(ctx: Context, client: FloorClient): Promise<FloorRun> {
+export async function runFloor(ctx: Context, client: FloorClient, w = daily(ctx)): Promise<FloorRun> {
   await ctx.server.resetStats();
-  const args = ['--import', TSX_LOADER, FLOOR, '--client', client, '--endpoint', ctx.server.endpoint, '--bucket', ctx.bucket, '--keys', ctx.keysFile];
-  const m = await measure(process.execPath, [...args, '--in-flight', String(ctx.inFlight)], cliEnv());
+  const args = ['--import', TSX_LOADER, FLOOR, '--client', client, '--endpoint', ctx.server.endpoint, '--bucket', w.bucket, '--keys', w.keysFile];
+  const m = await capped(ctx, w, () => measure(process.execPath, [...args, '--in-flight', String(ctx.inFlight)], cliEnv()));
   if (m.code !== 0) throw new Error(`floor client exited ${m.code}:\n${m.stderr}`);
   const r = JSON.parse(m.stdout) as Omit<FloorRun, 'measured' | 'server'>;
   return { ...r, measured: m, server: await ctx.server.stats() };
 }
 
-function floorRow(ctx: Context, name: string, client: FloorClient): Row {
+function floorRow(ctx: Context, name: string, client: FloorClient, scenario: Scenario = 'floor', w = daily(ctx)): Row {
   return {
     name,
-    scenario: 'floor',
+    scenario,
+    floor: scenario === 'floor' ? 'floor' : name,
     run: async () => {
-      const f = await runFloor(ctx, client);
+      const f = await runFloor(ctx, client, w);
       const { rssKb, cpuMs, wallMs } = f.measured;
       // The floor is the transfer alone; the process around it (node + tsx + imports) is noted.
       return {
@@ -308,6 +341,24 @@ function warmRows(ctx: Context): Row[] {
   return [cli, inProcess];
 }
 
+/**
+ * A month of minute files (TSLA --interval 1m) against the floor client over the same files: over a
+ * 1 Gbit/s link (the fast server's cap), over loopback with no cap, and with files ~6x larger.
+ */
+function minuteRows(ctx: Context): Row[] {
+  const m = ctx.minute;
+  if (!m) throw new Error('the minute scenario needs its workloads in the context');
+  const tsla = ['TSLA'];
+  return [
+    floorRow(ctx, 'minute floor', 'http', 'minute', m.month),
+    coldRow(ctx, 'minute cold', 'minute', tsla, [], m.month, 'minute floor'),
+    floorRow(ctx, 'minute floor, no cap', 'http', 'minute', m.uncapped),
+    coldRow(ctx, 'minute cold, no cap', 'minute', tsla, [], m.uncapped, 'minute floor, no cap'),
+    floorRow(ctx, 'minute large floor', 'http', 'minute', m.large),
+    coldRow(ctx, 'minute large cold', 'minute', tsla, [], m.large, 'minute large floor'),
+  ];
+}
+
 function referenceRows(ctx: Context): Row[] {
   if (spawnSync('rclone', ['version'], { stdio: 'ignore' }).status !== 0) {
     ctx.notes.push('reference: skipped, rclone is not on PATH (apt-get install rclone to compare against it).');
@@ -387,6 +438,7 @@ export function buildRows(ctx: Context, selected: ReadonlySet<Scenario>): Row[] 
   }
   if (selected.has('resume')) rows.push(resumeRow(ctx));
   if (selected.has('warm')) rows.push(...warmRows(ctx));
+  if (selected.has('minute')) rows.push(...minuteRows(ctx));
   if (selected.has('reference')) rows.push(...referenceRows(ctx));
   if (selected.has('profile')) rows.push(profileRow(ctx));
   return rows;

@@ -33,6 +33,8 @@ export interface BenchServer {
   stats(): Promise<BenchStats>;
   resetStats(): Promise<void>;
   setLatency(ms: number): Promise<void>;
+  /** A bandwidth cap shared by all responses, in megabits a second; 0 = none (fast server only). */
+  setBandwidth(mbps: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,10 +43,21 @@ export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('
 const FAST_SCRIPT = fileURLToPath(new URL('./fast-s3.ts', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
 
-export async function startBenchServer(kind: ServerKind, dir: string, latencyMs: number): Promise<BenchServer> {
-  if (kind === 's3rver') return { kind, ...(await startS3Server({ dir, latencyMs })) };
+/** Serves the stores in `dirs` (their buckets merged; s3rver serves the first only). */
+export async function startBenchServer(kind: ServerKind, dirs: string[], latencyMs: number): Promise<BenchServer> {
+  if (kind === 's3rver') {
+    const s3rver = await startS3Server({ dir: dirs[0] ?? '', latencyMs });
+    return {
+      kind,
+      ...s3rver,
+      setBandwidth: async (mbps) => {
+        if (mbps > 0) throw new Error('s3rver has no bandwidth cap: use --server fast');
+      },
+    };
+  }
 
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, FAST_SCRIPT, '--dir', dir, '--latency-ms', String(latencyMs)], {
+  const dirArgs = dirs.flatMap((d) => ['--dir', d]);
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, FAST_SCRIPT, ...dirArgs, '--latency-ms', String(latencyMs)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -81,6 +94,7 @@ export async function startBenchServer(kind: ServerKind, dir: string, latencyMs:
     stats: async () => (await call('GET', 'stats')) as BenchStats,
     resetStats: async () => void (await call('POST', 'reset')),
     setLatency: async (ms) => void (await call('POST', 'latency', { ms })),
+    setBandwidth: async (mbps) => void (await call('POST', 'bandwidth', { mbps })),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;

@@ -89,7 +89,7 @@ describe('minute bars', () => {
 
 describe('generated minute files of realistic size', () => {
   it('streams every ticker\'s file and stores each TSLA and AAPL minute exactly as the file has it', async () => {
-    // Two days of the generator's minute mode: ~21 MB and ~1.7 million rows each, all tickers.
+    // Two days of the generator's minute mode: ~29 MB and ~1.7 million rows each, all tickers.
     const ds = await prepareStore(
       { dir: join(tmpdir(), 'pmd-test-minute-template'), stockYears: 0, cryptoYears: 0, endDate: END, minuteFrom: '2026-11-19' },
       join(w.root, 'minute-store'),
