@@ -10,6 +10,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { FLAGS } from '../dist/cli/main.js';
 import { fetchSymbol, type Interval } from '../dist/index.js';
 import { generateDataset } from '../test/fixtures/generate.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/fixtures/s3-server.js';
@@ -20,16 +22,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, '.demo-data');
 const cacheDir = join(dataDir, 'cache');
 const args = process.argv.slice(2);
-// Symbols are the arguments that are neither options nor an option's value (`--period 1y`).
-const FLAGS = new Set(['--clear-progress', '--keep-raw', '--offline', '--json', '--quiet', '--verbose']);
-const symbols = args.filter((a, i) => {
-  const before = args[i - 1];
-  return !a.startsWith('-') && !(before?.startsWith('--') && !before.includes('=') && !FLAGS.has(before));
-});
-const optionValue = (name: string): string | undefined => {
-  const at = args.indexOf(name);
-  return at === -1 ? args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) : args[at + 1];
-};
+// Read with the CLI's own option table, so an option's value (`--period 1y`) is never a symbol.
+const { values, positionals: symbols } = parseArgs({ args, options: FLAGS, allowPositionals: true, strict: false });
 
 console.log('Generating demo flat files (cached after the first run)...');
 // Yesterday as the last day, plus two weeks of minute files (500 tickers each, ~1.3 MB) for --interval.
@@ -55,7 +49,7 @@ try {
   // The CLI has already said what went wrong, if anything.
   if (code === 0) {
     const symbol = symbols[0] ?? 'TSLA';
-    const interval = (optionValue('--interval') ?? '1d') as Interval;
+    const interval = (typeof values.interval === 'string' ? values.interval : '1d') as Interval;
     const bars = await fetchSymbol(symbol, {
       interval,
       cacheDir,

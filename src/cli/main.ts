@@ -50,7 +50,8 @@ Options:
 Credentials: MASSIVE_ACCESS_KEY_ID and MASSIVE_SECRET_ACCESS_KEY, else the AWS default chain.
 Exit codes: 0 done, 1 some files failed, 2 bad usage or configuration, 130 interrupted.`;
 
-const FLAGS = {
+/** Every option of the run command (exported for the demo, which reads the same arguments). */
+export const FLAGS = {
   ...WINDOW_FLAGS,
   workers: { type: 'string' },
   threads: { type: 'string' },
