@@ -123,8 +123,7 @@ if (selected.has('minute')) {
     large: workload('minute-large', large.files, MINUTE_LARGE_BUCKET, MINUTE_MBPS),
   };
   for (const [name, w] of Object.entries(minute)) {
-    const mb = w.expected.reduce((sum, f) => sum + f.size, 0) / 1e6;
-    log(`  ${name}: ${w.expected.length} files, ${mb.toFixed(0)} MB (${(mb / w.expected.length).toFixed(1)} MB each)`);
+    log(`  ${name}: ${w.expected.length} files, ${(megabytes(w) * w.expected.length).toFixed(0)} MB (${megabytes(w).toFixed(1)} MB each)`);
   }
   log(`  (${formatMs(performance.now() - t)})`);
 }
@@ -173,11 +172,11 @@ try {
       `${formatMs(startup)}, excluded, while every CLI row includes its own start); RSS and CPU are the whole process's, tsx included. "x floor" is relative to the plain one.`);
   }
   if (minute) {
-    const mb = (w: Workload): string => `${(w.expected.reduce((sum, f) => sum + f.size, 0) / w.expected.length / 1e6).toFixed(0)} MB`;
+    const mb = (w: Workload): string => `${megabytes(w).toFixed(0)} MB`;
     ctx.notes.push(`minute: TSLA --interval 1m over ${minute.month.expected.length} minute files (${MINUTE_FROM}..${END_DATE}, ~${mb(minute.month)} each, ` +
       `every ticker of the day sorted by ticker, TSLA near the end) and over ${minute.large.expected.length} files of ~${mb(minute.large)} ` +
       `("large": ${MINUTE_LARGE_TICKERS} tickers). The fast server paces all its responses together to ${MINUTE_MBPS} Mbit/s, a fast real link ` +
-      `(loopback is ~20x that, which would measure inflate on 2 cores rather than downloading); the "no cap" pair shows the same month without it. ` +
+      `(loopback is many times that, see the no-cap floor, which would measure inflate on 2 cores rather than downloading); the "no cap" pair shows the same month without it. ` +
       `Each minute row's "x floor" is against the floor client over the same files and link.`);
   }
   const others = results.flatMap((r) => r.samples.map((s) => s.extra?.['otherCores'] ?? 0));
@@ -218,6 +217,11 @@ try {
 } finally {
   await server.stop();
   rmSync(tmp, { recursive: true, force: true });
+}
+
+/** A workload's mean file size, in MB. */
+function megabytes(w: Workload): number {
+  return w.expected.reduce((sum, f) => sum + f.size, 0) / w.expected.length / 1e6;
 }
 
 /**
