@@ -94,6 +94,8 @@ export class DownloadPool {
     const flag = new Int32Array(this.#stop);
     Atomics.store(flag, 0, 1);
     Atomics.notify(flag, 0);
+    // Not Piscina's own close(): with several tasks per thread it terminated threads while their
+    // downloads were still running (tried: the pool test then fails on every run).
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise((r) => (timer = setTimeout(r, SETTLE_MS)));
     await Promise.race([Promise.allSettled([...this.#running]), late]);
