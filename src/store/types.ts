@@ -1,0 +1,162 @@
+// The store behind a run: bars, ingested days, coverage, progress, and (for a shared store) the
+// claims on files. Two implementations: SQLite (the embedded default, one file) and PostgreSQL
+// (shared by processes on several machines). The pipeline talks to this interface only.
+import type { Bar } from '../cache/bars.js';
+import type { ParsedRow } from '../parse/day-file.js';
+import type { DayFile } from '../s3/list.js';
+
+/** What the progress store knows of one job (a dataset, an interval and a set of tickers). */
+export interface JobProgress {
+  job: string;
+  dataset: string;
+  interval: string;
+  symbols: string[];
+  /** Day files recorded as done (downloaded, verified and merged). */
+  doneKeys: number;
+  bytes: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A file recorded as done, with what its listing said when it was ingested. */
+export interface DoneKey {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: string | undefined;
+}
+
+/** A job as the run registers it. */
+export interface JobSpec {
+  job: string;
+  dataset: string;
+  /** Stored interval: `1d`, or `1m` for every intraday interval. */
+  interval: '1d' | '1m';
+  tickers: readonly string[];
+}
+
+/** A downloaded, verified and parsed file, ready to be merged and marked done in one transaction. */
+export interface CompletedFile {
+  job: JobSpec;
+  file: DayFile;
+  /** Rows of the job's tickers found in the file (any ticker of the job may have none: a halt). */
+  rows: readonly ParsedRow[];
+}
+
+/** A file handed to this process to download. */
+export interface WorkItem {
+  job: string;
+  file: DayFile;
+}
+
+/** Whole-job counts, for a shared store's report and `status`. */
+export interface JobCounts {
+  /** Files the job's listings registered. */
+  files: number;
+  done: number;
+  /** Claimed by a live process right now. */
+  claimed: number;
+  failed: number;
+  /** Neither done, failed nor claimed. */
+  pending: number;
+}
+
+/** One process that took part in a job on a shared store. */
+export interface ProcessInfo {
+  id: number;
+  host: string;
+  pid: number;
+  startedAt: string;
+  heartbeatAt: string;
+  endedAt: string | undefined;
+  /** True while its database session is open (its claims are held). */
+  alive: boolean;
+  filesDone: number;
+  bytes: number;
+  /** Files done per second since it started (or until it ended). */
+  filesPerSecond: number;
+}
+
+/** What `status` shows of one job. */
+export interface JobStatus extends JobCounts {
+  job: string;
+  dataset: string;
+  interval: string;
+  symbols: string[];
+  processes: ProcessInfo[];
+  /** Estimated ms until the job completes at the live processes' rate; undefined when unknown. */
+  etaMs: number | undefined;
+}
+
+/**
+ * The files of a run that still need downloading. For SQLite a local FIFO: every listed file
+ * this process needs is its own. For PostgreSQL a table shared by every process on the job: each
+ * file is claimed by exactly one live process; a dead process's claims are taken over.
+ */
+export interface WorkQueue {
+  /** Files a listing found that the job still needs (not done with this ETag). */
+  offer(job: JobSpec, files: readonly DayFile[]): Promise<void>;
+  /** Up to `n` files for this process to download now; empty when none is free right now. */
+  claim(n: number): Promise<WorkItem[]>;
+  /** A file failed after its retries: recorded as failed (a later run retries it), its claim released. */
+  fail(item: WorkItem, failure: { code: string; message: string }): Promise<void>;
+  /** Files this process will not finish (the run is stopping): another process may take them. */
+  release(items: readonly WorkItem[]): Promise<void>;
+  /**
+   * Files of the run's jobs that are neither done nor failed: `pending` (free to claim) and
+   * `claimedByOthers` (being downloaded by another live process). The run ends when both are 0
+   * and nothing is in flight here.
+   */
+  remaining(): Promise<{ pending: number; claimedByOthers: number }>;
+  /**
+   * Merges each file's bars (replacing its day for each ticker of its job), records the ingested
+   * days, marks the files done and releases their claims, all in one transaction: no file is
+   * ever done without its bars. Re-ingesting a day never duplicates a row.
+   */
+  complete(batch: readonly CompletedFile[]): Promise<void>;
+  /** Whole-job counts over the run's jobs (for the local queue: what this run registered). */
+  counts(): Promise<JobCounts>;
+  /** The processes that took part in the run's jobs (shared stores; empty for the local queue). */
+  processes(): Promise<ProcessInfo[]>;
+  /** This process's id in a shared store (undefined for the local queue). */
+  readonly processId: number | undefined;
+  /**
+   * Request slots under a cap of `rps` shared by every process on the store: `n` start times
+   * (local epoch ms, ascending), at least 1/rps apart from any other slot granted to anyone.
+   * Undefined for stores that do not share a cap (the cap is then this process's own).
+   */
+  rateSlots?: (rps: number, n: number) => Promise<number[]>;
+  /** Ends this process's part: releases what it still holds, heartbeats stop. */
+  close(): Promise<void>;
+}
+
+/** The store behind a run and behind `fetchSymbol` / `readBars` / `show`. */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where it is, safe to print: a path, or a URL with its password masked. */
+  readonly where: string;
+
+  /** Registers a job; with `clear`, first forgets its done files and its tickers' days and coverage. */
+  prepareJob(job: JobSpec, opts: { clear: boolean }): Promise<void>;
+  /** Keys of a job recorded done, with the listing they were ingested from. */
+  doneKeys(job: string): Promise<Map<string, DoneKey>>;
+  /** Days already ingested for a symbol within [start, end], with the ETag of their file. */
+  ingestedDays(symbol: string, interval: string, start: string, end: string): Promise<Map<string, string>>;
+  /** Records that every listed day of [start, end] is ingested for `symbol`. */
+  addCoverage(symbol: string, interval: string, start: string, end: string): Promise<void>;
+  /** True when [start, end] lies within the recorded complete windows. */
+  isCovered(symbol: string, interval: string, start: string, end: string): Promise<boolean>;
+  /** Bars of a symbol from the day files of [start, end], oldest first. */
+  readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]>;
+  /** First and last bar time (ms) of these symbols' bars from the day files of [start, end]. */
+  barRange(symbols: readonly string[], interval: string, start: string, end: string): Promise<{ first: number; last: number } | undefined>;
+  getJob(job: string): Promise<JobProgress | undefined>;
+  listJobs(): Promise<JobProgress[]>;
+  /** Forgets a job's done files, and its tickers' ingested days and coverage. Returns the files forgotten. */
+  clearJob(job: string, tickers: readonly string[], interval: string): Promise<number>;
+  /** Every job with its counts and processes, for `status` (SQLite: no processes). */
+  status(): Promise<JobStatus[]>;
+  /** The work queue of one run over these jobs (registers this process in a shared store). */
+  openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue>;
+  close(): Promise<void>;
+}
