@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParsedRow } from '../src/parse/day-file.js';
+import { acquire, createRateLimit, startSlotFeed, type RateLimit } from '../src/s3/rate-limit.js';
 import type { DayFile } from '../src/s3/list.js';
 import { MIGRATIONS, SCHEMA_VERSION, openPostgresStore } from '../src/store/postgres.js';
 import type { CompletedFile, JobSpec, Store, WorkItem, WorkQueue } from '../src/store/types.js';
@@ -307,6 +308,33 @@ describe('postgres store: a job shared by several processes', () => {
       expect(slots).toHaveLength(48);
       const gaps = slots.slice(1).map((s, i) => s - (slots[i] ?? 0));
       expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000 / rps);
+    });
+  });
+
+  it("feeds two processes' rate limits from the store: one cap in every second", async () => {
+    await withTwo({}, async (t) => {
+      const rps = 20;
+      const limits = [createRateLimit(rps, { shared: true }), createRateLimit(rps, { shared: true })];
+      const feeds = [t.a, t.b].map((q, i) => startSlotFeed(limits[i] as RateLimit, (n) => q.rateSlots!(rps, n)));
+      try {
+        const times: number[] = [];
+        await Promise.all(
+          limits.flatMap((l) =>
+            Array.from({ length: 3 }, async () => {
+              for (let i = 0; i < 6; i++) {
+                await acquire(l);
+                times.push(Date.now());
+              }
+            }),
+          ),
+        );
+        expect(times).toHaveLength(36);
+        const sorted = times.sort((x, y) => x - y);
+        const most = Math.max(...sorted.map((s) => sorted.filter((x) => x >= s && x < s + 1000).length));
+        expect(most).toBeLessThanOrEqual(rps);
+      } finally {
+        for (const f of feeds) f.stop();
+      }
     });
   });
 
