@@ -1,5 +1,8 @@
 // The Store contract, against real databases: the same behaviour tests for each implementation,
 // then what only a shared (PostgreSQL) store does: claims, takeover, a shared rate, status.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParsedRow } from '../src/parse/day-file.js';
@@ -268,6 +271,30 @@ describe('postgres store: a job shared by several processes', () => {
         [t.a.processId, false],
         [t.b.processId, true],
       ]);
+    });
+  });
+
+  it('takes over the claims of a process killed with SIGKILL', async () => {
+    await withTwo({}, async (t) => {
+      await t.a.offer(JOB, days(6).map((d) => dayFile(d)));
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/store-child.ts', t.url, JSON.stringify(JOB), '4'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+        const held = JSON.parse(line) as { processId: number; keys: string[] };
+        expect(held.keys).toHaveLength(4);
+        expect(await t.b.remaining()).toEqual({ pending: 2, claimedByOthers: 4 });
+        child.kill('SIGKILL');
+        // The kernel closes the dead process's socket; PostgreSQL ends its session and drops its lock.
+        const takenOver: string[] = [];
+        await expect
+          .poll(async () => (takenOver.push(...(await t.b.claim(10)).map((i) => i.file.key)), takenOver.length), { timeout: 10_000 })
+          .toBe(6);
+        expect(takenOver).toEqual(expect.arrayContaining(held.keys));
+      } finally {
+        child.kill('SIGKILL');
+      }
     });
   });
 
