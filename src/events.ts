@@ -1,3 +1,4 @@
+import type { JobCounts } from './store/types.js';
 import type { AssetClass } from './symbols.js';
 
 /** How one symbol will be fetched: emitted once, before any request. */
@@ -34,6 +35,8 @@ export interface ProgressEvent {
   republished: number;
   /** Downloads allowed in flight now: `workers`, lowered while the server throttles (503 SlowDown). */
   inFlightLimit: number;
+  /** A shared store only: the whole job's counts across every process (refreshed about once a second). */
+  job?: JobCounts;
 }
 
 /** A key that failed after its retries; the run goes on with the others. */

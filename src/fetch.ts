@@ -1,66 +1,78 @@
-import { BarStore, type Bar } from './cache/bars.js';
-import { openDatabase } from './cache/database.js';
+import type { Bar } from './cache/bars.js';
 import { aggregate } from './cache/aggregate.js';
 import { INTERVAL_MINUTES, planJobs, resolveOptions, type JobPlan, type PreloadOptions } from './options.js';
-import { clearJob, runPlans } from './preload.js';
-import { ProgressStore, type JobProgress } from './progress/store.js';
+import { runPlans } from './preload.js';
+import { withStore } from './store/open.js';
+import type { JobProgress, JobStatus, Store } from './store/types.js';
 
 /**
- * Bars of one symbol for a window, oldest first. Served from the cache without any network
+ * Bars of one symbol for a window, oldest first. Served from the store without any network
  * when the window is known complete there; otherwise the missing days are downloaded first.
  *
  * @example
  * const bars = await fetchSymbol('TSLA', { period: '5y' });
+ * const shared = await fetchSymbol('TSLA', { store: 'postgres://user:pass@db:5432/market' });
  */
 export async function fetchSymbol(symbol: string, options?: PreloadOptions): Promise<Bar[]> {
   const o = resolveOptions(options);
   const plan = onlyPlan(planJobs([symbol], o));
   if (!o.clearProgress) {
     // One connection answers the warm case: the coverage check and the read.
-    const cached = withCache(o.cacheDir, ({ bars }) => (isWindowCached(bars, plan) ? readPlan(bars, plan) : undefined));
+    const cached = await withStore(o, async (store) => ((await isWindowCached(store, plan)) ? readPlan(store, plan) : undefined));
     if (cached) return cached;
   }
   await runPlans([plan], o);
-  return withCache(o.cacheDir, ({ bars }) => readPlan(bars, plan));
+  return withStore(o, (store) => readPlan(store, plan));
 }
+
+/** The options that say where the bars are and which window to read. */
+export type ReadOptions = Pick<PreloadOptions, 'cacheDir' | 'store' | 'period' | 'start' | 'end' | 'interval' | 'session' | 'dataset' | 'now'>;
 
 /**
- * Bars of one symbol already in the cache for a window, oldest first. Never touches the
+ * Bars of one symbol already in the store for a window, oldest first. Never touches the
  * network; days not downloaded yet are simply absent.
  */
-export function readBars(
-  symbol: string,
-  options?: Pick<PreloadOptions, 'cacheDir' | 'period' | 'start' | 'end' | 'interval' | 'session' | 'dataset' | 'now'>,
-): Bar[] {
+export async function readBars(symbol: string, options?: ReadOptions): Promise<Bar[]> {
   const o = resolveOptions(options);
   const plan = onlyPlan(planJobs([symbol], o));
-  return withCache(o.cacheDir, ({ bars }) => readPlan(bars, plan));
+  return withStore(o, (store) => readPlan(store, plan));
 }
 
+type StoreOptions = Pick<PreloadOptions, 'cacheDir' | 'store'>;
+
 /** What the progress store holds for the job of these symbols (as `preload` would group them). */
-export function getProgress(symbols: string | readonly string[], options?: Pick<PreloadOptions, 'cacheDir' | 'interval'>): JobProgress[] {
+export async function getProgress(symbols: string | readonly string[], options?: StoreOptions & Pick<PreloadOptions, 'interval'>): Promise<JobProgress[]> {
   const o = resolveOptions(options);
-  return withCache(o.cacheDir, ({ progress }) =>
-    planJobs(toArray(symbols), o)
-      .map((p) => progress.get(p.job))
-      .filter((p): p is JobProgress => p !== undefined),
-  );
+  return withStore(o, async (store) => {
+    const found = await Promise.all(planJobs(toArray(symbols), o).map((p) => store.getJob(p.job)));
+    return found.filter((p): p is JobProgress => p !== undefined);
+  });
 }
 
 /** Every job the progress store knows, most recently updated first. */
-export function listProgress(options?: Pick<PreloadOptions, 'cacheDir'>): JobProgress[] {
-  return withCache(resolveOptions(options).cacheDir, ({ progress }) => progress.list());
+export async function listProgress(options?: StoreOptions): Promise<JobProgress[]> {
+  return withStore(resolveOptions(options), (store) => store.listJobs());
+}
+
+/**
+ * Every job with its files done, claimed, failed and left, and (on a shared store) the processes
+ * working on it with their rate, and an ETA for the whole job.
+ */
+export async function jobStatus(options?: StoreOptions): Promise<JobStatus[]> {
+  return withStore(resolveOptions(options), (store) => store.status());
 }
 
 /**
  * Forgets the progress of the job of these symbols, so the next run downloads every file again.
  * Cached bars are kept (a reload upserts them). Returns how many completed keys were forgotten.
  */
-export function clearProgress(symbols: string | readonly string[], options?: Pick<PreloadOptions, 'cacheDir' | 'interval'>): number {
+export async function clearProgress(symbols: string | readonly string[], options?: StoreOptions & Pick<PreloadOptions, 'interval'>): Promise<number> {
   const o = resolveOptions(options);
-  return withCache(o.cacheDir, ({ progress, bars }) =>
-    planJobs(toArray(symbols), o).reduce((n, p) => n + clearJob(progress, bars, p.job, p.symbols.map((s) => s.ticker), p.interval), 0),
-  );
+  return withStore(o, async (store) => {
+    let n = 0;
+    for (const p of planJobs(toArray(symbols), o)) n += await store.clearJob(p.job, p.symbols.map((s) => s.ticker), p.interval);
+    return n;
+  });
 }
 
 function toArray(symbols: string | readonly string[]): readonly string[] {
@@ -73,23 +85,13 @@ function onlyPlan(plans: JobPlan[]): JobPlan {
   return plan;
 }
 
-/** Opens the cache for one call and closes it again, whatever happens. */
-function withCache<T>(cacheDir: string, fn: (stores: { bars: BarStore; progress: ProgressStore }) => T): T {
-  const db = openDatabase(cacheDir);
-  try {
-    return fn({ bars: new BarStore(db), progress: new ProgressStore(db) });
-  } finally {
-    db.close();
-  }
-}
-
-function isWindowCached(bars: BarStore, plan: JobPlan): boolean {
+async function isWindowCached(store: Store, plan: JobPlan): Promise<boolean> {
   if (plan.start === undefined) return false; // 'max' needs the listing to know where data starts
-  return plan.publishedEnd < plan.start || bars.isCovered(tickerOf(plan), plan.interval, plan.start, plan.publishedEnd);
+  return plan.publishedEnd < plan.start || store.isCovered(tickerOf(plan), plan.interval, plan.start, plan.publishedEnd);
 }
 
-function readPlan(bars: BarStore, plan: JobPlan): Bar[] {
-  const stored = bars.read(tickerOf(plan), plan.interval, plan.start ?? '0000-01-01', plan.end);
+async function readPlan(store: Store, plan: JobPlan): Promise<Bar[]> {
+  const stored = await store.readBars(tickerOf(plan), plan.interval, plan.start ?? '0000-01-01', plan.end);
   if (plan.barInterval === '1d') return stored;
   return aggregate(stored, INTERVAL_MINUTES[plan.barInterval], plan.session);
 }

@@ -6,6 +6,7 @@ import { InvalidOptionError } from './errors.js';
 import { isDatasetPrefix, resolveSymbol, type AssetClass, type ResolvedSymbol } from './symbols.js';
 import type { PreloadEvent } from './events.js';
 import type { Session } from './cache/aggregate.js';
+import { isStoreUrl, maskUrl } from './store/url.js';
 
 export const PERIODS = ['1mo', '3mo', '6mo', '1y', '2y', '5y', '10y', 'ytd', 'max'] as const;
 export type Period = (typeof PERIODS)[number];
@@ -34,6 +35,7 @@ const credentialsSchema = z.object({
 /** Options shared by `preload`, `fetchSymbol` and the progress functions. Defaults live here only. */
 export const optionsSchema = z.object({
   cacheDir: z.string().min(1).optional(),
+  store: z.string().refine(isStoreUrl).optional(),
   endpoint: z
     .string()
     .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol))
@@ -69,6 +71,7 @@ export type Credentials = z.output<typeof credentialsSchema>;
 
 const EXPECTED: Record<string, string> = {
   cacheDir: 'a directory path',
+  store: 'a PostgreSQL URL like postgres://user:password@host:5432/database',
   endpoint: 'an http(s) URL',
   bucket: 'an S3 bucket name (3-63 lower-case letters, digits, dots or hyphens)',
   workers: 'an integer from 1 to 64',
@@ -95,6 +98,7 @@ const EXPECTED: Record<string, string> = {
 /** Renders a value for an error message without ever echoing credentials. */
 export function describeValue(option: string, value: unknown): string {
   if (option === 'credentials') return '(hidden)';
+  if (option === 'store' && typeof value === 'string') return `\`${maskUrl(value)}\` (string)`;
   const shown = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
   return `\`${shown}\` (${value === null ? 'null' : typeof value})`;
 }
@@ -102,6 +106,8 @@ export function describeValue(option: string, value: unknown): string {
 /** The options with every default filled in, after one validation at the door. */
 export interface ResolvedOptions {
   cacheDir: string;
+  /** A PostgreSQL URL: the shared store; undefined: the SQLite file in `cacheDir`. */
+  store: string | undefined;
   endpoint: string;
   bucket: string;
   workers: number;
@@ -133,6 +139,7 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
   const merged: Record<string, unknown> = {
     ...input,
     cacheDir: input.cacheDir ?? env['MARKET_DATA_CACHE_DIR'] ?? undefined,
+    store: input.store ?? (env['MARKET_DATA_STORE_URL'] || undefined),
     endpoint: input.endpoint ?? env['MASSIVE_S3_ENDPOINT'] ?? DEFAULT_ENDPOINT,
     bucket: input.bucket ?? env['MASSIVE_S3_BUCKET'] ?? DEFAULT_BUCKET,
   };
@@ -158,6 +165,7 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
   const secret = env['MASSIVE_SECRET_ACCESS_KEY'];
   return {
     cacheDir: o.cacheDir ?? defaultCacheDir(env),
+    store: o.store,
     endpoint: o.endpoint ?? DEFAULT_ENDPOINT,
     bucket: o.bucket ?? DEFAULT_BUCKET,
     workers: o.workers,

@@ -32,6 +32,7 @@ describe('CLI formatting', () => {
     const base: PreloadReport = {
       symbols: ['TSLA'],
       dataset: 'us_stocks_sip/day_aggs_v1',
+      interval: '1d',
       start: '2024-01-01',
       end: '2024-12-31',
       files: { listed: 252, downloaded: 0, skipped: 252, failed: 0 },
@@ -60,7 +61,8 @@ describe('CLI formatting', () => {
   it('shows the bars of a day file as days, and minute bars in New York time', () => {
     const base = { symbols: ['TSLA'], start: '2026-03-02', end: '2026-03-09', files: { listed: 6, downloaded: 6, skipped: 0, failed: 0 } };
     const report = (dataset: string, first: string, last: string): PreloadReport => ({
-      ...base, dataset, bytes: 1, bars: 2, barRange: { first, last }, elapsedMs: 1, failures: [], retries: 0, republished: 0,
+      // The interval the caller asked for decides how times are shown, not the dataset's name.
+      ...base, dataset, interval: dataset.includes('minute') ? '5m' : '1d', bytes: 1, bars: 2, barRange: { first, last }, elapsedMs: 1, failures: [], retries: 0, republished: 0,
       fromRawMirror: 0, notes: [], malformedRows: 0, duplicateRows: 0,
     });
     // Day bars start at 05:00 UTC (midnight in New York): the UTC date is the day.

@@ -2,6 +2,9 @@
 // then what only a shared (PostgreSQL) store does: claims, takeover, a shared rate, status.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +12,7 @@ import type { ParsedRow } from '../src/parse/day-file.js';
 import { acquire, createRateLimit, startSlotFeed, type RateLimit } from '../src/s3/rate-limit.js';
 import type { DayFile } from '../src/s3/list.js';
 import { MIGRATIONS, SCHEMA_VERSION, openPostgresStore } from '../src/store/postgres.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
 import type { CompletedFile, JobSpec, Store, WorkItem, WorkQueue } from '../src/store/types.js';
 import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
 
@@ -42,8 +46,11 @@ function completed(file: DayFile, rows: ParsedRow[], job = JOB): CompletedFile {
   return { job, file, rows };
 }
 
-/** The implementations under test. The SQLite one joins here once `openSqliteStore` is on main. */
-const stores: [string, () => Promise<Store>][] = [['postgres', async () => openPostgresStore(await server.freshDatabase())]];
+/** The implementations under test, each on a fresh, empty store. */
+const stores: [string, () => Promise<Store>][] = [
+  ['sqlite', async () => openSqliteStore(await mkdtemp(join(tmpdir(), 'pmd-store-')))],
+  ['postgres', async () => openPostgresStore(await server.freshDatabase())],
+];
 
 async function withStore(open: () => Promise<Store>, test: (store: Store) => Promise<void>): Promise<void> {
   const store = await open();
@@ -67,6 +74,7 @@ describe.each(stores)('%s store', (_name, open) => {
       expect(claimed.map((c) => c.file.key)).toEqual([f1.key, f2.key]);
       // BBB has no row on d2 (a halt): its day is still recorded, with 0 rows.
       await queue.complete([completed(f1, [row('AAA', d1, 10), row('BBB', d1, 20)]), completed(f2, [row('AAA', d2, 11)])]);
+      expect(await queue.counts()).toEqual({ files: 2, done: 2, claimed: 0, failed: 0, pending: 0 });
       expect(await store.readBars('AAA', '1d', d1, d2)).toEqual([
         { time: row('AAA', d1, 10).time, open: 9, high: 11, low: 8, close: 10, volume: 1000.5, transactions: 12 },
         { time: row('AAA', d2, 11).time, open: 10, high: 12, low: 9, close: 11, volume: 1000.5, transactions: 12 },
@@ -86,12 +94,11 @@ describe.each(stores)('%s store', (_name, open) => {
       expect(await store.barRange(['AAA', 'BBB'], '1d', d1, d2)).toEqual({ first: row('AAA', d1, 0).time, last: row('AAA', d2, 0).time });
       expect(await store.barRange(['ZZZ'], '1d', d1, d2)).toBeUndefined();
       expect(await store.getJob(JOB.job)).toMatchObject({ job: JOB.job, symbols: ['AAA', 'BBB'], doneKeys: 2, bytes: 2000 });
-      expect(await queue.counts()).toEqual({ files: 2, done: 2, claimed: 0, failed: 0, pending: 0 });
       await queue.close();
     });
   });
 
-  it('offers a failed file again, and keeps a done file with the same ETag done', async () => {
+  it('hands out a failed file again when a later listing offers it', async () => {
     await withStore(open, async (store) => {
       await store.prepareJob(JOB, { clear: false });
       const queue = await store.openQueue([JOB]);
@@ -102,7 +109,7 @@ describe.each(stores)('%s store', (_name, open) => {
       await queue.complete([completed(b.file, [row('AAA', d2, 1)])]);
       expect(await queue.counts()).toEqual({ files: 2, done: 1, claimed: 0, failed: 1, pending: 0 });
       expect(await queue.remaining()).toEqual({ pending: 0, claimedByOthers: 0 });
-      await queue.offer(JOB, [dayFile(d1), dayFile(d2)]);
+      await queue.offer(JOB, [dayFile(d1)]);
       expect(await queue.remaining()).toEqual({ pending: 1, claimedByOthers: 0 });
       expect((await queue.claim(5)).map((c) => c.file.day)).toEqual([d1]);
       await queue.close();
@@ -225,6 +232,19 @@ describe('postgres store: a job shared by several processes', () => {
       await t.close();
     }
   }
+
+  it('keeps a done file done when a listing offers it again with the same ETag, and redoes a republished one', async () => {
+    await withTwo({}, async (t) => {
+      const [d1, d2] = days(2) as [string, string];
+      await t.a.offer(JOB, [dayFile(d1), dayFile(d2)]);
+      const items = await t.a.claim(2);
+      await t.a.complete(items.map((i) => completed(i.file, [row('AAA', i.file.day, 1)])));
+      // Another process's listing of the same files, one of them republished since.
+      await t.b.offer(JOB, [dayFile(d1), dayFile(d2, 'etag-republished')]);
+      expect(await t.b.counts()).toEqual({ files: 2, done: 1, claimed: 0, failed: 0, pending: 1 });
+      expect((await t.b.claim(5)).map((i) => [i.file.day, i.file.etag])).toEqual([[d2, 'etag-republished']]);
+    });
+  });
 
   it('never hands one file to two processes claiming at once', async () => {
     await withTwo({}, async (t) => {

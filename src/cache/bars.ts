@@ -77,6 +77,21 @@ export class BarStore {
     return this.#select.all(symbol, interval, start, end);
   }
 
+  /** First and last bar time of these symbols' bars from the day files of [start, end], from the index alone. */
+  range(symbols: readonly string[], interval: string, start: string, end: string): { first: number; last: number } | undefined {
+    let first: number | undefined;
+    let last: number | undefined;
+    const q = this.#db.prepare<[string, string, string, string], { first: number | null; last: number | null }>(
+      'SELECT MIN(time) AS first, MAX(time) AS last FROM bars WHERE symbol = ? AND interval = ? AND day >= ? AND day <= ?',
+    );
+    for (const symbol of symbols) {
+      const r = q.get(symbol, interval, start, end);
+      if (r?.first != null && (first === undefined || r.first < first)) first = r.first;
+      if (r?.last != null && (last === undefined || r.last > last)) last = r.last;
+    }
+    return first === undefined || last === undefined ? undefined : { first, last };
+  }
+
   /** Records that every listed day of [start, end] is ingested for `symbol`. */
   addCoverage(symbol: string, interval: string, start: string, end: string): void {
     this.#db.prepare('INSERT OR IGNORE INTO coverage (symbol, interval, start, end) VALUES (?, ?, ?, ?)').run(symbol, interval, start, end);

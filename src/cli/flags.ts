@@ -1,4 +1,4 @@
-// Flags shared by `preload-market-data <SYMBOL...>` and `show`: which bars, from which cache.
+// Flags shared by `preload-market-data <SYMBOL...>` and `show`: which bars, from which store.
 import type { PreloadOptions } from '../options.js';
 
 export const WINDOW_FLAGS = {
@@ -9,6 +9,7 @@ export const WINDOW_FLAGS = {
   session: { type: 'string' },
   dataset: { type: 'string' },
   'cache-dir': { type: 'string' },
+  store: { type: 'string' },
 } as const;
 
 type WindowValues = { [K in keyof typeof WINDOW_FLAGS]?: string | undefined };
@@ -23,5 +24,6 @@ export function windowOptions(v: WindowValues): PreloadOptions {
     ...(v.session !== undefined && { session: v.session as PreloadOptions['session'] }),
     ...(v.dataset !== undefined && { dataset: v.dataset }),
     ...(v['cache-dir'] !== undefined && { cacheDir: v['cache-dir'] }),
+    ...(v.store !== undefined && { store: v.store }),
   };
 }

@@ -10,11 +10,13 @@ import { preload, PreloadAbortedError, type PreloadReport } from '../preload.js'
 import { estimateRemainingMs, formatBytes, formatDuration, kebab } from './format.js';
 import { WINDOW_FLAGS, windowOptions } from './flags.js';
 import { show, ShowUsageError } from './show.js';
+import { status } from './status.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, interrupted: 130 } as const;
 
 const USAGE = `Usage: preload-market-data <SYMBOL...> [options]
        preload-market-data show <SYMBOL> [--last N] [--format table|csv|jsonl]
+       preload-market-data status [--store URL] [--json]
 
 Fill the local market-data cache with day bars from Massive's S3 flat files.
 Symbols: stocks (TSLA, BRK.B) and indices (I:SPX) default to 5y, crypto (BTC-USD) and
@@ -35,6 +37,9 @@ Options:
   --offline            use only the raw mirror: no network at all
   --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR,
                        default $XDG_CACHE_HOME/preload-market-data)
+  --store URL          a shared PostgreSQL store, postgres://user:pass@host:5432/db
+                       (env MARKET_DATA_STORE_URL): several processes on several
+                       machines share the job; default: SQLite in the cache directory
   --endpoint URL       S3 endpoint (env MASSIVE_S3_ENDPOINT, default https://files.massive.com)
   --bucket NAME        S3 bucket (env MASSIVE_S3_BUCKET, default flatfiles)
   --retries N          retries per file before it fails (default 5)
@@ -48,7 +53,8 @@ Options:
   --help, --version
 
 Credentials: MASSIVE_ACCESS_KEY_ID and MASSIVE_SECRET_ACCESS_KEY, else the AWS default chain.
-Exit codes: 0 done, 1 some files failed, 2 bad usage or configuration, 130 interrupted.`;
+Exit codes: 0 done, 1 some files failed, 2 bad usage or configuration, 3 the store
+failed (PostgreSQL down: rerun to resume), 130 interrupted.`;
 
 /** Every option of the run command (exported for the demo, which reads the same arguments). */
 export const FLAGS = {
@@ -79,7 +85,12 @@ export interface Io {
 
 /** Runs the CLI and returns its exit code. Never throws. */
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
-  const secrets = [io.env['MASSIVE_SECRET_ACCESS_KEY'], io.env['MASSIVE_ACCESS_KEY_ID'], io.env['AWS_SECRET_ACCESS_KEY']].filter(
+  const secrets = [
+    io.env['MASSIVE_SECRET_ACCESS_KEY'],
+    io.env['MASSIVE_ACCESS_KEY_ID'],
+    io.env['AWS_SECRET_ACCESS_KEY'],
+    ...storePasswords(argv, io.env),
+  ].filter(
     (s): s is string => typeof s === 'string' && s.length >= 4,
   );
   // Belt and braces: nothing we print may carry a credential, whatever an error message says.
@@ -88,6 +99,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   const err = (s: string): void => void io.stderr.write(`${redact(s)}\n`);
 
   if (argv[0] === 'show') return runShow(argv.slice(1), out, err);
+  if (argv[0] === 'status') return runStatus(argv.slice(1), out, err);
 
   let args: ReturnType<typeof parse>;
   try {
@@ -162,24 +174,53 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       err(`preload-market-data: ${(error as Error).message ?? String(error)}`);
     }
     if (v.verbose && error instanceof Error && error.stack) err(error.stack);
-    return error instanceof PreloadError && ['ERR_INVALID_OPTION', 'ERR_CONFIGURATION', 'ERR_NOT_ENTITLED'].includes(error.code)
-      ? EXIT.usage
-      : EXIT.failed;
+    return exitCodeOf(error);
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
 }
 
-function runShow(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+/** The exit code of a run that ended with an error. */
+function exitCodeOf(error: unknown): number {
+  if (!(error instanceof PreloadError)) return EXIT.failed;
+  if (error.code === 'ERR_STORE') return EXIT.store;
+  return ['ERR_INVALID_OPTION', 'ERR_CONFIGURATION', 'ERR_NOT_ENTITLED'].includes(error.code) ? EXIT.usage : EXIT.failed;
+}
+
+/** Passwords of store URLs given by flag or environment: masked in anything printed. */
+function storePasswords(argv: string[], env: NodeJS.ProcessEnv): string[] {
+  const urls = [env['MARKET_DATA_STORE_URL'], ...argv.flatMap((a, i) => (a === '--store' ? [argv[i + 1]] : a.startsWith('--store=') ? [a.slice(8)] : []))];
+  return urls.flatMap((u) => {
+    if (u === undefined || !URL.canParse(u)) return [];
+    const password = decodeURIComponent(new URL(u).password);
+    return password === '' ? [] : [password, new URL(u).password];
+  });
+}
+
+async function runStatus(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   try {
-    const { lines, empty } = show(argv);
+    const { lines } = await status(argv);
+    for (const line of lines) out(line);
+    return EXIT.ok;
+  } catch (error) {
+    const message = error instanceof InvalidOptionError ? error.message.replace(`\`${error.option}\``, `--${kebab(error.option)}`) : (error as Error).message;
+    err(`preload-market-data status: ${message}`);
+    if (error instanceof ShowUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return EXIT.usage;
+    return exitCodeOf(error);
+  }
+}
+
+async function runShow(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  try {
+    const { lines, empty } = await show(argv);
     for (const line of lines) out(line);
     if (empty) err('No bars cached for this window: run `preload-market-data <SYMBOL>` first.');
     return EXIT.ok;
   } catch (error) {
     const message = error instanceof InvalidOptionError ? error.message.replace(`\`${error.option}\``, `--${kebab(error.option)}`) : (error as Error).message;
     err(`preload-market-data show: ${message}`);
+    if (error instanceof PreloadError && error.code === 'ERR_STORE') return EXIT.store;
     return error instanceof ShowUsageError || error instanceof PreloadError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
       ? EXIT.usage
       : EXIT.failed;
@@ -210,6 +251,7 @@ export function jsonReport(r: PreloadReport): Record<string, unknown> {
   return {
     symbols: r.symbols,
     dataset: r.dataset,
+    interval: r.interval,
     start: r.start,
     end: r.end,
     files: r.files,
@@ -224,6 +266,7 @@ export function jsonReport(r: PreloadReport): Record<string, unknown> {
     malformedRows: r.malformedRows,
     duplicateRows: r.duplicateRows,
     barRange: r.barRange,
+    ...(r.job ? { job: r.job } : {}),
   };
 }
 
@@ -231,8 +274,8 @@ export function jsonReport(r: PreloadReport): Record<string, unknown> {
  * Days for day bars; for minute bars New York date and time, since the evening session of a
  * trading day ends past midnight UTC (its last bar would otherwise show the next day).
  */
-function barRange(dataset: string, range: { first: string; last: string }): string {
-  if (!dataset.includes('minute')) return `${range.first.slice(0, 10)} to ${range.last.slice(0, 10)}`;
+function barRange(interval: string, range: { first: string; last: string }): string {
+  if (interval === '1d') return `${range.first.slice(0, 10)} to ${range.last.slice(0, 10)}`;
   const ny = (iso: string): string => {
     const ms = Date.parse(iso);
     return new Date(ms + newYorkOffset(ms)).toISOString().slice(0, 16).replace('T', ' ');
@@ -254,9 +297,15 @@ export function summary(r: PreloadReport): string {
       (r.republished > 0 ? `, ${r.republished} republished files replaced` : '') +
       (r.malformedRows > 0 ? `, ${r.malformedRows} malformed rows skipped` : '') +
       (r.duplicateRows > 0 ? `, ${r.duplicateRows} duplicate rows merged` : ''),
-    `  bars:    ${r.barRange ? `${barRange(r.dataset, r.barRange)} in the cache` : 'none in the cache for this window'}`,
+    `  bars:    ${r.barRange ? `${barRange(r.interval, r.barRange)} in the cache` : 'none in the cache for this window'}`,
     `  elapsed: ${formatDuration(r.elapsedMs)}`,
   );
+  if (r.job) {
+    const live = r.job.processes.length;
+    lines.push(
+      `  job:     ${r.job.done} of ${r.job.files} files done, ${r.job.failed} failed, by ${live} process${live === 1 ? '' : 'es'} sharing the store (this one: ${f.downloaded})`,
+    );
+  }
   for (const note of r.notes) lines.push(`  note: ${note}`);
   for (const failure of r.failures) lines.push(`  FAILED ${failure.key}: ${failure.message} [${failure.code}]`);
   if (r.failures.length > 0) lines.push('Run the same command again to retry the failed files.');
@@ -280,6 +329,8 @@ class ProgressUi {
   readonly #started = performance.now();
   #firstWork: number | undefined;
   #resumeSaid = false;
+  /** Files of the job already done when this process first saw it (a shared store's ETA counts from there). */
+  #jobBase: number | undefined;
 
   constructor(io: Io, log: (s: string) => void, verbose: boolean) {
     this.#log = log;
@@ -328,8 +379,11 @@ class ProgressUi {
   }
 
   #progress(e: ProgressEvent): void {
-    const done = e.downloaded + e.skipped + e.failed;
-    const worked = e.downloaded + e.failed;
+    // On a shared store the bar shows the whole job (every process), not only this one's share.
+    const total = e.job ? e.job.files : e.listed;
+    const done = e.job ? e.job.done + e.job.failed : e.downloaded + e.skipped + e.failed;
+    this.#jobBase ??= e.job ? done : 0;
+    const worked = e.job ? done - this.#jobBase : e.downloaded + e.failed;
     if (worked > 0) this.#firstWork ??= performance.now();
     if (e.listingDone && !this.#resumeSaid) {
       this.#resumeSaid = true;
@@ -339,15 +393,15 @@ class ProgressUi {
     const now = performance.now();
     const workMs = this.#firstWork === undefined ? 0 : now - this.#firstWork;
     const payload = {
-      pct: e.listed === 0 ? 0 : Math.floor((done / e.listed) * 100),
+      pct: total === 0 ? 0 : Math.floor((done / total) * 100),
       mbps: workMs > 0 ? (e.bytes / 1024 ** 2 / (workMs / 1000)).toFixed(1) : '0.0',
       elapsedText: formatDuration(now - this.#started),
-      etaText: formatDuration(estimateRemainingMs({ total: e.listed, done, worked, elapsedMs: workMs, listingDone: e.listingDone })),
+      etaText: formatDuration(estimateRemainingMs({ total, done, worked, elapsedMs: workMs, listingDone: e.listingDone })),
       skipped: e.skipped,
-      failed: e.failed,
+      failed: e.job ? e.job.failed : e.failed,
     };
-    if (!this.#bar) this.#bar = this.#bars.create(Math.max(e.listed, 1), done, payload);
-    this.#bar.setTotal(Math.max(e.listed, 1));
+    if (!this.#bar) this.#bar = this.#bars.create(Math.max(total, 1), done, payload);
+    this.#bar.setTotal(Math.max(total, 1));
     this.#bar.update(done, payload);
   }
 }

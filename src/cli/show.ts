@@ -15,7 +15,8 @@ Options:
   --interval I         1m|5m|15m|30m|1h|1d (intraday built from stored minutes)
   --session S          regular (09:30-16:00 New York) or extended (default)
   --dataset PREFIX     as for preloading
-  --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR)`;
+  --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR)
+  --store URL          read a shared PostgreSQL store instead (env MARKET_DATA_STORE_URL)`;
 
 const FORMATS = ['table', 'csv', 'jsonl'] as const;
 type Format = (typeof FORMATS)[number];
@@ -24,7 +25,7 @@ type Format = (typeof FORMATS)[number];
 export class ShowUsageError extends Error {}
 
 /** Parses `show` arguments and renders the cached bars; returns the lines to print. */
-export function show(argv: string[]): { lines: string[]; empty: boolean; help: boolean } {
+export async function show(argv: string[]): Promise<{ lines: string[]; empty: boolean; help: boolean }> {
   const { values: v, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -45,7 +46,7 @@ export function show(argv: string[]): { lines: string[]; empty: boolean; help: b
   if (last !== undefined && (!Number.isInteger(last) || last < 1)) throw new ShowUsageError(`Expected --last to be a positive integer, got \`${v.last}\``);
   // With no window given, everything cached.
   const options = windowOptions({ ...v, ...(v.start === undefined && v.period === undefined && { period: 'max' }) });
-  const all = readBars(symbol, options);
+  const all = await readBars(symbol, options);
   const bars = last === undefined ? all : all.slice(-last);
   return { lines: render(bars, format), empty: bars.length === 0, help: false };
 }

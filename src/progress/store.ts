@@ -1,24 +1,7 @@
 import type { Db } from '../cache/database.js';
+import type { DoneKey, JobProgress } from '../store/types.js';
 
-/** What the progress store knows of one job (a dataset, an interval and a set of tickers). */
-export interface JobProgress {
-  job: string;
-  dataset: string;
-  interval: string;
-  symbols: string[];
-  /** Day files recorded as done (downloaded, verified and merged). */
-  doneKeys: number;
-  bytes: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface DoneKey {
-  key: string;
-  size: number;
-  etag: string;
-  lastModified: string | undefined;
-}
+export type { DoneKey, JobProgress };
 
 interface JobRow {
   job: string;

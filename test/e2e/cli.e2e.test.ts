@@ -69,7 +69,7 @@ describe('preload-market-data TSLA (default 5y window)', () => {
     expect(r.code).toBe(0);
     const report = json(r);
     expect(Object.keys(report).sort()).toEqual(
-      ['bars', 'barRange', 'bytes', 'dataset', 'duplicateRows', 'elapsedMs', 'end', 'failures', 'files', 'fromRawMirror', 'malformedRows', 'notes', 'republished', 'retries', 'start', 'symbols'].sort(),
+      ['bars', 'barRange', 'bytes', 'dataset', 'duplicateRows', 'elapsedMs', 'end', 'failures', 'files', 'fromRawMirror', 'interval', 'malformedRows', 'notes', 'republished', 'retries', 'start', 'symbols'].sort(),
     );
     expect(report.files.downloaded).toBe(0);
     expect(report.files.skipped).toBe(report.files.listed);
@@ -316,6 +316,41 @@ describe('resume after the CLI is killed', () => {
     const stats = await w.server.stats();
     expect(stats.totalGets).toBe(files.length - done.length);
     for (const key of done) expect(stats.gets[key]).toBeUndefined();
+    expect(cachedBars(cache, 'TSLA')).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END));
+  });
+});
+
+describe('nothing finished is lost on a kill -9', () => {
+  it('a rerun after SIGKILL at about half downloads again at most the files that were in flight (server log)', async () => {
+    const cache = w.cacheDir('kill-half');
+    const files = dayFilesFor(w.ds, STOCKS, START_5Y, END);
+    const inFlight = 8;
+    await w.server.setLatency(20);
+    await w.server.resetStats();
+    const child = spawnCli(['TSLA', '--end', END, '--cache-dir', cache, '--workers', String(inFlight)], w.env);
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    // Killed by what the server saw, not by what the store says.
+    let first: Record<string, number> = {};
+    const until = Date.now() + 60_000;
+    while (Object.keys(first).length < files.length / 2 && Date.now() < until) {
+      first = (await w.server.stats()).gets;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    first = (await w.server.stats()).gets;
+    await w.server.setLatency(0);
+    expect(Object.keys(first).length).toBeGreaterThan(files.length / 4);
+    expect(Object.keys(first).length).toBeLessThan(files.length);
+
+    await w.server.resetStats();
+    const r = await runCli(['TSLA', '--end', END, '--cache-dir', cache, '--json'], w.env);
+    expect(r.code).toBe(0);
+    const second = (await w.server.stats()).gets;
+    const refetched = Object.keys(second).filter((key) => first[key] !== undefined);
+    // Every file is fetched, and the only ones fetched twice are those the killed run had in flight.
+    expect(new Set([...Object.keys(first), ...Object.keys(second)]).size).toBe(files.length);
+    expect(refetched.length).toBeLessThanOrEqual(inFlight);
     expect(cachedBars(cache, 'TSLA')).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END));
   });
 });

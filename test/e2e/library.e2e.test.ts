@@ -30,7 +30,7 @@ describe('fetchSymbol', () => {
     expect(await fetchSymbol('TSLA', { ...dead, start: '2026-01-01', end: '2026-06-30' })).toEqual(
       readSourceBars(w.ds, STOCKS, 'TSLA', '2026-01-01', '2026-06-30'),
     );
-    expect(readBars('TSLA', { cacheDir, start: '2026-11-01', end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2026-11-01', END));
+    expect(await readBars('TSLA', { cacheDir, start: '2026-11-01', end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2026-11-01', END));
   });
 
   it('fetches only the days it lacks when the window grows', async () => {
@@ -90,7 +90,7 @@ describe('preload', () => {
     const files = dayFilesFor(w.ds, STOCKS, '2025-01-01', END);
     const rest = await preload('TSLA', { ...opts(cacheDir), start: '2025-01-01' });
     expect(rest.files).toEqual({ listed: files.length, downloaded: files.length - done.length, skipped: done.length, failed: 0 });
-    expect(readBars('TSLA', { cacheDir, start: '2025-01-01', end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2025-01-01', END));
+    expect(await readBars('TSLA', { cacheDir, start: '2025-01-01', end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2025-01-01', END));
   });
 });
 
@@ -99,13 +99,13 @@ describe('progress functions', () => {
     const cacheDir = w.cacheDir('progress');
     await preload(['NVDA', 'META'], { ...opts(cacheDir), start: '2026-11-01' });
     const files = dayFilesFor(w.ds, STOCKS, '2026-11-01', END);
-    const [job] = getProgress(['META', 'NVDA'], { cacheDir });
+    const [job] = await getProgress(['META', 'NVDA'], { cacheDir });
     expect(job).toMatchObject({ dataset: STOCKS, interval: '1d', symbols: ['META', 'NVDA'], doneKeys: files.length });
-    expect(listProgress({ cacheDir }).map((j) => j.job)).toEqual([job?.job]);
-    expect(getProgress('NVDA', { cacheDir })).toEqual([]); // another job: NVDA alone
+    expect((await listProgress({ cacheDir })).map((j) => j.job)).toEqual([job?.job]);
+    expect(await getProgress('NVDA', { cacheDir })).toEqual([]); // another job: NVDA alone
 
-    expect(clearProgress(['NVDA', 'META'], { cacheDir })).toBe(files.length);
-    expect(listProgress({ cacheDir })).toEqual([]);
+    expect(await clearProgress(['NVDA', 'META'], { cacheDir })).toBe(files.length);
+    expect(await listProgress({ cacheDir })).toEqual([]);
     await w.server.resetStats();
     const again = await preload(['NVDA', 'META'], { ...opts(cacheDir), start: '2026-11-01' });
     expect(again.files.downloaded).toBe(files.length);

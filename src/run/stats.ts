@@ -1,0 +1,48 @@
+// The counters of one run: what the library emits as progress events and returns as its report.
+import type { ProgressEvent } from '../events.js';
+import type { Failure } from './report.js';
+
+export type Counts = Omit<ProgressEvent, 'type' | 'job'>;
+
+/** A completed download as the stats count it. */
+export interface Downloaded {
+  bytes: number;
+  rows: number;
+  malformed: number;
+  duplicates: number;
+  fromMirror: boolean;
+}
+
+export class RunStats {
+  readonly counts: Counts = {
+    listed: 0,
+    listingDone: false,
+    skipped: 0,
+    downloaded: 0,
+    failed: 0,
+    bytes: 0,
+    bars: 0,
+    retries: 0,
+    republished: 0,
+    inFlightLimit: 0,
+  };
+  readonly failures: Failure[] = [];
+  readonly notes: string[] = [];
+  fromMirror = 0;
+  malformed = 0;
+  duplicates = 0;
+
+  downloaded(d: Downloaded): void {
+    this.counts.downloaded += 1;
+    if (d.fromMirror) this.fromMirror += 1;
+    else this.counts.bytes += d.bytes;
+    this.counts.bars += d.rows;
+    this.malformed += d.malformed;
+    this.duplicates += d.duplicates;
+  }
+
+  failed(failure: Failure): void {
+    this.counts.failed += 1;
+    this.failures.push(failure);
+  }
+}

@@ -1,0 +1,168 @@
+// The embedded default: one SQLite file holds bars, ingested days, coverage and progress, so a
+// file is marked done in the same transaction that merges its bars (SQLite transactions are
+// atomic only within one database). One process owns its run: the work queue is a local FIFO.
+import { join } from 'node:path';
+import type { Bar } from '../cache/bars.js';
+import { BarStore } from '../cache/bars.js';
+import { CACHE_FILE, openDatabase, type Db } from '../cache/database.js';
+import { ProgressStore } from '../progress/store.js';
+import type { DayFile } from '../s3/list.js';
+import type { CompletedFile, DoneKey, JobCounts, JobProgress, JobSpec, JobStatus, Store, WorkItem, WorkQueue } from './types.js';
+
+/** Opens (creating if needed) the SQLite store in `cacheDir`. */
+export function openSqliteStore(cacheDir: string): SqliteStore {
+  return new SqliteStore(openDatabase(cacheDir), join(cacheDir, CACHE_FILE));
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly where: string;
+  readonly #db: Db;
+  readonly #bars: BarStore;
+  readonly #progress: ProgressStore;
+  readonly #commit: (batch: readonly CompletedFile[]) => void;
+
+  constructor(db: Db, where: string) {
+    this.#db = db;
+    this.where = where;
+    this.#bars = new BarStore(db);
+    this.#progress = new ProgressStore(db);
+    // The key is recorded done in the same transaction that merges its bars.
+    this.#commit = db.transaction((batch: readonly CompletedFile[]) => {
+      for (const { job, file, rows } of batch) {
+        for (const ticker of job.tickers) {
+          const own = rows.filter((r) => r.ticker === ticker).map((r) => ({ ...r, symbol: ticker, day: file.day }));
+          this.#bars.replaceDay(ticker, job.interval, file.day, own);
+          this.#bars.markIngested(ticker, job.interval, { ...file, dataset: job.dataset }, own.length);
+        }
+        this.#progress.markDone(job.job, file);
+      }
+    });
+  }
+
+  async prepareJob(job: JobSpec, opts: { clear: boolean }): Promise<void> {
+    if (opts.clear) await this.clearJob(job.job, job.tickers, job.interval);
+    this.#progress.touchJob(job.job, job.dataset, job.interval, job.tickers);
+  }
+
+  async doneKeys(job: string): Promise<Map<string, DoneKey>> {
+    return this.#progress.doneKeys(job);
+  }
+
+  async ingestedDays(symbol: string, interval: string, start: string, end: string): Promise<Map<string, string>> {
+    return this.#bars.ingestedDays(symbol, interval, start, end);
+  }
+
+  /** Synchronous under the hood: the whole batch is one SQLite transaction. */
+  commitNow(batch: readonly CompletedFile[]): void {
+    this.#commit(batch);
+  }
+
+  async addCoverage(symbol: string, interval: string, start: string, end: string): Promise<void> {
+    this.#bars.addCoverage(symbol, interval, start, end);
+  }
+
+  async isCovered(symbol: string, interval: string, start: string, end: string): Promise<boolean> {
+    return this.#bars.isCovered(symbol, interval, start, end);
+  }
+
+  async readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]> {
+    return this.#bars.read(symbol, interval, start, end);
+  }
+
+  async barRange(symbols: readonly string[], interval: string, start: string, end: string): Promise<{ first: number; last: number } | undefined> {
+    return this.#bars.range(symbols, interval, start, end);
+  }
+
+  async getJob(job: string): Promise<JobProgress | undefined> {
+    return this.#progress.get(job);
+  }
+
+  async listJobs(): Promise<JobProgress[]> {
+    return this.#progress.list();
+  }
+
+  async clearJob(job: string, tickers: readonly string[], interval: string): Promise<number> {
+    return this.#db.transaction(() => {
+      for (const t of tickers) this.#bars.clearSymbol(t, interval);
+      return this.#progress.clear(job);
+    })();
+  }
+
+  async status(): Promise<JobStatus[]> {
+    return this.#progress.list().map((j) => ({
+      job: j.job,
+      dataset: j.dataset,
+      interval: j.interval,
+      symbols: j.symbols,
+      // Only done files are recorded here: what is left is known to a run's listing alone.
+      files: j.doneKeys,
+      done: j.doneKeys,
+      claimed: 0,
+      failed: 0,
+      pending: 0,
+      processes: [],
+      etaMs: undefined,
+    }));
+  }
+
+  async openQueue(): Promise<WorkQueue> {
+    return new LocalQueue(this);
+  }
+
+  async close(): Promise<void> {
+    this.#db.close();
+  }
+}
+
+/** One process, one run: every file the listing offers is this process's to download. */
+class LocalQueue implements WorkQueue {
+  readonly processId = undefined;
+  readonly #store: SqliteStore;
+  readonly #fifo: WorkItem[] = [];
+  readonly #counts: JobCounts = { files: 0, done: 0, claimed: 0, failed: 0, pending: 0 };
+
+  constructor(store: SqliteStore) {
+    this.#store = store;
+  }
+
+  async offer(job: JobSpec, files: readonly DayFile[]): Promise<void> {
+    for (const file of files) this.#fifo.push({ job: job.job, file });
+    this.#counts.files += files.length;
+  }
+
+  async claim(n: number): Promise<WorkItem[]> {
+    const items = this.#fifo.splice(0, n);
+    this.#counts.claimed += items.length;
+    return items;
+  }
+
+  async fail(): Promise<void> {
+    this.#counts.claimed -= 1;
+    this.#counts.failed += 1;
+  }
+
+  async release(items: readonly WorkItem[]): Promise<void> {
+    this.#counts.claimed -= items.length;
+  }
+
+  async remaining(): Promise<{ pending: number; claimedByOthers: number }> {
+    return { pending: this.#fifo.length, claimedByOthers: 0 };
+  }
+
+  async complete(batch: readonly CompletedFile[]): Promise<void> {
+    this.#store.commitNow(batch);
+    this.#counts.claimed -= batch.length;
+    this.#counts.done += batch.length;
+  }
+
+  async counts(): Promise<JobCounts> {
+    return { ...this.#counts, pending: this.#fifo.length };
+  }
+
+  async processes(): Promise<[]> {
+    return [];
+  }
+
+  async close(): Promise<void> {}
+}
