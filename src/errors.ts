@@ -57,3 +57,16 @@ export class AbortedError extends PreloadError {
     super('ERR_ABORTED', message);
   }
 }
+
+/**
+ * The shared store failed: unreachable, refused, restarted mid-run, or of another schema version.
+ * `where` is its URL with the password masked; nothing is marked done without its bars.
+ */
+export class StoreError extends PreloadError {
+  readonly where: string;
+
+  constructor(where: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_STORE', message, options);
+    this.where = where;
+  }
+}
