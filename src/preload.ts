@@ -26,16 +26,19 @@ export async function preload(symbols: string | readonly string[], options?: Pre
 
 export async function runPlans(plans: JobPlan[], o: ResolvedOptions): Promise<PreloadReport> {
   const started = performance.now();
-  o.onProgress?.({
-    type: 'plan',
-    jobs: plans.map((p) => ({
-      symbols: p.symbols.map(({ symbol, ticker, assetClass }) => ({ symbol, ticker, assetClass })),
-      dataset: p.dataset,
-      start: p.start,
-      end: p.end,
-      period: p.period,
-      defaultPeriod: p.defaultPeriod,
-    })),
+  // The store first: a store that cannot be opened is one line, before anything else is said.
+  return withStore(o, (store) => {
+    o.onProgress?.({
+      type: 'plan',
+      jobs: plans.map((p) => ({
+        symbols: p.symbols.map(({ symbol, ticker, assetClass }) => ({ symbol, ticker, assetClass })),
+        dataset: p.dataset,
+        start: p.start,
+        end: p.end,
+        period: p.period,
+        defaultPeriod: p.defaultPeriod,
+      })),
+    });
+    return new Run(store, plans, o).execute(started);
   });
-  return withStore(o, (store) => new Run(store, plans, o).execute(started));
 }

@@ -11,7 +11,7 @@ import type { TaskResult } from '../pool/messages.js';
 import { DownloadPool, poolLayout } from '../pool/pool.js';
 import { createS3Client, resolveCredentials, type S3Config } from '../s3/client.js';
 import { findFirstDay, listDayFiles, type DayFile } from '../s3/list.js';
-import { createRateLimit, type RateLimit } from '../s3/rate-limit.js';
+import { createRateLimit, startSlotFeed, type RateLimit } from '../s3/rate-limit.js';
 import type { DoneKey, JobCounts, JobSpec, ProcessInfo, Store, WorkItem, WorkQueue } from '../store/types.js';
 import { Breaker } from './breaker.js';
 import { AdaptiveLimit, watchThrottles } from './limit.js';
@@ -51,7 +51,7 @@ export class Run {
   readonly #limit: AdaptiveLimit;
   readonly #breaker = new Breaker(BREAKER_THRESHOLD);
   readonly #writer: BatchWriter;
-  readonly #rateLimit: RateLimit | undefined;
+  #rateLimit: RateLimit | undefined;
   readonly #throttleSignal = new SharedArrayBuffer(4);
   readonly #failedJobs = new Set<string>();
   readonly #starts = new Map<JobPlan, string>();
@@ -79,7 +79,6 @@ export class Run {
     this.#byJob = new Map(plans.map((plan) => [plan.job, { plan, spec: jobSpec(plan) }]));
     this.#o = o;
     this.#limit = new AdaptiveLimit(o.workers);
-    this.#rateLimit = o.maxRps === undefined ? undefined : createRateLimit(o.maxRps);
     this.#writer = new BatchWriter(
       (batch) => this.#queue?.complete(batch) ?? Promise.resolve(),
       (error) => this.#fail(error),
@@ -101,6 +100,7 @@ export class Run {
       const queue = await this.#store.openQueue([...this.#byJob.values()].map((j) => j.spec));
       this.#queue = queue;
       if (queue.processId !== undefined) stops.push(this.#watchJob(queue));
+      stops.push(this.#startRateLimit(queue));
       stops.push(watchThrottles(this.#throttleSignal, () => this.#limit.throttled(performance.now())));
       if (this.#o.offline) {
         await Promise.all(this.#plans.map((plan) => this.#listOffline(plan)));
@@ -356,6 +356,20 @@ export class Run {
     } finally {
       await queue.close().catch((error: unknown) => this.#fail(error));
     }
+  }
+
+  /**
+   * `--max-rps`: this process's own cap, or, on a store that shares one, slots granted by the
+   * store to every process on the job (taken in small batches by a feed on this thread).
+   */
+  #startRateLimit(queue: WorkQueue): () => void {
+    const rps = this.#o.maxRps;
+    if (rps === undefined) return () => undefined;
+    const grant = queue.rateSlots;
+    this.#rateLimit = createRateLimit(rps, { shared: grant !== undefined });
+    if (grant === undefined) return () => undefined;
+    const feed = startSlotFeed(this.#rateLimit, (n) => grant(rps, n));
+    return () => feed.stop();
   }
 
   /** Keeps the whole job's counts fresh for the progress events (shared stores). */
