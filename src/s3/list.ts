@@ -53,13 +53,14 @@ export async function* listDayFiles(client: S3Client, o: ListOptions): AsyncGene
     const i = next++;
     const month = months[i];
     if (month === undefined) return;
-    pending.set(
+    const listed = listPrefix(client, o, requests, `${o.dataset}/${month}/`).then((files) => ({
       i,
-      listPrefix(client, o, requests, `${o.dataset}/${month}/`).then((files) => ({
-        i,
-        files: files.filter((f) => f.day >= start && f.day <= o.end),
-      })),
-    );
+      files: files.filter((f) => f.day >= start && f.day <= o.end),
+    }));
+    // Handled from the start: a consumer may stop (abort, a 403 in another month) before it
+    // awaits this month, and a rejection nobody handles ends a Node 20 process.
+    listed.catch(() => undefined);
+    pending.set(i, listed);
   };
   try {
     while (next < Math.min(concurrency, months.length)) launch();
@@ -70,7 +71,10 @@ export async function* listDayFiles(client: S3Client, o: ListOptions): AsyncGene
       yield files;
     }
   } finally {
+    // Stopped early (the consumer returned, or a month failed): abort the months still being
+    // listed and wait for them, so no request outlives the listing (or its client).
     requests.close();
+    await Promise.allSettled(pending.values());
   }
 }
 
@@ -85,6 +89,7 @@ export async function* listDayFiles(client: S3Client, o: ListOptions): AsyncGene
 class RequestSignals {
   readonly #run: AbortSignal | undefined;
   readonly #live = new Set<AbortController>();
+  #closed = false;
   readonly #onAbort = (): void => {
     for (const c of this.#live) c.abort(this.#run?.reason);
   };
@@ -98,6 +103,7 @@ class RequestSignals {
   async send<T>(request: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     if (this.#run?.aborted) controller.abort(this.#run.reason);
+    else if (this.#closed) controller.abort();
     this.#live.add(controller);
     try {
       return await request(controller.signal);
@@ -106,9 +112,11 @@ class RequestSignals {
     }
   }
 
-  /** Removes the listener on the run's signal. */
+  /** Removes the listener on the run's signal and aborts the requests still in flight. */
   close(): void {
+    this.#closed = true;
     this.#run?.removeEventListener('abort', this.#onAbort);
+    for (const c of this.#live) c.abort();
   }
 }
 
