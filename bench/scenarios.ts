@@ -360,7 +360,32 @@ function minuteRows(ctx: Context): Row[] {
     coldRow(ctx, 'minute cold, no cap', 'minute', tsla, [], m.uncapped, 'minute floor, no cap'),
     floorRow(ctx, 'minute large floor', 'http', 'minute', m.large),
     coldRow(ctx, 'minute large cold', 'minute', tsla, [], m.large, 'minute large floor'),
+    mirrorRow(ctx, 'minute large, from the raw mirror', m.large),
   ];
+}
+
+/**
+ * Every file from the raw mirror (--keep-raw), none downloaded: a TSLA run fills the mirror once,
+ * then each timed run extracts AAPL from it (--clear-progress, so every file is read again). The
+ * number to watch is peak RSS: a mirrored file streams from disk as a download does.
+ */
+function mirrorRow(ctx: Context, name: string, w: Workload): Row {
+  const dir = freshDir(ctx, 'mirror');
+  const keep = ['--keep-raw'];
+  let filled: Promise<unknown> | undefined;
+  return {
+    name,
+    scenario: 'minute',
+    setup: async () => void (await (filled ??= runCli(ctx, ['TSLA'], dir, keep, [], w))),
+    run: async () => {
+      const run = await runCli(ctx, ['AAPL'], dir, [...keep, '--clear-progress'], [], w);
+      const { fromRawMirror } = run.report as CliReport & { fromRawMirror: number };
+      if (fromRawMirror !== w.expected.length || run.gets !== 0) {
+        throw new Error(`${name}: ${fromRawMirror} of ${w.expected.length} files from the mirror, ${run.gets} GETs (expected none)`);
+      }
+      return sampleOf(run, { fromRawMirror });
+    },
+  };
 }
 
 function referenceRows(ctx: Context): Row[] {

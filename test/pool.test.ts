@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DownloadTask } from '../src/pool/messages.js';
@@ -129,6 +129,37 @@ describe('DownloadPool (real threads, real server)', () => {
     const kept = readFileSync(join(rawDir, f.key));
     expect(createHash('md5').update(kept).digest('hex')).toBe(f.md5);
     expect(readdirSync(dirname(join(rawDir, f.key))).sort()).toEqual([basename(f.key), `${basename(f.key)}.meta.json`]);
+  });
+
+  it.each([
+    ['a byte flipped (plain MD5 ETag)', (f: GeneratedFile) => f.md5],
+    // Only the length and gzip itself can tell: a copy read whole failed ERR_PARSE instead.
+    ['a byte flipped (multipart ETag, no MD5)', (f: GeneratedFile) => `${f.md5}-2`],
+  ] as const)('streams a large file from the raw mirror, and downloads it again when the copy has %s', async (_name, etagOf) => {
+    const f = at(13);
+    const rawDir = join(w.root, `raw-reuse-${etagOf(f).length}`);
+    const large = task(f, { streamAboveBytes: 0, rawDir, etag: etagOf(f) });
+    const first = await pool.run(large);
+    expect(first).toMatchObject({ ok: true, fromMirror: false });
+    const tsla = (r: typeof first) => (r.ok ? r.rows.filter((x) => x.ticker === 'TSLA').map(({ ticker: _t, ...bar }) => bar) : []);
+
+    await w.server.resetStats();
+    const reused = await pool.run(large);
+    expect(reused).toMatchObject({ ok: true, fromMirror: true, bytes: f.size });
+    expect(tsla(reused)).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', f.day, f.day));
+    expect((await w.server.stats()).totalGets).toBe(0);
+
+    // Damage the copy in the middle of its deflate stream, keeping its length.
+    const path = join(rawDir, f.key);
+    const copy = readFileSync(path);
+    copy[Math.floor(copy.length / 3)] = (copy[Math.floor(copy.length / 3)] ?? 0) ^ 0xff;
+    writeFileSync(path, copy);
+    const again = await pool.run(large);
+    expect(again).toMatchObject({ ok: true, fromMirror: false, bytes: f.size, retries: 0 });
+    expect(tsla(again)).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', f.day, f.day));
+    expect((await w.server.stats()).gets[f.key]).toBe(1);
+    // The download replaced the damaged copy.
+    expect(createHash('md5').update(readFileSync(path)).digest('hex')).toBe(f.md5);
   });
 
   it('retries a streamed body whose MD5 does not match, then fails it', async () => {

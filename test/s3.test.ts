@@ -1,6 +1,6 @@
 import { ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotEntitledError } from '../src/errors.js';
 import { dayOfKey, findFirstDay, listDayFiles, type DayFile } from '../src/s3/list.js';
 
@@ -79,5 +79,72 @@ describe('listDayFiles', () => {
       CommonPrefixes: [{ Prefix: `${DATASET}/2005/` }, { Prefix: `${DATASET}/2003/` }, { Prefix: `${DATASET}/junk/` }],
     });
     expect(await findFirstDay(new S3Client({ region: 'us-east-1' }), { dataset: DATASET, bucket: 'flatfiles' })).toBe('2003-01-01');
+  });
+});
+
+describe('listDayFiles stopped in the middle of a long listing', () => {
+  const accessDenied = () =>
+    new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'Access Denied' });
+  const monthOf = (prefix: string | undefined): number => Number(prefix?.slice(-3, -1));
+
+  /** Every month after January answers 403 a little later; counts the requests still unanswered. */
+  function mockSlowRefusals(): { inFlight: () => number } {
+    let inFlight = 0;
+    s3.on(ListObjectsV2Command).callsFake(async (input: { Prefix?: string }) => {
+      if (monthOf(input.Prefix) === 1) return { Contents: [obj('2024-01-02')] };
+      inFlight += 1;
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw accessDenied();
+      } finally {
+        inFlight -= 1;
+      }
+    });
+    return { inFlight: () => inFlight };
+  }
+
+  let unhandled: unknown[];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  beforeEach(() => {
+    unhandled = [];
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterEach(() => void process.off('unhandledRejection', onUnhandled));
+  // Long enough for every mocked month to have answered, had the generator left one behind.
+  const afterTheLastAnswer = () => new Promise((resolve) => setTimeout(resolve, 100));
+
+  it('a consumer that stops after the first month leaves no request running and no rejection unhandled', async () => {
+    const { inFlight } = mockSlowRefusals();
+    const controller = new AbortController();
+    const listing = listDayFiles(new S3Client({ region: 'us-east-1' }), {
+      dataset: DATASET,
+      bucket: 'flatfiles',
+      start: '2024-01-01',
+      end: '2024-12-31',
+      signal: controller.signal,
+    });
+    for await (const files of listing) {
+      expect(files.map((f) => f.day)).toEqual(['2024-01-02']);
+      controller.abort(); // as preload does on Ctrl+C, then stops reading
+      break;
+    }
+    expect(inFlight()).toBe(0);
+    await afterTheLastAnswer();
+    expect(unhandled).toEqual([]);
+  });
+
+  it('a 403 in the middle rejects with NotEntitledError once every other month has settled', async () => {
+    const { inFlight } = mockSlowRefusals();
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const files of listDayFiles(new S3Client({ region: 'us-east-1' }), { dataset: DATASET, bucket: 'flatfiles', start: '2024-01-01', end: '2024-12-31' })) {
+        seen.push(...files.map((f) => f.day));
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotEntitledError);
+    expect(seen).toEqual(['2024-01-02']);
+    expect(inFlight()).toBe(0);
+    await afterTheLastAnswer();
+    expect(unhandled).toEqual([]);
   });
 });

@@ -29,7 +29,11 @@ export function rawPath(rawDir: string, key: string): string {
   return path;
 }
 
-/** The mirrored body of a file if it is there and still matches the listing (size, and MD5 where the ETag is one). */
+/**
+ * The mirrored body of a file if it is there and still matches the listing (size, and MD5 where
+ * the ETag is one). Read whole: for day files only; files above `streamAboveBytes` stream from
+ * the mirror instead (`streamFromMirror` in pool/stream.ts), as their downloads do.
+ */
 export async function readRaw(rawDir: string, file: { key: string; size: number; etag: string }): Promise<Buffer | undefined> {
   const body = await readFile(rawPath(rawDir, file.key)).catch(() => undefined);
   if (!body) return undefined;

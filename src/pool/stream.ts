@@ -1,9 +1,12 @@
-// The streaming download for large files (minute aggregates, tens of MB): the body is never held
-// whole. GET -> byte count and MD5 -> gunzip -> RowFilter, with the raw mirror written alongside.
-// A body cut halfway resumes with a Range request from the last byte received.
+// The streaming path for large files (minute aggregates, tens to hundreds of MB): the body is
+// never held whole. Bytes -> byte count and MD5 -> gunzip -> RowFilter, from a GET (with the raw
+// mirror written alongside; a body cut halfway resumes with a Range request from the last byte
+// received) or from a copy in the raw mirror.
 import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { createRawWriter, type RawWriter } from '../cache/raw.js';
+import { createRawWriter, rawPath, type RawWriter } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { ParseError, RowFilter, type ExtractResult } from '../parse/day-file.js';
 import type { GetObject } from '../s3/get.js';
@@ -15,19 +18,69 @@ export interface StreamResult extends ExtractResult {
   resumes: number;
 }
 
+/**
+ * One body as it arrives, in order: checked against the listing, inflated and filtered, and
+ * inflated only as far as the wanted tickers when the MD5 still vouches for the whole body.
+ */
+class BodySink {
+  readonly check: BodyCheck;
+  readonly #task: DownloadTask;
+  readonly #checkMd5: boolean;
+  readonly #filter: RowFilter;
+  readonly #gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  #gunzipError: unknown;
+  #inflating = true;
+
+  constructor(task: DownloadTask) {
+    this.#task = task;
+    this.check = new BodyCheck(task.key, task);
+    this.#checkMd5 = isPlainMd5(task.etag);
+    const filter = new RowFilter(task.tickers);
+    this.#filter = filter;
+    this.#gunzip.on('data', (chunk: Buffer) => {
+      if (!filter.done) filter.push(chunk);
+    });
+    this.#gunzip.on('error', (e) => (this.#gunzipError = e));
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.check.update(chunk);
+    // A gunzip that failed on an earlier chunk is destroyed and never drains: it must not be awaited.
+    if (this.#inflating && !this.#gunzip.write(chunk) && !this.#gunzip.destroyed) await once(this.#gunzip, 'drain');
+    this.#throwIfBadGzip();
+    if (this.#inflating && this.#filter.done && this.#checkMd5) {
+      this.#inflating = false;
+      this.#gunzip.destroy();
+    }
+  }
+
+  /** Throws IntegrityError or ParseError when the whole body is not what the listing says. */
+  async finish(): Promise<ExtractResult> {
+    this.check.finish();
+    if (this.#inflating) {
+      this.#throwIfBadGzip();
+      this.#gunzip.end();
+      // finished() also settles for a stream that already ended or failed, where 'end' never comes.
+      await finished(this.#gunzip).catch((e: unknown) => {
+        throw new ParseError(`not a valid gzip file (${(e as Error).message})`);
+      });
+    }
+    return this.#filter.finish(this.#task.day);
+  }
+
+  destroy(): void {
+    this.#gunzip.destroy();
+  }
+
+  #throwIfBadGzip(): void {
+    if (this.#gunzipError !== undefined) throw new ParseError(`not a valid gzip file (${(this.#gunzipError as Error).message})`);
+  }
+}
+
 /** One attempt: resumes by Range within itself; a length or MD5 mismatch at the end throws (a full retry). */
 export async function streamAttempt(get: GetObject, task: DownloadTask, stop?: AbortSignal): Promise<StreamResult> {
-  const check = new BodyCheck(task.key, task);
-  const checkMd5 = isPlainMd5(task.etag);
-  const filter = new RowFilter(task.tickers);
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  let gunzipError: unknown;
-  gunzip.on('data', (chunk: Buffer) => {
-    if (!filter.done) filter.push(chunk);
-  });
-  gunzip.on('error', (e) => (gunzipError = e));
-  // Inflate only as far as the wanted tickers, when the MD5 still vouches for the whole body.
-  let inflating = true;
+  const sink = new BodySink(task);
+  const { check } = sink;
   const raw: RawWriter | undefined = task.rawDir === undefined ? undefined : await createRawWriter(task.rawDir, task);
   let resumes = 0;
   try {
@@ -42,14 +95,8 @@ export async function streamAttempt(get: GetObject, task: DownloadTask, stop?: A
           // A stall is measured between chunks, not over the whole (long) body.
           clearTimeout(timer);
           timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
-          check.update(chunk);
           await raw?.write(chunk);
-          if (inflating && !gunzip.write(chunk)) await once(gunzip, 'drain');
-          if (gunzipError !== undefined) throw new ParseError(`not a valid gzip file (${(gunzipError as Error).message})`);
-          if (inflating && filter.done && checkMd5) {
-            inflating = false;
-            gunzip.destroy();
-          }
+          await sink.write(chunk);
         }
         break;
       } catch (error) {
@@ -61,19 +108,32 @@ export async function streamAttempt(get: GetObject, task: DownloadTask, stop?: A
         clearTimeout(timer);
       }
     }
-    check.finish();
-    if (inflating) {
-      gunzip.end();
-      await once(gunzip, 'end').catch((e: unknown) => {
-        throw new ParseError(`not a valid gzip file (${(e as Error).message})`);
-      });
-      if (gunzipError !== undefined) throw new ParseError(`not a valid gzip file (${(gunzipError as Error).message})`);
-    }
+    const rows = await sink.finish();
     await raw?.commit();
-    return { ...filter.finish(task.day), bytes: check.received, resumes };
+    return { ...rows, bytes: check.received, resumes };
   } catch (error) {
     await raw?.abort();
-    gunzip.destroy();
+    sink.destroy();
     throw error;
+  }
+}
+
+/**
+ * A large file from the raw mirror, streamed like a download (flat memory whatever its size).
+ * Undefined when the mirror has no copy, or its copy fails the check against the listing
+ * (length, MD5, gzip): the caller downloads the file again, which replaces the copy.
+ */
+export async function streamFromMirror(rawDir: string, task: DownloadTask, stop?: AbortSignal): Promise<StreamResult | undefined> {
+  const sink = new BodySink(task);
+  const file = createReadStream(rawPath(rawDir, task.key), { highWaterMark: 256 * 1024, ...(stop ? { signal: stop } : {}) });
+  try {
+    for await (const chunk of file as AsyncIterable<Buffer>) await sink.write(chunk);
+    return { ...(await sink.finish()), bytes: sink.check.received, resumes: 0 };
+  } catch (error) {
+    sink.destroy();
+    if (stop?.aborted) throw error;
+    return undefined; // absent, stale or damaged: download it again
+  } finally {
+    file.destroy();
   }
 }

@@ -9,7 +9,7 @@ import type { S3Config } from '../s3/client.js';
 import { createGetObject, type GetObject } from '../s3/get.js';
 import { acquire } from '../s3/rate-limit.js';
 import type { DownloadTask, TaskResult } from './messages.js';
-import { streamAttempt } from './stream.js';
+import { streamAttempt, streamFromMirror } from './stream.js';
 import type { PoolData } from './pool.js';
 
 // Aborted when the pool closes: in-flight requests end and their tasks settle before the thread
@@ -103,9 +103,15 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
     );
 
   try {
-    const mirrored = task.rawDir === undefined ? undefined : await readRaw(task.rawDir, task);
+    const large = task.size > task.streamAboveBytes;
+    if (large && task.rawDir !== undefined) {
+      // A large mirrored file streams from disk like a download; a copy that fails its check is absent.
+      const r = await streamFromMirror(task.rawDir, task, stopping);
+      if (r) return { ok: true, key: task.key, bytes: r.bytes, rows: r.rows, malformed: r.malformed, duplicates: r.duplicates, retries: 0, throttled, fromMirror: true };
+    }
+    const mirrored = task.rawDir === undefined || large ? undefined : await readRaw(task.rawDir, task);
     const { config } = task;
-    if (!mirrored && config !== undefined && task.size > task.streamAboveBytes) {
+    if (config !== undefined && large) {
       // Large files stream through: flat memory whatever their size.
       const r = await withRetries(() => streamAttempt(getFor(task, config), task, stopping));
       resumes = r.resumes;

@@ -1,4 +1,4 @@
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { monthsBetween } from '../dates.js';
 import { ConfigurationError, NotEntitledError, PreloadError } from '../errors.js';
 
@@ -46,34 +46,85 @@ export async function* listDayFiles(client: S3Client, o: ListOptions): AsyncGene
   if (start > o.end) return;
   const months = monthsBetween(start, o.end);
   const concurrency = o.concurrency ?? 6;
+  const requests = new RequestSignals(o.signal);
   const pending = new Map<number, Promise<{ i: number; files: DayFile[] }>>();
   let next = 0;
   const launch = (): void => {
     const i = next++;
     const month = months[i];
     if (month === undefined) return;
-    pending.set(
+    const listed = listPrefix(client, o, requests, `${o.dataset}/${month}/`).then((files) => ({
       i,
-      listPrefix(client, o, `${o.dataset}/${month}/`).then((files) => ({
-        i,
-        files: files.filter((f) => f.day >= start && f.day <= o.end),
-      })),
-    );
+      files: files.filter((f) => f.day >= start && f.day <= o.end),
+    }));
+    // Handled from the start: a consumer may stop (abort, a 403 in another month) before it
+    // awaits this month, and a rejection nobody handles ends a Node 20 process.
+    listed.catch(() => undefined);
+    pending.set(i, listed);
   };
-  while (next < Math.min(concurrency, months.length)) launch();
-  while (pending.size > 0) {
-    const { i, files } = await Promise.race(pending.values());
-    pending.delete(i);
-    launch();
-    yield files;
+  try {
+    while (next < Math.min(concurrency, months.length)) launch();
+    while (pending.size > 0) {
+      const { i, files } = await Promise.race(pending.values());
+      pending.delete(i);
+      launch();
+      yield files;
+    }
+  } finally {
+    // Stopped early (the consumer returned, or a month failed): abort the months still being
+    // listed and wait for them, so no request outlives the listing (or its client).
+    requests.close();
+    await Promise.allSettled(pending.values());
   }
 }
 
-async function listPrefix(client: S3Client, o: ListOptions, prefix: string): Promise<DayFile[]> {
+/**
+ * Short-lived signals for the requests of one listing. The SDK adds abort listeners to the
+ * signal of every request (the HTTP handler's, its retry waits'): given the run's signal, a
+ * listing of many months and their retries added more than Node's 10 and Node printed
+ * MaxListenersExceededWarning into the host app. Each request gets a signal of its own instead,
+ * dropped when it settles, and the run's signal holds a single listener per listing, removed by
+ * `close()`, however many months and retries are in flight.
+ */
+class RequestSignals {
+  readonly #run: AbortSignal | undefined;
+  readonly #live = new Set<AbortController>();
+  #closed = false;
+  readonly #onAbort = (): void => {
+    for (const c of this.#live) c.abort(this.#run?.reason);
+  };
+
+  constructor(run: AbortSignal | undefined) {
+    this.#run = run;
+    run?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** Runs one request with its own signal, aborted when the run's is (or already was). */
+  async send<T>(request: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    if (this.#run?.aborted) controller.abort(this.#run.reason);
+    else if (this.#closed) controller.abort();
+    this.#live.add(controller);
+    try {
+      return await request(controller.signal);
+    } finally {
+      this.#live.delete(controller);
+    }
+  }
+
+  /** Removes the listener on the run's signal and aborts the requests still in flight. */
+  close(): void {
+    this.#closed = true;
+    this.#run?.removeEventListener('abort', this.#onAbort);
+    for (const c of this.#live) c.abort();
+  }
+}
+
+async function listPrefix(client: S3Client, o: ListOptions, requests: RequestSignals, prefix: string): Promise<DayFile[]> {
   const files: DayFile[] = [];
   let token: string | undefined;
   do {
-    const page = await send(client, o, { Bucket: o.bucket, Prefix: prefix, ContinuationToken: token });
+    const page = await send(client, o, requests, { Bucket: o.bucket, Prefix: prefix, ContinuationToken: token });
     for (const obj of page.Contents ?? []) {
       const day = obj.Key === undefined ? undefined : dayOfKey(o.dataset, obj.Key);
       if (day === undefined || obj.Key === undefined) continue;
@@ -95,7 +146,13 @@ export async function findFirstDay(
   client: S3Client,
   o: Pick<ListOptions, 'dataset' | 'bucket' | 'signal'>,
 ): Promise<string | undefined> {
-  const page = await send(client, o, { Bucket: o.bucket, Prefix: `${o.dataset}/`, Delimiter: '/' });
+  const requests = new RequestSignals(o.signal);
+  let page: ListObjectsV2CommandOutput;
+  try {
+    page = await send(client, o, requests, { Bucket: o.bucket, Prefix: `${o.dataset}/`, Delimiter: '/' });
+  } finally {
+    requests.close();
+  }
   const years = (page.CommonPrefixes ?? [])
     .map((p) => /\/(\d{4})\/$/.exec(p.Prefix ?? '')?.[1])
     .filter((y): y is string => y !== undefined)
@@ -106,10 +163,11 @@ export async function findFirstDay(
 async function send(
   client: S3Client,
   o: Pick<ListOptions, 'dataset' | 'signal'>,
+  requests: RequestSignals,
   input: { Bucket: string; Prefix: string; ContinuationToken?: string | undefined; Delimiter?: string },
-) {
+): Promise<ListObjectsV2CommandOutput> {
   try {
-    return await client.send(new ListObjectsV2Command(input), { abortSignal: o.signal });
+    return await requests.send((abortSignal) => client.send(new ListObjectsV2Command(input), { abortSignal }));
   } catch (cause) {
     const status = (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     const name = (cause as Error).name;

@@ -114,4 +114,29 @@ describe('generated minute files of realistic size', () => {
       await server.stop();
     }
   });
+
+  it('streams large files from the raw mirror (--keep-raw) with no GET and the same minutes', async () => {
+    const ds = await prepareStore(
+      { dir: join(tmpdir(), 'pmd-test-minute-template'), stockYears: 0, cryptoYears: 0, endDate: END, minuteFrom: '2026-11-19' },
+      join(w.root, 'minute-store-raw'),
+    );
+    const server = await startS3Server({ dir: ds.dir });
+    try {
+      const cache = w.cacheDir('generated-minutes-raw');
+      const env = { ...w.env, MASSIVE_S3_ENDPOINT: server.endpoint };
+      const run = (symbol: string) => runCli([symbol, '--interval', '1m', '--start', '2026-11-19', '--end', END, '--cache-dir', cache, '--keep-raw', '--json'], env);
+      const fill = await run('TSLA');
+      expect(fill.code).toBe(0);
+      expect(json(fill)).toMatchObject({ files: { downloaded: 2 }, fromRawMirror: 0 });
+      await server.resetStats();
+      // Another symbol: every (large, hence streamed) file comes from the mirror.
+      const reuse = await run('AAPL');
+      expect(reuse.code).toBe(0);
+      expect(json(reuse)).toMatchObject({ files: { listed: 2, downloaded: 2, failed: 0 }, fromRawMirror: 2, bytes: 0 });
+      expect((await server.stats()).totalGets).toBe(0);
+      expect(cachedBarsAt(cache, 'AAPL', '1m')).toEqual(readSourceMinuteBars(ds, STOCKS_MINUTE_DATASET, 'AAPL', '2026-11-19', END));
+    } finally {
+      await server.stop();
+    }
+  });
 });

@@ -1,0 +1,92 @@
+// The listing as a library user meets it, in-process: it fails and stops cleanly, without
+// printing warnings into the host app or leaving a rejection nobody handles.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { fetchSymbol, preload, PreloadAbortedError, type PreloadError } from '../../src/index.js';
+import { createS3Client } from '../../src/s3/client.js';
+import { listDayFiles } from '../../src/s3/list.js';
+import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
+import { END, STOCKS, startWorld, type World } from './helpers.js';
+
+let w: World;
+beforeAll(async () => {
+  w = await startWorld();
+});
+afterAll(async () => {
+  await w?.close();
+});
+
+// Everything the process reports in the background while a test runs: Node's warnings
+// (MaxListenersExceededWarning, ...) and rejections nobody handled (which end a Node 20 app).
+let warnings: Error[];
+let unhandled: unknown[];
+const onWarning = (warning: Error): void => void warnings.push(warning);
+const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+beforeEach(() => {
+  warnings = [];
+  unhandled = [];
+  process.on('warning', onWarning);
+  process.on('unhandledRejection', onUnhandled);
+});
+afterEach(() => {
+  process.off('warning', onWarning);
+  process.off('unhandledRejection', onUnhandled);
+});
+
+/** Lets warnings (emitted on the next tick) and unhandled rejections (after the microtasks) surface. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+const now = new Date('2026-11-23T18:00:00Z');
+const opts = (cacheDir: string) => ({ cacheDir, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, end: END, now });
+
+describe('listing without warnings', () => {
+  it('fetchSymbol for 5y against a closed port rejects with ERR_UNREACHABLE and prints nothing', async () => {
+    const dead = { ...opts(w.cacheDir('dead')), endpoint: 'http://127.0.0.1:9', period: '5y' as const };
+    const error = await fetchSymbol('TSLA', dead).catch((e: unknown) => e);
+    expect((error as PreloadError).code).toBe('ERR_UNREACHABLE');
+    await settle();
+    expect(warnings).toEqual([]);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('an aborted 5y run rejects with PreloadAbortedError and prints nothing', async () => {
+    const controller = new AbortController();
+    await w.server.setLatency(20);
+    const error = await preload('TSLA', {
+      ...opts(w.cacheDir('aborted')),
+      period: '5y',
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === 'progress' && e.listed > 0) controller.abort();
+      },
+    }).catch((e: unknown) => e);
+    await w.server.setLatency(0);
+    expect(error).toBeInstanceOf(PreloadAbortedError);
+    expect((error as PreloadAbortedError).report.files.listed).toBeGreaterThan(0);
+    await settle();
+    expect(warnings).toEqual([]);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('lists many months at once on one signal without a listener warning', async () => {
+    const client = createS3Client({ endpoint: w.server.endpoint, bucket: w.ds.bucket, credentials: { ...S3_CREDENTIALS } });
+    try {
+      const listing = listDayFiles(client, {
+        dataset: STOCKS,
+        bucket: w.ds.bucket,
+        start: '2022-01-01',
+        end: END,
+        concurrency: 24,
+        signal: new AbortController().signal,
+      });
+      let files = 0;
+      for await (const month of listing) files += month.length;
+      expect(files).toBeGreaterThan(700);
+    } finally {
+      client.destroy();
+    }
+    await settle();
+    expect(warnings).toEqual([]);
+  });
+});
