@@ -192,7 +192,7 @@ describe('postgres store: schema', () => {
       (e: unknown) => e,
     );
     expect(error).toMatchObject({ code: 'ERR_STORE' });
-    expect((error as Error).message).toContain('postgres://postgres:***@127.0.0.1:1/');
+    expect((error as Error).message).toContain('Cannot connect to the PostgreSQL store postgres://postgres:***@127.0.0.1:1/');
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
     expect((error as Error).message).not.toContain('hunter2');
   });

@@ -116,7 +116,9 @@ async function acquireSlot(buffer: SharedArrayBuffer): Promise<void> {
         Atomics.add(cells, S_USED, 1n);
         const waitMs = slot - Date.now();
         if (waitMs > 0) await sleep(waitMs);
-        return;
+        // Woken late (a busy thread): starting now would bunch with the slots after this one.
+        if (Date.now() - slot <= STALE_MS) return;
+        continue;
       }
       // Momentarily empty (the feed's grant is on its way): wait, never fail.
       if (!waiting) Atomics.add(cells, S_WAITING, 1n);

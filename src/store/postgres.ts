@@ -194,9 +194,10 @@ export class PostgresStore implements Store {
   }
 
   /** @internal Wraps a driver failure in a StoreError naming the masked URL. */
-  storeError(error: unknown): PreloadError {
+  storeError(error: unknown, connecting = false): PreloadError {
     if (error instanceof PreloadError) return error;
-    return new StoreError(this.where, `PostgreSQL store ${this.where}: ${redact(describe(error), this.#url)}`, { cause: error });
+    const head = connecting ? `Cannot connect to the PostgreSQL store ${this.where}` : `PostgreSQL store ${this.where}`;
+    return new StoreError(this.where, `${head}: ${redact(describe(error), this.#url)}`, { cause: error });
   }
 
   /** A pooled connection. While checked out the pool does not listen to its errors: we must. */
@@ -207,7 +208,7 @@ export class PostgresStore implements Store {
       client.on('error', ignore);
       return client;
     } catch (error) {
-      throw this.storeError(error);
+      throw this.storeError(error, true);
     }
   }
 
@@ -249,12 +250,13 @@ export class PostgresStore implements Store {
   async timed<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<(R & { mid: number; rtt: number }) | undefined> {
     const client = await this.#connect();
     try {
-      const before = performance.now();
+      // Date.now(), the clock acquire() compares slots with (performance.timeOrigin + now() may
+      // drift from it by milliseconds, differently in each process).
+      const before = Date.now();
       const result = await client.query<R>(text, values);
-      const after = performance.now();
+      const after = Date.now();
       const row = result.rows[0];
-      // performance.timeOrigin + now(): local epoch ms with sub-ms precision.
-      return row && { ...row, mid: performance.timeOrigin + (before + after) / 2, rtt: after - before };
+      return row && { ...row, mid: (before + after) / 2, rtt: after - before };
     } catch (error) {
       throw this.storeError(error);
     } finally {
@@ -435,8 +437,13 @@ export class PostgresStore implements Store {
   async openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue> {
     // The session that holds this process's advisory lock: its claims live exactly as long as it.
     const session = new pg.Client({ connectionString: this.#url, types, keepAlive: true });
+    session.on('error', ignore); // until the queue listens: a failed call reports it
     try {
       await session.connect();
+    } catch (error) {
+      throw this.storeError(error, true);
+    }
+    try {
       // The server notices a peer that vanished (power cut) within ~15 s instead of hours, and
       // then drops the session and its lock.
       await session.query(`SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 5`);
@@ -555,13 +562,13 @@ class PostgresQueue implements WorkQueue {
    */
   async calibrate(): Promise<void> {
     for (let i = 0; i < 5; i++) {
-      const before = performance.now();
+      const before = Date.now();
       const { rows } = await this.#session.query<{ db_now_ms: number }>(
         'SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 * 1000 AS db_now_ms',
       );
-      const after = performance.now();
+      const after = Date.now();
       const dbNow = rows[0]?.db_now_ms;
-      if (dbNow !== undefined) this.#measured(dbNow, performance.timeOrigin + (before + after) / 2, after - before);
+      if (dbNow !== undefined) this.#measured(dbNow, (before + after) / 2, after - before);
     }
   }
 
