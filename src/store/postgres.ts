@@ -605,17 +605,20 @@ class PostgresQueue implements WorkQueue {
     this.#specs.set(job.job, job);
     const unique = [...new Map(files.map((f) => [f.key, f])).values()];
     if (unique.length === 0) return;
-    // A failed file, or a done one whose ETag changed (republished), is to do again; a claimed
-    // one is left to its owner; a done one with the same ETag stays done.
+    // A failed file, or a done one whose ETag changed (republished), is to do again; a done one
+    // with the same ETag stays done. A claimed one stays its owner's, with the newer listing (a
+    // process that takes it over fetches what is published now).
     await this.#store.query(
-      `INSERT INTO job_files (job, key, day, size, etag, last_modified, state)
+      `INSERT INTO job_files AS f (job, key, day, size, etag, last_modified, state)
        SELECT $1, u.key, u.day, u.size, u.etag, u.last_modified, 'pending'
        FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS u(key, day, size, etag, last_modified)
        ON CONFLICT (job, key) DO UPDATE SET
          day = excluded.day, size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
-         state = 'pending', owner = NULL, claimed_at = NULL, error_code = NULL, error_message = NULL
-       WHERE job_files.state = 'failed' OR job_files.state = 'pending'
-          OR (job_files.state = 'done' AND job_files.etag <> excluded.etag)`,
+         state = CASE WHEN f.state = 'claimed' THEN 'claimed' ELSE 'pending' END,
+         owner = CASE WHEN f.state = 'claimed' THEN f.owner END,
+         claimed_at = CASE WHEN f.state = 'claimed' THEN f.claimed_at END,
+         error_code = NULL, error_message = NULL
+       WHERE f.state <> 'done' OR f.etag <> excluded.etag`,
       [
         job.job,
         unique.map((f) => f.key),
