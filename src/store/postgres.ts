@@ -152,7 +152,6 @@ const types = {
  * @throws {StoreError} unreachable, refused, or another schema version; the message names the masked URL.
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-  const where = maskUrl(url);
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 4, connectionTimeoutMillis: 15_000, types });
   // An idle pooled connection cut by a server restart emits 'error': without a listener it would
   // crash the process. The next query fails (and reconnects) instead.
@@ -529,7 +528,6 @@ class PostgresQueue implements WorkQueue {
   readonly #store: PostgresStore;
   readonly #session: pg.Client;
   readonly #jobs: string[];
-  readonly #specs: Map<string, JobSpec>;
   readonly #leaseMs: number;
   readonly #heartbeat: NodeJS.Timeout;
   #lost: unknown;
@@ -543,7 +541,6 @@ class PostgresQueue implements WorkQueue {
     this.#session = session;
     this.processId = id;
     this.#jobs = jobs.map((j) => j.job);
-    this.#specs = new Map(jobs.map((j) => [j.job, j]));
     this.#leaseMs = options.leaseMs;
     // A dropped session means our lock is gone and others may take our files: every later call
     // fails rather than finish work another process now owns.
@@ -602,7 +599,6 @@ class PostgresQueue implements WorkQueue {
 
   async offer(job: JobSpec, files: readonly DayFile[]): Promise<void> {
     this.#check();
-    this.#specs.set(job.job, job);
     const unique = [...new Map(files.map((f) => [f.key, f])).values()];
     if (unique.length === 0) return;
     // A failed file, or a done one whose ETag changed (republished), is to do again; a done one
