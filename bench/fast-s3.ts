@@ -66,10 +66,15 @@ function loadBucket(root: string, objects: Map<string, StoredObject>): void {
 
 const store = loadStores(args.dir);
 let latencyMs = Number(args['latency-ms'] ?? 0);
-/** Bytes per millisecond all responses share; 0 = no cap. */
-let bandwidth = 0;
-/** When the capped link is next free (performance.now() ms). */
-let linkFreeAt = 0;
+/** A capped link: bytes per millisecond (0 = no cap), and when it is next free (performance.now() ms). */
+interface Link {
+  bandwidth: number;
+  freeAt: number;
+}
+/** The link every response shares, unless it came in on a port with a link of its own. */
+const shared: Link = { bandwidth: 0, freeAt: 0 };
+/** Extra ports, each with its own link: a client process per port is a machine with its own connection. */
+const ownLinks = new Map<number, Link>();
 const PACED_CHUNK = 64 * 1024;
 const emptyStats = (): Required<BenchStats> => ({ totalGets: 0, lists: 0, requests: 0, maxInFlight: 0, cpuMs: 0, getMs: 0, getSpanMs: 0 });
 let stats = emptyStats();
@@ -147,7 +152,7 @@ function listObjectsV2(res: ServerResponse, name: string, bucket: Bucket, q: URL
   res.end(body);
 }
 
-function getObject(req: IncomingMessage, res: ServerResponse, bucket: Bucket, key: string): void {
+function getObject(req: IncomingMessage, res: ServerResponse, bucket: Bucket, key: string, link: Link): void {
   const o = bucket.objects.get(key);
   if (!o) return sendError(res, 404, 'NoSuchKey', 'The specified key does not exist.');
   // Whole objects only: a ranged read answered in full would look like a success and corrupt data.
@@ -159,7 +164,7 @@ function getObject(req: IncomingMessage, res: ServerResponse, bucket: Bucket, ke
     'last-modified': o.lastModified.toUTCString(),
   });
   if (req.method === 'HEAD') res.end();
-  else if (bandwidth > 0) sendPaced(res, o.body);
+  else if (link.bandwidth > 0) sendPaced(res, o.body, link);
   else res.end(o.body);
 }
 
@@ -167,7 +172,7 @@ function getObject(req: IncomingMessage, res: ServerResponse, bucket: Bucket, ke
  * Sends `body` in chunks, each when the shared link would have carried it: a chunk books the link
  * after the ones booked before it, so responses in flight share the bandwidth as on one real link.
  */
-function sendPaced(res: ServerResponse, body: Buffer): void {
+function sendPaced(res: ServerResponse, body: Buffer, link: Link): void {
   let offset = 0;
   const next = (): void => {
     if (res.destroyed) return;
@@ -175,11 +180,11 @@ function sendPaced(res: ServerResponse, body: Buffer): void {
     const chunk = body.subarray(offset, offset + PACED_CHUNK);
     offset += chunk.length;
     const now = performance.now();
-    linkFreeAt = Math.max(now, linkFreeAt) + chunk.length / bandwidth;
+    link.freeAt = Math.max(now, link.freeAt) + chunk.length / link.bandwidth;
     setTimeout(() => {
       if (res.write(chunk)) next();
       else res.once('drain', next);
-    }, linkFreeAt - now);
+    }, link.freeAt - now);
   };
   next();
 }
@@ -200,22 +205,40 @@ function control(req: IncomingMessage, res: ServerResponse, route: string): void
     cpuAtReset = process.cpuUsage();
     return reply({ ok: true });
   }
+  // POST links {count, mbps}: `count` more ports, each with a link of its own at `mbps`.
+  if (req.method === 'POST' && route === 'links') {
+    readJson(req, (body) => {
+      const { count, mbps } = body as { count?: unknown; mbps?: unknown };
+      if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || typeof mbps !== 'number' || mbps <= 0) {
+        return reply({ error: 'expected { count, mbps }' }, 400);
+      }
+      void Promise.all(Array.from({ length: count }, () => listen(mbpsToBandwidth(mbps)))).then((ports) => reply({ ports }));
+    });
+    return;
+  }
   // POST latency {ms}, POST bandwidth {mbps} (megabits a second, 0 = no cap).
   const setting: string | undefined = ({ latency: 'ms', bandwidth: 'mbps' } as Record<string, string>)[route];
   if (req.method === 'POST' && setting !== undefined) {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const value = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>)[setting];
+    readJson(req, (body) => {
+      const value = (body as Record<string, unknown>)[setting];
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return reply({ error: `bad ${route} ${String(value)}` }, 400);
       if (route === 'latency') latencyMs = value;
-      else bandwidth = (value * 1e6) / 8 / 1000;
+      else shared.bandwidth = mbpsToBandwidth(value);
       reply({ ok: true });
     });
     return;
   }
   reply({ error: `unknown control request ${req.method} ${route}` }, 404);
 }
+
+function readJson(req: IncomingMessage, then: (body: unknown) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => then(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+}
+
+/** Megabits a second -> bytes a millisecond. */
+const mbpsToBandwidth = (mbps: number): number => (mbps * 1e6) / 8 / 1000;
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -242,7 +265,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     const bucket = store.get(name);
     if (!bucket) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist');
     if (!isGet) return sendError(res, 501, 'NotImplemented', `${req.method} is not supported by this read-only server`);
-    if (key !== '') return getObject(req, res, bucket, key);
+    if (key !== '') return getObject(req, res, bucket, key, ownLinks.get(req.socket.localPort ?? 0) ?? shared);
     if (url.searchParams.get('list-type') === '2') return listObjectsV2(res, name, bucket, url.searchParams);
     sendError(res, 501, 'NotImplemented', 'Only ListObjectsV2 (list-type=2) is supported');
   };
@@ -251,13 +274,22 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   else respond();
 }
 
-const server = createServer(handle);
-// Longer than any pause between a client's requests, so no idle keep-alive socket is closed under it.
-server.keepAliveTimeout = 65_000;
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(`LISTENING ${typeof address === 'object' && address ? address.port : 0}\n`);
-});
+/** Listens on a new port; with `bandwidth`, that port's responses share a link of their own. */
+function listen(bandwidth?: number): Promise<number> {
+  const server = createServer(handle);
+  // Longer than any pause between a client's requests, so no idle keep-alive socket is closed under it.
+  server.keepAliveTimeout = 65_000;
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      if (bandwidth !== undefined) ownLinks.set(port, { bandwidth, freeAt: 0 });
+      resolve(port);
+    }),
+  );
+}
+
+void listen().then((port) => process.stdout.write(`LISTENING ${port}\n`));
 
 // Don't outlive a parent that died without stopping us.
 const parentPid = process.ppid;

@@ -3,7 +3,7 @@
  * See issue 4. Flags:
  *   --runs N          runs per scenario (default 3); median and min–max are reported
  *   --latency-ms N    injected per-request server latency (default 20)
- *   --scenarios a,b   any of floor, cold, sequential, layouts, multi, resume, warm, minute, reference, profile
+ *   --scenarios a,b   any of floor, cold, sequential, layouts, multi, resume, warm, minute, reference, profile, cluster
  *   --quick           1 run of floor, cold, resume and warm: a smoke test
  *   --profile         also profile one cold run (node --cpu-prof) and summarise it
  *   --server KIND     fast (default: bench/fast-s3.ts, in memory) or s3rver
@@ -21,6 +21,7 @@ import { formatProfile } from './profile.js';
 import { evaluateTargets, formatMs, formatResults, formatTargets, summariseRow, type RowResult } from './report.js';
 import { buildRows, runFloor, SCENARIOS, type Context, type Sample, type Scenario, type Workload } from './scenarios.js';
 import { startBenchServer, type ServerKind } from './server.js';
+import { startPostgres } from '../test/fixtures/postgres.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA_DIR = path.join(ROOT, '.bench-data');
@@ -95,8 +96,8 @@ if (selected.has('profile')) mkdirSync(profileDir, { recursive: true });
 
 let minute: Context['minute'];
 const minuteDirs: string[] = [];
-if (selected.has('minute')) {
-  if (serverKind !== 'fast') throw new Error('The minute scenario needs --server fast: it caps the bandwidth, which s3rver cannot do');
+if (selected.has('minute') || selected.has('cluster')) {
+  if (serverKind !== 'fast') throw new Error('The minute and cluster scenarios need --server fast: they cap the bandwidth, which s3rver cannot do');
   log(`Minute files: ${MINUTE_FROM}..${END_DATE}, and ${MINUTE_LARGE_FROM}..${END_DATE} with ${MINUTE_LARGE_TICKERS} tickers (generated once, a few minutes the first time)`);
   t = performance.now();
   const month = await generateDataset({ dir: path.join(DATA_DIR, 'minute-store'), endDate: END_DATE, stockYears: 0, cryptoYears: 0, minuteFrom: MINUTE_FROM });
@@ -133,6 +134,11 @@ const server = await startBenchServer(serverKind, [ds.dir, ...minuteDirs], laten
 log(`Server: ${serverKind} at ${server.endpoint}, ${latencyMs} ms per request (ready in ${formatMs(performance.now() - t)})`);
 
 const ctx: Context = { server, bucket: ds.bucket, end: END_DATE, expected, keysFile, tmp, inFlight: IN_FLIGHT, app, profileDir, notes: [], ...(minute ? { minute } : {}) };
+if (selected.has('cluster')) {
+  t = performance.now();
+  ctx.postgres = await startPostgres();
+  log(`PostgreSQL for the cluster scenario: embedded, ready in ${formatMs(performance.now() - t)}`);
+}
 
 try {
   const ceiling = await measureCeiling(ctx);
@@ -215,6 +221,7 @@ try {
   writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
   log(`\nWrote ${path.relative(ROOT, out)}`);
 } finally {
+  await ctx.postgres?.close();
   await server.stop();
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -13,8 +13,10 @@ import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
 import { measure, type Measured } from './measure.js';
 import { summariseProfiles, type ProfileSummary } from './profile.js';
 import { TSX_LOADER, type BenchServer, type BenchStats } from './server.js';
+import { clusterRows, mergeRows } from './cluster.js';
+import type { TestPostgres } from '../test/fixtures/postgres.js';
 
-export const SCENARIOS = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'minute', 'reference', 'profile'] as const;
+export const SCENARIOS = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'minute', 'reference', 'profile', 'cluster'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 const FLOOR = fileURLToPath(new URL('./floor.ts', import.meta.url));
@@ -51,8 +53,10 @@ export interface Context {
   profileDir: string;
   /** Filled by the profile row. */
   profile?: ProfileSummary;
-  /** The minute scenario's workloads, when it was selected. */
+  /** The minute scenario's workloads, when it (or the cluster scenario) was selected. */
   minute?: { month: Workload; uncapped: Workload; large: Workload };
+  /** The cluster scenario's PostgreSQL server, started when it is selected. */
+  postgres?: TestPostgres;
   notes: string[];
 }
 
@@ -441,5 +445,12 @@ export function buildRows(ctx: Context, selected: ReadonlySet<Scenario>): Row[] 
   if (selected.has('minute')) rows.push(...minuteRows(ctx));
   if (selected.has('reference')) rows.push(...referenceRows(ctx));
   if (selected.has('profile')) rows.push(profileRow(ctx));
+  if (selected.has('cluster')) {
+    const pg = (): TestPostgres => {
+      if (!ctx.postgres) throw new Error('the cluster scenario needs its PostgreSQL server');
+      return ctx.postgres;
+    };
+    rows.push(...clusterRows(ctx, pg), ...mergeRows(ctx, pg));
+  }
   return rows;
 }

@@ -35,6 +35,11 @@ export interface BenchServer {
   setLatency(ms: number): Promise<void>;
   /** A bandwidth cap shared by all responses, in megabits a second; 0 = none (fast server only). */
   setBandwidth(mbps: number): Promise<void>;
+  /**
+   * `count` more endpoints, each with a link of its own at `mbps` (fast server only): one per
+   * client process simulates machines that each have their own connection.
+   */
+  ownLinks(count: number, mbps: number): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +57,9 @@ export async function startBenchServer(kind: ServerKind, dirs: string[], latency
       ...s3rver,
       setBandwidth: async (mbps) => {
         if (mbps > 0) throw new Error('s3rver has no bandwidth cap: use --server fast');
+      },
+      ownLinks: async () => {
+        throw new Error('s3rver has no bandwidth cap: use --server fast');
       },
     };
   }
@@ -95,6 +103,7 @@ export async function startBenchServer(kind: ServerKind, dirs: string[], latency
     resetStats: async () => void (await call('POST', 'reset')),
     setLatency: async (ms) => void (await call('POST', 'latency', { ms })),
     setBandwidth: async (mbps) => void (await call('POST', 'bandwidth', { mbps })),
+    ownLinks: async (count, mbps) => ((await call('POST', 'links', { count, mbps })) as { ports: number[] }).ports.map((p) => `http://127.0.0.1:${p}`),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;

