@@ -148,7 +148,8 @@ const types = {
 
 /**
  * Connects to the store at `url`, creates its tables on first use (safe when several processes
- * start at once) and refuses a store of another schema version.
+ * start at once) and refuses a store of another schema version. Needs PostgreSQL 14 or later
+ * (`range_agg` for coverage); tested on 18.
  * @throws {StoreError} unreachable, refused, or another schema version; the message names the masked URL.
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
