@@ -192,7 +192,7 @@ describe('postgres store: schema', () => {
       (e: unknown) => e,
     );
     expect(error).toMatchObject({ code: 'ERR_STORE' });
-    expect((error as Error).message).toContain('postgres://postgres:***@127.0.0.1:1/');
+    expect((error as Error).message).toContain('Cannot connect to the PostgreSQL store postgres://postgres:***@127.0.0.1:1/');
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
     expect((error as Error).message).not.toContain('hunter2');
   });
@@ -243,6 +243,10 @@ describe('postgres store: a job shared by several processes', () => {
       await t.b.offer(JOB, [dayFile(d1), dayFile(d2, 'etag-republished')]);
       expect(await t.b.counts()).toEqual({ files: 2, done: 1, claimed: 0, failed: 0, pending: 1 });
       expect((await t.b.claim(5)).map((i) => [i.file.day, i.file.etag])).toEqual([[d2, 'etag-republished']]);
+      // A file claimed by a live process stays its own when another listing offers it.
+      await t.a.offer(JOB, [dayFile(d2, 'etag-again')]);
+      expect(await t.a.claim(5)).toEqual([]);
+      expect(await t.a.remaining()).toEqual({ pending: 0, claimedByOthers: 1 });
     });
   });
 

@@ -148,11 +148,11 @@ const types = {
 
 /**
  * Connects to the store at `url`, creates its tables on first use (safe when several processes
- * start at once) and refuses a store of another schema version.
+ * start at once) and refuses a store of another schema version. Needs PostgreSQL 14 or later
+ * (`range_agg` for coverage); tested on 18.
  * @throws {StoreError} unreachable, refused, or another schema version; the message names the masked URL.
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-  const where = maskUrl(url);
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 4, connectionTimeoutMillis: 15_000, types });
   // An idle pooled connection cut by a server restart emits 'error': without a listener it would
   // crash the process. The next query fails (and reconnects) instead.
@@ -194,9 +194,10 @@ export class PostgresStore implements Store {
   }
 
   /** @internal Wraps a driver failure in a StoreError naming the masked URL. */
-  storeError(error: unknown): PreloadError {
+  storeError(error: unknown, connecting = false): PreloadError {
     if (error instanceof PreloadError) return error;
-    return new StoreError(this.where, `PostgreSQL store ${this.where}: ${redact(describe(error), this.#url)}`, { cause: error });
+    const head = connecting ? `Cannot connect to the PostgreSQL store ${this.where}` : `PostgreSQL store ${this.where}`;
+    return new StoreError(this.where, `${head}: ${redact(describe(error), this.#url)}`, { cause: error });
   }
 
   /** A pooled connection. While checked out the pool does not listen to its errors: we must. */
@@ -207,7 +208,7 @@ export class PostgresStore implements Store {
       client.on('error', ignore);
       return client;
     } catch (error) {
-      throw this.storeError(error);
+      throw this.storeError(error, true);
     }
   }
 
@@ -249,12 +250,13 @@ export class PostgresStore implements Store {
   async timed<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<(R & { mid: number; rtt: number }) | undefined> {
     const client = await this.#connect();
     try {
-      const before = performance.now();
+      // Date.now(), the clock acquire() compares slots with (performance.timeOrigin + now() may
+      // drift from it by milliseconds, differently in each process).
+      const before = Date.now();
       const result = await client.query<R>(text, values);
-      const after = performance.now();
+      const after = Date.now();
       const row = result.rows[0];
-      // performance.timeOrigin + now(): local epoch ms with sub-ms precision.
-      return row && { ...row, mid: performance.timeOrigin + (before + after) / 2, rtt: after - before };
+      return row && { ...row, mid: (before + after) / 2, rtt: after - before };
     } catch (error) {
       throw this.storeError(error);
     } finally {
@@ -435,8 +437,13 @@ export class PostgresStore implements Store {
   async openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue> {
     // The session that holds this process's advisory lock: its claims live exactly as long as it.
     const session = new pg.Client({ connectionString: this.#url, types, keepAlive: true });
+    session.on('error', ignore); // until the queue listens: a failed call reports it
     try {
       await session.connect();
+    } catch (error) {
+      throw this.storeError(error, true);
+    }
+    try {
       // The server notices a peer that vanished (power cut) within ~15 s instead of hours, and
       // then drops the session and its lock.
       await session.query(`SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 5`);
@@ -522,7 +529,6 @@ class PostgresQueue implements WorkQueue {
   readonly #store: PostgresStore;
   readonly #session: pg.Client;
   readonly #jobs: string[];
-  readonly #specs: Map<string, JobSpec>;
   readonly #leaseMs: number;
   readonly #heartbeat: NodeJS.Timeout;
   #lost: unknown;
@@ -536,7 +542,6 @@ class PostgresQueue implements WorkQueue {
     this.#session = session;
     this.processId = id;
     this.#jobs = jobs.map((j) => j.job);
-    this.#specs = new Map(jobs.map((j) => [j.job, j]));
     this.#leaseMs = options.leaseMs;
     // A dropped session means our lock is gone and others may take our files: every later call
     // fails rather than finish work another process now owns.
@@ -555,13 +560,13 @@ class PostgresQueue implements WorkQueue {
    */
   async calibrate(): Promise<void> {
     for (let i = 0; i < 5; i++) {
-      const before = performance.now();
+      const before = Date.now();
       const { rows } = await this.#session.query<{ db_now_ms: number }>(
         'SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 * 1000 AS db_now_ms',
       );
-      const after = performance.now();
+      const after = Date.now();
       const dbNow = rows[0]?.db_now_ms;
-      if (dbNow !== undefined) this.#measured(dbNow, performance.timeOrigin + (before + after) / 2, after - before);
+      if (dbNow !== undefined) this.#measured(dbNow, (before + after) / 2, after - before);
     }
   }
 
@@ -595,20 +600,22 @@ class PostgresQueue implements WorkQueue {
 
   async offer(job: JobSpec, files: readonly DayFile[]): Promise<void> {
     this.#check();
-    this.#specs.set(job.job, job);
     const unique = [...new Map(files.map((f) => [f.key, f])).values()];
     if (unique.length === 0) return;
-    // A failed file, or a done one whose ETag changed (republished), is to do again; a claimed
-    // one is left to its owner; a done one with the same ETag stays done.
+    // A failed file, or a done one whose ETag changed (republished), is to do again; a done one
+    // with the same ETag stays done. A claimed one stays its owner's, with the newer listing (a
+    // process that takes it over fetches what is published now).
     await this.#store.query(
-      `INSERT INTO job_files (job, key, day, size, etag, last_modified, state)
+      `INSERT INTO job_files AS f (job, key, day, size, etag, last_modified, state)
        SELECT $1, u.key, u.day, u.size, u.etag, u.last_modified, 'pending'
        FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS u(key, day, size, etag, last_modified)
        ON CONFLICT (job, key) DO UPDATE SET
          day = excluded.day, size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
-         state = 'pending', owner = NULL, claimed_at = NULL, error_code = NULL, error_message = NULL
-       WHERE job_files.state = 'failed' OR job_files.state = 'pending'
-          OR (job_files.state = 'done' AND job_files.etag <> excluded.etag)`,
+         state = CASE WHEN f.state = 'claimed' THEN 'claimed' ELSE 'pending' END,
+         owner = CASE WHEN f.state = 'claimed' THEN f.owner END,
+         claimed_at = CASE WHEN f.state = 'claimed' THEN f.claimed_at END,
+         error_code = NULL, error_message = NULL
+       WHERE f.state <> 'done' OR f.etag <> excluded.etag`,
       [
         job.job,
         unique.map((f) => f.key),
