@@ -66,6 +66,18 @@ describe('BatchWriter', () => {
     expect(batches).toEqual([['2026-01-01'], ['2026-01-02', '2026-01-03']]);
   });
 
+  it('a file stays in flight until its transaction has ended', async () => {
+    let release: () => void = () => undefined;
+    const writer = new BatchWriter(() => new Promise<void>((r) => (release = r)), () => undefined);
+    let settled = false;
+    const added = writer.add(file(1)).then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    release();
+    await added;
+    expect(settled).toBe(true);
+  });
+
   it('a failed commit is reported once, and nothing after it is marked done', async () => {
     const errors: unknown[] = [];
     let calls = 0;

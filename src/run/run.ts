@@ -289,7 +289,8 @@ export class Run {
       if (result.ok) {
         this.#breaker.reached();
         this.#stats.downloaded({ ...result, rows: result.rows.length });
-        this.#writer.add({ job: spec, file, rows: result.rows });
+        // In flight until committed: a kill loses at most the files counted as in flight.
+        await this.#writer.add({ job: spec, file, rows: result.rows });
       } else if (result.code === 'ERR_ABORTED') {
         // Stopped by the run's abort: neither done nor failed; another process or the next run takes it.
         await this.#queue?.release([item]).catch(() => undefined);
@@ -368,7 +369,8 @@ export class Run {
     const grant = queue.rateSlots;
     this.#rateLimit = createRateLimit(rps, { shared: grant !== undefined });
     if (grant === undefined) return () => undefined;
-    const feed = startSlotFeed(this.#rateLimit, (n) => grant(rps, n));
+    // A grant that fails means the store is gone: the run stops rather than wait on it.
+    const feed = startSlotFeed(this.#rateLimit, (n) => grant(rps, n), { onError: (error) => this.#fail(error) });
     return () => feed.stop();
   }
 
