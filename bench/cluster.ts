@@ -88,45 +88,46 @@ const MERGE_SHAPES = [
   { label: '960 1m bars (a minute file)', bars: 960, interval: '1m' as const },
   { label: '1 1d bar (a day file)', bars: 1, interval: '1d' as const },
 ];
-const MERGE_FILES = 100;
+const MERGE_FILES = 128;
 
 /**
  * What committing one file costs each store, as a run commits them (one transaction per arriving
- * file): merge the bars, record the ingested day, mark the file done.
+ * file: merge the bars, record the ingested day, mark the file done), against the former batches
+ * of 64 files: the cost of committing on arrival.
  */
 export function mergeRows(ctx: Context, pg: () => TestPostgres): Row[] {
   const stores: Array<{ name: string; open: () => Promise<Store> }> = [
-    {
-      name: 'SQLite',
-      open: async () => openSqliteStore(mkdtempSync(path.join(ctx.tmp, 'merge-'))),
-    },
+    { name: 'SQLite', open: async () => openSqliteStore(mkdtempSync(path.join(ctx.tmp, 'merge-'))) },
     { name: 'PostgreSQL', open: async () => openPostgresStore(await pg().freshDatabase()) },
   ];
+  const batches = [1, 64];
   return MERGE_SHAPES.flatMap((shape) =>
-    stores.map(({ name, open }) => ({
-      name: `merge per file, ${shape.label}: ${name}`,
-      scenario: 'cluster' as const,
-      floor: `merge per file, ${shape.label}: SQLite`,
-      run: async (): Promise<Sample> => {
-        const store = await open();
-        try {
-          const job: JobSpec = { job: `bench|${shape.interval}|TSLA`, dataset: 'bench', interval: shape.interval, tickers: ['TSLA'] };
-          await store.prepareJob(job, { clear: false });
-          const files = Array.from({ length: MERGE_FILES }, (_, i) => completed(job, i, shape.bars));
-          const queue = await store.openQueue([job]);
-          await queue.offer(job, files.map((f) => f.file));
-          await queue.claim(MERGE_FILES);
-          const t = performance.now();
-          for (const f of files) await queue.complete([f]);
-          const ms = (performance.now() - t) / MERGE_FILES;
-          await queue.close();
-          return { wallMs: ms, rssKb: undefined, cpuMs: undefined, files: 0, bytes: 0 };
-        } finally {
-          await store.close();
-          if (store.kind === 'sqlite') rmSync(path.dirname(store.where), { recursive: true, force: true });
-        }
-      },
-    })),
+    stores.flatMap(({ name, open }) =>
+      batches.map((batch) => ({
+        name: `merge per file, ${shape.label}: ${name}${batch === 1 ? '' : `, ${batch} files a transaction`}`,
+        scenario: 'cluster' as const,
+        floor: `merge per file, ${shape.label}: SQLite`,
+        run: async (): Promise<Sample> => {
+          const store = await open();
+          try {
+            const job: JobSpec = { job: `bench|${shape.interval}|TSLA`, dataset: 'bench', interval: shape.interval, tickers: ['TSLA'] };
+            await store.prepareJob(job, { clear: false });
+            const files = Array.from({ length: MERGE_FILES }, (_, i) => completed(job, i, shape.bars));
+            const queue = await store.openQueue([job]);
+            await queue.offer(job, files.map((f) => f.file));
+            await queue.claim(MERGE_FILES);
+            const t = performance.now();
+            for (let i = 0; i < files.length; i += batch) await queue.complete(files.slice(i, i + batch));
+            const ms = (performance.now() - t) / MERGE_FILES;
+            await queue.close();
+            return { wallMs: ms, rssKb: undefined, cpuMs: undefined, files: 0, bytes: 0 };
+          } finally {
+            await store.close();
+            if (store.kind === 'sqlite') rmSync(path.dirname(store.where), { recursive: true, force: true });
+          }
+        },
+      })),
+    ),
   );
 }
 

@@ -36,8 +36,10 @@ export async function status(argv: string[]): Promise<{ lines: string[] }> {
 export function renderJob(j: JobStatus): string[] {
   const left = j.pending + j.claimed;
   const live = j.processes.filter((p) => p.alive);
+  const title = `${j.symbols.join(', ')} (${j.interval}) from ${j.dataset}`;
+  if (!j.shared) return [title, `  files: ${j.done} done (what is left is known to the next run's listing)`];
   const lines = [
-    `${j.symbols.join(', ')} (${j.interval}) from ${j.dataset}`,
+    title,
     `  files: ${j.done} of ${j.files} done, ${j.claimed} claimed, ${j.failed} failed, ${j.pending} left` +
       (left === 0 ? ' (complete)' : j.etaMs === undefined ? '' : `, ETA ${formatDuration(j.etaMs)}`),
   ];

@@ -389,7 +389,7 @@ export class PostgresStore implements Store {
       const rate = processes.filter((p) => p.alive).reduce((sum, p) => sum + p.filesPerSecond, 0);
       const left = counts.pending + counts.claimed;
       const etaMs = left === 0 ? 0 : rate > 0 ? Math.round((left / rate) * 1000) : undefined;
-      result.push({ ...j, ...counts, processes, etaMs });
+      result.push({ ...j, ...counts, processes, etaMs, shared: true });
     }
     return result;
   }

@@ -103,6 +103,7 @@ export class SqliteStore implements Store {
       pending: 0,
       processes: [],
       etaMs: undefined,
+      shared: false,
     }));
   }
 

@@ -86,6 +86,11 @@ export interface JobStatus extends JobCounts {
   processes: ProcessInfo[];
   /** Estimated ms until the job completes at the live processes' rate; undefined when unknown. */
   etaMs: number | undefined;
+  /**
+   * False for the SQLite cache, which records done files only: what is left is known to the next
+   * run's listing, so `files` there counts the done ones.
+   */
+  shared: boolean;
 }
 
 /**
