@@ -1,9 +1,10 @@
 // The listing as a library user meets it, in-process: it fails and stops cleanly, without
 // printing warnings into the host app or leaving a rejection nobody handles.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fetchSymbol, preload, PreloadAbortedError, type PreloadError } from '../../src/index.js';
+import { fetchSymbol, NotEntitledError, preload, PreloadAbortedError, type PreloadError } from '../../src/index.js';
 import { createS3Client } from '../../src/s3/client.js';
 import { listDayFiles } from '../../src/s3/list.js';
+import { dayFilesFor } from '../fixtures/generate.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 import { END, STOCKS, startWorld, type World } from './helpers.js';
 
@@ -88,5 +89,46 @@ describe('listing without warnings', () => {
     }
     await settle();
     expect(warnings).toEqual([]);
+  });
+});
+
+// Faults injected into the listing itself (the test server's `listing` rules): the run stops in
+// the middle of a 5y listing, with months still being listed.
+describe('a run stopped in the middle of its listing', () => {
+  afterEach(async () => {
+    await w.server.setFaults([]);
+  });
+
+  it('a 403 on one month rejects with NotEntitledError; no other listing outlives the run', async () => {
+    await w.server.setFaults([{ listing: true, match: '/2023/06/$', times: -1, kind: 'status', status: 403, code: 'AccessDenied' }]);
+    await w.server.resetStats();
+    const error = await preload('TSLA', { ...opts(w.cacheDir('listing-403')), period: '5y' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotEntitledError);
+    const lists = (await w.server.stats()).lists;
+    await settle();
+    expect(warnings).toEqual([]);
+    expect(unhandled).toEqual([]);
+    expect((await w.server.stats()).lists).toBe(lists);
+  });
+
+  it('an abort while a month stalls ends the run at once, without waiting for that month', async () => {
+    // A stall far longer than the test's timeout: the run can only end if the abort reaches it.
+    await w.server.setFaults([{ listing: true, match: '/2023/06/$', times: -1, kind: 'stall', ms: 120_000 }]);
+    const controller = new AbortController();
+    // More files listed than the window has before June 2023: a later month was listed, so the
+    // stalled one had been started; abort with it (and others) still pending.
+    const before = dayFilesFor(w.ds, STOCKS, '2021-11-20', '2023-05-31').length;
+    const error = await preload('TSLA', {
+      ...opts(w.cacheDir('listing-abort')),
+      period: '5y',
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === 'progress' && e.listed > before) controller.abort();
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PreloadAbortedError);
+    await settle();
+    expect(warnings).toEqual([]);
+    expect(unhandled).toEqual([]);
   });
 });
