@@ -86,7 +86,9 @@ export class Run {
   }
 
   async execute(started: number): Promise<PreloadReport> {
-    const { signal } = this.#o;
+    // Listened to through a signal of our own: an app that passes one signal to many concurrent
+    // calls would otherwise collect a listener per call on it (and Node's listener warning).
+    const signal = this.#o.signal && AbortSignal.any([this.#o.signal]);
     const onAbort = (): void => this.#controller.abort();
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });

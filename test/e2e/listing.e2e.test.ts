@@ -70,6 +70,18 @@ describe('listing without warnings', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('one caller signal shared by a dozen concurrent fetchSymbol calls collects no listener warning', async () => {
+    const controller = new AbortController();
+    const calls = Array.from({ length: 12 }, (_, i) =>
+      fetchSymbol('TSLA', { ...opts(w.cacheDir(`shared-signal-${i}`)), start: '2026-11-01', signal: controller.signal }),
+    );
+    const results = await Promise.all(calls);
+    for (const bars of results) expect(bars.length).toBeGreaterThan(0);
+    await settle();
+    expect(warnings).toEqual([]);
+    expect(unhandled).toEqual([]);
+  });
+
   it('lists many months at once on one signal without a listener warning', async () => {
     const client = createS3Client({ endpoint: w.server.endpoint, bucket: w.ds.bucket, credentials: { ...S3_CREDENTIALS } });
     try {
