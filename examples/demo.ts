@@ -7,6 +7,7 @@
 //   npm run demo -- AAPL MSFT --period 1y
 //   npm run demo -- TSLA --clear-progress
 //   npm run demo -- TSLA --interval 5m     # from the two weeks of minute files
+//   npm run demo -- TSLA --cluster 3       # three processes share one job on an embedded PostgreSQL
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { FLAGS } from '../dist/cli/main.js';
 import { fetchSymbol, type Interval } from '../dist/index.js';
 import { generateDataset } from '../test/fixtures/generate.js';
+import { startPostgres, type TestPostgres } from '../test/fixtures/postgres.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/fixtures/s3-server.js';
 
 // The SDK's notice that its 2027 releases need Node 22 (README, "Dependencies").
@@ -21,7 +23,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, '.demo-data');
 const cacheDir = join(dataDir, 'cache');
-const args = process.argv.slice(2);
+// --cluster N: N processes on one job, sharing an embedded PostgreSQL store (README, "Several machines").
+const argv = process.argv.slice(2);
+const at = argv.indexOf('--cluster');
+const cluster = at === -1 ? 0 : Number(argv[at + 1]);
+if (at !== -1 && !(Number.isInteger(cluster) && cluster >= 1 && cluster <= 8)) throw new Error(`Expected --cluster to be an integer from 1 to 8, got \`${argv[at + 1]}\``);
+const args = at === -1 ? argv : [...argv.slice(0, at), ...argv.slice(at + 2)];
 // Read with the CLI's own option table, so an option's value (`--period 1y`) is never a symbol.
 const { values, positionals: symbols } = parseArgs({ args, options: FLAGS, allowPositionals: true, strict: false });
 
@@ -33,8 +40,17 @@ const ds = await generateDataset({ dir: join(dataDir, 'store'), endDate: end.toI
 const server = await startS3Server({ dir: ds.dir, latencyMs: 20 });
 console.log(`Loopback S3 server at ${server.endpoint} (20 ms per request), ${ds.files.length} day files\n`);
 
+let postgres: TestPostgres | undefined;
+let store: string | undefined;
+if (cluster > 0) {
+  postgres = await startPostgres();
+  store = await postgres.freshDatabase();
+  console.log(`Embedded PostgreSQL at ${new URL(store).host}: ${cluster} processes will share one job in it\n`);
+}
+
 const env = {
   ...process.env,
+  ...(store === undefined ? {} : { MARKET_DATA_STORE_URL: store }),
   MASSIVE_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
   MASSIVE_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
   MASSIVE_S3_ENDPOINT: server.endpoint,
@@ -43,9 +59,24 @@ const env = {
 try {
   const cli = [join(root, 'bin/preload-market-data.js'), ...(symbols.length > 0 ? args : ['TSLA', ...args])];
   console.log(`$ preload-market-data ${cli.slice(1).join(' ')}`);
+  // In a cluster, the first process draws its bar (the whole job's progress); the others report in JSON.
+  const others = Array.from({ length: Math.max(0, cluster - 1) }, () => {
+    let out = '';
+    const child = spawn(process.execPath, [...cli, '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    return new Promise<{ code: number | null; out: string }>((resolve) => child.on('close', (code) => resolve({ code, out })));
+  });
   const code = await new Promise<number | null>((resolve) => {
     spawn(process.execPath, cli, { env, stdio: 'inherit' }).on('close', resolve);
   });
+  for (const [i, other] of (await Promise.all(others)).entries()) {
+    const report = JSON.parse(other.out.trim() || '{}') as { files?: { downloaded: number } };
+    console.log(`process ${i + 2}: exit ${other.code}, downloaded ${report.files?.downloaded ?? '?'} files`);
+  }
+  if (store !== undefined) {
+    console.log(`\n$ preload-market-data status`);
+    await new Promise((resolve) => spawn(process.execPath, [cli[0] ?? '', 'status'], { env, stdio: 'inherit' }).on('close', resolve));
+  }
   // The CLI has already said what went wrong, if anything.
   if (code === 0) {
     const symbol = symbols[0] ?? 'TSLA';
@@ -53,14 +84,16 @@ try {
     const bars = await fetchSymbol(symbol, {
       interval,
       cacheDir,
+      ...(store === undefined ? {} : { store }),
       endpoint: server.endpoint,
       credentials: { ...S3_CREDENTIALS },
       period: '5y',
     });
-    console.log(`\nfetchSymbol('${symbol}', { period: '5y', interval: '${interval}' }) -> ${bars.length} bars from ${cacheDir}; the last five:`);
+    console.log(`\nfetchSymbol('${symbol}', { period: '5y', interval: '${interval}' }) -> ${bars.length} bars from ${store === undefined ? cacheDir : 'the shared store'}; the last five:`);
     console.table(bars.slice(-5).map((b) => ({ ...b, time: new Date(b.time).toISOString() })));
   }
   process.exitCode = code ?? 1;
 } finally {
   await server.stop();
+  await postgres?.close();
 }
