@@ -17,6 +17,12 @@ import type { CompletedFile, JobSpec, Store } from '../src/store/types.js';
 export const CLUSTER_PROCESSES = [1, 2, 4, 8];
 /** Each process's own link, in megabits a second. */
 export const CLUSTER_MBPS = 200;
+/**
+ * Downloads in flight per process: 4 minute files of ~29 MB keep a 200 Mbit/s link busy, and a
+ * process claims what it can start, so with the default 20 the first process would take 20 of
+ * the month's 23 files (a real backfill has thousands: there the default spreads as well).
+ */
+export const CLUSTER_WORKERS = 4;
 
 export const clusterRowName = (n: number): string => `cluster: ${n} process${n === 1 ? '' : 'es'}, ${CLUSTER_MBPS} Mbit/s each`;
 
@@ -50,7 +56,7 @@ export function clusterRows(ctx: Context, pg: () => TestPostgres): Row[] {
         endpoints.map((endpoint) =>
           measure(
             process.execPath,
-            [path.join(ctx.app, 'bin', 'preload-market-data.js'), 'TSLA', ...w.args, '--end', ctx.end, '--start', firstDay(w), '--endpoint', endpoint, '--store', store, '--json'],
+            [path.join(ctx.app, 'bin', 'preload-market-data.js'), 'TSLA', ...w.args, '--end', ctx.end, '--start', firstDay(w), '--endpoint', endpoint, '--store', store, '--workers', String(CLUSTER_WORKERS), '--json'],
             env,
           ),
         ),
