@@ -1,5 +1,5 @@
-import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { Bar } from '../cache/bars.js';
+import { Inflater } from './inflate.js';
 
 /** One aggregate row of a requested ticker, as it goes into the cache. */
 export interface ParsedRow extends Bar {
@@ -22,36 +22,43 @@ const REQUIRED = ['ticker', 'open', 'close', 'high', 'low', 'window_start'] as c
 const NEWLINE = 0x0a;
 
 /**
- * Inflates a day file and extracts the rows of `tickers`; columns are found by header name.
- * Inflating is the largest CPU cost of a run, and files are sorted by ticker: with `earlyStop`
- * (allowed once the MD5 has vouched for every compressed byte, so gzip's own CRC at the end is
- * not needed) only the share of the file that held the last wanted ticker in the previous file,
- * plus a margin, is inflated, in one synchronous call; if that falls short, the whole file is.
- * Synchronous calls beat a streamed inflate here (measured: its chunks, copies and garbage cost
- * more than the tail it skips). Large files go through RowFilter instead.
+ * Inflates a day file (whole, or as the chunks it arrived in) and extracts the rows of `tickers`;
+ * columns are found by header name. Inflating is the largest CPU cost of a run, and files are
+ * sorted by ticker: with `earlyStop` (allowed once the MD5 has vouched for every compressed byte,
+ * so gzip's own CRC at the end is not needed) only the share of the file that held the last wanted
+ * ticker in the previous file, plus a margin, is inflated, in one synchronous pass; if that falls
+ * short, the whole file is. Synchronous calls beat a streamed inflate here (measured: its chunks,
+ * copies and garbage cost more than the tail it skips). Large files go through RowFilter instead.
  */
-export function extractTickers(gz: Uint8Array, tickers: readonly string[], opts: { earlyStop: boolean; day?: string }): ExtractResult {
-  if (gz.byteLength === 0) throw new ParseError('empty file');
+export function extractTickers(
+  gz: Uint8Array | readonly Uint8Array[],
+  tickers: readonly string[],
+  opts: { earlyStop: boolean; day?: string },
+): ExtractResult {
+  const chunks = gz instanceof Uint8Array ? [gz] : gz;
+  const size = chunks.reduce((sum, c) => sum + c.byteLength, 0);
+  if (size === 0) throw new ParseError('empty file');
   try {
-    return parseRows(opts.earlyStop ? inflateNeeded(gz, tickers) : gunzipSync(gz), tickers, opts.day);
+    return parseRows(opts.earlyStop ? inflateNeeded(chunks, size, tickers) : inflater.inflate(chunks), tickers, opts.day);
   } catch (cause) {
     if (cause instanceof ParseError) throw cause;
     throw new ParseError(`not a valid gzip file (${(cause as Error).message})`, { cause });
   }
 }
 
+/** One per thread: its handle and output buffer serve every file (see inflate.ts). */
+const inflater = new Inflater();
 /** Share of the previous file needed to reach past the last wanted ticker (per thread: day files are alike). */
 let neededShare: number | undefined;
 const SHARE_MARGIN = 0.02;
 
-function inflateNeeded(gz: Uint8Array, tickers: readonly string[]): Buffer {
+function inflateNeeded(chunks: readonly Uint8Array[], size: number, tickers: readonly string[]): Buffer {
   const last = [...tickers].sort().at(-1) ?? '';
   if (neededShare !== undefined && neededShare + SHARE_MARGIN < 1) {
-    const prefix = gz.subarray(0, Math.ceil(gz.byteLength * (neededShare + SHARE_MARGIN)));
-    const part = gunzipSync(prefix, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    const part = inflater.inflate(chunks, Math.ceil(size * (neededShare + SHARE_MARGIN)));
     if (isPast(part, last)) return part;
   }
-  const full = gunzipSync(gz);
+  const full = inflater.inflate(chunks);
   neededShare = shareNeeded(full, tickers);
   return full;
 }

@@ -112,11 +112,11 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
       const { rows, malformed, duplicates } = r;
       return { ok: true, key: task.key, bytes: r.bytes, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: false };
     }
-    const body = mirrored ?? (await withRetries(() => fetchVerified(task)));
-    if (!mirrored && task.rawDir !== undefined) await writeRaw(task.rawDir, task, body);
+    const body = mirrored ? [mirrored] : await withRetries(() => fetchVerified(task));
+    if (!mirrored && task.rawDir !== undefined) await writeRaw(task.rawDir, task, Buffer.concat(body));
     // Both paths checked the body against the listing; an MD5 makes gzip's CRC redundant.
     const { rows, malformed, duplicates } = extractTickers(body, task.tickers, { earlyStop: isPlainMd5(task.etag), day: task.day });
-    return { ok: true, key: task.key, bytes: body.byteLength, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: !!mirrored };
+    return { ok: true, key: task.key, bytes: task.size, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: !!mirrored };
   } catch (error) {
     if (stopping.aborted) return { ok: false, key: task.key, code: 'ERR_ABORTED', message: `${task.key}: stopped, the run is ending`, retries: retries(), throttled };
     const e = error instanceof TaskError ? error : classify(task.key, error);
@@ -126,19 +126,18 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
   }
 }
 
-async function fetchVerified(task: DownloadTask): Promise<Uint8Array> {
+/** The body as the chunks it arrived in, counted and hashed on the way (no copy into one buffer). */
+async function fetchVerified(task: DownloadTask): Promise<Buffer[]> {
   if (task.config === undefined) throw new TaskError('ERR_OFFLINE', `${task.key}: offline, and the raw mirror has no verified copy`);
   const res = await getFor(task, task.config)(task.key, { signal: AbortSignal.any([AbortSignal.timeout(task.requestTimeoutMs), stopping]) });
-  // Straight into a buffer of the listed size, hashed as it arrives: no concatenation, one pass.
-  const body = Buffer.allocUnsafe(task.size);
+  const chunks: Buffer[] = [];
   const check = new BodyCheck(task.key, task);
   for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    const at = check.received;
     check.update(chunk);
-    chunk.copy(body, at);
+    chunks.push(chunk);
   }
   check.finish();
-  return body;
+  return chunks;
 }
 
 interface SdkError {
