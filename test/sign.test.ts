@@ -4,13 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { objectPath, SigV4, uriEscape } from '../src/s3/sign.js';
 
 /** The SDK's own signer, as the workers used it before sign.ts: the reference. */
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+const bytes = (d: SourceData): string | Uint8Array =>
+  typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d);
 class Sha256 {
   readonly #hash;
-  constructor(secret?: string | Uint8Array) {
-    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(secret?: SourceData) {
+    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
   }
-  update(data: string | Uint8Array): void {
-    this.#hash.update(data);
+  update(data: SourceData): void {
+    this.#hash.update(bytes(data));
   }
   async digest(): Promise<Uint8Array> {
     return new Uint8Array(this.#hash.digest());
@@ -28,8 +31,15 @@ async function reference(credentials: { accessKeyId: string; secretAccessKey: st
   return signed.headers['authorization'];
 }
 
+interface Case {
+  name: string;
+  key: string;
+  query: Record<string, string>;
+  extra: Record<string, string>;
+}
+
 describe('SigV4', () => {
-  it.each([
+  it.each<Case>([
     { name: 'an object GET', key: 'us_stocks_sip/day_aggs_v1/2024/03/2024-03-15.csv.gz', query: {}, extra: {} },
     { name: 'a ranged GET of a key that needs escaping', key: "odd/it's (1) *x* ~a b+c.csv.gz", query: {}, extra: { range: 'bytes=100-' } },
     { name: 'a ListObjectsV2 page', key: '', query: { 'list-type': '2', prefix: 'us_stocks_sip/day_aggs_v1/2024/03/', 'continuation-token': 'a+b/c=' }, extra: {} },

@@ -3,11 +3,12 @@
 // A body cut halfway resumes with a Range request from the last byte received.
 import { once } from 'node:events';
 import { createGunzip } from 'node:zlib';
-import { createRawWriter, type RawWriter } from '../cache/raw.js';
+import type { RawWriter } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { ParseError, RowFilter, type ExtractResult } from '../parse/day-file.js';
 import type { GetObject } from '../s3/get.js';
 import type { DownloadTask } from './messages.js';
+import { rawMirror } from './raw-mirror.js';
 
 export interface StreamResult extends ExtractResult {
   bytes: number;
@@ -28,7 +29,7 @@ export async function streamAttempt(get: GetObject, task: DownloadTask, stop?: A
   gunzip.on('error', (e) => (gunzipError = e));
   // Inflate only as far as the wanted tickers, when the MD5 still vouches for the whole body.
   let inflating = true;
-  const raw: RawWriter | undefined = task.rawDir === undefined ? undefined : await createRawWriter(task.rawDir, task);
+  const raw: RawWriter | undefined = task.rawDir === undefined ? undefined : await (await rawMirror()).createRawWriter(task.rawDir, task);
   let resumes = 0;
   try {
     for (;;) {
