@@ -52,11 +52,7 @@ export class SigV4 {
     };
     const names = Object.keys(headers).sort();
     const signedHeaders = names.join(';');
-    const query = Object.entries(input.query ?? {})
-      .map(([k, v]) => [uriEscape(k), uriEscape(v)] as const)
-      .sort(([a, x], [b, y]) => (a === b ? cmp(x, y) : cmp(a, b)))
-      .map(([k, v]) => `${k}=${v}`)
-      .join('&');
+    const query = canonicalQuery(input.query ?? {});
     const canonical = [
       input.method,
       input.path,
@@ -82,6 +78,15 @@ export class SigV4 {
     }
     return this.#key;
   }
+}
+
+/** The query string as signed, and as it should be sent: escaped, sorted by name then value. */
+export function canonicalQuery(query: Record<string, string>): string {
+  return Object.entries(query)
+    .map(([k, v]) => [uriEscape(k), uriEscape(v)] as const)
+    .sort(([a, x], [b, y]) => (a === b ? cmp(x, y) : cmp(a, b)))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
 }
 
 /** Code-point order, as SigV4 sorts (localeCompare would not). */
