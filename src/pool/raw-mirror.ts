@@ -7,6 +7,14 @@ type RawModule = typeof import('../cache/raw.js');
 let loading: Promise<RawModule> | undefined;
 
 export function rawMirror(): Promise<RawModule> {
-  loading ??= import('../cache/raw.js');
+  loading ??= load();
   return loading;
+}
+
+async function load(): Promise<RawModule> {
+  if (!import.meta.url.endsWith('.ts')) return import('../cache/raw.js');
+  // Under the TypeScript sources (tests), tsx's hooks do not reach an import() made after a
+  // worker thread has started: import the source through tsx's own API.
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport('../cache/raw.ts', import.meta.url)) as RawModule;
 }
