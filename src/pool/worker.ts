@@ -131,15 +131,50 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
 /** The body as the chunks it arrived in, counted and hashed on the way (no copy into one buffer). */
 async function fetchVerified(task: DownloadTask): Promise<Buffer[]> {
   if (task.config === undefined) throw new TaskError('ERR_OFFLINE', `${task.key}: offline, and the raw mirror has no verified copy`);
-  const res = await getFor(task, task.config)(task.key, { signal: AbortSignal.any([AbortSignal.timeout(task.requestTimeoutMs), stopping]) });
-  const chunks: Buffer[] = [];
-  const check = new BodyCheck(task.key, task);
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    check.update(chunk);
-    chunks.push(chunk);
+  const request = requestSignal(task.requestTimeoutMs);
+  try {
+    const { body } = await getFor(task, task.config)(task.key, { signal: request.signal });
+    const chunks: Buffer[] = [];
+    const check = new BodyCheck(task.key, task);
+    // Plain events rather than `for await`: no promise and iterator step per chunk.
+    await new Promise<void>((resolve, reject) => {
+      body.on('data', (chunk: Buffer) => {
+        try {
+          check.update(chunk);
+          chunks.push(chunk);
+        } catch (error) {
+          body.destroy(error as Error);
+        }
+      });
+      body.once('end', resolve);
+      body.once('error', reject);
+      body.once('close', () => reject(new Error('the connection closed before the body ended')));
+    });
+    check.finish();
+    return chunks;
+  } finally {
+    request.done();
   }
-  check.finish();
-  return chunks;
+}
+
+/**
+ * A request's signal: aborts when the pool stops or after `ms`. One timer and one listener,
+ * released when the request ends; `AbortSignal.any([AbortSignal.timeout(ms), stopping])` per
+ * request left each derived signal attached to the long-lived `stopping` until collected.
+ */
+function requestSignal(ms: number): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`no complete answer within ${ms} ms`, 'TimeoutError')), ms);
+  const onStop = (): void => controller.abort(stopping.reason);
+  if (stopping.aborted) onStop();
+  else stopping.addEventListener('abort', onStop, { once: true });
+  return {
+    signal: controller.signal,
+    done: () => {
+      clearTimeout(timer);
+      stopping.removeEventListener('abort', onStop);
+    },
+  };
 }
 
 interface SdkError {
