@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateDataset, STOCKS_DATASET, STOCKS_MINUTE_DATASET } from '../test/fixtures/generate.js';
+import { measureCpuFloor, type CpuFloor } from './cpu-floor.js';
 import { median, rusageMethod } from './measure.js';
 import { formatProfile } from './profile.js';
 import { evaluateTargets, formatMs, formatResults, formatTargets, summariseRow, type RowResult } from './report.js';
@@ -132,7 +133,8 @@ t = performance.now();
 const server = await startBenchServer(serverKind, [ds.dir, ...minuteDirs], latencyMs);
 log(`Server: ${serverKind} at ${server.endpoint}, ${latencyMs} ms per request (ready in ${formatMs(performance.now() - t)})`);
 
-const ctx: Context = { server, bucket: ds.bucket, end: END_DATE, expected, keysFile, tmp, inFlight: IN_FLIGHT, app, profileDir, notes: [], ...(minute ? { minute } : {}) };
+const tslaRows = expected.length - (ds.haltedDays['TSLA'] ?? []).filter((d) => d >= start && d <= END_DATE).length;
+const ctx: Context = { server, bucket: ds.bucket, end: END_DATE, expected, tslaRows, keysFile, tmp, inFlight: IN_FLIGHT, app, profileDir, notes: [], ...(minute ? { minute } : {}) };
 
 try {
   const ceiling = await measureCeiling(ctx);
@@ -179,6 +181,16 @@ try {
       `(loopback is many times that, see the no-cap floor, which would measure inflate on 2 cores rather than downloading); the "no cap" pair shows the same month without it. ` +
       `Each minute row's "x floor" is against the floor client over the same files and link.`);
   }
+  const cold = results.find((r) => r.name === 'cold');
+  let cpuFloor: (CpuFloor & { receiveMs: number; totalMs: number }) | undefined;
+  if (cold?.cpuMs !== undefined && floor?.cpuMs !== undefined) {
+    const f = measureCpuFloor(ds.dir, ds.bucket, expected.map((e) => e.key));
+    const totalMs = floor.cpuMs + f.files * (f.md5Ms + f.inflateMs + f.parseMs);
+    cpuFloor = { ...f, receiveMs: floor.cpuMs, totalMs };
+    ctx.notes.push(`CPU floor of cold TSLA: ${formatMs(totalMs)} = receiving (the floor client's CPU, ${formatMs(floor.cpuMs)}, its start included) + ` +
+      `${f.files} files x (MD5 ${f.md5Ms.toFixed(2)} ms + inflate of ${(100 * f.inflatedShare).toFixed(0)}% ${f.inflateMs.toFixed(2)} ms + scan ${f.parseMs.toFixed(2)} ms), ` +
+      `per-file costs measured in the benchmark process on these files; cold used ${formatMs(cold.cpuMs)}, ${(cold.cpuMs / totalMs).toFixed(2)}x that floor.`);
+  }
   const others = results.flatMap((r) => r.samples.map((s) => s.extra?.['otherCores'] ?? 0));
   ctx.notes.push(`CPU taken by other processes while samples ran: median ${median(others).toFixed(2)}, at most ${Math.max(...others).toFixed(2)} of ` +
     `${cpus().length} cores (otherCores per sample in results.json${serverKind === 's3rver' ? '; s3rver\'s own CPU counts as other' : ''}).`);
@@ -211,7 +223,7 @@ try {
   if (ctx.profile) process.stdout.write(`\nProfile of one cold run (${path.relative(ROOT, profileDir)}/):\n${formatProfile(ctx.profile)}\n`);
 
   const out = path.join(ROOT, 'bench', 'results.json');
-  const json = { date: new Date().toISOString(), machine, code, settings, ceiling, rusage: rusageMethod, results, targets, notes: ctx.notes, profile: ctx.profile };
+  const json = { date: new Date().toISOString(), machine, code, settings, ceiling, rusage: rusageMethod, results, targets, cpuFloor, notes: ctx.notes, profile: ctx.profile };
   writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
   log(`\nWrote ${path.relative(ROOT, out)}`);
 } finally {
