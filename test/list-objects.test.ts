@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createListObjects, parseListPage, type ListInput, type ListPage } from '../src/s3/list-objects.js';
@@ -79,5 +81,45 @@ describe('createListObjects (real server)', () => {
   it("rejects an unreachable endpoint with Node's error code, as the listing code expects", async () => {
     const nowhere = createListObjects({ endpoint: 'http://127.0.0.1:1', bucket: 'flatfiles', credentials: { ...S3_CREDENTIALS } });
     await expect(nowhere({ Bucket: 'flatfiles', Prefix: `${STOCKS}/` })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('createListObjects (retries)', () => {
+  /** A server that answers each listing with the next status of `statuses` (200: one object). */
+  async function serve(statuses: number[]): Promise<{ endpoint: string; seen: () => number; close: () => Promise<void> }> {
+    let seen = 0;
+    const server = createServer((_req, res) => {
+      const status = statuses[Math.min(seen++, statuses.length - 1)] ?? 200;
+      res.writeHead(status, { 'content-type': 'application/xml' });
+      res.end(status === 200 ? '<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents></ListBucketResult>' : `<Error><Code>${status === 403 ? 'AccessDenied' : 'InternalError'}</Code></Error>`);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    return { endpoint: `http://127.0.0.1:${port}`, seen: () => seen, close: () => new Promise((r) => server.close(() => r())) };
+  }
+  const list = (endpoint: string) => createListObjects({ endpoint, bucket: 'flatfiles', credentials: { ...S3_CREDENTIALS } });
+
+  it('retries a 5xx page and returns the page that follows', async () => {
+    const s = await serve([503, 500, 200]);
+    try {
+      expect((await list(s.endpoint)({ Bucket: 'flatfiles', Prefix: '' })).Contents).toEqual([{ Key: 'k', Size: 1 }]);
+      expect(s.seen()).toBe(3);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('gives up after three attempts, and does not retry a 403', async () => {
+    const failing = await serve([500]);
+    const denied = await serve([403]);
+    try {
+      await expect(list(failing.endpoint)({ Bucket: 'flatfiles', Prefix: '' })).rejects.toMatchObject({ name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+      expect(failing.seen()).toBe(3);
+      await expect(list(denied.endpoint)({ Bucket: 'flatfiles', Prefix: '' })).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      expect(denied.seen()).toBe(1);
+    } finally {
+      await failing.close();
+      await denied.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 // ListObjectsV2 without the AWS SDK: one signed GET (sign.ts) and a small reader for the XML
 // answer. Loading @aws-sdk/client-s3 cost the main thread ~170 ms of CPU and ~24 MB at start-up
 // (measured here), and its XML and schema layers more per page, for the five fields a listing needs.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Config } from './client.js';
 import { errorOf, send } from './get.js';
 import { acquire, type RateLimit } from './rate-limit.js';
@@ -33,7 +34,7 @@ export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimi
   const signer = new SigV4(config.credentials);
   const https = endpoint.protocol === 'https:';
   const path = `${endpoint.pathname.replace(/\/$/, '')}/${encodeURIComponent(config.bucket)}`;
-  return async (input, { abortSignal } = {}) => {
+  const once: ListObjects = async (input, { abortSignal } = {}) => {
     if (opts.rateLimit) await acquire(opts.rateLimit);
     const query: Record<string, string> = { 'list-type': '2', prefix: input.Prefix };
     if (input.ContinuationToken !== undefined) query['continuation-token'] = input.ContinuationToken;
@@ -46,6 +47,28 @@ export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimi
     for await (const chunk of res) xml += chunk as string;
     return parseListPage(xml);
   };
+  // The SDK retried a failed page (3 attempts, backoff): so does this, for what may pass.
+  return async (input, o = {}) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await once(input, o);
+      } catch (error) {
+        if (attempt >= LIST_ATTEMPTS || o.abortSignal?.aborted || !transient(error)) throw error;
+        await sleep(LIST_BACKOFF_MS * 2 ** (attempt - 1) * (0.5 + Math.random()), undefined, o.abortSignal ? { signal: o.abortSignal } : {});
+      }
+    }
+  };
+}
+
+const LIST_ATTEMPTS = 3;
+const LIST_BACKOFF_MS = 100;
+
+/** A 5xx, a 429 or a connection cut mid-way; not a refusal (the run's breaker handles those). */
+function transient(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500 || status === 429;
+  const code = (error as { code?: string }).code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT';
 }
 
 /** Reads the fields of a ListObjectsV2 answer; exported for table-driven tests. */
