@@ -407,7 +407,9 @@ function referenceRows(ctx: Context): Row[] {
         const m = await measure('sh', ['-c', script], remote);
         if (m.code !== 0) throw new Error(`${name} exited ${m.code}:\n${m.stderr}`);
         const { totalGets } = await ctx.server.stats();
-        if (totalGets !== ctx.expected.length) throw new Error(`${name}: ${totalGets} GETs, expected ${ctx.expected.length}`);
+        // rclone retries on its own (low-level retries): count what it copied, not its GETs.
+        const copied = spawnSync('find', [dest, '-name', '*.csv.gz'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+        if (copied !== ctx.expected.length) throw new Error(`${name}: copied ${copied} files, expected ${ctx.expected.length}`);
         if (extract) {
           const rows = readFileSync(out, 'utf8').split('\n').filter(Boolean).length;
           if (rows !== ctx.tslaRows) throw new Error(`${name}: ${rows} TSLA rows, expected ${ctx.tslaRows}`);
