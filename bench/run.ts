@@ -7,6 +7,8 @@
  *   --quick           1 run of floor, cold, resume and warm: a smoke test
  *   --profile         also profile one cold run (node --cpu-prof) and summarise it
  *   --server KIND     fast (default: bench/fast-s3.ts, in memory) or s3rver
+ *   --out FILE        where the results go (default bench/results.json; e.g. bench/results-cluster.json
+ *                     for a run of one scenario, so the full run's file stays whole)
  * Writes bench/results.json.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,6 +18,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateDataset, STOCKS_DATASET, STOCKS_MINUTE_DATASET } from '../test/fixtures/generate.js';
+import { measureCpuFloor, type CpuFloor } from './cpu-floor.js';
 import { median, rusageMethod } from './measure.js';
 import { formatProfile } from './profile.js';
 import { evaluateTargets, formatMs, formatResults, formatTargets, summariseRow, type RowResult } from './report.js';
@@ -47,6 +50,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean' },
     profile: { type: 'boolean' },
     server: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 
@@ -133,7 +137,8 @@ t = performance.now();
 const server = await startBenchServer(serverKind, [ds.dir, ...minuteDirs], latencyMs);
 log(`Server: ${serverKind} at ${server.endpoint}, ${latencyMs} ms per request (ready in ${formatMs(performance.now() - t)})`);
 
-const ctx: Context = { server, bucket: ds.bucket, end: END_DATE, expected, keysFile, tmp, inFlight: IN_FLIGHT, app, profileDir, notes: [], ...(minute ? { minute } : {}) };
+const tslaRows = expected.length - (ds.haltedDays['TSLA'] ?? []).filter((d) => d >= start && d <= END_DATE).length;
+const ctx: Context = { server, bucket: ds.bucket, end: END_DATE, expected, tslaRows, keysFile, tmp, inFlight: IN_FLIGHT, app, profileDir, notes: [], ...(minute ? { minute } : {}) };
 if (selected.has('cluster')) {
   t = performance.now();
   ctx.postgres = await startPostgres();
@@ -185,6 +190,16 @@ try {
       `(loopback is many times that, see the no-cap floor, which would measure inflate on 2 cores rather than downloading); the "no cap" pair shows the same month without it. ` +
       `Each minute row's "x floor" is against the floor client over the same files and link.`);
   }
+  const cold = results.find((r) => r.name === 'cold');
+  let cpuFloor: (CpuFloor & { receiveMs: number; totalMs: number }) | undefined;
+  if (cold?.cpuMs !== undefined && floor?.cpuMs !== undefined) {
+    const f = measureCpuFloor(ds.dir, ds.bucket, expected.map((e) => e.key));
+    const totalMs = floor.cpuMs + f.files * (f.md5Ms + f.inflateMs + f.parseMs);
+    cpuFloor = { ...f, receiveMs: floor.cpuMs, totalMs };
+    ctx.notes.push(`CPU floor of cold TSLA: ${formatMs(totalMs)} = receiving (the floor client's CPU, ${formatMs(floor.cpuMs)}, its start included) + ` +
+      `${f.files} files x (MD5 ${f.md5Ms.toFixed(2)} ms + inflate of ${(100 * f.inflatedShare).toFixed(0)}% ${f.inflateMs.toFixed(2)} ms + scan ${f.parseMs.toFixed(2)} ms), ` +
+      `per-file costs measured in the benchmark process on these files; cold used ${formatMs(cold.cpuMs)}, ${(cold.cpuMs / totalMs).toFixed(2)}x that floor.`);
+  }
   const others = results.flatMap((r) => r.samples.map((s) => s.extra?.['otherCores'] ?? 0));
   ctx.notes.push(`CPU taken by other processes while samples ran: median ${median(others).toFixed(2)}, at most ${Math.max(...others).toFixed(2)} of ` +
     `${cpus().length} cores (otherCores per sample in results.json${serverKind === 's3rver' ? '; s3rver\'s own CPU counts as other' : ''}).`);
@@ -216,8 +231,8 @@ try {
   process.stdout.write('\n');
   if (ctx.profile) process.stdout.write(`\nProfile of one cold run (${path.relative(ROOT, profileDir)}/):\n${formatProfile(ctx.profile)}\n`);
 
-  const out = path.join(ROOT, 'bench', 'results.json');
-  const json = { date: new Date().toISOString(), machine, code, settings, ceiling, rusage: rusageMethod, results, targets, notes: ctx.notes, profile: ctx.profile };
+  const out = path.resolve(ROOT, flags.out ?? path.join('bench', 'results.json'));
+  const json = { date: new Date().toISOString(), machine, code, settings, ceiling, rusage: rusageMethod, results, targets, cpuFloor, notes: ctx.notes, profile: ctx.profile };
   writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
   log(`\nWrote ${path.relative(ROOT, out)}`);
 } finally {

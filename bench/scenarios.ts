@@ -53,6 +53,8 @@ export interface Context {
   profileDir: string;
   /** Filled by the profile row. */
   profile?: ProfileSummary;
+  /** TSLA's rows in those files (a day it was halted has none): what the rclone + grep row must find. */
+  tslaRows: number;
   /** The minute scenario's workloads, when it (or the cluster scenario) was selected. */
   minute?: { month: Workload; uncapped: Workload; large: Workload };
   /** The cluster scenario's PostgreSQL server, started when it is selected. */
@@ -388,9 +390,15 @@ function mirrorRow(ctx: Context, name: string, w: Workload): Row {
   };
 }
 
+/**
+ * rclone, the reference a user would reach for: `rclone copy` of the dataset's whole prefix with 20
+ * transfers (its own listing included; a key list with --files-from would cost a HEAD per key),
+ * and the same followed by what a user would script to get TSLA out: zcat | grep '^TSLA,' over
+ * the copied files, on both cores (xargs -P2). Installed with `apt-get install -y rclone`.
+ */
 function referenceRows(ctx: Context): Row[] {
   if (spawnSync('rclone', ['version'], { stdio: 'ignore' }).status !== 0) {
-    ctx.notes.push('reference: skipped, rclone is not on PATH (apt-get install rclone to compare against it).');
+    ctx.notes.push('reference: skipped, rclone is not on PATH (apt-get install -y rclone to compare against it).');
     return [];
   }
   const { AWS_CA_BUNDLE: _unset, ...env } = process.env;
@@ -408,26 +416,41 @@ function referenceRows(ctx: Context): Row[] {
     // The fast server speaks ListObjectsV2 only; rclone's default for provider Other is v1.
     RCLONE_CONFIG_BENCH_LIST_VERSION: '2',
   };
-  return [
-    {
-      name: 'reference rclone',
-      scenario: 'reference',
-      run: async () => {
-        const dest = freshDir(ctx, 'rclone');
-        try {
-          await ctx.server.resetStats();
-          const source = `bench:${ctx.bucket}/${STOCKS_DATASET}`;
-          const m = await measure('rclone', ['copy', source, dest, '--transfers', String(ctx.inFlight), '--checkers', String(ctx.inFlight), '--fast-list'], remote);
-          if (m.code !== 0) throw new Error(`rclone exited ${m.code}:\n${m.stderr}`);
-          const { totalGets } = await ctx.server.stats();
-          const bytes = ctx.expected.reduce((sum, f) => sum + f.size, 0);
-          return { wallMs: m.wallMs, rssKb: m.rssKb, cpuMs: m.cpuMs, files: ctx.expected.length, bytes, gets: totalGets };
-        } finally {
-          rmSync(dest, { recursive: true, force: true });
-        }
-      },
-    },
+  const copy = (dest: string): string[] => [
+    'rclone', 'copy', `bench:${ctx.bucket}/${STOCKS_DATASET}`, dest,
+    '--transfers', String(ctx.inFlight), '--checkers', String(ctx.inFlight), '--fast-list',
   ];
+  const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
+  const row = (name: string, extract: boolean): Row => ({
+    name,
+    scenario: 'reference',
+    run: async () => {
+      const dest = freshDir(ctx, 'rclone');
+      try {
+        await ctx.server.resetStats();
+        const out = path.join(dest, 'TSLA.csv');
+        // One shell, so CPU and peak RSS (GNU time: the waited-for children too) cover every step.
+        const script = extract
+          ? `${copy(dest).map(quote).join(' ')} && find ${quote(dest)} -name '*.csv.gz' -print0 | xargs -0 -P2 -n 100 sh -c 'zcat "$@" | grep "^TSLA,"' _ > ${quote(out)}`
+          : copy(dest).map(quote).join(' ');
+        const m = await measure('sh', ['-c', script], remote);
+        if (m.code !== 0) throw new Error(`${name} exited ${m.code}:\n${m.stderr}`);
+        const { totalGets } = await ctx.server.stats();
+        // rclone retries on its own (low-level retries): count what it copied, not its GETs.
+        const copied = spawnSync('find', [dest, '-name', '*.csv.gz'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+        if (copied !== ctx.expected.length) throw new Error(`${name}: copied ${copied} files, expected ${ctx.expected.length}`);
+        if (extract) {
+          const rows = readFileSync(out, 'utf8').split('\n').filter(Boolean).length;
+          if (rows !== ctx.tslaRows) throw new Error(`${name}: ${rows} TSLA rows, expected ${ctx.tslaRows}`);
+        }
+        const bytes = ctx.expected.reduce((sum, f) => sum + f.size, 0);
+        return { wallMs: m.wallMs, rssKb: m.rssKb, cpuMs: m.cpuMs, files: ctx.expected.length, bytes, gets: totalGets };
+      } finally {
+        rmSync(dest, { recursive: true, force: true });
+      }
+    },
+  });
+  return [row('reference rclone', false), row('reference rclone + zcat | grep', true)];
 }
 
 function profileRow(ctx: Context): Row {

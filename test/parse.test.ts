@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { extractTickers, ParseError, parseRows, RowFilter } from '../src/parse/day-file.js';
 
@@ -99,6 +99,16 @@ describe('extractTickers', () => {
     // A later ticker than the learned share reaches: the prefix falls short, the whole file is read.
     const later = extractTickers(big, ['T05000', 'T19990'], { earlyStop: true });
     expect(later.rows.map((r) => r.ticker)).toEqual(['T05000', 'T19990']);
+  });
+
+  it('starts the search at a hint only when its line sorts before every wanted ticker', () => {
+    const text = gunzipSync(big);
+    const all = parseRows(text, ['T05000', 'T05001']);
+    const at = text.indexOf('\nT05000,');
+    for (const from of [undefined, 0, 10, Math.floor(at * 0.9), at - 1, at, at + 1, at + 100, text.length - 1, text.length + 5]) {
+      expect(parseRows(text, ['T05000', 'T05001'], undefined, from).rows).toEqual(all.rows);
+    }
+    expect(all.firstAt).toBe(at);
   });
 
   it('fails a body that is not gzip, or empty, with ERR_PARSE', () => {

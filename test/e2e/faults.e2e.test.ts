@@ -60,6 +60,15 @@ describe('throttling and rate caps', () => {
     expect(limits.at(-1)).toBeGreaterThan(lowest);
   });
 
+  it('20 downloads retrying on one thread print no listener warning (the CLI as a host app)', async () => {
+    await w.server.setFaults([{ match: '^us_stocks_sip/', times: 200, kind: 'status', status: 503, code: 'SlowDown' }]);
+    const args = ['TSLA', '--start', '2025-11-01', '--end', END, '--cache-dir', w.cacheDir('one-thread-storm'), '--threads', '1', '--workers', '20'];
+    const r = await runCli([...args, '--retries', '12', '--retry-delay-ms', '10', '--json'], w.env);
+    await w.server.setFaults([]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/MaxListenersExceededWarning|Warning/);
+  });
+
   it('--max-rps is never exceeded in any one-second window, across all threads', async () => {
     await w.server.resetStats();
     const r = await runCli(['TSLA', '--start', '2026-08-01', '--end', END, '--cache-dir', w.cacheDir('rps'), '--max-rps', '40', '--json'], w.env);
