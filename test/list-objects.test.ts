@@ -109,6 +109,26 @@ describe('createListObjects (retries)', () => {
     }
   });
 
+  it('cuts a page that does not answer within the timeout and asks again', async () => {
+    let seen = 0;
+    const server = createServer((_req, res) => {
+      // The first request stalls (never answered); the second is answered at once.
+      if (seen++ === 0) return;
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end('<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents></ListBucketResult>');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const stalled = createListObjects({ endpoint: `http://127.0.0.1:${port}`, bucket: 'flatfiles', credentials: { ...S3_CREDENTIALS } }, { timeoutMs: 200 });
+      expect((await stalled({ Bucket: 'flatfiles', Prefix: '' })).Contents).toEqual([{ Key: 'k', Size: 1 }]);
+      expect(seen).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('gives up after three attempts, and does not retry a 403', async () => {
     const failing = await serve([500]);
     const denied = await serve([403]);

@@ -3,9 +3,15 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotEntitledError } from '../src/errors.js';
 import { dayOfKey, findFirstDay, listDayFiles, type DayFile } from '../src/s3/list.js';
+import type { ListObjects } from '../src/s3/list-objects.js';
 
 const DATASET = 'us_stocks_sip/day_aggs_v1';
 const s3 = mockClient(S3Client);
+/** The listing takes any ListObjectsV2 function: here the SDK's, answered by aws-sdk-client-mock. */
+const sdk = (): ListObjects => {
+  const client = new S3Client({ region: 'us-east-1' });
+  return (input, o) => client.send(new ListObjectsV2Command(input), { abortSignal: o?.abortSignal });
+};
 afterEach(() => s3.reset());
 
 const obj = (day: string, size = 100) => ({
@@ -17,7 +23,7 @@ const obj = (day: string, size = 100) => ({
 
 async function collect(start: string, end: string): Promise<DayFile[]> {
   const all: DayFile[] = [];
-  for await (const batch of listDayFiles(new S3Client({ region: 'us-east-1' }), { dataset: DATASET, bucket: 'flatfiles', start, end })) {
+  for await (const batch of listDayFiles(sdk(), { dataset: DATASET, bucket: 'flatfiles', start, end })) {
     all.push(...batch);
   }
   return all.sort((a, b) => a.key.localeCompare(b.key));
@@ -78,7 +84,7 @@ describe('listDayFiles', () => {
     s3.on(ListObjectsV2Command, { Prefix: `${DATASET}/`, Delimiter: '/' }).resolves({
       CommonPrefixes: [{ Prefix: `${DATASET}/2005/` }, { Prefix: `${DATASET}/2003/` }, { Prefix: `${DATASET}/junk/` }],
     });
-    expect(await findFirstDay(new S3Client({ region: 'us-east-1' }), { dataset: DATASET, bucket: 'flatfiles' })).toBe('2003-01-01');
+    expect(await findFirstDay(sdk(), { dataset: DATASET, bucket: 'flatfiles' })).toBe('2003-01-01');
   });
 });
 
@@ -116,7 +122,7 @@ describe('listDayFiles stopped in the middle of a long listing', () => {
   it('a consumer that stops after the first month leaves no request running and no rejection unhandled', async () => {
     const { inFlight } = mockSlowRefusals();
     const controller = new AbortController();
-    const listing = listDayFiles(new S3Client({ region: 'us-east-1' }), {
+    const listing = listDayFiles(sdk(), {
       dataset: DATASET,
       bucket: 'flatfiles',
       start: '2024-01-01',
@@ -137,7 +143,7 @@ describe('listDayFiles stopped in the middle of a long listing', () => {
     const { inFlight } = mockSlowRefusals();
     const seen: string[] = [];
     const error = await (async () => {
-      for await (const files of listDayFiles(new S3Client({ region: 'us-east-1' }), { dataset: DATASET, bucket: 'flatfiles', start: '2024-01-01', end: '2024-12-31' })) {
+      for await (const files of listDayFiles(sdk(), { dataset: DATASET, bucket: 'flatfiles', start: '2024-01-01', end: '2024-12-31' })) {
         seen.push(...files.map((f) => f.day));
       }
     })().catch((e: unknown) => e);

@@ -2,14 +2,14 @@
 // listing, the download pool, the adaptive limit, the breaker, the batch writer (file done only
 // with its bars) and the stats. The same code serves the SQLite and the PostgreSQL store.
 import { join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { listRaw } from '../cache/raw.js';
 import { AbortedError, ConfigurationError, NotEntitledError, PreloadError } from '../errors.js';
 import type { PreloadEvent } from '../events.js';
 import type { JobPlan, ResolvedOptions } from '../options.js';
 import type { TaskResult } from '../pool/messages.js';
 import { DownloadPool, poolLayout } from '../pool/pool.js';
-import { createS3Client, resolveCredentials, type S3Config } from '../s3/client.js';
+import { resolveCredentials, type S3Config } from '../s3/client.js';
+import { createListObjects, type ListObjects } from '../s3/list-objects.js';
 import { findFirstDay, listDayFiles, type DayFile } from '../s3/list.js';
 import { createRateLimit, startSlotFeed, type RateLimit } from '../s3/rate-limit.js';
 import type { DoneKey, JobCounts, JobSpec, ProcessInfo, Store, WorkItem, WorkQueue } from '../store/types.js';
@@ -95,7 +95,6 @@ export class Run {
     // Stop in-flight downloads at once: their keys are not recorded, so the next run redoes them
     // (a download that completes meanwhile is still recorded with its bars).
     this.#controller.signal.addEventListener('abort', () => void this.#pool?.close(), { once: true });
-    let listing: S3Client | undefined;
     const stops: Array<() => void> = [];
     try {
       for (const { spec } of this.#byJob.values()) await this.#store.prepareJob(spec, { clear: this.#o.clearProgress });
@@ -109,8 +108,7 @@ export class Run {
       } else {
         const credentials = await resolveCredentials(this.#o.credentials, this.#o.endpoint);
         this.#config = { endpoint: this.#o.endpoint, bucket: this.#o.bucket, credentials };
-        const client = createS3Client(this.#config, { rateLimit: this.#rateLimit });
-        listing = client;
+        const client = createListObjects(this.#config, { rateLimit: this.#rateLimit, timeoutMs: this.#o.timeoutMs });
         await Promise.all(this.#plans.map((plan) => this.#listPlan(client, plan)));
       }
       this.#listingDone = !this.#controller.signal.aborted;
@@ -126,7 +124,6 @@ export class Run {
       clearTimeout(this.#pollTimer);
       await this.#writer.flush();
       await this.#pool?.close();
-      listing?.destroy();
       await this.#closeQueue();
     }
     if (this.#fatal !== undefined) throw this.#fatal;
@@ -137,7 +134,7 @@ export class Run {
     return report;
   }
 
-  async #listPlan(client: S3Client, plan: JobPlan): Promise<void> {
+  async #listPlan(client: ListObjects, plan: JobPlan): Promise<void> {
     const signal = this.#controller.signal;
     const start = plan.start ?? (await findFirstDay(client, { dataset: plan.dataset, bucket: this.#o.bucket, signal }));
     if (start === undefined) return;

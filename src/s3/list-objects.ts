@@ -29,7 +29,8 @@ export type ListObjects = (input: ListInput, opts?: { abortSignal?: AbortSignal 
  * `$metadata.httpStatusCode`) on an error answer, and with Node's network error (its `code`) when
  * the endpoint cannot be reached; every request first waits for the shared rate cap, if any.
  */
-export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimit | undefined } = {}): ListObjects {
+export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimit | undefined; timeoutMs?: number } = {}): ListObjects {
+  const timeoutMs = opts.timeoutMs ?? LIST_TIMEOUT_MS;
   const endpoint = new URL(config.endpoint);
   const signer = new SigV4(config.credentials);
   const https = endpoint.protocol === 'https:';
@@ -40,12 +41,30 @@ export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimi
     if (input.ContinuationToken !== undefined) query['continuation-token'] = input.ContinuationToken;
     if (input.Delimiter !== undefined) query['delimiter'] = input.Delimiter;
     const headers = signer.sign({ method: 'GET', path, query, host: endpoint.host });
-    const res = await send(https, { hostname: endpoint.hostname, port: endpoint.port || (https ? 443 : 80), path: `${path}?${canonicalQuery(query)}`, headers, signal: abortSignal });
-    if (res.statusCode !== 200) throw await errorOf(res);
-    let xml = '';
-    res.setEncoding('utf8');
-    for await (const chunk of res) xml += chunk as string;
-    return parseListPage(xml);
+    // A stalled page is cut and retried, as the SDK's request timeout did.
+    const request = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.abort();
+    }, timeoutMs);
+    const onAbort = (): void => request.abort(abortSignal?.reason);
+    if (abortSignal?.aborted) onAbort();
+    abortSignal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const res = await send(https, { hostname: endpoint.hostname, port: endpoint.port || (https ? 443 : 80), path: `${path}?${canonicalQuery(query)}`, headers, signal: request.signal });
+      if (res.statusCode !== 200) throw await errorOf(res);
+      let xml = '';
+      res.setEncoding('utf8');
+      for await (const chunk of res) xml += chunk as string;
+      return parseListPage(xml);
+    } catch (error) {
+      if (timedOut) throw Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      abortSignal?.removeEventListener('abort', onAbort);
+    }
   };
   // The SDK retried a failed page (3 attempts, backoff): so does this, for what may pass.
   return async (input, o = {}) => {
@@ -61,6 +80,8 @@ export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimi
 }
 
 const LIST_ATTEMPTS = 3;
+/** The SDK's request timeout for a page, kept. */
+const LIST_TIMEOUT_MS = 60_000;
 const LIST_BACKOFF_MS = 100;
 
 /** A 5xx, a 429 or a connection cut mid-way; not a refusal (the run's breaker handles those). */

@@ -1,6 +1,6 @@
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { monthsBetween } from '../dates.js';
 import { ConfigurationError, NotEntitledError, PreloadError } from '../errors.js';
+import type { ListInput, ListObjects, ListPage } from './list-objects.js';
 
 /** One listed day file. The listing is the calendar: a day without a file is not a trading day. */
 export interface DayFile {
@@ -41,7 +41,7 @@ export function dayOfKey(dataset: string, key: string): string | undefined {
  * Yields each month's files as soon as it is listed, so downloads can start before the
  * listing ends.
  */
-export async function* listDayFiles(client: S3Client, o: ListOptions): AsyncGenerator<DayFile[]> {
+export async function* listDayFiles(client: ListObjects, o: ListOptions): AsyncGenerator<DayFile[]> {
   const { start } = o;
   if (start > o.end) return;
   const months = monthsBetween(start, o.end);
@@ -79,8 +79,8 @@ export async function* listDayFiles(client: S3Client, o: ListOptions): AsyncGene
 }
 
 /**
- * Short-lived signals for the requests of one listing. The SDK adds abort listeners to the
- * signal of every request (the HTTP handler's, its retry waits'): given the run's signal, a
+ * Short-lived signals for the requests of one listing. A client adds abort listeners to the
+ * signal of every request (the HTTP request's, its retry waits'): given the run's signal, a
  * listing of many months and their retries added more than Node's 10 and Node printed
  * MaxListenersExceededWarning into the host app. Each request gets a signal of its own instead,
  * dropped when it settles, and the run's signal holds a single listener per listing, removed by
@@ -120,7 +120,7 @@ class RequestSignals {
   }
 }
 
-async function listPrefix(client: S3Client, o: ListOptions, requests: RequestSignals, prefix: string): Promise<DayFile[]> {
+async function listPrefix(client: ListObjects, o: ListOptions, requests: RequestSignals, prefix: string): Promise<DayFile[]> {
   const files: DayFile[] = [];
   let token: string | undefined;
   do {
@@ -143,11 +143,11 @@ async function listPrefix(client: S3Client, o: ListOptions, requests: RequestSig
 
 /** For `period: max`: January 1 of the first year the dataset has, from its top-level prefixes. */
 export async function findFirstDay(
-  client: S3Client,
+  client: ListObjects,
   o: Pick<ListOptions, 'dataset' | 'bucket' | 'signal'>,
 ): Promise<string | undefined> {
   const requests = new RequestSignals(o.signal);
-  let page: ListObjectsV2CommandOutput;
+  let page: ListPage;
   try {
     page = await send(client, o, requests, { Bucket: o.bucket, Prefix: `${o.dataset}/`, Delimiter: '/' });
   } finally {
@@ -160,14 +160,9 @@ export async function findFirstDay(
   return years[0] === undefined ? undefined : `${years[0]}-01-01`;
 }
 
-async function send(
-  client: S3Client,
-  o: Pick<ListOptions, 'dataset' | 'signal'>,
-  requests: RequestSignals,
-  input: { Bucket: string; Prefix: string; ContinuationToken?: string | undefined; Delimiter?: string },
-): Promise<ListObjectsV2CommandOutput> {
+async function send(client: ListObjects, o: Pick<ListOptions, 'dataset' | 'signal'>, requests: RequestSignals, input: ListInput): Promise<ListPage> {
   try {
-    return await requests.send((abortSignal) => client.send(new ListObjectsV2Command(input), { abortSignal }));
+    return await requests.send((abortSignal) => client(input, { abortSignal }));
   } catch (cause) {
     const status = (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     const name = (cause as Error).name;

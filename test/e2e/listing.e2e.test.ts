@@ -2,7 +2,7 @@
 // printing warnings into the host app or leaving a rejection nobody handles.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fetchSymbol, NotEntitledError, preload, PreloadAbortedError, type PreloadError } from '../../src/index.js';
-import { createS3Client } from '../../src/s3/client.js';
+import { createListObjects } from '../../src/s3/list-objects.js';
 import { listDayFiles } from '../../src/s3/list.js';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
@@ -83,22 +83,18 @@ describe('listing without warnings', () => {
   });
 
   it('lists many months at once on one signal without a listener warning', async () => {
-    const client = createS3Client({ endpoint: w.server.endpoint, bucket: w.ds.bucket, credentials: { ...S3_CREDENTIALS } });
-    try {
-      const listing = listDayFiles(client, {
-        dataset: STOCKS,
-        bucket: w.ds.bucket,
-        start: '2022-01-01',
-        end: END,
-        concurrency: 24,
-        signal: new AbortController().signal,
-      });
-      let files = 0;
-      for await (const month of listing) files += month.length;
-      expect(files).toBeGreaterThan(700);
-    } finally {
-      client.destroy();
-    }
+    const client = createListObjects({ endpoint: w.server.endpoint, bucket: w.ds.bucket, credentials: { ...S3_CREDENTIALS } });
+    const listing = listDayFiles(client, {
+      dataset: STOCKS,
+      bucket: w.ds.bucket,
+      start: '2022-01-01',
+      end: END,
+      concurrency: 24,
+      signal: new AbortController().signal,
+    });
+    let files = 0;
+    for await (const month of listing) files += month.length;
+    expect(files).toBeGreaterThan(700);
     await settle();
     expect(warnings).toEqual([]);
   });
