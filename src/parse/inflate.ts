@@ -106,3 +106,65 @@ function fallback(chunks: readonly Uint8Array[], limit: number): Buffer {
     ...(partial ? { finishFlush: constants.Z_SYNC_FLUSH } : {}),
   });
 }
+
+/**
+ * A gzip body inflated as its chunks arrive, synchronously, on a zlib handle of its own (several
+ * streamed downloads interleave on one thread) and one output buffer: no stream, no 'data'
+ * events, no hop to libuv's thread pool per chunk. Undefined from `create` when the native handle
+ * is missing: the caller then uses a zlib stream.
+ */
+export class ChunkInflater {
+  readonly #native: Native;
+  readonly #out = Buffer.allocUnsafe(STREAM_OUT);
+
+  private constructor(native: Native) {
+    this.#native = native;
+  }
+
+  static create(): ChunkInflater | undefined {
+    const stream = createGunzip();
+    stream.on('error', () => {});
+    const { _handle: handle, _writeState: state } = stream as unknown as { _handle?: Partial<ZlibHandle>; _writeState?: unknown };
+    if (typeof handle?.writeSync !== 'function' || typeof handle.reset !== 'function' || !(state instanceof Uint32Array)) return undefined;
+    return new ChunkInflater({ stream, handle: handle as ZlibHandle, state });
+  }
+
+  /**
+   * Inflates `chunk`, handing each piece of output to `onOutput` (a view of a reused buffer: read
+   * or copy it before returning). Throws zlib's error on a corrupt body.
+   */
+  write(chunk: Uint8Array, onOutput: (out: Buffer) => void): void {
+    this.#run(constants.Z_NO_FLUSH, chunk, onOutput);
+  }
+
+  /** The body has ended: flushes what is left and throws if the gzip stream is incomplete (CRC, length). */
+  end(onOutput: (out: Buffer) => void): void {
+    this.#run(constants.Z_FINISH, EMPTY, onOutput);
+  }
+
+  /** Frees the handle (also after an early stop). */
+  close(): void {
+    this.#native.stream.destroy();
+  }
+
+  #run(flush: number, chunk: Uint8Array, onOutput: (out: Buffer) => void): void {
+    const { handle, state, stream } = this.#native;
+    let inOff = 0;
+    let inLeft = chunk.byteLength;
+    for (;;) {
+      handle.writeSync(flush, chunk, inOff, inLeft, this.#out, 0, this.#out.length);
+      if (stream.destroyed) throw stream.errored ?? new Error('zlib failed');
+      const [outLeft = 0, inAfter = 0] = state;
+      const produced = this.#out.length - outLeft;
+      if (produced > 0) onOutput(this.#out.subarray(0, produced));
+      inOff += inLeft - inAfter;
+      inLeft = inAfter;
+      // A full output buffer may hide more output; otherwise this input is consumed.
+      if (outLeft !== 0) return;
+    }
+  }
+}
+
+/** Output per writeSync of a streamed body: 256 KB, what the zlib stream it replaces used. */
+const STREAM_OUT = 256 * 1024;
+const EMPTY = new Uint8Array(0);

@@ -9,6 +9,7 @@ import { createGunzip } from 'node:zlib';
 import type { RawWriter } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { ParseError, RowFilter, type ExtractResult } from '../parse/day-file.js';
+import { ChunkInflater } from '../parse/inflate.js';
 import type { GetObject } from '../s3/get.js';
 import type { DownloadTask } from './messages.js';
 import { rawMirror } from './raw-mirror.js';
@@ -22,13 +23,17 @@ export interface StreamResult extends ExtractResult {
 /**
  * One body as it arrives, in order: checked against the listing, inflated and filtered, and
  * inflated only as far as the wanted tickers when the MD5 still vouches for the whole body.
+ * Inflating is synchronous, chunk by chunk, on a zlib handle of the body's own (ChunkInflater);
+ * a zlib stream only if Node ever drops that handle.
  */
 class BodySink {
   readonly check: BodyCheck;
   readonly #task: DownloadTask;
   readonly #checkMd5: boolean;
   readonly #filter: RowFilter;
-  readonly #gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  readonly #push: (out: Buffer) => void;
+  readonly #sync = ChunkInflater.create();
+  readonly #gunzip = this.#sync ? undefined : createGunzip({ chunkSize: 256 * 1024 });
   #gunzipError: unknown;
   #inflating = true;
 
@@ -38,20 +43,24 @@ class BodySink {
     this.#checkMd5 = isPlainMd5(task.etag);
     const filter = new RowFilter(task.tickers);
     this.#filter = filter;
-    this.#gunzip.on('data', (chunk: Buffer) => {
-      if (!filter.done) filter.push(chunk);
-    });
-    this.#gunzip.on('error', (e) => (this.#gunzipError = e));
+    this.#push = (out) => {
+      if (!filter.done) filter.push(out);
+    };
+    this.#gunzip?.on('data', this.#push);
+    this.#gunzip?.on('error', (e) => (this.#gunzipError = e));
   }
 
   async write(chunk: Buffer): Promise<void> {
     this.check.update(chunk);
-    // A gunzip that failed on an earlier chunk is destroyed and never drains: it must not be awaited.
-    if (this.#inflating && !this.#gunzip.write(chunk) && !this.#gunzip.destroyed) await once(this.#gunzip, 'drain');
+    if (this.#inflating) {
+      if (this.#sync) this.#inflateSync(() => this.#sync?.write(chunk, this.#push));
+      // A gunzip that failed on an earlier chunk is destroyed and never drains: it must not be awaited.
+      else if (this.#gunzip && !this.#gunzip.write(chunk) && !this.#gunzip.destroyed) await once(this.#gunzip, 'drain');
+    }
     this.#throwIfBadGzip();
     if (this.#inflating && this.#filter.done && this.#checkMd5) {
       this.#inflating = false;
-      this.#gunzip.destroy();
+      this.destroy();
     }
   }
 
@@ -60,17 +69,31 @@ class BodySink {
     this.check.finish();
     if (this.#inflating) {
       this.#throwIfBadGzip();
-      this.#gunzip.end();
-      // finished() also settles for a stream that already ended or failed, where 'end' never comes.
-      await finished(this.#gunzip).catch((e: unknown) => {
-        throw new ParseError(`not a valid gzip file (${(e as Error).message})`);
-      });
+      if (this.#sync) {
+        this.#inflateSync(() => this.#sync?.end(this.#push));
+        this.#sync.close();
+      } else if (this.#gunzip) {
+        this.#gunzip.end();
+        // finished() also settles for a stream that already ended or failed, where 'end' never comes.
+        await finished(this.#gunzip).catch((e: unknown) => {
+          throw new ParseError(`not a valid gzip file (${(e as Error).message})`);
+        });
+      }
     }
     return this.#filter.finish(this.#task.day);
   }
 
   destroy(): void {
-    this.#gunzip.destroy();
+    this.#sync?.close();
+    this.#gunzip?.destroy();
+  }
+
+  #inflateSync(step: () => void): void {
+    try {
+      step();
+    } catch (e) {
+      throw new ParseError(`not a valid gzip file (${(e as Error).message})`);
+    }
   }
 
   #throwIfBadGzip(): void {
