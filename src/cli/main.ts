@@ -158,6 +158,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       if (v.quiet) for (const f of report.failures) err(`failed: ${f.key}: ${f.message} [${f.code}]`);
       return EXIT.failed;
     }
+    // A shared job is done only when every process's files are: another's failures count too.
+    if ((report.job?.failed ?? 0) > 0) return EXIT.failed;
     return EXIT.ok;
   } catch (error) {
     ui?.stop();
@@ -308,7 +310,7 @@ export function summary(r: PreloadReport): string {
   }
   for (const note of r.notes) lines.push(`  note: ${note}`);
   for (const failure of r.failures) lines.push(`  FAILED ${failure.key}: ${failure.message} [${failure.code}]`);
-  if (r.failures.length > 0) lines.push('Run the same command again to retry the failed files.');
+  if (r.failures.length > 0 || (r.job?.failed ?? 0) > 0) lines.push('Run the same command again to retry the failed files.');
   return lines.join('\n');
 }
 

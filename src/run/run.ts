@@ -402,6 +402,8 @@ export class Run {
 
   /** A window is known complete for a symbol once every listed day of it is ingested. */
   async #recordCoverage(): Promise<void> {
+    // On a shared store another process may have failed a file of the job: not complete then.
+    if ((this.#jobCounts?.failed ?? 0) > 0) return;
     for (const plan of this.#plans) {
       const start = this.#starts.get(plan);
       if (start === undefined || this.#failedJobs.has(plan.job) || plan.publishedEnd < start) continue;

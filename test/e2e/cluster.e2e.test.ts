@@ -7,7 +7,7 @@ import { periodStart } from '../../src/options.js';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { readSourceBars } from '../fixtures/source-bars.js';
-import { cachedBars, END, json, runCli, spawnCli, STOCKS, startWorld, type CliResult, type World } from './helpers.js';
+import { cachedBars, END, escapeRegExp, json, runCli, spawnCli, STOCKS, startWorld, type CliResult, type World } from './helpers.js';
 
 let w: World;
 let db: TestPostgres;
@@ -127,6 +127,27 @@ describe('three processes on one job and one PostgreSQL store', () => {
       most = Math.max(most, i - j + 1);
     }
     expect(most).toBeLessThanOrEqual(rps);
+  });
+});
+
+describe('a file that fails on a shared job', () => {
+  it('is tried by one process only; every process exits 1 and the window is not recorded complete', async () => {
+    const store = await freshStore();
+    const files = dayFilesFor(w.ds, STOCKS, START_1Y, END);
+    const missing = files[Math.floor(files.length / 2)];
+    if (!missing) throw new Error('no files');
+    await w.server.resetStats();
+    await w.server.setFaults([{ match: escapeRegExp(missing.key), times: -1, kind: 'status', status: 404, code: 'NoSuchKey' }]);
+    const args = ['TSLA', '--period', '1y', '--end', END, '--store', store, '--workers', '4', '--json'];
+    const results = await Promise.all([0, 1].map(() => start(args).done));
+    await w.server.setFaults([]);
+    for (const r of results) expect(r.code, r.stderr).toBe(1);
+    for (const r of results) expect(jobOf(r).failed).toBe(1);
+    const stats = await w.server.stats();
+    expect(stats.gets[missing.key]).toBe(1);
+    // Not complete: fetchSymbol must go to S3 for it (here an endpoint that refuses), not answer from the store.
+    const error = await fetchSymbol('TSLA', { store, period: '1y', end: END, endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe('ERR_UNREACHABLE');
   });
 });
 
