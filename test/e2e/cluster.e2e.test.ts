@@ -112,6 +112,27 @@ describe('three processes on one job and one PostgreSQL store', () => {
     expect(await readBars('TSLA', { store, start: START_5Y, end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END));
   });
 
+  it('a process that joins late picks up what is left, and each file is still fetched once', async () => {
+    const store = await freshStore();
+    const files = dayFilesFor(w.ds, STOCKS, START_5Y, END);
+    await w.server.setLatency(20);
+    await w.server.resetStats();
+    const args = ['TSLA', '--end', END, '--store', store, '--workers', '4', '--json'];
+    const early = start(args);
+    const until = Date.now() + 60_000;
+    while ((await w.server.stats()).totalGets < files.length / 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const late = start(args);
+    const [a, b] = await Promise.all([early.done, late.done]);
+    await w.server.setLatency(0);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const stats = await w.server.stats();
+    expect(Object.keys(stats.gets).length).toBe(files.length);
+    for (const count of Object.values(stats.gets)) expect(count).toBe(1);
+    expect(json(b).files.downloaded).toBeGreaterThan(0);
+    expect(json(a).files.downloaded + json(b).files.downloaded).toBe(files.length);
+  });
+
   it('--max-rps is one cap for all three processes: never exceeded in any one-second window of the server log', async () => {
     const store = await freshStore();
     const rps = 25;
