@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
-import { newYorkOffset } from '../cache/aggregate.js';
 import { InvalidOptionError, PreloadError } from '../errors.js';
-import type { PlanEvent, PreloadEvent, ProgressEvent } from '../events.js';
+import type { PreloadEvent } from '../events.js';
 import type { PreloadOptions } from '../options.js';
-import type { AssetClass } from '../symbols.js';
-import { preload, PreloadAbortedError, type PreloadReport } from '../preload.js';
-import { estimateRemainingMs, formatBytes, formatDuration, kebab } from './format.js';
+import { preload, PreloadAbortedError } from '../preload.js';
+import { kebab } from './format.js';
+import { ProgressUi } from './progress-ui.js';
 import { WINDOW_FLAGS, windowOptions } from './flags.js';
 import { show, ShowUsageError } from './show.js';
 import { status } from './status.js';
+import { jsonReport, summary } from './summary.js';
+
+export { jsonReport, summary } from './summary.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, interrupted: 130 } as const;
 
@@ -246,164 +247,4 @@ function num(s: string): number {
 function readVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
-}
-
-/** The `--json` document: exactly the documented fields. */
-export function jsonReport(r: PreloadReport): Record<string, unknown> {
-  return {
-    symbols: r.symbols,
-    dataset: r.dataset,
-    interval: r.interval,
-    start: r.start,
-    end: r.end,
-    files: r.files,
-    bytes: r.bytes,
-    bars: r.bars,
-    elapsedMs: r.elapsedMs,
-    failures: r.failures,
-    retries: r.retries,
-    republished: r.republished,
-    fromRawMirror: r.fromRawMirror,
-    notes: r.notes,
-    malformedRows: r.malformedRows,
-    duplicateRows: r.duplicateRows,
-    barRange: r.barRange,
-    ...(r.job ? { job: r.job } : {}),
-  };
-}
-
-/**
- * Days for day bars; for minute bars New York date and time, since the evening session of a
- * trading day ends past midnight UTC (its last bar would otherwise show the next day).
- */
-function barRange(interval: string, range: { first: string; last: string }): string {
-  if (interval === '1d') return `${range.first.slice(0, 10)} to ${range.last.slice(0, 10)}`;
-  const ny = (iso: string): string => {
-    const ms = Date.parse(iso);
-    return new Date(ms + newYorkOffset(ms)).toISOString().slice(0, 16).replace('T', ' ');
-  };
-  return `${ny(range.first)} to ${ny(range.last)} New York time`;
-}
-
-export function summary(r: PreloadReport): string {
-  const f = r.files;
-  const lines: string[] = [];
-  if (f.downloaded === 0 && f.failed === 0 && f.listed > 0 && f.skipped === f.listed) {
-    lines.push(`Nothing to download: all ${f.listed} files of ${r.start} to ${r.end} are already in the cache (--clear-progress starts over).`);
-  }
-  lines.push(
-    `${r.symbols.join(', ')} from ${r.dataset}, ${r.start} to ${r.end}`,
-    `  files:   ${f.listed} listed, ${f.downloaded} downloaded, ${f.skipped} resumed-skipped, ${f.failed} failed`,
-    `  data:    ${formatBytes(r.bytes)} downloaded, ${r.bars} bars merged` +
-      (r.retries > 0 ? `, ${r.retries} retries` : '') +
-      (r.republished > 0 ? `, ${r.republished} republished files replaced` : '') +
-      (r.malformedRows > 0 ? `, ${r.malformedRows} malformed rows skipped` : '') +
-      (r.duplicateRows > 0 ? `, ${r.duplicateRows} duplicate rows merged` : ''),
-    `  bars:    ${r.barRange ? `${barRange(r.interval, r.barRange)} in the cache` : 'none in the cache for this window'}`,
-    `  elapsed: ${formatDuration(r.elapsedMs)}`,
-  );
-  if (r.job) {
-    const live = r.job.processes.length;
-    lines.push(
-      `  job:     ${r.job.done} of ${r.job.files} files done, ${r.job.failed} failed, by ${live} process${live === 1 ? '' : 'es'} sharing the store (this one: ${f.downloaded})`,
-    );
-  }
-  for (const note of r.notes) lines.push(`  note: ${note}`);
-  for (const failure of r.failures) lines.push(`  FAILED ${failure.key}: ${failure.message} [${failure.code}]`);
-  if (r.failures.length > 0 || (r.job?.failed ?? 0) > 0) lines.push('Run the same command again to retry the failed files.');
-  return lines.join('\n');
-}
-
-const KINDS: Record<AssetClass, string> = {
-  stock: 'a stock',
-  crypto: 'a crypto pair',
-  forex: 'a forex pair',
-  index: 'an index',
-  option: 'an option',
-};
-
-/** Draws the live bar on stderr (only on a terminal) from the library's events. */
-class ProgressUi {
-  readonly #bars: cliProgress.MultiBar | undefined;
-  #bar: cliProgress.SingleBar | undefined;
-  readonly #log: (s: string) => void;
-  readonly #verbose: boolean;
-  readonly #started = performance.now();
-  #firstWork: number | undefined;
-  #resumeSaid = false;
-  /** Files of the job already done when this process first saw it (a shared store's ETA counts from there). */
-  #jobBase: number | undefined;
-
-  constructor(io: Io, log: (s: string) => void, verbose: boolean) {
-    this.#log = log;
-    this.#verbose = verbose;
-    if (io.stderr.isTTY) {
-      this.#bars = new cliProgress.MultiBar(
-        {
-          stream: io.stderr,
-          // Payload names must not shadow cli-progress's own tokens (eta, duration, value...).
-          format: '{bar} files {value}/{total} ({pct}%) | {mbps} MB/s | {elapsedText} | ETA {etaText} | resumed: {skipped} skipped | failed: {failed}',
-          hideCursor: true,
-          fps: 10,
-          barsize: 24,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-    }
-  }
-
-  onEvent(e: PreloadEvent): void {
-    if (e.type === 'plan') this.#plan(e);
-    else if (e.type === 'progress') this.#progress(e);
-    else if (this.#verbose || !this.#bars) this.#say(`failed: ${e.key}: ${e.message} [${e.code}]`);
-  }
-
-  stop(): void {
-    this.#bars?.stop();
-  }
-
-  #say(s: string): void {
-    if (this.#bars) this.#bars.log(`${s}\n`);
-    else this.#log(s);
-  }
-
-  #plan(e: PlanEvent): void {
-    for (const job of e.jobs) {
-      for (const s of job.symbols) {
-        const kind = KINDS[s.assetClass] + (s.ticker === s.symbol ? '' : ` (${s.ticker})`);
-        this.#say(
-          job.defaultPeriod
-            ? `Auto-detected: ${s.symbol} is ${kind}, using ${job.period} period`
-            : `${s.symbol} is ${kind}, ${job.start ?? 'first available day'} to ${job.end}`,
-        );
-      }
-    }
-  }
-
-  #progress(e: ProgressEvent): void {
-    // On a shared store the bar shows the whole job (every process), not only this one's share.
-    const total = e.job ? e.job.files : e.listed;
-    const done = e.job ? e.job.done + e.job.failed : e.downloaded + e.skipped + e.failed;
-    this.#jobBase ??= e.job ? done : 0;
-    const worked = e.job ? done - this.#jobBase : e.downloaded + e.failed;
-    if (worked > 0) this.#firstWork ??= performance.now();
-    if (e.listingDone && !this.#resumeSaid) {
-      this.#resumeSaid = true;
-      if (e.skipped > 0 && e.skipped < e.listed) this.#say(`Resuming: ${e.skipped} of ${e.listed} files already done, downloading the other ${e.listed - e.skipped}`);
-    }
-    if (!this.#bars) return;
-    const now = performance.now();
-    const workMs = this.#firstWork === undefined ? 0 : now - this.#firstWork;
-    const payload = {
-      pct: total === 0 ? 0 : Math.floor((done / total) * 100),
-      mbps: workMs > 0 ? (e.bytes / 1024 ** 2 / (workMs / 1000)).toFixed(1) : '0.0',
-      elapsedText: formatDuration(now - this.#started),
-      etaText: formatDuration(estimateRemainingMs({ total, done, worked, elapsedMs: workMs, listingDone: e.listingDone })),
-      skipped: e.skipped,
-      failed: e.job ? e.job.failed : e.failed,
-    };
-    if (!this.#bar) this.#bar = this.#bars.create(Math.max(total, 1), done, payload);
-    this.#bar.setTotal(Math.max(total, 1));
-    this.#bar.update(done, payload);
-  }
 }

@@ -1,0 +1,70 @@
+// What the CLI prints when a run ends: the human summary and the `--json` document.
+import { newYorkOffset } from '../cache/aggregate.js';
+import type { PreloadReport } from '../preload.js';
+import { formatBytes, formatDuration } from './format.js';
+
+/** The `--json` document: exactly the documented fields. */
+export function jsonReport(r: PreloadReport): Record<string, unknown> {
+  return {
+    symbols: r.symbols,
+    dataset: r.dataset,
+    interval: r.interval,
+    start: r.start,
+    end: r.end,
+    files: r.files,
+    bytes: r.bytes,
+    bars: r.bars,
+    elapsedMs: r.elapsedMs,
+    failures: r.failures,
+    retries: r.retries,
+    republished: r.republished,
+    fromRawMirror: r.fromRawMirror,
+    notes: r.notes,
+    malformedRows: r.malformedRows,
+    duplicateRows: r.duplicateRows,
+    barRange: r.barRange,
+    ...(r.job ? { job: r.job } : {}),
+  };
+}
+
+/**
+ * Days for day bars; for minute bars New York date and time, since the evening session of a
+ * trading day ends past midnight UTC (its last bar would otherwise show the next day).
+ */
+function barRange(interval: string, range: { first: string; last: string }): string {
+  if (interval === '1d') return `${range.first.slice(0, 10)} to ${range.last.slice(0, 10)}`;
+  const ny = (iso: string): string => {
+    const ms = Date.parse(iso);
+    return new Date(ms + newYorkOffset(ms)).toISOString().slice(0, 16).replace('T', ' ');
+  };
+  return `${ny(range.first)} to ${ny(range.last)} New York time`;
+}
+
+export function summary(r: PreloadReport): string {
+  const f = r.files;
+  const lines: string[] = [];
+  if (f.downloaded === 0 && f.failed === 0 && f.listed > 0 && f.skipped === f.listed) {
+    lines.push(`Nothing to download: all ${f.listed} files of ${r.start} to ${r.end} are already in the cache (--clear-progress starts over).`);
+  }
+  lines.push(
+    `${r.symbols.join(', ')} from ${r.dataset}, ${r.start} to ${r.end}`,
+    `  files:   ${f.listed} listed, ${f.downloaded} downloaded, ${f.skipped} resumed-skipped, ${f.failed} failed`,
+    `  data:    ${formatBytes(r.bytes)} downloaded, ${r.bars} bars merged` +
+      (r.retries > 0 ? `, ${r.retries} retries` : '') +
+      (r.republished > 0 ? `, ${r.republished} republished files replaced` : '') +
+      (r.malformedRows > 0 ? `, ${r.malformedRows} malformed rows skipped` : '') +
+      (r.duplicateRows > 0 ? `, ${r.duplicateRows} duplicate rows merged` : ''),
+    `  bars:    ${r.barRange ? `${barRange(r.interval, r.barRange)} in the cache` : 'none in the cache for this window'}`,
+    `  elapsed: ${formatDuration(r.elapsedMs)}`,
+  );
+  if (r.job) {
+    const live = r.job.processes.length;
+    lines.push(
+      `  job:     ${r.job.done} of ${r.job.files} files done, ${r.job.failed} failed, by ${live} process${live === 1 ? '' : 'es'} sharing the store (this one: ${f.downloaded})`,
+    );
+  }
+  for (const note of r.notes) lines.push(`  note: ${note}`);
+  for (const failure of r.failures) lines.push(`  FAILED ${failure.key}: ${failure.message} [${failure.code}]`);
+  if (r.failures.length > 0 || (r.job?.failed ?? 0) > 0) lines.push('Run the same command again to retry the failed files.');
+  return lines.join('\n');
+}

@@ -1,0 +1,54 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { ProgressEvent } from '../src/events.js';
+import { ProgressUi, type UiStream } from '../src/cli/progress-ui.js';
+
+/** A terminal of 200 columns that keeps what is drawn on it (escape codes stripped). */
+function terminal(): { stream: UiStream; text: () => string } {
+  let out = '';
+  const stream = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out += chunk.toString('utf8');
+        done();
+      },
+    }),
+    { isTTY: true, columns: 200 },
+  );
+  return { stream, text: () => out.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '') };
+}
+
+const progress = (p: Partial<ProgressEvent>): ProgressEvent => ({
+  type: 'progress',
+  listed: 0,
+  listingDone: true,
+  skipped: 0,
+  downloaded: 0,
+  failed: 0,
+  bytes: 0,
+  bars: 0,
+  retries: 0,
+  republished: 0,
+  inFlightLimit: 20,
+  ...p,
+});
+
+describe('ProgressUi', () => {
+  it("draws this process's files on its own", () => {
+    const t = terminal();
+    const ui = new ProgressUi({ stderr: t.stream }, () => undefined, false);
+    ui.onEvent(progress({ listed: 100, downloaded: 30, skipped: 10 }));
+    ui.stop();
+    expect(t.text()).toContain('files 40/100 (40%)');
+  });
+
+  it("on a shared store, draws the whole job's files, every process's", () => {
+    const t = terminal();
+    const ui = new ProgressUi({ stderr: t.stream }, () => undefined, false);
+    // This process listed all 1,000 and did 50; the job (three processes) has 600 done, 2 failed.
+    ui.onEvent(progress({ listed: 1000, downloaded: 50, job: { files: 1000, done: 600, claimed: 60, failed: 2, pending: 338 } }));
+    ui.stop();
+    expect(t.text()).toContain('files 602/1000 (60%)');
+    expect(t.text()).toContain('failed: 2');
+  });
+});
