@@ -1,11 +1,35 @@
+/** The stable codes of thrown errors (`PreloadError.code`). */
+export type ErrorCode =
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_CONFIGURATION'
+  | 'ERR_NOT_ENTITLED'
+  | 'ERR_INTEGRITY'
+  | 'ERR_ABORTED'
+  | 'ERR_UNREACHABLE'
+  | 'ERR_LIST'
+  | 'ERR_STORE'
+  | 'ERR_WORKER'
+  | 'ERR_UNEXPECTED';
+
+/** The codes of a file that failed after its retries (`Failure.code` in reports and events). */
+export type FailureCode =
+  | 'ERR_NOT_ENTITLED'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_INTEGRITY'
+  | 'ERR_PARSE'
+  | 'ERR_CREDENTIALS'
+  | 'ERR_UNREACHABLE'
+  | 'ERR_OFFLINE'
+  | 'ERR_DOWNLOAD';
+
 /**
  * Base class of every error this library throws. Branch on `code`, never on the message.
  */
 export class PreloadError extends Error {
   /** Stable machine-readable code, e.g. `ERR_INVALID_OPTION`. */
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -1,3 +1,4 @@
+import type { FailureCode } from './errors.js';
 import type { JobCounts } from './store/types.js';
 import type { AssetClass } from './symbols.js';
 
@@ -43,7 +44,7 @@ export interface ProgressEvent {
 export interface FailureEvent {
   type: 'failure';
   key: string;
-  code: string;
+  code: FailureCode;
   message: string;
 }
 

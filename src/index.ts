@@ -3,6 +3,7 @@ export { preload, PreloadAbortedError } from './preload.js';
 export { fetchSymbol, readBars, getProgress, listProgress, clearProgress, jobStatus } from './fetch.js';
 export { resolveSymbol } from './symbols.js';
 export { PreloadError, InvalidOptionError, ConfigurationError, NotEntitledError, IntegrityError, AbortedError, StoreError } from './errors.js';
+export type { ErrorCode, FailureCode } from './errors.js';
 
 export type { PreloadReport, Failure, JobReport } from './preload.js';
 export type { ReadOptions } from './fetch.js';

@@ -1,5 +1,6 @@
 // What crosses the thread boundary, typed once for both sides. Plain data only: errors are
 // flattened to { code, message } because class identity does not survive postMessage.
+import type { FailureCode } from '../errors.js';
 import type { ParsedRow } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
 import type { RateLimit } from '../s3/rate-limit.js';
@@ -50,7 +51,7 @@ export interface TaskFailure {
   ok: false;
   key: string;
   /** Stable code: ERR_NOT_ENTITLED, ERR_NOT_FOUND, ERR_INTEGRITY, ERR_PARSE, ERR_CREDENTIALS, ERR_UNREACHABLE, ERR_OFFLINE, ERR_DOWNLOAD; ERR_ABORTED when the pool closed under it. */
-  code: string;
+  code: FailureCode | 'ERR_ABORTED';
   message: string;
   retries: number;
   throttled: number;

@@ -8,6 +8,7 @@ import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
 import { createGetObject, type GetObject } from '../s3/get.js';
 import { acquire } from '../s3/rate-limit.js';
+import type { FailureCode } from '../errors.js';
 import type { DownloadTask, TaskResult } from './messages.js';
 import { rawMirror } from './raw-mirror.js';
 import { streamAttempt, streamFromMirror } from './stream.js';
@@ -63,7 +64,8 @@ const UNREACHABLE_ATTEMPTS = 2;
 
 class TaskError extends Error {
   constructor(
-    readonly code: string,
+    // ERR_THROTTLED lives only inside the retry loop: still throttled at the end is ERR_DOWNLOAD.
+    readonly code: FailureCode | 'ERR_THROTTLED',
     message: string,
     readonly retryAfterMs?: number,
   ) {

@@ -1,10 +1,11 @@
+import type { FailureCode } from '../errors.js';
 import type { Interval } from '../options.js';
 import type { JobCounts, ProcessInfo } from '../store/types.js';
 
 /** A key that failed after its retries. */
 export interface Failure {
   key: string;
-  code: string;
+  code: FailureCode;
   message: string;
 }
 

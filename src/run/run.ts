@@ -15,7 +15,7 @@ import { createRateLimit, startSlotFeed, type RateLimit } from '../s3/rate-limit
 import type { DoneKey, JobCounts, JobSpec, ProcessInfo, Store, WorkItem, WorkQueue } from '../store/types.js';
 import { Breaker } from './breaker.js';
 import { AdaptiveLimit, watchThrottles } from './limit.js';
-import type { JobReport, PreloadReport } from './report.js';
+import type { Failure, JobReport, PreloadReport } from './report.js';
 import { RunStats } from './stats.js';
 import { BatchWriter } from './writer.js';
 
@@ -289,11 +289,11 @@ export class Run {
         this.#stats.downloaded({ ...result, rows: result.rows.length });
         // In flight until committed: a kill loses at most the files counted as in flight.
         await this.#writer.add({ job: spec, file, rows: result.rows });
-      } else if (result.code === 'ERR_ABORTED') {
-        // Stopped by the run's abort: neither done nor failed; another process or the next run takes it.
-        await this.#queue?.release([item]).catch(() => undefined);
       } else {
-        this.#failed(plan, item, result);
+        const { code } = result;
+        // Stopped by the run's abort: neither done nor failed; another process or the next run takes it.
+        if (code === 'ERR_ABORTED') await this.#queue?.release([item]).catch(() => undefined);
+        else this.#failed(plan, item, { key: result.key, code, message: result.message });
       }
     } catch (error) {
       // An aborted task is neither done nor failed: the next run downloads it again.
@@ -305,7 +305,7 @@ export class Run {
     }
   }
 
-  #failed(plan: JobPlan, item: WorkItem, result: { key: string; code: string; message: string }): void {
+  #failed(plan: JobPlan, item: WorkItem, result: Failure): void {
     this.#failedJobs.add(plan.job);
     const failure = { key: result.key, code: result.code, message: result.message };
     this.#stats.failed(failure);

@@ -2,6 +2,7 @@
 // claims on files. Two implementations: SQLite (the embedded default, one file) and PostgreSQL
 // (shared by processes on several machines). The pipeline talks to this interface only.
 import type { Bar } from '../cache/bars.js';
+import type { FailureCode } from '../errors.js';
 import type { ParsedRow } from '../parse/day-file.js';
 import type { DayFile } from '../s3/list.js';
 
@@ -104,7 +105,7 @@ export interface WorkQueue {
   /** Up to `n` files for this process to download now; empty when none is free right now. */
   claim(n: number): Promise<WorkItem[]>;
   /** A file failed after its retries: recorded as failed (a later run retries it), its claim released. */
-  fail(item: WorkItem, failure: { code: string; message: string }): Promise<void>;
+  fail(item: WorkItem, failure: { code: FailureCode; message: string }): Promise<void>;
   /** Files this process will not finish (the run is stopping): another process may take them. */
   release(items: readonly WorkItem[]): Promise<void>;
   /**
