@@ -77,15 +77,19 @@ export class Inflater {
   }
 
   #handle(): Native | undefined {
-    if (this.#native) return this.#native;
-    const stream = createGunzip();
-    // Errors surface through `destroyed`/`errored` right after writeSync; the event comes later.
-    stream.on('error', () => {});
-    const { _handle: handle, _writeState: state } = stream as unknown as { _handle?: Partial<ZlibHandle>; _writeState?: unknown };
-    if (typeof handle?.writeSync !== 'function' || typeof handle.reset !== 'function' || !(state instanceof Uint32Array)) return undefined;
-    this.#native = { stream, handle: handle as ZlibHandle, state };
+    this.#native ??= nativeGunzip();
     return this.#native;
   }
+}
+
+/** A gunzip handle to call synchronously, or undefined when this Node has none to offer. */
+function nativeGunzip(): Native | undefined {
+  const stream = createGunzip();
+  // Errors surface through `destroyed`/`errored` right after writeSync; the event comes later.
+  stream.on('error', () => {});
+  const { _handle: handle, _writeState: state } = stream as unknown as { _handle?: Partial<ZlibHandle>; _writeState?: unknown };
+  if (typeof handle?.writeSync !== 'function' || typeof handle.reset !== 'function' || !(state instanceof Uint32Array)) return undefined;
+  return { stream, handle: handle as ZlibHandle, state };
 }
 
 /** Index of the chunk holding the `limit`-th byte (the last chunk without a limit); -1 when empty. */
@@ -122,11 +126,8 @@ export class ChunkInflater {
   }
 
   static create(): ChunkInflater | undefined {
-    const stream = createGunzip();
-    stream.on('error', () => {});
-    const { _handle: handle, _writeState: state } = stream as unknown as { _handle?: Partial<ZlibHandle>; _writeState?: unknown };
-    if (typeof handle?.writeSync !== 'function' || typeof handle.reset !== 'function' || !(state instanceof Uint32Array)) return undefined;
-    return new ChunkInflater({ stream, handle: handle as ZlibHandle, state });
+    const native = nativeGunzip();
+    return native && new ChunkInflater(native);
   }
 
   /**
