@@ -6,13 +6,12 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import type { RawWriter } from '../cache/raw.js';
+import { createRawWriter, rawPath, type RawWriter } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { ParseError, RowFilter, type ExtractResult } from '../parse/day-file.js';
 import { ChunkInflater } from '../parse/inflate.js';
 import type { GetObject } from '../s3/get.js';
 import type { DownloadTask } from './messages.js';
-import { rawMirror } from './raw-mirror.js';
 
 export interface StreamResult extends ExtractResult {
   bytes: number;
@@ -105,7 +104,7 @@ class BodySink {
 export async function streamAttempt(get: GetObject, task: DownloadTask, stop?: AbortSignal): Promise<StreamResult> {
   const sink = new BodySink(task);
   const { check } = sink;
-  const raw: RawWriter | undefined = task.rawDir === undefined ? undefined : await (await rawMirror()).createRawWriter(task.rawDir, task);
+  const raw: RawWriter | undefined = task.rawDir === undefined ? undefined : await createRawWriter(task.rawDir, task);
   let resumes = 0;
   try {
     for (;;) {
@@ -149,7 +148,7 @@ export async function streamAttempt(get: GetObject, task: DownloadTask, stop?: A
  */
 export async function streamFromMirror(rawDir: string, task: DownloadTask, stop?: AbortSignal): Promise<StreamResult | undefined> {
   const sink = new BodySink(task);
-  const file = createReadStream((await rawMirror()).rawPath(rawDir, task.key), { highWaterMark: 256 * 1024, ...(stop ? { signal: stop } : {}) });
+  const file = createReadStream(rawPath(rawDir, task.key), { highWaterMark: 256 * 1024, ...(stop ? { signal: stop } : {}) });
   try {
     for await (const chunk of file as AsyncIterable<Buffer>) await sink.write(chunk);
     return { ...(await sink.finish()), bytes: sink.check.received, resumes: 0 };

@@ -3,14 +3,14 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { workerData } from 'node:worker_threads';
 import pRetry, { AbortError } from 'p-retry';
+import { readRaw, writeRaw } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
-import { createGetObject, type GetObject } from '../s3/get.js';
+import { createGetObject, requestSignal, type GetObject } from '../s3/get.js';
 import { acquire } from '../s3/rate-limit.js';
 import type { FailureCode } from '../errors.js';
 import type { DownloadTask, TaskResult } from './messages.js';
-import { rawMirror } from './raw-mirror.js';
 import { streamAttempt, streamFromMirror } from './stream.js';
 import type { PoolData } from './pool.js';
 
@@ -118,7 +118,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
       const r = await streamFromMirror(task.rawDir, task, stopping);
       if (r) return { ok: true, key: task.key, bytes: r.bytes, rows: r.rows, malformed: r.malformed, duplicates: r.duplicates, retries: 0, throttled, fromMirror: true };
     }
-    const mirrored = task.rawDir === undefined || large ? undefined : await (await rawMirror()).readRaw(task.rawDir, task);
+    const mirrored = task.rawDir === undefined || large ? undefined : await readRaw(task.rawDir, task);
     const { config } = task;
     if (config !== undefined && large) {
       // Large files stream through: flat memory whatever their size.
@@ -128,7 +128,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
       return { ok: true, key: task.key, bytes: r.bytes, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: false };
     }
     const body = mirrored ? [mirrored] : await withRetries(() => fetchVerified(task));
-    if (!mirrored && task.rawDir !== undefined) await (await rawMirror()).writeRaw(task.rawDir, task, Buffer.concat(body));
+    if (!mirrored && task.rawDir !== undefined) await writeRaw(task.rawDir, task, Buffer.concat(body));
     // Both paths checked the body against the listing; an MD5 makes gzip's CRC redundant.
     const { rows, malformed, duplicates } = extractTickers(body, task.tickers, { earlyStop: isPlainMd5(task.etag), day: task.day });
     return { ok: true, key: task.key, bytes: task.size, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: !!mirrored };
@@ -144,7 +144,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
 /** The body as the chunks it arrived in, counted and hashed on the way (no copy into one buffer). */
 async function fetchVerified(task: DownloadTask): Promise<Buffer[]> {
   if (task.config === undefined) throw new TaskError('ERR_OFFLINE', `${task.key}: offline, and the raw mirror has no verified copy`);
-  const request = requestSignal(task.requestTimeoutMs);
+  const request = requestSignal(stopping, task.requestTimeoutMs);
   try {
     const { body } = await getFor(task, task.config)(task.key, { signal: request.signal });
     const chunks: Buffer[] = [];
@@ -168,26 +168,6 @@ async function fetchVerified(task: DownloadTask): Promise<Buffer[]> {
   } finally {
     request.done();
   }
-}
-
-/**
- * A request's signal: aborts when the pool stops or after `ms`. One timer and one listener,
- * released when the request ends; `AbortSignal.any([AbortSignal.timeout(ms), stopping])` per
- * request left each derived signal attached to the long-lived `stopping` until collected.
- */
-function requestSignal(ms: number): { signal: AbortSignal; done: () => void } {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DOMException(`no complete answer within ${ms} ms`, 'TimeoutError')), ms);
-  const onStop = (): void => controller.abort(stopping.reason);
-  if (stopping.aborted) onStop();
-  else stopping.addEventListener('abort', onStop, { once: true });
-  return {
-    signal: controller.signal,
-    done: () => {
-      clearTimeout(timer);
-      stopping.removeEventListener('abort', onStop);
-    },
-  };
 }
 
 interface SdkError {

@@ -47,6 +47,32 @@ export function createGetObject(config: S3Config): GetObject {
   };
 }
 
+/**
+ * A request's signal: aborted when `parent` aborts (the pool stopping, the run's abort) or after
+ * `ms` without a complete answer. One timer and one listener, both released by `done()`;
+ * `AbortSignal.any([AbortSignal.timeout(ms), parent])` per request left each derived signal
+ * attached to the long-lived parent until collected.
+ */
+export function requestSignal(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; timedOut: () => boolean; done: () => void } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`no complete answer within ${ms} ms`, 'TimeoutError'));
+  }, ms);
+  const onAbort = (): void => controller.abort(parent?.reason);
+  if (parent?.aborted) onAbort();
+  else parent?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    done: () => {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
 /** One request on this thread's keep-alive agents. */
 export function send(
   https: boolean,

@@ -3,7 +3,7 @@
 // (measured here), and its XML and schema layers more per page, for the five fields a listing needs.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Config } from './client.js';
-import { errorOf, send } from './get.js';
+import { errorOf, requestSignal, send } from './get.js';
 import { acquire, type RateLimit } from './rate-limit.js';
 import { canonicalQuery, SigV4 } from './sign.js';
 
@@ -42,15 +42,7 @@ export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimi
     if (input.Delimiter !== undefined) query['delimiter'] = input.Delimiter;
     const headers = signer.sign({ method: 'GET', path, query, host: endpoint.host });
     // A stalled page is cut and retried, as the SDK's request timeout did.
-    const request = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      request.abort();
-    }, timeoutMs);
-    const onAbort = (): void => request.abort(abortSignal?.reason);
-    if (abortSignal?.aborted) onAbort();
-    abortSignal?.addEventListener('abort', onAbort, { once: true });
+    const request = requestSignal(abortSignal, timeoutMs);
     try {
       const res = await send(https, { hostname: endpoint.hostname, port: endpoint.port || (https ? 443 : 80), path: `${path}?${canonicalQuery(query)}`, headers, signal: request.signal });
       if (res.statusCode !== 200) throw await errorOf(res);
@@ -59,11 +51,10 @@ export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimi
       for await (const chunk of res) xml += chunk as string;
       return parseListPage(xml);
     } catch (error) {
-      if (timedOut) throw Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+      if (request.timedOut()) throw Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
       throw error;
     } finally {
-      clearTimeout(timer);
-      abortSignal?.removeEventListener('abort', onAbort);
+      request.done();
     }
   };
   // The SDK retried a failed page (3 attempts, backoff): so does this, for what may pass.
