@@ -168,7 +168,7 @@ export class Run {
   async #scheduler(plan: JobPlan, start: string): Promise<(files: DayFile[]) => Promise<void>> {
     const done = await this.#store.doneKeys(plan.job);
     const ingested = await Promise.all(plan.symbols.map((s) => this.#store.ingestedDays(s.ticker, plan.interval, start, plan.end)));
-    const spec = this.#spec(plan.job);
+    const { spec } = this.#job(plan.job);
     return async (files) => {
       const c = this.#stats.counts;
       const needed: DayFile[] = [];
@@ -192,10 +192,11 @@ export class Run {
     };
   }
 
-  #spec(job: string): JobSpec {
+  /** A job of this run: its plan and what the store knows it by. */
+  #job(job: string): { plan: JobPlan; spec: JobSpec } {
     const found = this.#byJob.get(job);
     if (!found) throw new RangeError(`unknown job ${job}`);
-    return found.spec;
+    return found;
   }
 
   /** Starts downloads while fewer than the limit are in flight; claims more when the buffer runs low. */
@@ -260,10 +261,9 @@ export class Run {
 
   async #download(item: WorkItem): Promise<void> {
     this.#running.add(item);
-    const { plan, spec } = this.#byJob.get(item.job) ?? {};
     const { file } = item;
     try {
-      if (!plan || !spec) throw new RangeError(`unknown job ${item.job}`);
+      const { plan, spec } = this.#job(item.job);
       this.#pool ??= new DownloadPool(poolLayout(this.#o.workers, this.#o.threads));
       const result: TaskResult = await this.#pool.run({
         // Undefined offline: the worker then reads the raw mirror only.
