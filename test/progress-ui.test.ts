@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../src/events.js';
 import { ProgressUi, type UiStream } from '../src/cli/progress-ui.js';
+import { RunStats } from '../src/run/stats.js';
 
 /** A terminal of 200 columns that keeps what is drawn on it (escape codes stripped). */
 function terminal(): { stream: UiStream; text: () => string } {
@@ -18,20 +19,8 @@ function terminal(): { stream: UiStream; text: () => string } {
   return { stream, text: () => out.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '') };
 }
 
-const progress = (p: Partial<ProgressEvent>): ProgressEvent => ({
-  type: 'progress',
-  listed: 0,
-  listingDone: true,
-  skipped: 0,
-  downloaded: 0,
-  failed: 0,
-  bytes: 0,
-  bars: 0,
-  retries: 0,
-  republished: 0,
-  inFlightLimit: 20,
-  ...p,
-});
+/** A progress event as a run emits it: a fresh run's counters, the listing done, and `p`. */
+const progress = (p: Partial<ProgressEvent>): ProgressEvent => ({ type: 'progress', ...new RunStats().counts, listingDone: true, ...p });
 
 describe('ProgressUi', () => {
   it("draws this process's files on its own", () => {

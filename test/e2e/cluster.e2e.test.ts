@@ -49,6 +49,12 @@ interface JobJson {
   processes: Array<{ id: number; pid: number; filesDone: number }>;
 }
 
+/** Waits (up to a minute) until the S3 server has seen `n` object GETs from all processes. */
+async function untilGets(n: number): Promise<void> {
+  const until = Date.now() + 60_000;
+  while ((await w.server.stats()).totalGets < n && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+}
+
 const jobOf = (r: CliResult): JobJson => (json(r) as unknown as { job: JobJson }).job;
 
 describe('three processes on one job and one PostgreSQL store', () => {
@@ -96,8 +102,7 @@ describe('three processes on one job and one PostgreSQL store', () => {
     const args = ['TSLA', '--end', END, '--store', store, '--workers', String(workers), '--json'];
     const [victim, ...others] = [0, 1, 2].map(() => start(args));
     // Kill once the server has seen about a third of the files.
-    const until = Date.now() + 60_000;
-    while ((await w.server.stats()).totalGets < files.length / 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await untilGets(files.length / 3);
     victim?.kill('SIGKILL');
     const results = await Promise.all(others.map((c) => c.done));
     await w.server.setLatency(0);
@@ -119,8 +124,7 @@ describe('three processes on one job and one PostgreSQL store', () => {
     await w.server.resetStats();
     const args = ['TSLA', '--end', END, '--store', store, '--workers', '4', '--json'];
     const early = start(args);
-    const until = Date.now() + 60_000;
-    while ((await w.server.stats()).totalGets < files.length / 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await untilGets(files.length / 3);
     const late = start(args);
     const [a, b] = await Promise.all([early.done, late.done]);
     await w.server.setLatency(0);
@@ -178,8 +182,7 @@ describe('PostgreSQL down mid-run', () => {
     const password = new URL(store).password;
     await w.server.setLatency(30);
     const child = start(['TSLA', '--end', END, '--store', store, '--workers', '4', '--verbose']);
-    const until = Date.now() + 60_000;
-    while ((await w.server.stats()).totalGets < 100 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await untilGets(100);
     await db.stop();
     const r = await child.done;
     await db.start();
