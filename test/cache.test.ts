@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BarStore } from '../src/cache/bars.js';
@@ -105,6 +107,42 @@ describe('openDatabase', () => {
     expect(() => openDatabase(dir)).toThrow(/another version of preload-market-data \(schema 1, expected 2\)/);
     db = new Database(join(dir, 'other.sqlite')); // for afterEach
   });
+
+  it('lets several processes open one fresh cache at the same moment', async () => {
+    // Threads stand in for processes: each has its own connection. They are held at a gate
+    // and released together, many rounds, because the race is in the first milliseconds.
+    const source = pathToFileURL(join(import.meta.dirname, '../dist/cache/database.js')).href;
+    const code = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      import(workerData.source).then(({ openDatabase }) => {
+        const gate = new Int32Array(workerData.gate);
+        Atomics.add(gate, 1, 1);
+        Atomics.wait(gate, 0, 0);
+        try { openDatabase(workerData.dir).close(); parentPort.postMessage('ok'); }
+        catch (error) { parentPort.postMessage(String(error.message)); }
+      });`;
+    const OPENERS = 6;
+    const failures: string[] = [];
+    for (let round = 0; round < 15; round++) {
+      const fresh = join(dir, `fresh-${round}`);
+      const gate = new SharedArrayBuffer(8);
+      const counters = new Int32Array(gate);
+      const answers = Array.from(
+        { length: OPENERS },
+        () =>
+          new Promise<string>((resolve, reject) => {
+            const worker = new Worker(code, { eval: true, workerData: { source, dir: fresh, gate } });
+            worker.once('message', (m: string) => void worker.terminate().then(() => resolve(m)));
+            worker.once('error', reject);
+          }),
+      );
+      while (Atomics.load(counters, 1) < OPENERS) await new Promise((r) => setTimeout(r, 2));
+      Atomics.store(counters, 0, 1);
+      Atomics.notify(counters, 0);
+      failures.push(...(await Promise.all(answers)).filter((a) => a !== 'ok'));
+    }
+    expect(failures).toEqual([]);
+  }, 30_000);
 
   it('reports a cache directory that cannot be created', () => {
     // A regular file where a parent directory should be: fails even for root.

@@ -88,16 +88,25 @@ export function openDatabase(cacheDir: string): Db {
     db.pragma('busy_timeout = 15000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    const fresh = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'bars'").get() as { n: number };
-    if (version !== SCHEMA_VERSION && (version !== 0 || fresh.n > 0)) {
+    // One write transaction for check, tables and version: a second process opening a fresh
+    // cache at the same moment must not see the tables before their version.
+    const create = db.transaction(() => {
+      const version = db.pragma('user_version', { simple: true }) as number;
+      const fresh = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'bars'").get() as { n: number };
+      if (version !== SCHEMA_VERSION && (version !== 0 || fresh.n > 0)) {
+        throw new ConfigurationError(
+          `The cache in ${cacheDir} was written by another version of preload-market-data (schema ${version}, expected ${SCHEMA_VERSION}): move ${CACHE_FILE} away and preload again`,
+        );
+      }
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    });
+    try {
+      create.immediate();
+    } catch (error) {
       db.close();
-      throw new ConfigurationError(
-        `The cache in ${cacheDir} was written by another version of preload-market-data (schema ${version}, expected ${SCHEMA_VERSION}): move ${CACHE_FILE} away and preload again`,
-      );
+      throw error;
     }
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
   } catch (cause) {
     if (cause instanceof ConfigurationError) throw cause;
     throw new ConfigurationError(`Cannot open the cache in ${cacheDir}: ${(cause as Error).message}`, { cause });
