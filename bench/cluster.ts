@@ -1,7 +1,8 @@
 /**
  * The cluster scenario (issue 10): the minute month shared by 1, 2, 4 and 8 CLI processes on one
  * PostgreSQL store, each process with a link of its own in the fast server (machines that each
- * have their own connection), and the cost of the PostgreSQL merge per file against SQLite's.
+ * have their own connection), each with the default 20 downloads in flight (the store's fair
+ * share spreads the month's files), and the cost of the PostgreSQL merge per file against SQLite's.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
@@ -17,13 +18,6 @@ import type { CompletedFile, JobSpec, Store } from '../src/store/types.js';
 export const CLUSTER_PROCESSES = [1, 2, 4, 8];
 /** Each process's own link, in megabits a second. */
 export const CLUSTER_MBPS = 200;
-/**
- * Downloads in flight per process: 4 minute files of ~29 MB keep a 200 Mbit/s link busy, and a
- * process claims what it can start, so with the default 20 the first process would take 20 of
- * the month's 23 files (a real backfill has thousands: there the default spreads as well).
- */
-export const CLUSTER_WORKERS = 4;
-
 export const clusterRowName = (n: number): string => `cluster: ${n} process${n === 1 ? '' : 'es'}, ${CLUSTER_MBPS} Mbit/s each`;
 
 interface ClusterReport {
@@ -56,7 +50,7 @@ export function clusterRows(ctx: Context, pg: () => TestPostgres): Row[] {
         endpoints.map((endpoint) =>
           measure(
             process.execPath,
-            [path.join(ctx.app, 'bin', 'preload-market-data.js'), 'TSLA', ...w.args, '--end', ctx.end, '--start', firstDay(w), '--endpoint', endpoint, '--store', store, '--workers', String(CLUSTER_WORKERS), '--json'],
+            [path.join(ctx.app, 'bin', 'preload-market-data.js'), 'TSLA', ...w.args, '--end', ctx.end, '--start', firstDay(w), '--endpoint', endpoint, '--store', store, '--json'],
             env,
           ),
         ),

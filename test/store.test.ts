@@ -270,12 +270,28 @@ describe('postgres store: a job shared by several processes', () => {
     });
   });
 
+  it('hands each live process a fair share of what is left, and more as its files complete', async () => {
+    await withTwo({}, async (t) => {
+      await t.a.offer(JOB, days(5).map((d) => dayFile(d)));
+      // 5 files over 2 live processes: at most 3 each, whatever they ask for.
+      const first = await t.a.claim(20);
+      expect(first.map((i) => i.file.day)).toEqual(days(3));
+      expect((await t.b.claim(20)).map((i) => i.file.day)).toEqual(days(2, '2024-01-04'));
+      await t.a.complete(first.slice(0, 1).map((i) => completed(i.file, [row('AAA', i.file.day, 1)])));
+      expect(await t.a.claim(20)).toEqual([]); // nothing pending
+      // A process that ends gives its share to those left.
+      await t.b.close();
+      expect((await t.a.claim(20)).map((i) => i.file.day)).toEqual(days(2, '2024-01-04'));
+    });
+  });
+
   it("takes over a killed process's claims as soon as its session drops", async () => {
     await withTwo({}, async (t) => {
-      await t.a.offer(JOB, days(8).map((d) => dayFile(d)));
-      const held = await t.a.claim(5);
+      await t.a.offer(JOB, days(10).map((d) => dayFile(d)));
+      const held = await t.a.claim(10);
+      // Two live processes: each gets half.
       expect(held).toHaveLength(5);
-      expect((await t.b.claim(10)).map((i) => i.file.day)).toEqual(days(3, '2024-01-06'));
+      expect((await t.b.claim(10)).map((i) => i.file.day)).toEqual(days(5, '2024-01-06'));
       expect(await t.b.claim(10)).toEqual([]);
       expect(await t.b.remaining()).toEqual({ pending: 0, claimedByOthers: 5 });
 
@@ -300,7 +316,8 @@ describe('postgres store: a job shared by several processes', () => {
 
   it('takes over the claims of a process killed with SIGKILL', async () => {
     await withTwo({}, async (t) => {
-      await t.a.offer(JOB, days(6).map((d) => dayFile(d)));
+      await t.a.offer(JOB, days(8).map((d) => dayFile(d)));
+      await t.a.close(); // B and the child share the job
       const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/store-child.ts', t.url, JSON.stringify(JOB), '4'], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -308,13 +325,13 @@ describe('postgres store: a job shared by several processes', () => {
         const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
         const held = JSON.parse(line) as { processId: number; keys: string[] };
         expect(held.keys).toHaveLength(4);
-        expect(await t.b.remaining()).toEqual({ pending: 2, claimedByOthers: 4 });
+        expect(await t.b.remaining()).toEqual({ pending: 4, claimedByOthers: 4 });
         child.kill('SIGKILL');
         // The kernel closes the dead process's socket; PostgreSQL ends its session and drops its lock.
         const takenOver: string[] = [];
         await expect
           .poll(async () => (takenOver.push(...(await t.b.claim(10)).map((i) => i.file.key)), takenOver.length), { timeout: 10_000 })
-          .toBe(6);
+          .toBe(8);
         expect(takenOver).toEqual(expect.arrayContaining(held.keys));
       } finally {
         child.kill('SIGKILL');
@@ -325,20 +342,22 @@ describe('postgres store: a job shared by several processes', () => {
   it('takes over the claims of a process whose heartbeat is older than the lease (a hung process)', async () => {
     // A never beats; its session (and lock) stay open, as in a process stuck in a loop.
     await withTwo({ a: { heartbeatMs: 3_600_000 } }, async (t) => {
-      await t.a.offer(JOB, days(3).map((d) => dayFile(d)));
-      expect(await t.a.claim(3)).toHaveLength(3);
-      expect(await t.b.claim(3)).toEqual([]);
+      await t.a.offer(JOB, days(4).map((d) => dayFile(d)));
+      expect(await t.a.claim(4)).toHaveLength(2);
+      expect(await t.b.claim(4)).toHaveLength(2);
+      expect(await t.b.claim(4)).toEqual([]);
       await t.admin.query("UPDATE processes SET heartbeat_at = now() - interval '1 minute' WHERE id = $1", [t.a.processId]);
-      expect(await t.b.claim(3)).toHaveLength(3);
+      expect(await t.b.claim(4)).toHaveLength(2);
     });
   });
 
   it('a process that beats keeps its claims', async () => {
     await withTwo({ a: { heartbeatMs: 100 }, b: { leaseMs: 1000 } }, async (t) => {
-      await t.a.offer(JOB, days(3).map((d) => dayFile(d)));
-      expect(await t.a.claim(3)).toHaveLength(3);
+      await t.a.offer(JOB, days(4).map((d) => dayFile(d)));
+      expect(await t.a.claim(4)).toHaveLength(2);
+      expect(await t.b.claim(4)).toHaveLength(2);
       await new Promise((r) => setTimeout(r, 1500));
-      expect(await t.b.claim(3)).toEqual([]);
+      expect(await t.b.claim(4)).toEqual([]);
     });
   });
 

@@ -64,7 +64,7 @@ export class Run {
   #config: S3Config | undefined;
   #fatal: unknown;
   #listingDone = false;
-  /** False after a claim came back empty, until new files are offered or a poll finds some. */
+  /** False after a claim came back empty, until new files are offered, a file ends or a poll finds some. */
   #claimable = false;
   #claiming = false;
   #checking = false;
@@ -300,6 +300,8 @@ export class Run {
       if (!this.#controller.signal.aborted) this.#fail(error);
     } finally {
       this.#running.delete(item);
+      // A shared store's fair share grows as this process's files complete: ask again.
+      this.#claimable = true;
       this.#emitProgress();
       this.#pump();
     }

@@ -630,16 +630,26 @@ class PostgresQueue implements WorkQueue {
   async claim(n: number): Promise<WorkItem[]> {
     this.#check();
     if (n <= 0) return [];
-    // SKIP LOCKED: two processes claiming at once pick disjoint rows instead of waiting.
+    // A fair share: no more than the files left over the live processes on these jobs, less what
+    // this process holds, so that a job of a few large files spreads over every process instead
+    // of going to whoever claims first. SKIP LOCKED: two processes claiming at once pick disjoint
+    // rows instead of waiting.
     const rows = await this.#store.query<FileRow>(
       `WITH live AS (${LIVE_SQL}),
+       share AS (
+         SELECT LEAST($5::int, GREATEST(0,
+           CEIL(COUNT(*) FILTER (WHERE f.state IN ('pending', 'claimed'))::numeric
+                / GREATEST(1, (SELECT COUNT(*) FROM processes p WHERE p.jobs && $1::text[] AND p.id IN (SELECT id FROM live))))::int
+           - COUNT(*) FILTER (WHERE f.state = 'claimed' AND f.owner = $4)::int)) AS n
+         FROM job_files f WHERE f.job = ANY($1::text[])
+       ),
        picked AS (
          SELECT f.job, f.key FROM job_files f
          WHERE f.job = ANY($1::text[])
            AND (f.state = 'pending'
              OR (f.state = 'claimed' AND f.owner IS DISTINCT FROM $4 AND NOT EXISTS (SELECT 1 FROM live WHERE live.id = f.owner)))
          ORDER BY f.day, f.key
-         LIMIT $5
+         LIMIT (SELECT n FROM share)
          FOR UPDATE OF f SKIP LOCKED
        )
        UPDATE job_files f SET state = 'claimed', owner = $4, claimed_at = now()

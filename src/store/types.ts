@@ -102,7 +102,11 @@ export interface JobStatus extends JobCounts {
 export interface WorkQueue {
   /** Files a listing found that the job still needs (not done with this ETag). */
   offer(job: JobSpec, files: readonly DayFile[]): Promise<void>;
-  /** Up to `n` files for this process to download now; empty when none is free right now. */
+  /**
+   * Up to `n` files for this process to download now; empty when none is free right now. A shared
+   * store hands out no more than a fair share (files left over live processes on the job, less
+   * what this process holds): claim again as files complete.
+   */
   claim(n: number): Promise<WorkItem[]>;
   /** A file failed after its retries: recorded as failed (a later run retries it), its claim released. */
   fail(item: WorkItem, failure: { code: FailureCode; message: string }): Promise<void>;

@@ -93,6 +93,28 @@ describe('three processes on one job and one PostgreSQL store', () => {
     }
   });
 
+  it('a job of a few files spreads over three processes started together, with the default downloads in flight', async () => {
+    const store = await freshStore();
+    const startDay = '2026-11-10';
+    const files = dayFilesFor(w.ds, STOCKS, startDay, END);
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    // Slow requests: all three processes register before any of them has listed and claimed.
+    await w.server.setLatency(1500);
+    await w.server.resetStats();
+    const args = ['TSLA', '--start', startDay, '--end', END, '--store', store, '--json'];
+    const results = await Promise.all([0, 1, 2].map(() => start(args).done));
+    await w.server.setLatency(0);
+    const stats = await w.server.stats();
+
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    for (const count of Object.values(stats.gets)) expect(count).toBe(1);
+    const shares = results.map((r) => json(r).files.downloaded);
+    expect(shares.reduce((a, b) => a + b, 0)).toBe(files.length);
+    // 20 downloads in flight each, yet no process took more than its share of the files.
+    for (const share of shares) expect(share).toBeGreaterThan(0);
+    expect(Math.max(...shares)).toBeLessThanOrEqual(Math.ceil(files.length / 2));
+  });
+
   it('kill -9 of one of three mid-run: the others finish the job, few files are fetched twice, the bars are exact', async () => {
     const store = await freshStore();
     const files = dayFilesFor(w.ds, STOCKS, START_5Y, END);
