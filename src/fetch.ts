@@ -1,6 +1,7 @@
 import type { Bar } from './cache/bars.js';
 import { aggregate } from './cache/aggregate.js';
-import { INTERVAL_MINUTES, planJobs, resolveOptions, type JobPlan, type PreloadOptions } from './options.js';
+import { INTERVAL_MINUTES, resolveOptions, type PreloadOptions } from './options.js';
+import { planJobs, type JobPlan } from './plan.js';
 import { runPlans } from './preload.js';
 import { withStore } from './store/open.js';
 import type { JobProgress, JobStatus, Store } from './store/types.js';

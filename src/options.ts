@@ -1,9 +1,9 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { addDays, addMonths, lastPublishedDay, parseDay, todayUtc } from './dates.js';
+import { parseDay } from './dates.js';
 import { InvalidOptionError } from './errors.js';
-import { isDatasetPrefix, resolveSymbol, type AssetClass, type ResolvedSymbol } from './symbols.js';
+import { isDatasetPrefix } from './symbols.js';
 import type { PreloadEvent } from './events.js';
 import type { Session } from './cache/aggregate.js';
 import { isStoreUrl, maskUrl } from './store/url.js';
@@ -19,9 +19,6 @@ export type Interval = (typeof INTERVALS)[number];
 export const DEFAULT_ENDPOINT = 'https://files.massive.com';
 export const DEFAULT_BUCKET = 'flatfiles';
 export const DEFAULT_WORKERS = 20;
-const DEFAULT_PERIOD: Record<AssetClass, Period> = { stock: '5y', index: '5y', crypto: '2y', forex: '2y', option: '1y' };
-/** A minute file holds tens of MB: intraday windows default to a month, whatever the asset. */
-const INTRADAY_PERIOD: Period = '1mo';
 
 const day = z.string().refine((s) => parseDay(s) !== undefined);
 const inFlight = z.number().int().min(1).max(64);
@@ -32,68 +29,79 @@ const credentialsSchema = z.object({
   sessionToken: z.string().min(1).optional(),
 });
 
-/** Options shared by `preload`, `fetchSymbol` and the progress functions. Defaults live here only. */
+/**
+ * Options shared by `preload`, `fetchSymbol` and the progress functions. Defaults live here only,
+ * and so does what each option expects: the text of the error a bad value gets.
+ */
 export const optionsSchema = z.object({
-  cacheDir: z.string().min(1).optional(),
-  store: z.string().refine(isStoreUrl).optional(),
+  /** Directory of the SQLite cache. @default `MARKET_DATA_CACHE_DIR`, else `preload-market-data` in `$XDG_CACHE_HOME` or `~/.cache` */
+  cacheDir: z.string().min(1).optional().describe('a directory path'),
+  /** A PostgreSQL URL: the shared store instead of the SQLite cache. @default `MARKET_DATA_STORE_URL` */
+  store: z.string().refine(isStoreUrl).optional().describe('a PostgreSQL URL like postgres://user:password@host:5432/database'),
+  /** S3 endpoint of the flat files. @default `MASSIVE_S3_ENDPOINT`, else Massive's */
   endpoint: z
     .string()
     .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol))
-    .optional(),
+    .optional()
+    .describe('an http(s) URL'),
+  /** @default `MASSIVE_S3_BUCKET`, else `flatfiles` */
   bucket: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/)
-    .optional(),
-  workers: inFlight.default(DEFAULT_WORKERS),
-  threads: inFlight.optional(),
-  period: z.enum(PERIODS).optional(),
-  start: day.optional(),
-  end: day.optional(),
-  interval: z.enum(INTERVALS).default('1d'),
-  session: z.enum(SESSIONS).default('extended'),
-  dataset: z.string().refine(isDatasetPrefix).optional(),
-  credentials: credentialsSchema.optional(),
-  clearProgress: z.boolean().default(false),
-  keepRaw: z.boolean().default(false),
-  offline: z.boolean().default(false),
-  retries: z.number().int().min(0).max(20).default(5),
-  retryDelayMs: z.number().int().min(0).max(60_000).default(250),
-  timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
-  maxRps: z.number().positive().max(100_000).optional(),
-  signal: z.instanceof(AbortSignal).optional(),
-  onProgress: z.custom<(event: PreloadEvent) => void>((v) => typeof v === 'function').optional(),
-  now: z.date().optional(),
+    .optional()
+    .describe('an S3 bucket name (3-63 lower-case letters, digits, dots or hyphens)'),
+  /** Downloads in flight. @default 20 */
+  workers: inFlight.default(DEFAULT_WORKERS).describe('an integer from 1 to 64'),
+  /** Worker threads that check and inflate. @default one per core (2 to 4), at most `workers` */
+  threads: inFlight.optional().describe('an integer from 1 to 64'),
+  /** The window, ending at `end`. @default 5y for stocks and indices, 2y crypto and forex, 1y options, 1mo intraday */
+  period: z.enum(PERIODS).optional().describe(`one of ${PERIODS.join(', ')}`),
+  /** First day of the window (YYYY-MM-DD); instead of `period`. */
+  start: day.optional().describe('a date YYYY-MM-DD'),
+  /** Last day of the window (YYYY-MM-DD). @default the last published day */
+  end: day.optional().describe('a date YYYY-MM-DD'),
+  /** Bar interval; intraday intervals are built from stored 1m bars. @default '1d' */
+  interval: z.enum(INTERVALS).default('1d').describe(`one of ${INTERVALS.join(', ')}`),
+  /** Intraday bars of the regular session only, or extended hours too. @default 'extended' */
+  session: z.enum(SESSIONS).default('extended').describe(`one of ${SESSIONS.join(', ')}`),
+  /** A dataset prefix, overriding the one the symbol and interval imply. */
+  dataset: z.string().refine(isDatasetPrefix).optional().describe('a dataset prefix like us_stocks_sip/day_aggs_v1'),
+  /** @default `MASSIVE_ACCESS_KEY_ID` / `MASSIVE_SECRET_ACCESS_KEY`, else the AWS default chain */
+  credentials: credentialsSchema.optional().describe('an object { accessKeyId, secretAccessKey, sessionToken? }'),
+  /** Forget the job's progress and start over. @default false */
+  clearProgress: z.boolean().default(false).describe('a boolean'),
+  /** Keep each downloaded file in a raw mirror under the cache directory. @default false */
+  keepRaw: z.boolean().default(false).describe('a boolean'),
+  /** Read the raw mirror only, never the network. @default false */
+  offline: z.boolean().default(false).describe('a boolean'),
+  /** Retries of a failed request. @default 5 */
+  retries: z.number().int().min(0).max(20).default(5).describe('an integer from 0 to 20'),
+  /** First retry delay in ms (then exponential, with jitter). @default 250 */
+  retryDelayMs: z.number().int().min(0).max(60_000).default(250).describe('an integer number of milliseconds from 0 to 60000'),
+  /** A request that does not answer within this many ms is cut and retried. @default 30000 */
+  timeoutMs: z.number().int().min(100).max(600_000).default(30_000).describe('an integer number of milliseconds from 100 to 600000'),
+  /** Cap of requests a second (on a shared store: for every process on the job together). @default no cap */
+  maxRps: z.number().positive().max(100_000).optional().describe('a number of requests per second above 0'),
+  /** Stops the run; what is committed stays. */
+  signal: z.instanceof(AbortSignal).optional().describe('an AbortSignal'),
+  /** Receives the plan, progress snapshots and failures. */
+  onProgress: z
+    .custom<(event: PreloadEvent) => void>((v) => typeof v === 'function')
+    .optional()
+    .describe('a function'),
+  /** The clock, for tests. @default now */
+  now: z.date().optional().describe('a Date'),
 });
 
 /** What a caller may pass (every field optional). */
 export type PreloadOptions = z.input<typeof optionsSchema>;
 export type Credentials = z.output<typeof credentialsSchema>;
 
-const EXPECTED: Record<string, string> = {
-  cacheDir: 'a directory path',
-  store: 'a PostgreSQL URL like postgres://user:password@host:5432/database',
-  endpoint: 'an http(s) URL',
-  bucket: 'an S3 bucket name (3-63 lower-case letters, digits, dots or hyphens)',
-  workers: 'an integer from 1 to 64',
-  threads: 'an integer from 1 to 64',
-  period: `one of ${PERIODS.join(', ')}`,
-  start: 'a date YYYY-MM-DD',
-  end: 'a date YYYY-MM-DD',
-  interval: `one of ${INTERVALS.join(', ')}`,
-  session: `one of ${SESSIONS.join(', ')}`,
-  dataset: 'a dataset prefix like us_stocks_sip/day_aggs_v1',
-  credentials: 'an object { accessKeyId, secretAccessKey, sessionToken? }',
-  clearProgress: 'a boolean',
-  keepRaw: 'a boolean',
-  offline: 'a boolean',
-  retries: 'an integer from 0 to 20',
-  retryDelayMs: 'an integer number of milliseconds from 0 to 60000',
-  timeoutMs: 'an integer number of milliseconds from 100 to 600000',
-  maxRps: 'a number of requests per second above 0',
-  signal: 'an AbortSignal',
-  onProgress: 'a function',
-  now: 'a Date',
-};
+/** What an option expects, as its error says it. */
+function expected(option: string): string {
+  const field = (optionsSchema.shape as Record<string, z.ZodType | undefined>)[option];
+  return field?.description ?? 'valid';
+}
 
 /** Renders a value for an error message without ever echoing credentials. */
 export function describeValue(option: string, value: unknown): string {
@@ -151,7 +159,7 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     throw new InvalidOptionError(
       option,
       option === 'credentials' ? undefined : value,
-      `Expected \`${option}\` to be ${EXPECTED[option] ?? 'valid'}, got ${describeValue(option, value)}`,
+      `Expected \`${option}\` to be ${expected(option)}, got ${describeValue(option, value)}`,
     );
   }
   const o = parsed.data;
@@ -194,82 +202,3 @@ function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   const xdg = env['XDG_CACHE_HOME'];
   return join(xdg && xdg.length > 0 ? xdg : join(homedir(), '.cache'), 'preload-market-data');
 }
-
-/** One dataset's share of a run: the tickers it holds and the window of days to cover. */
-export interface JobPlan {
-  /** Progress-store job id: dataset, stored interval and the sorted tickers. */
-  job: string;
-  dataset: string;
-  /** What is downloaded and stored: `1d`, or `1m` for every intraday interval. */
-  interval: '1d' | '1m';
-  /** What the caller reads: the stored bars, or intraday bars aggregated from stored minutes. */
-  barInterval: Interval;
-  session: Session;
-  symbols: ResolvedSymbol[];
-  /** First day of the window, or undefined for `max` (found from the listing). */
-  start: string | undefined;
-  end: string;
-  /** Last day whose file should exist by now: coverage is recorded up to here, not past it. */
-  publishedEnd: string;
-  period: Period | undefined;
-  /** True when the period was chosen from the asset class, not by the caller. */
-  defaultPeriod: boolean;
-}
-
-export function jobId(dataset: string, interval: string, tickers: readonly string[]): string {
-  return `${dataset}|${interval}|${[...tickers].sort().join(',')}`;
-}
-
-/** Resolves symbols and groups them by dataset, each group with its own window. */
-export function planJobs(symbols: readonly string[], o: ResolvedOptions): JobPlan[] {
-  if (symbols.length === 0) throw new InvalidOptionError('symbols', symbols, 'Expected at least one symbol, got none');
-  const byDataset = new Map<string, ResolvedSymbol[]>();
-  const intraday = o.interval !== '1d';
-  for (const s of symbols) {
-    const day = resolveSymbol(s, o.dataset);
-    // Intraday bars come from the minute files of the same asset class.
-    const r = intraday && o.dataset === undefined ? { ...day, dataset: day.dataset.replace(/\/day_aggs_v1$/, '/minute_aggs_v1') } : day;
-    const list = byDataset.get(r.dataset) ?? [];
-    if (!list.some((x) => x.ticker === r.ticker)) list.push(r);
-    byDataset.set(r.dataset, list);
-  }
-  const today = todayUtc(o.now);
-  const published = lastPublishedDay(o.now);
-  return [...byDataset].map(([dataset, resolved]) => {
-    const assetClass = resolved[0]?.assetClass ?? 'stock';
-    const end = o.end ?? today;
-    const period = o.start === undefined ? (o.period ?? (intraday ? INTRADAY_PERIOD : DEFAULT_PERIOD[assetClass])) : undefined;
-    const start = o.start ?? (period === undefined ? undefined : periodStart(period, end));
-    return {
-      job: jobId(dataset, intraday ? '1m' : '1d', resolved.map((r) => r.ticker)),
-      dataset,
-      interval: intraday ? '1m' : '1d',
-      barInterval: o.interval,
-      session: o.session,
-      symbols: resolved,
-      start,
-      end,
-      publishedEnd: published < end ? published : end,
-      period,
-      defaultPeriod: o.start === undefined && o.period === undefined,
-    };
-  });
-}
-
-/** First day of a period ending on `end` (inclusive); undefined for `max`. */
-export function periodStart(period: Period, end: string): string | undefined {
-  switch (period) {
-    case 'max':
-      return undefined;
-    case 'ytd':
-      return `${end.slice(0, 4)}-01-01`;
-    default: {
-      const n = Number.parseInt(period, 10);
-      const months = period.endsWith('mo') ? n : n * 12;
-      // The day after `end - period`, so that '1y' is 365 or 366 days including both ends.
-      return addDays(addMonths(end, -months), 1);
-    }
-  }
-}
-
-export type { ResolvedSymbol };

@@ -1,4 +1,5 @@
-import { planJobs, resolveOptions, type JobPlan, type PreloadOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type PreloadOptions, type ResolvedOptions } from './options.js';
+import { planJobs, type JobPlan } from './plan.js';
 import type { PreloadReport } from './run/report.js';
 import { Run } from './run/run.js';
 import { withStore } from './store/open.js';

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { periodStart } from '../../src/options.js';
+import { periodStart } from '../../src/plan.js';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { readSourceBars } from '../fixtures/source-bars.js';
 import {

@@ -3,7 +3,7 @@
 // log is the judge.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchSymbol, readBars } from '../../src/index.js';
-import { periodStart } from '../../src/options.js';
+import { periodStart } from '../../src/plan.js';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { readSourceBars } from '../fixtures/source-bars.js';
