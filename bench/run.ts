@@ -92,6 +92,8 @@ const expectedBytes = expected.reduce((sum, f) => sum + f.size, 0);
 log(`  ${ds.files.length} files, of which ${expected.length} stock days (${(expectedBytes / 1e6).toFixed(0)} MB) in ${start}..${END_DATE} (${formatMs(performance.now() - t)})`);
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'pmd-bench-'));
+// Read with the build it snapshots: commits made while the benchmark runs are not credited with it.
+const code = codeVersion();
 const app = snapshotBuild(tmp);
 const keysFile = path.join(tmp, 'keys.json');
 writeFileSync(keysFile, JSON.stringify(expected));
@@ -217,7 +219,6 @@ try {
     os: `${osType()} ${release()}`,
     node: process.version,
   };
-  const code = codeVersion();
   const settings = { server: serverKind, latencyMs, runs, inFlight: IN_FLIGHT, endDate: END_DATE, files: expected.length, bytes: expectedBytes };
 
   process.stdout.write(`\npreload-market-data benchmark, ${new Date().toISOString()}\n`);
