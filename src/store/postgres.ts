@@ -638,10 +638,10 @@ class PostgresQueue implements WorkQueue {
       `WITH live AS (${LIVE_SQL}),
        share AS (
          SELECT LEAST($5::int, GREATEST(0,
-           CEIL(COUNT(*) FILTER (WHERE f.state IN ('pending', 'claimed'))::numeric
+           CEIL(COUNT(*)::numeric
                 / GREATEST(1, (SELECT COUNT(*) FROM processes p WHERE p.jobs && $1::text[] AND p.id IN (SELECT id FROM live))))::int
            - COUNT(*) FILTER (WHERE f.state = 'claimed' AND f.owner = $4)::int)) AS n
-         FROM job_files f WHERE f.job = ANY($1::text[])
+         FROM job_files f WHERE f.job = ANY($1::text[]) AND f.state IN ('pending', 'claimed')
        ),
        picked AS (
          SELECT f.job, f.key FROM job_files f
