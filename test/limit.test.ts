@@ -18,6 +18,20 @@ describe('AdaptiveLimit', () => {
     expect(limit.current).toBe(20); // never above the maximum
   });
 
+  it('from a lower start, grows by one per calm completion until the first throttle', () => {
+    const limit = new AdaptiveLimit(20, { start: 4, cooldownMs: 0 });
+    expect(limit.current).toBe(4);
+    for (let i = 0; i < 4; i++) limit.calm();
+    expect(limit.current).toBe(8); // one round of completions doubles it
+    limit.throttled(0); // 4, and back to one more per calm round
+    for (let i = 0; i < 3; i++) limit.calm();
+    expect(limit.current).toBe(4);
+    limit.calm();
+    expect(limit.current).toBe(5);
+    for (let i = 0; i < 1_000; i++) limit.calm();
+    expect(limit.current).toBe(20);
+  });
+
   it('never drops below one', () => {
     const limit = new AdaptiveLimit(2, { cooldownMs: 0 });
     for (let t = 0; t < 10; t++) limit.throttled(t);

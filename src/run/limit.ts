@@ -2,7 +2,9 @@
  * Adaptive concurrency (AIMD) for the downloads in flight: a throttled answer (503 SlowDown, 429)
  * halves the limit, at most once per `cooldownMs` (answers to requests sent before the cut would
  * halve it again); then each run of calm completions as long as the limit raises it by one, back
- * to `max`.
+ * to `max`. With `start` below `max` the limit begins there and grows by one per calm completion
+ * (doubling per round) until the first throttle or `max`: on a shared store a process that starts
+ * first then does not take 20 large files before the others have registered.
  */
 export class AdaptiveLimit {
   readonly #max: number;
@@ -10,10 +12,12 @@ export class AdaptiveLimit {
   #current: number;
   #lastCut = Number.NEGATIVE_INFINITY;
   #calm = 0;
+  #slowStart: boolean;
 
-  constructor(max: number, opts: { cooldownMs?: number } = {}) {
+  constructor(max: number, opts: { cooldownMs?: number; start?: number } = {}) {
     this.#max = max;
-    this.#current = max;
+    this.#current = Math.max(1, Math.min(max, opts.start ?? max));
+    this.#slowStart = this.#current < max;
     this.#cooldownMs = opts.cooldownMs ?? 500;
   }
 
@@ -25,6 +29,7 @@ export class AdaptiveLimit {
   /** The server throttled a request. `now` in ms (performance.now()). */
   throttled(now: number): void {
     this.#calm = 0;
+    this.#slowStart = false;
     if (now - this.#lastCut < this.#cooldownMs) return;
     this.#lastCut = now;
     this.#current = Math.max(1, Math.floor(this.#current / 2));
@@ -33,7 +38,7 @@ export class AdaptiveLimit {
   /** A download completed without being throttled. */
   calm(): void {
     if (this.#current >= this.#max) return;
-    if (++this.#calm >= this.#current) {
+    if (this.#slowStart || ++this.#calm >= this.#current) {
       this.#calm = 0;
       this.#current += 1;
     }

@@ -26,6 +26,11 @@ const BREAKER_THRESHOLD = 3;
 const STREAM_ABOVE_BYTES = 8 * 1024 * 1024;
 /** How often a process that has nothing to claim looks again (another process's files may free up). */
 const POLL_MS = 300;
+/**
+ * Downloads in flight a process starts with on a shared store, growing by one per completed file:
+ * a process that starts first must not take 20 large files before the others have registered.
+ */
+const SHARED_START_IN_FLIGHT = 4;
 /** How often a shared store's whole-job counts are refreshed for the progress events. */
 const JOB_COUNTS_MS = 1_000;
 
@@ -49,7 +54,7 @@ export class Run {
   readonly #store: Store;
   readonly #controller = new AbortController();
   readonly #stats = new RunStats();
-  readonly #limit: AdaptiveLimit;
+  #limit: AdaptiveLimit;
   readonly #breaker = new Breaker(BREAKER_THRESHOLD);
   readonly #writer: BatchWriter;
   #rateLimit: RateLimit | undefined;
@@ -101,7 +106,10 @@ export class Run {
       for (const { spec } of this.#byJob.values()) await this.#store.prepareJob(spec, { clear: this.#o.clearProgress });
       const queue = await this.#store.openQueue([...this.#byJob.values()].map((j) => j.spec));
       this.#queue = queue;
-      if (queue.processId !== undefined) stops.push(this.#watchJob(queue));
+      if (queue.processId !== undefined) {
+        this.#limit = new AdaptiveLimit(this.#o.workers, { start: SHARED_START_IN_FLIGHT });
+        stops.push(this.#watchJob(queue));
+      }
       stops.push(this.#startRateLimit(queue));
       stops.push(watchThrottles(this.#throttleSignal, () => this.#limit.throttled(performance.now())));
       if (this.#o.offline) {
