@@ -82,15 +82,37 @@ export function openDatabase(cacheDir: string): Db {
       cause,
     });
   }
-  let db: Db;
+  // Switching a fresh file to WAL needs a moment alone with it, and SQLite answers SQLITE_BUSY at
+  // once there instead of waiting out the busy timeout: another process is opening the same fresh
+  // cache. Try again until the busy timeout would have run out.
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return initDatabase(cacheDir);
+    } catch (cause) {
+      if (cause instanceof ConfigurationError) throw cause;
+      const code = (cause as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('SQLITE_BUSY') && Date.now() < deadline) {
+        Atomics.wait(SLEEP, 0, 0, Math.min(100, 5 * attempt));
+        continue;
+      }
+      throw new ConfigurationError(`Cannot open the cache in ${cacheDir}: ${(cause as Error).message}`, { cause });
+    }
+  }
+}
+
+const BUSY_TIMEOUT_MS = 15_000;
+const SLEEP = new Int32Array(new SharedArrayBuffer(4));
+
+function initDatabase(cacheDir: string): Db {
+  const db = new Database(join(cacheDir, CACHE_FILE));
   try {
-    db = new Database(join(cacheDir, CACHE_FILE));
-    db.pragma('busy_timeout = 15000');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     // One write transaction for check, tables and version: a second process opening a fresh
     // cache at the same moment must not see the tables before their version.
-    const create = db.transaction(() => {
+    db.transaction(() => {
       const version = db.pragma('user_version', { simple: true }) as number;
       const fresh = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'bars'").get() as { n: number };
       if (version !== SCHEMA_VERSION && (version !== 0 || fresh.n > 0)) {
@@ -100,16 +122,10 @@ export function openDatabase(cacheDir: string): Db {
       }
       db.exec(SCHEMA);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    });
-    try {
-      create.immediate();
-    } catch (error) {
-      db.close();
-      throw error;
-    }
-  } catch (cause) {
-    if (cause instanceof ConfigurationError) throw cause;
-    throw new ConfigurationError(`Cannot open the cache in ${cacheDir}: ${(cause as Error).message}`, { cause });
+    }).immediate();
+  } catch (error) {
+    db.close();
+    throw error;
   }
   return db;
 }
