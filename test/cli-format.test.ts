@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
 import { estimateRemainingMs, formatBytes, formatDuration, kebab } from '../src/cli/format.js';
-import { summary } from '../src/cli/main.js';
+import { main, summary } from '../src/cli/main.js';
 import type { PreloadReport } from '../src/preload.js';
 
 describe('CLI formatting', () => {
@@ -76,5 +80,36 @@ describe('CLI formatting', () => {
     expect(summary(report('us_stocks_sip/minute_aggs_v1', '2026-03-02T09:00:00.000Z', '2026-03-10T00:59:00.000Z'))).toContain(
       'to 2026-03-09 20:59 New York time',
     );
+  });
+});
+
+describe('show and status: bad arguments', () => {
+  const cacheDir = mkdtempSync(join(tmpdir(), 'pmd-cli-'));
+  afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+  /** Runs the CLI in-process with its output captured. */
+  async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    const sink = (write: (s: string) => void) => new Writable({ write: (chunk, _enc, done) => (write(String(chunk)), done()) });
+    const code = await main(argv, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env: {} });
+    return { code, stdout, stderr };
+  }
+
+  it.each([
+    [['show'], 'preload-market-data show: show takes exactly one symbol'],
+    [['show', 'TSLA', 'AAPL'], 'preload-market-data show: show takes exactly one symbol'],
+    [['show', 'TSLA', '--last', '0'], 'preload-market-data show: Expected --last to be a positive integer, got `0`'],
+    [['show', 'TSLA', '--format', 'xml'], 'preload-market-data show: Expected --format to be one of table, csv, jsonl, got `xml`'],
+    [['show', 'TSLA', '--period', '5x'], 'preload-market-data show: Expected --period to be one of'],
+    [['show', 'TSLA', '--bogus'], "preload-market-data show: Unknown option '--bogus'"],
+    [['status', 'TSLA'], 'preload-market-data status: status takes no symbol, got `TSLA`'],
+    [['status', '--store', 'mysql://x'], 'preload-market-data status: Expected --store to be a PostgreSQL URL'],
+  ])('%j exits 2 with one line', async (argv, line) => {
+    const r = await run([...argv, '--cache-dir', cacheDir]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(line);
   });
 });

@@ -7,7 +7,7 @@ import { preload, PreloadAbortedError } from '../preload.js';
 import { kebab } from './format.js';
 import { ProgressUi } from './progress-ui.js';
 import { WINDOW_FLAGS, windowOptions } from './flags.js';
-import { show, ShowUsageError } from './show.js';
+import { show } from './show.js';
 import { status } from './status.js';
 import { jsonReport, summary } from './summary.js';
 
@@ -99,8 +99,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   const out = (s: string): void => void io.stdout.write(`${redact(s)}\n`);
   const err = (s: string): void => void io.stderr.write(`${redact(s)}\n`);
 
-  if (argv[0] === 'show') return runShow(argv.slice(1), out, err);
-  if (argv[0] === 'status') return runStatus(argv.slice(1), out, err);
+  if (argv[0] === 'show') return subcommand('show', () => show(argv.slice(1)), out, err);
+  if (argv[0] === 'status') return subcommand('status', () => status(argv.slice(1)), out, err);
 
   let args: ReturnType<typeof parse>;
   try {
@@ -171,11 +171,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       err(`Interrupted: ${r.downloaded + r.skipped} of ${r.listed} listed files are done and recorded. Run the same command again to resume.`);
       return EXIT.interrupted;
     }
-    if (error instanceof InvalidOptionError) {
-      err(`preload-market-data: ${error.message.replace(`\`${error.option}\``, `--${kebab(error.option)}`)}`);
-    } else {
-      err(`preload-market-data: ${(error as Error).message ?? String(error)}`);
-    }
+    err(`preload-market-data: ${errorLine(error)}`);
     if (v.verbose && error instanceof Error && error.stack) err(error.stack);
     return exitCodeOf(error);
   } finally {
@@ -186,6 +182,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
 
 /** The exit code of a run that ended with an error. */
 function exitCodeOf(error: unknown): number {
+  // node:util parseArgs: an unknown flag or a missing value.
+  if ((error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) return EXIT.usage;
   if (!(error instanceof PreloadError)) return EXIT.failed;
   if (error.code === 'ERR_STORE') return EXIT.store;
   return ['ERR_INVALID_OPTION', 'ERR_CONFIGURATION', 'ERR_NOT_ENTITLED'].includes(error.code) ? EXIT.usage : EXIT.failed;
@@ -201,33 +199,28 @@ function storePasswords(argv: string[], env: NodeJS.ProcessEnv): string[] {
   });
 }
 
-async function runStatus(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+/** Runs `show` or `status`: its lines on stdout, an error as one line and its exit code. */
+async function subcommand(
+  name: string,
+  run: () => Promise<{ lines: string[]; empty?: boolean }>,
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
   try {
-    const { lines } = await status(argv);
-    for (const line of lines) out(line);
-    return EXIT.ok;
-  } catch (error) {
-    const message = error instanceof InvalidOptionError ? error.message.replace(`\`${error.option}\``, `--${kebab(error.option)}`) : (error as Error).message;
-    err(`preload-market-data status: ${message}`);
-    if (error instanceof ShowUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return EXIT.usage;
-    return exitCodeOf(error);
-  }
-}
-
-async function runShow(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  try {
-    const { lines, empty } = await show(argv);
+    const { lines, empty } = await run();
     for (const line of lines) out(line);
     if (empty) err('No bars cached for this window: run `preload-market-data <SYMBOL>` first.');
     return EXIT.ok;
   } catch (error) {
-    const message = error instanceof InvalidOptionError ? error.message.replace(`\`${error.option}\``, `--${kebab(error.option)}`) : (error as Error).message;
-    err(`preload-market-data show: ${message}`);
-    if (error instanceof PreloadError && error.code === 'ERR_STORE') return EXIT.store;
-    return error instanceof ShowUsageError || error instanceof PreloadError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
-      ? EXIT.usage
-      : EXIT.failed;
+    err(`preload-market-data ${name}: ${errorLine(error)}`);
+    return exitCodeOf(error);
   }
+}
+
+/** An error as the one line the CLI prints: options are named as the flags the user typed. */
+function errorLine(error: unknown): string {
+  if (error instanceof InvalidOptionError) return error.message.replace(`\`${error.option}\``, `--${kebab(error.option)}`);
+  return error instanceof Error ? error.message : String(error);
 }
 
 function parse(argv: string[]) {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Bar } from '../cache/bars.js';
+import { InvalidOptionError } from '../errors.js';
 import { readBars } from '../fetch.js';
 import { WINDOW_FLAGS, windowOptions } from './flags.js';
 
@@ -21,9 +22,6 @@ Options:
 const FORMATS = ['table', 'csv', 'jsonl'] as const;
 type Format = (typeof FORMATS)[number];
 
-/** Thrown for usage errors; the caller prints it as one line and exits 2. */
-export class ShowUsageError extends Error {}
-
 /** Parses `show` arguments and renders the cached bars; returns the lines to print. */
 export async function show(argv: string[]): Promise<{ lines: string[]; empty: boolean; help: boolean }> {
   const { values: v, positionals } = parseArgs({
@@ -39,11 +37,11 @@ export async function show(argv: string[]): Promise<{ lines: string[]; empty: bo
   });
   if (v.help) return { lines: [SHOW_USAGE], empty: false, help: true };
   const [symbol, ...extra] = positionals;
-  if (symbol === undefined || extra.length > 0) throw new ShowUsageError('show takes exactly one symbol, e.g. `preload-market-data show TSLA --last 5`');
+  if (symbol === undefined || extra.length > 0) throw new InvalidOptionError('symbol', positionals, 'show takes exactly one symbol, e.g. `preload-market-data show TSLA --last 5`');
   const format = (v.format ?? 'table') as Format;
-  if (!FORMATS.includes(format)) throw new ShowUsageError(`Expected --format to be one of ${FORMATS.join(', ')}, got \`${v.format}\``);
+  if (!FORMATS.includes(format)) throw new InvalidOptionError('format', v.format, `Expected \`format\` to be one of ${FORMATS.join(', ')}, got \`${v.format}\``);
   const last = v.last === undefined ? undefined : Number(v.last);
-  if (last !== undefined && (!Number.isInteger(last) || last < 1)) throw new ShowUsageError(`Expected --last to be a positive integer, got \`${v.last}\``);
+  if (last !== undefined && (!Number.isInteger(last) || last < 1)) throw new InvalidOptionError('last', v.last, `Expected \`last\` to be a positive integer, got \`${v.last}\``);
   // With no window given, everything cached.
   const options = windowOptions({ ...v, ...(v.start === undefined && v.period === undefined && { period: 'max' }) });
   const all = await readBars(symbol, options);

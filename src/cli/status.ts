@@ -2,10 +2,10 @@
 // processes working on it. Reads the store only; never touches S3.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { InvalidOptionError } from '../errors.js';
 import { jobStatus } from '../fetch.js';
 import type { JobStatus } from '../store/types.js';
 import { formatDuration } from './format.js';
-import { ShowUsageError } from './show.js';
 
 export const STATUS_USAGE = `Usage: preload-market-data status [options]
 
@@ -26,7 +26,7 @@ export async function status(argv: string[]): Promise<{ lines: string[] }> {
     options: { store: { type: 'string' }, 'cache-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (v.help) return { lines: [STATUS_USAGE] };
-  if (positionals.length > 0) throw new ShowUsageError(`status takes no symbol, got \`${positionals.join(' ')}\``);
+  if (positionals.length > 0) throw new InvalidOptionError('symbol', positionals, `status takes no symbol, got \`${positionals.join(' ')}\``);
   const jobs = await jobStatus({ ...(v.store !== undefined && { store: v.store }), ...(v['cache-dir'] !== undefined && { cacheDir: v['cache-dir'] }) });
   if (v.json) return { lines: [JSON.stringify({ jobs })] };
   if (jobs.length === 0) return { lines: ['No jobs in this store yet.'] };
