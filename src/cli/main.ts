@@ -31,7 +31,8 @@ Options:
   --session S          regular (09:30-16:00 New York) or extended (default) for
                        intraday bars; applied when reading (show, fetchSymbol)
   --dataset PREFIX     read this dataset, e.g. us_indices/day_aggs_v1 (default: from the symbol)
-  --workers N          downloads in flight, 1-64 (default 20)
+  --workers N          downloads in flight, 1-64 (default 20; with --store a process
+                       starts at 4 and adds one per finished file)
   --clear-progress     forget this job's progress and download every file again
   --keep-raw           keep every verified day file under <cache dir>/raw (later
                        symbols are extracted from it with no download)
@@ -46,7 +47,8 @@ Options:
   --retries N          retries per file before it fails (default 5)
   --retry-delay-ms N   base delay of the exponential backoff (default 250)
   --timeout-ms N       per-request timeout (default 30000)
-  --max-rps N          cap on requests per second across all threads (default: no cap)
+  --max-rps N          cap on requests per second across all threads, and with --store
+                       across every process on the job (default: no cap)
   --threads N          worker threads the downloads are spread over (default: see README)
   --json               print one JSON report on stdout, nothing else
   --quiet              no progress bar, no summary (errors only)
