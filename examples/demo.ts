@@ -64,14 +64,17 @@ try {
     let out = '';
     const child = spawn(process.execPath, [...cli, '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    return new Promise<{ code: number | null; out: string }>((resolve) => child.on('close', (code) => resolve({ code, out })));
+    return new Promise<{ code: number | null; out: string; pid: number | undefined }>((resolve) =>
+      child.on('close', (code) => resolve({ code, out, pid: child.pid })),
+    );
   });
   const code = await new Promise<number | null>((resolve) => {
     spawn(process.execPath, cli, { env, stdio: 'inherit' }).on('close', resolve);
   });
-  for (const [i, other] of (await Promise.all(others)).entries()) {
+  for (const other of await Promise.all(others)) {
     const report = JSON.parse(other.out.trim() || '{}') as { files?: { downloaded: number } };
-    console.log(`process ${i + 2}: exit ${other.code}, downloaded ${report.files?.downloaded ?? '?'} files`);
+    // Named by pid, as `status` lists them.
+    console.log(`pid ${other.pid}: exit ${other.code}, downloaded ${report.files?.downloaded ?? '?'} files`);
   }
   if (store !== undefined) {
     console.log(`\n$ preload-market-data status`);
