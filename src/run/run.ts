@@ -219,7 +219,10 @@ export class Run {
     // could be downloading (measured: with 4 ahead, the first of 4 processes took 8 of a month's
     // 23 minute files and the last none).
     const room = this.#limit.current - this.#running.size - this.#buffer.length;
-    if (!aborted && room > 0 && this.#claimable && !this.#claiming) void this.#claim(room);
+    // A shared store's claim is a round trip and a query (~2-3 ms of the server's CPU): wait until
+    // a quarter of the slots are free, unless nothing is running.
+    const batch = this.#queue?.processId === undefined || this.#running.size === 0 ? 1 : Math.max(1, Math.floor(this.#limit.current / 4));
+    if (!aborted && room >= batch && this.#claimable && !this.#claiming) void this.#claim(room);
     this.#checkIdle();
   }
 
