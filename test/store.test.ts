@@ -445,7 +445,7 @@ describe('postgres store: a job shared by several processes', () => {
     // (pg_stat_activity is a snapshot per transaction, and the admin is inside one.)
     const waiting = async () => {
       const [, r] = (await t.admin.query(
-        "SELECT pg_stat_clear_snapshot(); SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO ingested_days%'",
+        "SELECT pg_stat_clear_snapshot(); SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH ingested AS%'",
       )) as unknown as [pg.QueryResult, pg.QueryResult];
       return r.rowCount;
     };
