@@ -471,6 +471,25 @@ function profileRow(ctx: Context): Row {
   };
 }
 
+/** The cold run with one process on a fresh PostgreSQL store instead of the SQLite file (its CPU column is the CLI's alone). */
+function storeColdRow(ctx: Context, pg: () => TestPostgres): Row {
+  return {
+    name: 'cold, PostgreSQL store (1 process)',
+    scenario: 'cluster',
+    run: async () => {
+      const dir = freshDir(ctx, 'cluster');
+      try {
+        const w = daily(ctx);
+        const run = await runCli(ctx, ['TSLA'], dir, ['--store', await pg().freshDatabase()], [], w);
+        if (run.report.files.downloaded !== w.expected.length) throw new Error(`store cold: downloaded ${run.report.files.downloaded} of ${w.expected.length}`);
+        return sampleOf(run);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
 /** The rows of the selected scenarios, in table order. */
 export function buildRows(ctx: Context, selected: ReadonlySet<Scenario>): Row[] {
   const rows: Row[] = [];
@@ -498,7 +517,7 @@ export function buildRows(ctx: Context, selected: ReadonlySet<Scenario>): Row[] 
       if (!ctx.postgres) throw new Error('the cluster scenario needs its PostgreSQL server');
       return ctx.postgres;
     };
-    rows.push(...clusterRows(ctx, pg), ...mergeRows(ctx, pg));
+    rows.push(storeColdRow(ctx, pg), ...clusterRows(ctx, pg), ...mergeRows(ctx, pg));
   }
   return rows;
 }
