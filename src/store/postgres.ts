@@ -235,9 +235,10 @@ export class PostgresStore implements Store {
   }
 
   /** @internal One statement on the pool. */
-  async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+  async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], name?: string): Promise<R[]> {
     try {
-      return (await this.#pool.query<R>(text, values)).rows;
+      // A name makes it a prepared statement on each pooled connection: planned once, not per call.
+      return (await this.#pool.query<R>(name === undefined ? { text, values } : { name, text, values })).rows;
     } catch (error) {
       throw this.storeError(error);
     }
@@ -659,6 +660,7 @@ class PostgresQueue implements WorkQueue {
        FROM picked WHERE f.job = picked.job AND f.key = picked.key
        RETURNING f.job, f.key, f.day, f.size, f.etag, f.last_modified`,
       [this.#jobs, LOCK_NAMESPACE, this.#leaseMs, this.processId, n],
+      'pmd_claim',
     );
     return rows
       .sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
@@ -698,6 +700,7 @@ class PostgresQueue implements WorkQueue {
               COUNT(*) FILTER (WHERE f.state = 'claimed' AND f.owner IS DISTINCT FROM $4 AND f.owner IN (SELECT id FROM live)) AS others
        FROM job_files f WHERE f.job = ANY($1::text[])`,
       [this.#jobs, LOCK_NAMESPACE, this.#leaseMs, this.processId],
+      'pmd_remaining',
     );
     return { pending: row?.pending ?? 0, claimedByOthers: row?.others ?? 0 };
   }
@@ -709,11 +712,12 @@ class PostgresQueue implements WorkQueue {
     await this.#store.transaction(async (c) => {
       // Lock the batch's rows; a file another process already finished with this ETag is skipped
       // (its bars are in): no file is done twice.
-      const locked = await c.query<{ job: string; key: string; state: string; etag: string }>(
-        `SELECT f.job, f.key, f.state, f.etag FROM job_files f
+      const locked = await c.query<{ job: string; key: string; state: string; etag: string }>({
+        name: 'pmd_lock_files',
+        text: `SELECT f.job, f.key, f.state, f.etag FROM job_files f
          WHERE (f.job, f.key) IN (SELECT * FROM unnest($1::text[], $2::text[])) FOR UPDATE`,
-        [batch.map((b) => b.job.job), batch.map((b) => b.file.key)],
-      );
+        values: [batch.map((b) => b.job.job), batch.map((b) => b.file.key)],
+      });
       const finished = new Set(locked.rows.filter((r) => r.state === 'done').map((r) => `${r.job}\n${r.key}\n${r.etag}`));
       const todo = batch.filter((b) => !finished.has(`${b.job.job}\n${b.file.key}\n${b.file.etag}`));
       if (todo.length === 0) return;
@@ -751,27 +755,30 @@ class PostgresQueue implements WorkQueue {
       }
       const d = [...days.values()];
       const cols = [d.map((x) => x.symbol), d.map((x) => x.interval), d.map((x) => x.day)];
-      await c.query(
-        `DELETE FROM bars b USING unnest($1::text[], $2::text[], $3::text[]) AS d(symbol, interval, day)
+      await c.query({
+        name: 'pmd_delete_days',
+        text: `DELETE FROM bars b USING unnest($1::text[], $2::text[], $3::text[]) AS d(symbol, interval, day)
          WHERE b.symbol = d.symbol AND b.interval = d.interval AND b.day = d.day`,
-        cols,
-      );
+        values: cols,
+      });
       // DISTINCT ON: a (symbol, interval, time) twice in the batch keeps the last, as sequential
       // upserts would (ON CONFLICT may not touch one row twice in a statement).
-      await c.query(
-        `INSERT INTO bars (symbol, interval, time, day, open, high, low, close, volume, transactions)
+      await c.query({
+        name: 'pmd_merge_bars',
+        text: `INSERT INTO bars (symbol, interval, time, day, open, high, low, close, volume, transactions)
          SELECT DISTINCT ON (symbol, interval, time) symbol, interval, time, day, open, high, low, close, volume, transactions
          FROM pmd_incoming ORDER BY symbol, interval, time, seq DESC
          ON CONFLICT (symbol, interval, time) DO UPDATE SET
            day = excluded.day, open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
            volume = excluded.volume, transactions = excluded.transactions`,
-      );
+      });
       // The bookkeeping in one statement (data-modifying CTEs run to completion whether or not
       // they are read): the ingested days, the files done and their claims released, this
       // process's counters and the jobs' updated_at.
       const files = [...new Map(todo.map((b) => [`${b.job.job}\n${b.file.key}`, b])).values()];
-      await c.query(
-        `WITH ingested AS (
+      await c.query({
+        name: 'pmd_mark_done',
+        text: `WITH ingested AS (
            INSERT INTO ingested_days (symbol, interval, day, dataset, key, etag, rows)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])
            ON CONFLICT (symbol, interval, day) DO UPDATE SET
@@ -790,7 +797,7 @@ class PostgresQueue implements WorkQueue {
            RETURNING 1
          )
          UPDATE jobs SET updated_at = now() WHERE job = ANY($17::text[])`,
-        [
+        values: [
           ...cols,
           d.map((x) => x.dataset),
           d.map((x) => x.key),
@@ -807,7 +814,7 @@ class PostgresQueue implements WorkQueue {
           files.reduce((sum, b) => sum + b.file.size, 0),
           [...new Set(files.map((b) => b.job.job))],
         ],
-      );
+      });
     });
     if (created) INCOMING_READY.add(created);
   }
