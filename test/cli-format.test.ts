@@ -83,7 +83,7 @@ describe('CLI formatting', () => {
   });
 });
 
-describe('show and status: bad arguments', () => {
+describe('bad arguments: one line naming the flag', () => {
   const cacheDir = mkdtempSync(join(tmpdir(), 'pmd-cli-'));
   afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
@@ -105,6 +105,10 @@ describe('show and status: bad arguments', () => {
     [['show', 'TSLA', '--bogus'], "preload-market-data show: Unknown option '--bogus'"],
     [['status', 'TSLA'], 'preload-market-data status: status takes no symbol, got `TSLA`'],
     [['status', '--store', 'mysql://x'], 'preload-market-data status: Expected --store to be a PostgreSQL URL'],
+    [['TSLA', '--period', '1y', '--start', '2024-01-01'], 'preload-market-data: Use either --period or --start, not both'],
+    [['TSLA', '--start', '2024-05-02', '--end', '2024-05-01'], 'preload-market-data: Expected --start (2024-05-02) to be on or before --end (2024-05-01)'],
+    [['TSLA', '--session', 'start'], 'preload-market-data: Expected --session to be one of regular, extended, got `start` (string)'],
+    [['TSLA', '--max-rps', 'fast'], 'preload-market-data: Expected --max-rps to be a number of requests per second above 0, got `fast` (string)'],
   ])('%j exits 2 with one line', async (argv, line) => {
     const r = await run([...argv, '--cache-dir', cacheDir]);
     expect(r.code).toBe(2);

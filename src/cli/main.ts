@@ -219,10 +219,18 @@ async function subcommand(
   }
 }
 
-/** An error as the one line the CLI prints: options are named as the flags the user typed. */
+/** Every flag of the run, `show` and `status`, as typed. */
+const ALL_FLAGS = new Set([...Object.keys(FLAGS), 'last', 'format']);
+
+/**
+ * An error as the one line the CLI prints: the library names options as in code (`clearProgress`);
+ * every such name becomes the flag the user typed (--clear-progress).
+ */
 function errorLine(error: unknown): string {
-  if (error instanceof InvalidOptionError) return error.message.replace(`\`${error.option}\``, `--${kebab(error.option)}`);
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (!(error instanceof InvalidOptionError)) return message;
+  // Not a value the user gave: those follow "got ".
+  return message.replace(/(?<!got )`([a-z][A-Za-z]*)`/g, (quoted, name: string) => (ALL_FLAGS.has(kebab(name)) ? `--${kebab(name)}` : quoted));
 }
 
 function parse(argv: string[]) {
