@@ -471,11 +471,11 @@ export class PostgresStore implements Store {
   }
 }
 
-// Ids of the live processes: the session holding their advisory lock is open and their heartbeat
-// is younger than the lease. Parameters: $2 the lock namespace, $3 the lease in ms.
 /** Pool connections whose session has the `pmd_incoming` temporary table (created and committed). */
 const INCOMING_READY = new WeakSet<pg.PoolClient>();
 
+// Ids of the live processes: the session holding their advisory lock is open and their heartbeat
+// is younger than the lease. Parameters: $2 the lock namespace, $3 the lease in ms.
 const LIVE_SQL = `
   SELECT p.id FROM processes p
   JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted
