@@ -98,8 +98,9 @@ describe('three processes on one job and one PostgreSQL store', () => {
     const startDay = '2026-11-10';
     const files = dayFilesFor(w.ds, STOCKS, startDay, END);
     expect(files.length).toBeGreaterThanOrEqual(6);
-    // Slow requests: all three processes register before any of them has listed and claimed.
-    await w.server.setLatency(1500);
+    // Slow requests (3 s each, so that a slow start-up under load still fits): all three processes
+    // register before any of them has listed and claimed.
+    await w.server.setLatency(3000);
     await w.server.resetStats();
     const args = ['TSLA', '--start', startDay, '--end', END, '--store', store, '--json'];
     const results = await Promise.all([0, 1, 2].map(() => start(args).done));
