@@ -169,7 +169,16 @@ function sampleOf(run: CliRun, extra: Record<string, number> = {}): Sample {
 }
 
 /** A TSLA-style run into an empty cache that must download every file once. */
-function coldRow(ctx: Context, name: string, scenario: Scenario, symbols: string[], extra: string[] = [], w = daily(ctx), floor?: string): Row {
+/** `extra` may be a function for arguments each run needs afresh (a new database, say). */
+function coldRow(
+  ctx: Context,
+  name: string,
+  scenario: Scenario,
+  symbols: string[],
+  extra: string[] | (() => Promise<string[]>) = [],
+  w = daily(ctx),
+  floor?: string,
+): Row {
   return {
     name,
     scenario,
@@ -177,7 +186,7 @@ function coldRow(ctx: Context, name: string, scenario: Scenario, symbols: string
     run: async () => {
       const dir = freshDir(ctx, scenario);
       try {
-        const run = await runCli(ctx, symbols, dir, extra, [], w);
+        const run = await runCli(ctx, symbols, dir, typeof extra === 'function' ? await extra() : extra, [], w);
         const { downloaded } = run.report.files;
         if (downloaded !== w.expected.length) throw new Error(`${name}: downloaded ${downloaded} of ${w.expected.length}`);
         return sampleOf(run);
@@ -471,25 +480,6 @@ function profileRow(ctx: Context): Row {
   };
 }
 
-/** The cold run with one process on a fresh PostgreSQL store instead of the SQLite file (its CPU column is the CLI's alone). */
-function storeColdRow(ctx: Context, pg: () => TestPostgres): Row {
-  return {
-    name: 'cold, PostgreSQL store (1 process)',
-    scenario: 'cluster',
-    run: async () => {
-      const dir = freshDir(ctx, 'cluster');
-      try {
-        const w = daily(ctx);
-        const run = await runCli(ctx, ['TSLA'], dir, ['--store', await pg().freshDatabase()], [], w);
-        if (run.report.files.downloaded !== w.expected.length) throw new Error(`store cold: downloaded ${run.report.files.downloaded} of ${w.expected.length}`);
-        return sampleOf(run);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  };
-}
-
 /** The rows of the selected scenarios, in table order. */
 export function buildRows(ctx: Context, selected: ReadonlySet<Scenario>): Row[] {
   const rows: Row[] = [];
@@ -517,7 +507,9 @@ export function buildRows(ctx: Context, selected: ReadonlySet<Scenario>): Row[] 
       if (!ctx.postgres) throw new Error('the cluster scenario needs its PostgreSQL server');
       return ctx.postgres;
     };
-    rows.push(storeColdRow(ctx, pg), ...clusterRows(ctx, pg), ...mergeRows(ctx, pg));
+    // One process on a fresh PostgreSQL store instead of the SQLite file (its CPU column is the CLI's alone).
+    const store = async (): Promise<string[]> => ['--store', await pg().freshDatabase()];
+    rows.push(coldRow(ctx, 'cold, PostgreSQL store (1 process)', 'cluster', tsla, store), ...clusterRows(ctx, pg), ...mergeRows(ctx, pg));
   }
   return rows;
 }
