@@ -21,11 +21,6 @@ export class BatchWriter {
     this.#onError = onError;
   }
 
-  /** Files waiting for their transaction. */
-  get pending(): number {
-    return this.#pending.length;
-  }
-
   /**
    * Queues a file for the next transaction. Resolves once that transaction has ended (committed,
    * or failed and reported to `onError`): until then the file still counts as in flight, so a
