@@ -370,12 +370,17 @@ export class PostgresStore implements Store {
 
   async clearJob(job: string, tickers: readonly string[], interval: string): Promise<number> {
     return this.transaction(async (c) => {
-      const done = await c.query(`DELETE FROM job_files WHERE job = $1 AND state = 'done'`, [job]);
-      await c.query('DELETE FROM job_files WHERE job = $1', [job]);
+      const [forgotten] = (
+        await c.query<{ done: number }>(
+          `WITH gone AS (DELETE FROM job_files WHERE job = $1 RETURNING state)
+           SELECT COUNT(*) FILTER (WHERE state = 'done') AS done FROM gone`,
+          [job],
+        )
+      ).rows;
       await c.query('DELETE FROM ingested_days WHERE symbol = ANY($1::text[]) AND interval = $2', [[...tickers], interval]);
       await c.query('DELETE FROM coverage WHERE symbol = ANY($1::text[]) AND interval = $2', [[...tickers], interval]);
       await c.query('DELETE FROM jobs WHERE job = $1', [job]);
-      return done.rowCount ?? 0;
+      return forgotten?.done ?? 0;
     });
   }
 
@@ -397,7 +402,7 @@ export class PostgresStore implements Store {
 
   /** @internal Whole-job counts; a file claimed by a dead owner counts as pending. */
   async counts(jobs: readonly string[]): Promise<JobCounts> {
-    const [row] = await this.query<{ files: number; done: number; failed: number; claimed: number; mine: number }>(
+    const [row] = await this.query<{ files: number; done: number; failed: number; claimed: number }>(
       `SELECT COUNT(*) AS files,
               COUNT(*) FILTER (WHERE f.state = 'done') AS done,
               COUNT(*) FILTER (WHERE f.state = 'failed') AS failed,
