@@ -4,6 +4,7 @@ import { InvalidOptionError, PreloadError } from '../errors.js';
 import type { PreloadEvent } from '../events.js';
 import type { PreloadOptions } from '../options.js';
 import { preload, PreloadAbortedError } from '../preload.js';
+import { urlPasswords } from '../store/url.js';
 import { kebab } from './format.js';
 import { ProgressUi } from './progress-ui.js';
 import { WINDOW_FLAGS, windowOptions } from './flags.js';
@@ -194,11 +195,7 @@ function exitCodeOf(error: unknown): number {
 /** Passwords of store URLs given by flag or environment: masked in anything printed. */
 function storePasswords(argv: string[], env: NodeJS.ProcessEnv): string[] {
   const urls = [env['MARKET_DATA_STORE_URL'], ...argv.flatMap((a, i) => (a === '--store' ? [argv[i + 1]] : a.startsWith('--store=') ? [a.slice(8)] : []))];
-  return urls.flatMap((u) => {
-    if (u === undefined || !URL.canParse(u)) return [];
-    const password = decodeURIComponent(new URL(u).password);
-    return password === '' ? [] : [password, new URL(u).password];
-  });
+  return urls.flatMap(urlPasswords);
 }
 
 /** Runs `show` or `status`: its lines on stdout, an error as one line and its exit code. */

@@ -17,9 +17,14 @@ export function maskUrl(url: string): string {
   return u.toString();
 }
 
+/** The URL's password as it may appear in text: decoded, and as written in the URL. None if it has none. */
+export function urlPasswords(url: string | undefined): string[] {
+  if (url === undefined || !URL.canParse(url)) return [];
+  const written = new URL(url).password;
+  return written === '' ? [] : [...new Set([decodeURIComponent(written), written])];
+}
+
 /** Removes the URL's password from any text (a driver's error message may echo its config). */
 export function redact(text: string, url: string): string {
-  if (!URL.canParse(url)) return text;
-  const password = decodeURIComponent(new URL(url).password);
-  return password === '' ? text : text.split(password).join('***');
+  return urlPasswords(url).reduce((acc, password) => acc.split(password).join('***'), text);
 }
