@@ -7,8 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TestPostgres } from '../test/fixtures/postgres.js';
-import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
-import { measure } from './measure.js';
+import { cliEnv, measure } from './measure.js';
 import type { Context, Row, Sample } from './scenarios.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { openPostgresStore } from '../src/store/postgres.js';
@@ -39,12 +38,7 @@ export function clusterRows(ctx: Context, pg: () => TestPostgres): Row[] {
       const store = await pg().freshDatabase();
       const endpoints = await ctx.server.ownLinks(n, CLUSTER_MBPS);
       await ctx.server.resetStats();
-      const env = {
-        ...process.env,
-        MASSIVE_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
-        MASSIVE_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      };
+      const env = cliEnv();
       const started = performance.now();
       const runs = await Promise.all(
         endpoints.map((endpoint) =>

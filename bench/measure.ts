@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
 
 export interface Measured {
   wallMs: number;
@@ -35,6 +36,14 @@ process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 let seq = 0;
 
 /** Runs `command args` to completion; for `process.execPath` the rusage hook works without GNU time. */
+/** The environment of a CLI run in the benchmark: the test server's credentials, no SDK Node-version warning. */
+export const cliEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  MASSIVE_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
+  MASSIVE_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
+
 export async function measure(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
   const out = path.join(scratch, `${seq++}.txt`);
   const isNode = command === process.execPath;

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { STOCKS_DATASET } from '../test/fixtures/generate.js';
 import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
-import { measure, type Measured } from './measure.js';
+import { cliEnv, measure, type Measured } from './measure.js';
 import { summariseProfiles, type ProfileSummary } from './profile.js';
 import { TSX_LOADER, type BenchServer, type BenchStats } from './server.js';
 import { clusterRows, mergeRows } from './cluster.js';
@@ -108,13 +108,6 @@ interface CliReport {
   files: { listed: number; downloaded: number; skipped: number; failed: number };
   bytes: number;
 }
-
-const cliEnv = (): NodeJS.ProcessEnv => ({
-  ...process.env,
-  MASSIVE_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
-  MASSIVE_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-});
 
 const freshDir = (ctx: Context, label: string): string => mkdtempSync(path.join(ctx.tmp, `${label}-`));
 
