@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TestPostgres } from '../test/fixtures/postgres.js';
 import { cliEnv, measure } from './measure.js';
-import type { Context, Row, Sample } from './scenarios.js';
+import type { Context, Row, Sample } from './types.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import type { CompletedFile, JobSpec, Store } from '../src/store/types.js';

@@ -1,6 +1,6 @@
 /** Turns the samples into the results table and checks them against the targets of issue 4. */
 import { median } from './measure.js';
-import type { Sample, Scenario } from './scenarios.js';
+import type { Sample, Scenario } from './types.js';
 
 export interface RowResult {
   name: string;

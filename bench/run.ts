@@ -22,7 +22,8 @@ import { measureCpuFloor, type CpuFloor } from './cpu-floor.js';
 import { median, rusageMethod } from './measure.js';
 import { formatProfile } from './profile.js';
 import { evaluateTargets, formatMs, formatResults, formatTargets, summariseRow, type RowResult } from './report.js';
-import { buildRows, runFloor, SCENARIOS, type Context, type Sample, type Scenario, type Workload } from './scenarios.js';
+import { buildRows, runFloor } from './scenarios.js';
+import { SCENARIOS, type Context, type Sample, type Scenario, type Workload } from './types.js';
 import { startBenchServer, type ServerKind } from './server.js';
 import { startPostgres } from '../test/fixtures/postgres.js';
 

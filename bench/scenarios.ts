@@ -11,56 +11,16 @@ import Database from 'better-sqlite3';
 import { STOCKS_DATASET } from '../test/fixtures/generate.js';
 import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
 import { cliEnv, measure, type Measured } from './measure.js';
-import { summariseProfiles, type ProfileSummary } from './profile.js';
-import { TSX_LOADER, type BenchServer, type BenchStats } from './server.js';
+import { summariseProfiles } from './profile.js';
+import { TSX_LOADER, type BenchStats } from './server.js';
 import { clusterRows, mergeRows } from './cluster.js';
 import type { TestPostgres } from '../test/fixtures/postgres.js';
-
-export const SCENARIOS = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'minute', 'reference', 'profile', 'cluster'] as const;
-export type Scenario = (typeof SCENARIOS)[number];
+import type { Context, Row, Sample, Scenario, Workload } from './types.js';
 
 const FLOOR = fileURLToPath(new URL('./floor.ts', import.meta.url));
 /** Thread counts for the layouts: 20 downloads in flight spread over T threads of ceil(20 / T) each. */
 const LAYOUT_THREADS = [20, 8, 4, 2, 1];
 const WARM_CALLS = 20;
-
-/** What a run must download, and how it is asked for. */
-export interface Workload {
-  bucket: string;
-  expected: Array<{ key: string; size: number }>;
-  /** JSON of `expected`, for the floor client. */
-  keysFile: string;
-  /** CLI arguments besides the symbols and the common ones (e.g. `--interval 1m`). */
-  args: string[];
-  /** The server's bandwidth cap while it runs, in megabits a second; 0 = none. */
-  mbps: number;
-}
-
-export interface Context {
-  server: BenchServer;
-  bucket: string;
-  end: string;
-  /** The stock day files of the 5y window: what a cold TSLA run must download. */
-  expected: Array<{ key: string; size: number }>;
-  /** JSON of `expected`, for the floor client. */
-  keysFile: string;
-  /** Scratch directory for caches and downloads, removed at the end. */
-  tmp: string;
-  inFlight: number;
-  /** The package as measured: a snapshot of bin/ and dist/ (see snapshotBuild in run.ts). */
-  app: string;
-  /** Where the profile row's .cpuprofile files go (kept, to open in Chrome DevTools). */
-  profileDir: string;
-  /** Filled by the profile row. */
-  profile?: ProfileSummary;
-  /** TSLA's rows in those files (a day it was halted has none): what the rclone + grep row must find. */
-  tslaRows: number;
-  /** The minute scenario's workloads, when it (or the cluster scenario) was selected. */
-  minute?: { month: Workload; uncapped: Workload; large: Workload };
-  /** The cluster scenario's PostgreSQL server, started when it is selected. */
-  postgres?: TestPostgres;
-  notes: string[];
-}
 
 /** The daily workload: TSLA 5y from the day files. */
 const daily = (ctx: Context): Workload => ({ bucket: ctx.bucket, expected: ctx.expected, keysFile: ctx.keysFile, args: [], mbps: 0 });
@@ -74,33 +34,6 @@ async function capped<T>(ctx: Context, w: Workload, fn: () => Promise<T>): Promi
   } finally {
     await ctx.server.setBandwidth(0);
   }
-}
-
-export interface Sample {
-  wallMs: number;
-  rssKb: number | undefined;
-  cpuMs: number | undefined;
-  /** Files downloaded, and their bytes. */
-  files: number;
-  bytes: number;
-  /** Object GETs the server saw. */
-  gets?: number;
-  /**
-   * Scenario-specific numbers (e.g. resume: files remaining after the kill; `untimedCpuMs`: CPU of
-   * the row's own processes outside `cpuMs`, such as the run it killed).
-   */
-  extra?: Record<string, number>;
-}
-
-export interface Row {
-  name: string;
-  scenario: Scenario;
-  /** Runs of this row; default: the `--runs` of the benchmark. */
-  runs?: number;
-  /** The row whose median wall is this row's "x floor"; default `floor`. */
-  floor?: string;
-  setup?: () => Promise<void>;
-  run(): Promise<Sample>;
 }
 
 /** What the CLI prints with --json (the fields the benchmark checks). */

@@ -11,17 +11,6 @@ export type ErrorCode =
   | 'ERR_WORKER'
   | 'ERR_UNEXPECTED';
 
-/** The codes of a file that failed after its retries (`Failure.code` in reports and events). */
-export type FailureCode =
-  | 'ERR_NOT_ENTITLED'
-  | 'ERR_NOT_FOUND'
-  | 'ERR_INTEGRITY'
-  | 'ERR_PARSE'
-  | 'ERR_CREDENTIALS'
-  | 'ERR_UNREACHABLE'
-  | 'ERR_OFFLINE'
-  | 'ERR_DOWNLOAD';
-
 /**
  * Base class of every error this library throws. Branch on `code`, never on the message.
  */

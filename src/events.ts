@@ -1,5 +1,4 @@
-import type { FailureCode } from './errors.js';
-import type { JobCounts } from './store/types.js';
+import type { FailureCode, JobCounts } from './types.js';
 import type { AssetClass } from './symbols.js';
 
 /** How one symbol will be fetched: emitted once, before any request. */

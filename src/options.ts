@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseDay } from './dates.js';
 import { InvalidOptionError } from './errors.js';
+import type { Credentials } from './types.js';
 import { isDatasetPrefix } from './symbols.js';
 import type { PreloadEvent } from './events.js';
 import type { Session } from './cache/aggregate.js';
@@ -23,7 +24,7 @@ export const DEFAULT_WORKERS = 20;
 const day = z.string().refine((s) => parseDay(s) !== undefined);
 const inFlight = z.number().int().min(1).max(64);
 
-const credentialsSchema = z.object({
+const credentialsSchema: z.ZodType<Credentials> = z.object({
   accessKeyId: z.string().min(1),
   secretAccessKey: z.string().min(1),
   sessionToken: z.string().min(1).optional(),
@@ -95,7 +96,6 @@ export const optionsSchema = z.object({
 
 /** What a caller may pass (every field optional). */
 export type PreloadOptions = z.input<typeof optionsSchema>;
-export type Credentials = z.output<typeof credentialsSchema>;
 
 /** What an option expects, as its error says it. */
 function expected(option: string): string {

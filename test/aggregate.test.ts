@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate, newYorkOffset } from '../src/cache/aggregate.js';
-import type { Bar } from '../src/cache/bars.js';
+import type { Bar } from '../src/types.js';
 
 const minute = (iso: string, o: number, h: number, l: number, c: number, v = 10, n: number | null = 1): Bar => ({
   time: Date.parse(iso),

@@ -2,7 +2,8 @@ import { ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/cli
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotEntitledError } from '../src/errors.js';
-import { dayOfKey, findFirstDay, listDayFiles, type DayFile } from '../src/s3/list.js';
+import { dayOfKey, findFirstDay, listDayFiles } from '../src/s3/list.js';
+import type { DayFile } from '../src/types.js';
 import type { ListObjects } from '../src/s3/list-objects.js';
 
 const DATASET = 'us_stocks_sip/day_aggs_v1';

@@ -1,6 +1,6 @@
 // Intraday bars coarser than a minute are built from the stored minute bars when read, so one
 // download serves every interval and session.
-import type { Bar } from './bars.js';
+import type { Bar } from '../types.js';
 
 export type Session = 'regular' | 'extended';
 

@@ -1,18 +1,7 @@
+import type { Bar } from '../types.js';
 import type { Db } from './database.js';
 
 /** One bar as users read it. */
-export interface Bar {
-  /** Start of the bar in ms since the epoch, UTC (`window_start` / 1e6). */
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  /** Number of trades, or null where the dataset has none (indices). */
-  transactions: number | null;
-}
-
 export interface BarRow extends Bar {
   symbol: string;
   /** The day file it came from. */

@@ -5,7 +5,8 @@ import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/p
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { monthsBetween } from '../dates.js';
 import { verifyBody } from '../integrity/verify.js';
-import { dayOfKey, type DayFile } from '../s3/list.js';
+import { dayOfKey } from '../s3/list.js';
+import type { DayFile } from '../types.js';
 
 type MirroredFile = { key: string; size: number; etag: string; lastModified?: string | undefined };
 

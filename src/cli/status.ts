@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
-import { jobStatus } from '../fetch.js';
+import { jobStatus } from '../job-progress.js';
 import type { JobStatus } from '../store/types.js';
 import { formatDuration } from './format.js';
 

@@ -1,11 +1,7 @@
-import type { Bar } from '../cache/bars.js';
+import type { Bar, ParsedRow } from '../types.js';
 import { Inflater } from './inflate.js';
 
 /** One aggregate row of a requested ticker, as it goes into the cache. */
-export interface ParsedRow extends Bar {
-  ticker: string;
-}
-
 export interface ExtractResult {
   rows: ParsedRow[];
   /** Rows of requested tickers that could not be parsed (missing fields, bad numbers). */

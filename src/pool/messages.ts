@@ -1,7 +1,6 @@
 // What crosses the thread boundary, typed once for both sides. Plain data only: errors are
 // flattened to { code, message } because class identity does not survive postMessage.
-import type { FailureCode } from '../errors.js';
-import type { ParsedRow } from '../parse/day-file.js';
+import type { FailureCode, ParsedRow } from '../types.js';
 import type { S3Config } from '../s3/client.js';
 import type { RateLimit } from '../s3/rate-limit.js';
 

@@ -9,7 +9,7 @@ import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
 import { createGetObject, requestSignal, type GetObject } from '../s3/get.js';
 import { acquire } from '../s3/rate-limit.js';
-import type { FailureCode } from '../errors.js';
+import type { FailureCode } from '../types.js';
 import type { DownloadTask, TaskResult } from './messages.js';
 import { streamAttempt, streamFromMirror } from './stream.js';
 import type { PoolData } from './pool.js';

@@ -1,6 +1,6 @@
-import type { FailureCode } from '../errors.js';
+import type { FailureCode, JobCounts } from '../types.js';
 import type { Interval } from '../options.js';
-import type { JobCounts, ProcessInfo } from '../store/types.js';
+import type { ProcessInfo } from '../store/types.js';
 
 /** A key that failed after its retries. */
 export interface Failure {

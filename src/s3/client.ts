@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../errors.js';
-import type { Credentials } from '../options.js';
+import type { Credentials } from '../types.js';
 
 /** Everything a thread needs to sign its own requests: plain data, so it crosses `postMessage`. */
 export interface S3Config {

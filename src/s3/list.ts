@@ -1,17 +1,9 @@
 import { monthsBetween } from '../dates.js';
 import { ConfigurationError, NotEntitledError, PreloadError } from '../errors.js';
+import type { DayFile } from '../types.js';
 import type { ListInput, ListObjects, ListPage } from './list-objects.js';
 
 /** One listed day file. The listing is the calendar: a day without a file is not a trading day. */
-export interface DayFile {
-  key: string;
-  day: string;
-  size: number;
-  /** ETag without quotes: a plain MD5 for small objects, `<hex>-<parts>` for multipart ones. */
-  etag: string;
-  lastModified: string | undefined;
-}
-
 export interface ListOptions {
   dataset: string;
   bucket: string;

@@ -2,7 +2,7 @@
 // node:crypto alone. Importing @smithy/signature-v4 cost each worker thread ~73 ms of CPU and
 // ~13 MB (measured here), for a signature that is a canonical request, one SHA-256 and one HMAC.
 import { createHash, createHmac } from 'node:crypto';
-import type { Credentials } from '../options.js';
+import type { Credentials } from '../types.js';
 
 const REGION = 'us-east-1';
 const SERVICE = 's3';

@@ -1,19 +1,24 @@
-import type { ResolvedOptions } from '../options.js';
 import { openSqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
+
+/** Where the store is: a PostgreSQL URL, else the SQLite file in the cache directory. */
+export interface StoreLocation {
+  store: string | undefined;
+  cacheDir: string;
+}
 
 /**
  * Opens the store a run or a read uses: PostgreSQL when `store` is a postgres:// URL, else the
  * SQLite file in the cache directory. The PostgreSQL client is loaded only when one is asked for.
  */
-export async function openStore(o: Pick<ResolvedOptions, 'store' | 'cacheDir'>): Promise<Store> {
+export async function openStore(o: StoreLocation): Promise<Store> {
   if (o.store === undefined) return openSqliteStore(o.cacheDir);
   const { openPostgresStore } = await import('./postgres.js');
   return openPostgresStore(o.store);
 }
 
 /** Opens the store for one call and closes it again, whatever happens. */
-export async function withStore<T>(o: Pick<ResolvedOptions, 'store' | 'cacheDir'>, fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(o: StoreLocation, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(o);
   try {
     return await fn(store);

@@ -7,13 +7,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Bar } from '../cache/bars.js';
 import { PreloadError, StoreError } from '../errors.js';
-import type { DayFile } from '../s3/list.js';
+import type { Bar, DayFile, JobCounts } from '../types.js';
 import type {
   CompletedFile,
   DoneKey,
-  JobCounts,
   JobProgress,
   JobSpec,
   JobStatus,

@@ -2,12 +2,11 @@
 // file is marked done in the same transaction that merges its bars (SQLite transactions are
 // atomic only within one database). One process owns its run: the work queue is a local FIFO.
 import { join } from 'node:path';
-import type { Bar } from '../cache/bars.js';
 import { BarStore } from '../cache/bars.js';
 import { CACHE_FILE, openDatabase, type Db } from '../cache/database.js';
 import { ProgressStore } from '../progress/store.js';
-import type { DayFile } from '../s3/list.js';
-import type { CompletedFile, DoneKey, JobCounts, JobProgress, JobSpec, JobStatus, Store, WorkItem, WorkQueue } from './types.js';
+import type { Bar, DayFile, JobCounts } from '../types.js';
+import type { CompletedFile, DoneKey, JobProgress, JobSpec, JobStatus, Store, WorkItem, WorkQueue } from './types.js';
 
 /** Opens (creating if needed) the SQLite store in `cacheDir`. */
 export function openSqliteStore(cacheDir: string): SqliteStore {

@@ -1,10 +1,7 @@
 // The store behind a run: bars, ingested days, coverage, progress, and (for a shared store) the
 // claims on files. Two implementations: SQLite (the embedded default, one file) and PostgreSQL
 // (shared by processes on several machines). The pipeline talks to this interface only.
-import type { Bar } from '../cache/bars.js';
-import type { FailureCode } from '../errors.js';
-import type { ParsedRow } from '../parse/day-file.js';
-import type { DayFile } from '../s3/list.js';
+import type { Bar, DayFile, FailureCode, JobCounts, ParsedRow } from '../types.js';
 
 /** What the progress store knows of one job (a dataset, an interval and a set of tickers). */
 export interface JobProgress {
@@ -48,18 +45,6 @@ export interface CompletedFile {
 export interface WorkItem {
   job: string;
   file: DayFile;
-}
-
-/** Whole-job counts, for a shared store's report and `status`. */
-export interface JobCounts {
-  /** Files the job's listings registered. */
-  files: number;
-  done: number;
-  /** Claimed by a live process right now. */
-  claimed: number;
-  failed: number;
-  /** Neither done, failed nor claimed. */
-  pending: number;
 }
 
 /** One process that took part in a job on a shared store. */

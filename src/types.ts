@@ -1,0 +1,61 @@
+// The types every layer shares. A leaf: it imports nothing, so the transport, the parsers, the
+// stores and the run can all use these without importing one another (no cycle, type imports
+// included; `npm run lint` checks it).
+
+/** One bar, as stored and as returned by `fetchSymbol` / `readBars`. */
+export interface Bar {
+  /** Start of the bar in ms since the epoch, UTC (`window_start` / 1e6). */
+  time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  /** Number of trades, or null where the dataset has none (indices). */
+  transactions: number | null;
+}
+
+/** A bar of one ticker as parsed from a day file. */
+export interface ParsedRow extends Bar {
+  ticker: string;
+}
+
+/** One day file of a listing. */
+export interface DayFile {
+  key: string;
+  day: string;
+  size: number;
+  /** ETag without quotes: a plain MD5 for small objects, `<hex>-<parts>` for multipart ones. */
+  etag: string;
+  lastModified: string | undefined;
+}
+
+/** An S3 key pair (with a session token for temporary credentials). */
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
+}
+
+/** The codes of a file that failed after its retries (`Failure.code` in reports and events). */
+export type FailureCode =
+  | 'ERR_NOT_ENTITLED'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_INTEGRITY'
+  | 'ERR_PARSE'
+  | 'ERR_CREDENTIALS'
+  | 'ERR_UNREACHABLE'
+  | 'ERR_OFFLINE'
+  | 'ERR_DOWNLOAD';
+
+/** Whole-job counts, for a shared store's report and `status`. */
+export interface JobCounts {
+  /** Files the job's listings registered. */
+  files: number;
+  done: number;
+  /** Claimed by a live process right now. */
+  claimed: number;
+  failed: number;
+  /** Neither done, failed nor claimed. */
+  pending: number;
+}
