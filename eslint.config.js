@@ -1,23 +1,24 @@
 // Lint: typescript-eslint's type-aware rules (promises above all: a floating or misused promise
-// is how a write races close()), and no import cycle anywhere, type imports included.
+// is how a write races close()). Import cycles are checked by madge in `npm run lint`, because
+// import-x/no-cycle does not follow `import type` (measured on this tree: it reported none of
+// the two type-import cycles madge found).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import { importX } from 'eslint-plugin-import-x';
-import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.bench-data/', '.demo-data/', '.scratch/', 'bin/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
-    plugins: { 'import-x': importX },
-    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.json' })] },
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname } },
     rules: {
       // `void promise` too: a write left floating is the bug this rule is here for.
       '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }],
       '@typescript-eslint/no-misused-promises': 'error',
-      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // The Store and WorkQueue interfaces return promises; the SQLite store answers them from a
+      // synchronous driver. Its methods stay `async` on purpose, so that a throw (SQLITE_BUSY, a
+      // constraint) reaches the caller as a rejection, as PostgreSQL's would, never synchronously.
+      '@typescript-eslint/require-await': 'off',
     },
   },
 );

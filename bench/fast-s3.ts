@@ -212,7 +212,10 @@ function control(req: IncomingMessage, res: ServerResponse, route: string): void
       if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || typeof mbps !== 'number' || mbps <= 0) {
         return reply({ error: 'expected { count, mbps }' }, 400);
       }
-      void Promise.all(Array.from({ length: count }, () => listen(mbpsToBandwidth(mbps)))).then((ports) => reply({ ports }));
+      Promise.all(Array.from({ length: count }, () => listen(mbpsToBandwidth(mbps)))).then(
+        (ports) => reply({ ports }),
+        (error: unknown) => reply({ error: String(error) }, 500),
+      );
     });
     return;
   }
@@ -289,7 +292,13 @@ function listen(bandwidth?: number): Promise<number> {
   );
 }
 
-void listen().then((port) => process.stdout.write(`LISTENING ${port}\n`));
+listen().then(
+  (port) => process.stdout.write(`LISTENING ${port}\n`),
+  (error: unknown) => {
+    process.stderr.write(`fast-s3: ${String(error)}\n`);
+    process.exit(1);
+  },
+);
 
 // Don't outlive a parent that died without stopping us.
 const parentPid = process.ppid;

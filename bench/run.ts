@@ -65,7 +65,7 @@ function intFlag(name: string, value: string | undefined, fallback: number, min:
 const runs = flags.quick ? 1 : intFlag('runs', flags.runs, 3, 1);
 const latencyMs = intFlag('latency-ms', flags['latency-ms'], 20, 0);
 const serverKind = (flags.server ?? 'fast') as ServerKind;
-if (serverKind !== 'fast' && serverKind !== 's3rver') throw new Error(`Expected --server to be fast or s3rver, got \`${serverKind}\``);
+if (serverKind !== 'fast' && serverKind !== 's3rver') throw new Error(`Expected --server to be fast or s3rver, got \`${String(serverKind)}\``);
 const requested = flags.scenarios?.split(',').map((s) => s.trim()) ?? (flags.quick ? QUICK_SCENARIOS : DEFAULT_SCENARIOS);
 for (const s of requested) {
   if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`Unknown scenario \`${s}\`; expected some of ${SCENARIOS.join(', ')}`);

@@ -336,7 +336,8 @@ function referenceRows(ctx: Context): Row[] {
     ctx.notes.push('reference: skipped, rclone is not on PATH (apt-get install -y rclone to compare against it).');
     return [];
   }
-  const { AWS_CA_BUNDLE: _unset, ...env } = process.env;
+  const env = { ...process.env };
+  delete env.AWS_CA_BUNDLE;
   // An rclone remote named "bench" configured entirely from the environment; rclone fails with
   // LoadCustomCABundleError if AWS_CA_BUNDLE is set, hence its removal above.
   const remote = {

@@ -132,7 +132,9 @@ describe('openDatabase', () => {
         () =>
           new Promise<string>((resolve, reject) => {
             const worker = new Worker(code, { eval: true, workerData: { source, dir: fresh, gate } });
-            worker.once('message', (m: string) => void worker.terminate().then(() => resolve(m)));
+            worker.once('message', (m: string) => {
+              worker.terminate().then(() => resolve(m), reject);
+            });
             worker.once('error', reject);
           }),
       );

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
-import { optionsSchema, resolveOptions, type PreloadOptions } from '../src/options.js';
+import { optionsSchema, resolveOptions } from '../src/options.js';
 
 const now = new Date('2026-11-23T18:00:00Z');
 
 function invalid(input: Record<string, unknown>): InvalidOptionError {
   try {
-    resolveOptions({ now, ...input } as PreloadOptions, {});
+    resolveOptions({ now, ...input }, {});
   } catch (error) {
     if (error instanceof InvalidOptionError) return error;
     throw error;

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../src/events.js';
 import { ProgressUi, type UiStream } from '../src/cli/progress-ui.js';
@@ -16,7 +17,7 @@ function terminal(): { stream: UiStream; text: () => string } {
     }),
     { isTTY: true, columns: 200 },
   );
-  return { stream, text: () => out.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '') };
+  return { stream, text: () => stripVTControlCharacters(out) };
 }
 
 /** A progress event as a run emits it: a fresh run's counters, the listing done, and `p`. */

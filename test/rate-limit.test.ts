@@ -77,7 +77,7 @@ function onThread(limit: RateLimit, count: number): Promise<number[]> {
   return new Promise<number[]>((resolve, reject) => {
     worker.once('message', (times: number[]) => resolve(times));
     worker.once('error', reject);
-  }).finally(() => void worker.terminate());
+  }).finally(() => worker.terminate());
 }
 
 describe('rate limit shared through a store', () => {

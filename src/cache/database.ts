@@ -78,7 +78,7 @@ export function openDatabase(cacheDir: string): Db {
     mkdirSync(cacheDir, { recursive: true });
     accessSync(cacheDir, constants.W_OK);
   } catch (cause) {
-    throw new ConfigurationError(`Cache directory ${cacheDir} is not writable (${(cause as NodeJS.ErrnoException).code ?? cause})`, {
+    throw new ConfigurationError(`Cache directory ${cacheDir} is not writable (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, {
       cause,
     });
   }

@@ -1,4 +1,4 @@
-import type { Bar, ParsedRow } from '../types.js';
+import type { ParsedRow } from '../types.js';
 import { Inflater } from './inflate.js';
 
 /** One aggregate row of a requested ticker, as it goes into the cache. */

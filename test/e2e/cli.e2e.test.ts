@@ -81,7 +81,7 @@ describe('preload-market-data TSLA (default 5y window)', () => {
     const last5 = readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END).slice(-5);
     const jsonl = await runCli(['show', 'TSLA', '--last', '5', '--format', 'jsonl', '--cache-dir', cache()], offline);
     expect(jsonl.code).toBe(0);
-    expect(jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual(last5);
+    expect(jsonl.stdout.trim().split('\n').map((l): unknown => JSON.parse(l))).toEqual(last5);
     const csv = await runCli(['show', 'tsla', '--last', '2', '--format', 'csv', '--cache-dir', cache()], offline);
     expect(csv.stdout.trim().split('\n')).toEqual([
       'time,open,high,low,close,volume,transactions',
@@ -234,7 +234,8 @@ describe('integrity failures', () => {
     expect(r.code).toBe(1);
     const report = json(r);
     expect(report.files).toEqual({ listed: files.length, downloaded: files.length - 1, skipped: 0, failed: 1 });
-    expect(report.failures).toEqual([{ key: broken, code: 'ERR_INTEGRITY', message: expect.stringMatching(/received \d+ bytes, the listing says \d+/) }]);
+    const message: unknown = expect.stringMatching(/received \d+ bytes, the listing says \d+/);
+    expect(report.failures).toEqual([{ key: broken, code: 'ERR_INTEGRITY', message }]);
     expect(report.retries).toBe(2 + 3);
     const done = doneKeys(cache);
     expect(done).toContain(flaky);

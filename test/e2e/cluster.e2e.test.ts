@@ -255,7 +255,7 @@ describe('status, show and fetchSymbol on a shared store', () => {
     const shown = await runCli(['show', 'TSLA', '--store', store, '--last', '3', '--format', 'jsonl'], w.env);
     expect(shown.code).toBe(0);
     const source = readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END);
-    expect(shown.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual(source.slice(-3));
+    expect(shown.stdout.trim().split('\n').map((l): unknown => JSON.parse(l))).toEqual(source.slice(-3));
 
     // The window is known complete: fetchSymbol answers from the store with no S3 request.
     await w.server.resetStats();

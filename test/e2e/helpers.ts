@@ -92,7 +92,7 @@ export function json(r: CliResult): {
 } {
   const lines = r.stdout.trim().split('\n');
   if (lines.length !== 1) throw new Error(`expected one JSON line on stdout, got:\n${r.stdout}\nstderr:\n${r.stderr}`);
-  return JSON.parse(lines[0] ?? '');
+  return JSON.parse(lines[0] ?? '') as ReturnType<typeof json>;
 }
 
 /** Reads the cache file directly (not through the library) to check what a run left behind. */

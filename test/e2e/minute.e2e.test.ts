@@ -78,7 +78,7 @@ describe('minute bars', () => {
 
     const show = await runCli(['show', 'TSLA', '--interval', '1h', '--session', 'regular', ...window, '--format', 'jsonl'], w.env);
     expect(show.code).toBe(0);
-    expect(show.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual(expected(60, true));
+    expect(show.stdout.trim().split('\n').map((l): unknown => JSON.parse(l))).toEqual(expected(60, true));
 
     const opts = { cacheDir: cache, endpoint: 'http://127.0.0.1:9', credentials: { ...S3_CREDENTIALS }, start: DAYS[0], end: DAYS[1] };
     expect(await fetchSymbol('TSLA', { ...opts, interval: '5m', session: 'regular' })).toEqual(expected(5, true));
