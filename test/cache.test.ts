@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ActionStore } from '../src/cache/actions.js';
 import { BarStore } from '../src/cache/bars.js';
 import { openDatabase, type Db } from '../src/cache/database.js';
 import { ConfigurationError } from '../src/errors.js';
@@ -104,8 +105,20 @@ describe('openDatabase', () => {
   it('refuses a cache written with another schema instead of misreading it', () => {
     db.pragma('user_version = 1');
     db.close();
-    expect(() => openDatabase(dir)).toThrow(/another version of preload-market-data \(schema 1, expected 2\)/);
+    expect(() => openDatabase(dir)).toThrow(/another version of preload-market-data \(schema 1, expected 3\)/);
     db = new Database(join(dir, 'other.sqlite')); // for afterEach
+  });
+
+  it('migrates a cache of schema 2 (0.2) in place: its bars stay, the actions tables appear', () => {
+    bars.upsert('1d', [bar('2024-01-02', 7)]);
+    db.exec('DROP TABLE splits; DROP TABLE dividends; DROP TABLE actions_fetched');
+    db.pragma('user_version = 2');
+    db.close();
+    db = openDatabase(dir);
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(new BarStore(db).read('TSLA', '1d', '2024-01-01', '2024-12-31').map((b) => b.close)).toEqual([7]);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
+    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['splits', 'dividends', 'actions_fetched']));
   });
 
   it('lets several processes open one fresh cache at the same moment', async () => {
@@ -152,5 +165,47 @@ describe('openDatabase', () => {
     writeFileSync(file, '');
     expect(() => openDatabase(join(file, 'cache'))).toThrow(ConfigurationError);
     expect(() => openDatabase(join(file, 'cache'))).toThrow(/not writable \(ENOTDIR\)/);
+  });
+});
+
+describe('ActionStore', () => {
+  const split = (ticker: string, executionDate: string, id: string) => ({
+    ticker, executionDate, splitFrom: 1, splitTo: 3, adjustmentType: 'forward_split', historicalAdjustmentFactor: 1 / 3, id,
+  });
+  const dividend = (ticker: string, exDividendDate: string, id: string) => ({
+    ticker, exDividendDate, cashAmount: 0.24, currency: 'USD', distributionType: 'recurring', frequency: 4,
+    payDate: null, recordDate: null, declarationDate: null, splitAdjustedCashAmount: 0.24, historicalAdjustmentFactor: null, id,
+  });
+
+  it('answers undefined for a ticker never fetched, and empty lists for one fetched with none', () => {
+    const actions = new ActionStore(db);
+    expect(actions.get('TSLA')).toBeUndefined();
+    actions.replace(new Map([['TSLA', { splits: [], dividends: [] }]]), '2026-12-01T00:00:00.000Z');
+    expect(actions.get('TSLA')).toEqual({ splits: [], dividends: [], fetchedAt: '2026-12-01T00:00:00.000Z' });
+  });
+
+  it("replaces a ticker's actions whole (a row the provider dropped goes), keeping duplicates as given", () => {
+    const actions = new ActionStore(db);
+    const first = { splits: [split('TSLA', '2022-08-25', 'a'), split('TSLA', '2022-08-25', 'b'), split('TSLA', '2020-08-31', 'c')], dividends: [dividend('TSLA', '2021-01-04', 'd')] };
+    actions.replace(new Map([['TSLA', first], ['AAPL', { splits: [], dividends: [dividend('AAPL', '2024-02-09', 'e')] }]]), '2026-11-30T00:00:00.000Z');
+    const stored = actions.get('TSLA');
+    expect(stored?.splits.map((s) => s.id)).toEqual(['c', 'a', 'b']);
+    expect(stored?.dividends).toEqual([dividend('TSLA', '2021-01-04', 'd')]);
+    actions.replace(new Map([['TSLA', { splits: [split('TSLA', '2022-08-25', 'a')], dividends: [] }]]), '2026-12-01T00:00:00.000Z');
+    expect(actions.get('TSLA')).toEqual({ splits: [split('TSLA', '2022-08-25', 'a')], dividends: [], fetchedAt: '2026-12-01T00:00:00.000Z' });
+    // Another ticker's rows are untouched by TSLA's replacement.
+    expect(actions.get('AAPL')?.dividends.map((d) => d.id)).toEqual(['e']);
+    expect(actions.fetchedAt(['TSLA', 'AAPL', 'MSFT'])).toEqual(new Map([['TSLA', '2026-12-01T00:00:00.000Z'], ['AAPL', '2026-11-30T00:00:00.000Z']]));
+  });
+
+  it('stores nothing of a batch that fails halfway', () => {
+    const actions = new ActionStore(db);
+    actions.replace(new Map([['TSLA', { splits: [split('TSLA', '2022-08-25', 'a')], dividends: [] }]]), '2026-11-30T00:00:00.000Z');
+    const broken = { splits: [{ ...split('AAPL', '2020-08-31', 'x'), splitTo: null as unknown as number }], dividends: [] };
+    expect(() =>
+      actions.replace(new Map([['TSLA', { splits: [], dividends: [] }], ['AAPL', broken]]), '2026-12-01T00:00:00.000Z'),
+    ).toThrow(/NOT NULL/);
+    expect(actions.get('TSLA')?.splits.map((s) => s.id)).toEqual(['a']);
+    expect(actions.get('AAPL')).toBeUndefined();
   });
 });

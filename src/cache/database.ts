@@ -7,8 +7,13 @@ export type Db = Database.Database;
 
 /** File name of the cache inside the cache directory. */
 export const CACHE_FILE = 'market-data.sqlite';
-/** Bumped whenever the schema changes; a cache of another version is refused, not misread. */
-const SCHEMA_VERSION = 2;
+/**
+ * Bumped whenever the schema changes; a cache of another version is refused, not misread, unless
+ * it is one that MIGRATABLE lists: its missing tables are then created (3 added corporate actions,
+ * so a cache filled by 0.2 gains adjusted reads without downloading a byte again).
+ */
+const SCHEMA_VERSION = 3;
+const MIGRATABLE = new Set([2]);
 
 // One file holds bars and progress: a key is marked done in the same transaction that merges
 // its bars, and SQLite transactions are atomic only within one WAL database.
@@ -66,6 +71,40 @@ CREATE TABLE IF NOT EXISTS progress_keys (
   done_at TEXT NOT NULL,
   PRIMARY KEY (job, key)
 ) WITHOUT ROWID;
+
+-- Corporate actions from the provider's REST API, as given (duplicates included: they are
+-- dropped when reading, with a note), and when each ticker's were fetched.
+CREATE TABLE IF NOT EXISTS splits (
+  ticker TEXT NOT NULL,
+  execution_date TEXT NOT NULL,
+  split_from REAL NOT NULL,
+  split_to REAL NOT NULL,
+  adjustment_type TEXT NOT NULL,
+  historical_adjustment_factor REAL,
+  id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS splits_by_ticker ON splits (ticker, execution_date);
+
+CREATE TABLE IF NOT EXISTS dividends (
+  ticker TEXT NOT NULL,
+  ex_dividend_date TEXT NOT NULL,
+  cash_amount REAL NOT NULL,
+  currency TEXT,
+  distribution_type TEXT,
+  frequency INTEGER,
+  pay_date TEXT,
+  record_date TEXT,
+  declaration_date TEXT,
+  split_adjusted_cash_amount REAL,
+  historical_adjustment_factor REAL,
+  id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dividends_by_ticker ON dividends (ticker, ex_dividend_date);
+
+CREATE TABLE IF NOT EXISTS actions_fetched (
+  ticker TEXT PRIMARY KEY,
+  fetched_at TEXT NOT NULL
+);
 `;
 
 /**
@@ -115,7 +154,7 @@ function initDatabase(cacheDir: string): Db {
     db.transaction(() => {
       const version = db.pragma('user_version', { simple: true }) as number;
       const fresh = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'bars'").get() as { n: number };
-      if (version !== SCHEMA_VERSION && (version !== 0 || fresh.n > 0)) {
+      if (version !== SCHEMA_VERSION && !MIGRATABLE.has(version) && (version !== 0 || fresh.n > 0)) {
         throw new ConfigurationError(
           `The cache in ${cacheDir} was written by another version of preload-market-data (schema ${version}, expected ${SCHEMA_VERSION}): move ${CACHE_FILE} away and preload again`,
         );

@@ -1,0 +1,131 @@
+// Corporate actions in the SQLite cache: the provider's rows as given, and when each ticker's
+// were fetched. A ticker's actions are replaced whole, in one transaction, never merged: the
+// provider corrects and removes rows, and a half-replaced set would adjust wrongly.
+import type { CorporateActions, Dividend, Split } from '../actions/types.js';
+import type { Db } from './database.js';
+
+/** A ticker's stored actions and when they were fetched (ISO time). */
+export interface StoredActions extends CorporateActions {
+  fetchedAt: string;
+}
+
+interface SplitRow {
+  ticker: string;
+  execution_date: string;
+  split_from: number;
+  split_to: number;
+  adjustment_type: string;
+  historical_adjustment_factor: number | null;
+  id: string;
+}
+
+interface DividendRow {
+  ticker: string;
+  ex_dividend_date: string;
+  cash_amount: number;
+  currency: string | null;
+  distribution_type: string | null;
+  frequency: number | null;
+  pay_date: string | null;
+  record_date: string | null;
+  declaration_date: string | null;
+  split_adjusted_cash_amount: number | null;
+  historical_adjustment_factor: number | null;
+  id: string;
+}
+
+export class ActionStore {
+  readonly #db: Db;
+  readonly #replace: (actions: ReadonlyMap<string, CorporateActions>, fetchedAt: string) => void;
+
+  constructor(db: Db) {
+    this.#db = db;
+    const delSplits = db.prepare('DELETE FROM splits WHERE ticker = ?');
+    const delDividends = db.prepare('DELETE FROM dividends WHERE ticker = ?');
+    const addSplit = db.prepare(
+      `INSERT INTO splits (ticker, execution_date, split_from, split_to, adjustment_type, historical_adjustment_factor, id)
+       VALUES (@ticker, @executionDate, @splitFrom, @splitTo, @adjustmentType, @historicalAdjustmentFactor, @id)`,
+    );
+    const addDividend = db.prepare(
+      `INSERT INTO dividends (ticker, ex_dividend_date, cash_amount, currency, distribution_type, frequency, pay_date, record_date,
+         declaration_date, split_adjusted_cash_amount, historical_adjustment_factor, id)
+       VALUES (@ticker, @exDividendDate, @cashAmount, @currency, @distributionType, @frequency, @payDate, @recordDate,
+         @declarationDate, @splitAdjustedCashAmount, @historicalAdjustmentFactor, @id)`,
+    );
+    const fetched = db.prepare(
+      `INSERT INTO actions_fetched (ticker, fetched_at) VALUES (?, ?)
+       ON CONFLICT (ticker) DO UPDATE SET fetched_at = excluded.fetched_at`,
+    );
+    this.#replace = db.transaction((actions: ReadonlyMap<string, CorporateActions>, fetchedAt: string) => {
+      for (const [ticker, a] of actions) {
+        delSplits.run(ticker);
+        delDividends.run(ticker);
+        for (const s of a.splits) addSplit.run({ ...s, ticker });
+        for (const d of a.dividends) addDividend.run({ ...d, ticker });
+        fetched.run(ticker, fetchedAt);
+      }
+    });
+  }
+
+  /** Replaces the actions of every ticker in `actions`, all in one transaction. */
+  replace(actions: ReadonlyMap<string, CorporateActions>, fetchedAt: string): void {
+    this.#replace(actions, fetchedAt);
+  }
+
+  /** A ticker's stored actions, oldest first; undefined when they were never fetched. */
+  get(ticker: string): StoredActions | undefined {
+    const at = this.#db.prepare<[string], { fetched_at: string }>('SELECT fetched_at FROM actions_fetched WHERE ticker = ?').get(ticker);
+    if (at === undefined) return undefined;
+    const splits = this.#db
+      .prepare<[string], SplitRow>('SELECT * FROM splits WHERE ticker = ? ORDER BY execution_date, id')
+      .all(ticker)
+      .map(toSplit);
+    const dividends = this.#db
+      .prepare<[string], DividendRow>('SELECT * FROM dividends WHERE ticker = ? ORDER BY ex_dividend_date, id')
+      .all(ticker)
+      .map(toDividend);
+    return { splits, dividends, fetchedAt: at.fetched_at };
+  }
+
+  /** When each of `tickers` had its actions fetched; tickers never fetched are absent. */
+  fetchedAt(tickers: readonly string[]): Map<string, string> {
+    const q = this.#db.prepare<[string], { fetched_at: string }>('SELECT fetched_at FROM actions_fetched WHERE ticker = ?');
+    const out = new Map<string, string>();
+    for (const t of tickers) {
+      const r = q.get(t);
+      if (r) out.set(t, r.fetched_at);
+    }
+    return out;
+  }
+}
+
+export function toSplit(r: SplitRow): Split {
+  return {
+    ticker: r.ticker,
+    executionDate: r.execution_date,
+    splitFrom: r.split_from,
+    splitTo: r.split_to,
+    adjustmentType: r.adjustment_type,
+    historicalAdjustmentFactor: r.historical_adjustment_factor,
+    id: r.id,
+  };
+}
+
+export function toDividend(r: DividendRow): Dividend {
+  return {
+    ticker: r.ticker,
+    exDividendDate: r.ex_dividend_date,
+    cashAmount: r.cash_amount,
+    currency: r.currency,
+    distributionType: r.distribution_type,
+    frequency: r.frequency,
+    payDate: r.pay_date,
+    recordDate: r.record_date,
+    declarationDate: r.declaration_date,
+    splitAdjustedCashAmount: r.split_adjusted_cash_amount,
+    historicalAdjustmentFactor: r.historical_adjustment_factor,
+    id: r.id,
+  };
+}
+
+export type { SplitRow, DividendRow };
