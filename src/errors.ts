@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'ERR_LIST'
   | 'ERR_STORE'
   | 'ERR_WORKER'
+  | 'ERR_ACTIONS'
   | 'ERR_UNEXPECTED';
 
 /**
@@ -81,5 +82,19 @@ export class StoreError extends PreloadError {
   constructor(where: string, message: string, options?: { cause?: unknown }) {
     super('ERR_STORE', message, options);
     this.where = where;
+  }
+}
+
+/**
+ * The REST API's corporate actions (splits, dividends) could not be read: an answer that is not
+ * JSON or not the documented envelope, a row that fails validation, or a page that still failed
+ * after its retries. `url` is the request's address with the API key removed.
+ */
+export class ActionsError extends PreloadError {
+  readonly url: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; url?: string | undefined }) {
+    super('ERR_ACTIONS', message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.url = options?.url;
   }
 }

@@ -1,0 +1,369 @@
+// Splits and dividends from the provider's REST API (the flat files are not adjusted, on purpose).
+// Global fetch, not node:http: a handful of JSON pages per read, so its cost does not matter here,
+// unlike the thousands of object GETs of s3/get.ts.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { parseDay } from '../dates.js';
+import { AbortedError, ActionsError, ConfigurationError, InvalidOptionError, PreloadError } from '../errors.js';
+import { requestSignal } from '../s3/get.js';
+import type { CorporateActions, Dividend, Split } from './types.js';
+
+/** The provider's documented REST base URL. */
+export const DEFAULT_API_ENDPOINT = 'https://api.massive.com';
+
+/** Options of {@link fetchCorporateActions}. */
+export interface FetchActionsOptions {
+  /** The REST API key (not the S3 key pair). Sent as `Authorization: Bearer`, never printed. */
+  apiKey: string;
+  /**
+   * Base URL of the REST API.
+   * @default 'https://api.massive.com'
+   */
+  apiEndpoint?: string | undefined;
+  /** Tickers as listed (`TSLA`, `BRK.B`); every one is a key of the result, even without actions. */
+  tickers: readonly string[];
+  /** Aborts the requests in flight and the waits between them (rejects with AbortedError). */
+  signal?: AbortSignal | undefined;
+  /**
+   * Further attempts of a page after a network error, a timeout, a 5xx or a 429.
+   * @default 5
+   */
+  retries?: number | undefined;
+  /**
+   * First backoff delay; doubled on each further attempt, with jitter.
+   * @default 250
+   */
+  minRetryDelayMs?: number | undefined;
+  /**
+   * A page without a complete answer by then is cut and retried.
+   * @default 30000
+   */
+  timeoutMs?: number | undefined;
+  /**
+   * Longest `Retry-After` a 429 may ask for; a longer one fails at once instead of hanging the read.
+   * @default 120000
+   */
+  maxRetryAfterMs?: number | undefined;
+}
+
+const optionsSchema = z.object({
+  apiKey: z.string().min(1).describe('a non-empty string'),
+  apiEndpoint: z
+    .string()
+    .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol))
+    .default(DEFAULT_API_ENDPOINT)
+    .describe('an http(s) URL'),
+  tickers: z.array(z.string().min(1)).readonly().describe('an array of non-empty ticker strings'),
+  signal: z.instanceof(AbortSignal).optional().describe('an AbortSignal'),
+  retries: z.number().int().min(0).max(20).default(5).describe('an integer from 0 to 20'),
+  minRetryDelayMs: z.number().int().min(0).max(60_000).default(250).describe('an integer number of milliseconds from 0 to 60000'),
+  timeoutMs: z.number().int().min(100).max(600_000).default(30_000).describe('an integer number of milliseconds from 100 to 600000'),
+  maxRetryAfterMs: z.number().int().min(0).max(3_600_000).default(120_000).describe('an integer number of milliseconds from 0 to 3600000'),
+});
+
+type Resolved = z.output<typeof optionsSchema>;
+
+// ~100 tickers keep a request line near 600 bytes; a page holds up to 5000 rows, the API's maximum.
+const TICKERS_PER_REQUEST = 100;
+const PAGE_LIMIT = 5000;
+const MAX_BACKOFF_MS = 30_000;
+const BODY_IN_MESSAGE = 200;
+
+/**
+ * Reads every split and dividend of `tickers` (all of their history the plan can see), following
+ * `next_url` page by page with the key in an `Authorization: Bearer` header on every request.
+ * Retries network errors, timeouts, 5xx and 429 (honouring `Retry-After`) with backoff.
+ *
+ * Rejects with ConfigurationError when the API refuses the key (401/403), AbortedError when
+ * `signal` aborts, ActionsError (`ERR_ACTIONS`) for an answer that is not the documented JSON, a row
+ * that fails validation, or a page still failing after its retries. No message, cause or `url`
+ * carries the key.
+ *
+ * @returns one entry per requested ticker (empty lists where it has none), each list sorted by date.
+ * @example
+ * const actions = await fetchCorporateActions({ apiKey: process.env.MASSIVE_API_KEY!, tickers: ['TSLA', 'AAPL'] });
+ * actions.get('TSLA')?.splits; // [{ executionDate: '2020-08-31', splitFrom: 1, splitTo: 5, ... }, ...]
+ */
+export async function fetchCorporateActions(options: FetchActionsOptions): Promise<Map<string, CorporateActions>> {
+  const o = resolve(options);
+  const out = new Map<string, CorporateActions>();
+  for (const t of o.tickers) out.set(t, { splits: [], dividends: [] });
+  const tickers = [...out.keys()];
+  const base = o.apiEndpoint.replace(/\/+$/, '');
+  for (let i = 0; i < tickers.length; i += TICKERS_PER_REQUEST) {
+    // Commas stay literal, as the API documents `ticker.any_of=A,B`; each ticker is encoded on its own.
+    const anyOf = tickers.slice(i, i + TICKERS_PER_REQUEST).map(encodeURIComponent).join(',');
+    for await (const { row, url } of rows(`${base}/stocks/v1/splits?ticker.any_of=${anyOf}&limit=${PAGE_LIMIT}`, o)) {
+      const split = parseRow(splitRow, row, 'split', url, o.apiKey);
+      out.get(split.ticker)?.splits.push(split);
+    }
+    for await (const { row, url } of rows(`${base}/stocks/v1/dividends?ticker.any_of=${anyOf}&limit=${PAGE_LIMIT}`, o)) {
+      const dividend = parseRow(dividendRow, row, 'dividend', url, o.apiKey);
+      out.get(dividend.ticker)?.dividends.push(dividend);
+    }
+  }
+  for (const a of out.values()) {
+    a.splits.sort((x, y) => compare(x.executionDate, y.executionDate) || compare(x.id, y.id));
+    a.dividends.sort((x, y) => compare(x.exDividendDate, y.exDividendDate) || compare(x.id, y.id));
+  }
+  return out;
+}
+
+/**
+ * `url` safe to print: every `apiKey=` query value and every occurrence of `apiKey` itself (as
+ * given and percent-encoded) replaced by `***`.
+ * @example redactUrl('https://api.massive.com/stocks/v1/splits?cursor=x&apiKey=k1') // '...?cursor=x&apiKey=***'
+ */
+export function redactUrl(url: string, apiKey?: string): string {
+  const masked = url.replace(/([?&;]apikey=)[^&#]*/gi, '$1***');
+  return apiKey === undefined ? masked : redactKey(masked, apiKey);
+}
+
+/** `text` with every occurrence of `apiKey` (as given and percent-encoded) replaced by `***`. */
+export function redactKey(text: string, apiKey: string): string {
+  if (apiKey === '') return text;
+  return [...new Set([apiKey, encodeURIComponent(apiKey)])].reduce((acc, secret) => acc.split(secret).join('***'), text);
+}
+
+function resolve(options: FetchActionsOptions): Resolved {
+  const parsed = optionsSchema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  const option = String(parsed.error.issues[0]?.path[0] ?? 'options');
+  const value = (options as unknown as Record<string, unknown>)[option];
+  const expected = (optionsSchema.shape as Record<string, z.ZodType | undefined>)[option]?.description ?? 'valid';
+  const shown = option === 'apiKey' ? '(hidden)' : `\`${typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)}\` (${value === null ? 'null' : typeof value})`;
+  throw new InvalidOptionError(option, option === 'apiKey' ? undefined : value, `Expected \`${option}\` to be ${expected}, got ${shown}`);
+}
+
+// ---------- rows ----------
+
+const day = z.string().refine((s) => parseDay(s) !== undefined, 'expected a YYYY-MM-DD date');
+// Informative fields: absent and null read the same, so a row without them is not rejected.
+const maybeNumber = z.number().nullish().transform((v) => v ?? null);
+const maybeString = z.string().nullish().transform((v) => v ?? null);
+const id = z.union([z.string(), z.number()]).nullish().transform((v) => (v == null ? '' : String(v)));
+
+// z.number() refuses NaN and Infinity, and JSON has neither: positive() is "a positive finite number".
+const splitRow = z
+  .object({
+    ticker: z.string().min(1),
+    execution_date: day,
+    split_from: z.number().positive(),
+    split_to: z.number().positive(),
+    adjustment_type: maybeString,
+    historical_adjustment_factor: maybeNumber,
+    id,
+  })
+  .transform(
+    (r): Split => ({
+      ticker: r.ticker,
+      executionDate: r.execution_date,
+      splitFrom: r.split_from,
+      splitTo: r.split_to,
+      adjustmentType: r.adjustment_type ?? (r.split_to >= r.split_from ? 'forward_split' : 'reverse_split'),
+      historicalAdjustmentFactor: r.historical_adjustment_factor,
+      id: r.id,
+    }),
+  );
+
+const dividendRow = z
+  .object({
+    ticker: z.string().min(1),
+    ex_dividend_date: day,
+    cash_amount: z.number().nonnegative(),
+    currency: maybeString,
+    distribution_type: maybeString,
+    frequency: maybeNumber,
+    pay_date: maybeString,
+    record_date: maybeString,
+    declaration_date: maybeString,
+    split_adjusted_cash_amount: maybeNumber,
+    historical_adjustment_factor: maybeNumber,
+    id,
+  })
+  .transform(
+    (r): Dividend => ({
+      ticker: r.ticker,
+      exDividendDate: r.ex_dividend_date,
+      cashAmount: r.cash_amount,
+      currency: r.currency,
+      distributionType: r.distribution_type,
+      frequency: r.frequency,
+      payDate: r.pay_date,
+      recordDate: r.record_date,
+      declarationDate: r.declaration_date,
+      splitAdjustedCashAmount: r.split_adjusted_cash_amount,
+      historicalAdjustmentFactor: r.historical_adjustment_factor,
+      id: r.id,
+    }),
+  );
+
+function parseRow<T>(schema: z.ZodType<T>, row: unknown, kind: string, url: string, apiKey: string): T {
+  const parsed = schema.safeParse(row);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.join('.') ?? '';
+  const record = typeof row === 'object' && row !== null ? (row as Record<string, unknown>) : {};
+  const value = field === '' ? row : record[field];
+  const which = typeof record['ticker'] === 'string' ? ` for ${record['ticker']}` : '';
+  const where = redactUrl(url, apiKey);
+  throw new ActionsError(
+    redactKey(`The REST API sent a ${kind} row${which} that is not valid: \`${field || '(row)'}\` ${issue?.message ?? 'is invalid'}, got ${show(value)} (GET ${where})`, apiKey),
+    { url: where },
+  );
+}
+
+function show(value: unknown): string {
+  const text = value === undefined ? 'undefined' : JSON.stringify(value) ?? String(value);
+  return `\`${text.length > 80 ? `${text.slice(0, 80)}...` : text}\` (${value === null ? 'null' : typeof value})`;
+}
+
+// ---------- pages ----------
+
+const envelope = z.object({
+  results: z.array(z.unknown()),
+  next_url: z.string().nullish(),
+});
+
+/** Every row of a listing, page after page, each with the URL of its page (for messages). */
+async function* rows(first: string, o: Resolved): AsyncGenerator<{ row: unknown; url: string }> {
+  const origin = new URL(first).origin;
+  const seen = new Set<string>();
+  for (let url: string | undefined = first; url !== undefined; ) {
+    // A server that hands back a page already read would otherwise loop for ever.
+    if (seen.has(url)) throw new ActionsError(`The REST API's next_url repeats a page already read (GET ${redactUrl(url, o.apiKey)})`, { url: redactUrl(url, o.apiKey) });
+    seen.add(url);
+    const page = await getPage(url, o);
+    for (const row of page.results) yield { row, url };
+    const next: string | undefined = page.next_url ?? undefined;
+    if (next === undefined || next === '') break;
+    const resolved: URL | undefined = URL.canParse(next, url) ? new URL(next, url) : undefined;
+    // The key goes with every request: never to another origin than the one configured.
+    if (resolved?.origin !== origin) {
+      const shown = redactUrl(next, o.apiKey);
+      throw new ActionsError(`The REST API's next_url ${shown} is not on ${origin}: not sending the key there`, { url: shown });
+    }
+    // As given when absolute: its cursor is opaque, and any apiKey= it carries is left alone (only never printed).
+    url = URL.canParse(next) ? next : resolved.href;
+  }
+}
+
+async function getPage(url: string, o: Resolved): Promise<z.output<typeof envelope>> {
+  const where = redactUrl(url, o.apiKey);
+  const text = await getText(url, where, o);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ActionsError(`The REST API answered GET ${where} with a body that is not JSON: ${snippet(text, o.apiKey)}`, { url: where });
+  }
+  const parsed = envelope.safeParse(json);
+  if (!parsed.success) {
+    const status = (json as { status?: unknown } | null)?.status;
+    throw new ActionsError(
+      `The REST API answered GET ${where} without a \`results\` array${typeof status === 'string' ? ` (status ${redactKey(status, o.apiKey)})` : ''}: ${snippet(text, o.apiKey)}`,
+      { url: where },
+    );
+  }
+  return parsed.data;
+}
+
+/** A 200's body, after the retries a page may need. */
+async function getText(url: string, where: string, o: Resolved): Promise<string> {
+  const attempts = o.retries + 1;
+  for (let attempt = 1; ; attempt++) {
+    if (o.signal?.aborted) throw new AbortedError();
+    let failure: { reason: string; cause?: unknown; retryAfterMs?: number | undefined };
+    const request = requestSignal(o.signal, o.timeoutMs);
+    try {
+      // 'manual': a redirect would take the Authorization header along to wherever it points.
+      const res = await fetch(url, { headers: { authorization: `Bearer ${o.apiKey}`, accept: 'application/json' }, redirect: 'manual', signal: request.signal });
+      const body = await res.text();
+      if (res.status === 200) return body;
+      if (res.status === 401 || res.status === 403) {
+        const said = providerMessage(body, o.apiKey);
+        throw new ConfigurationError(`The REST API refused the key in MASSIVE_API_KEY (HTTP ${res.status}${said ? `: ${said}` : ''})`);
+      }
+      if (res.status !== 429 && res.status < 500) {
+        throw new ActionsError(`The REST API answered GET ${where} with HTTP ${res.status}: ${snippet(body, o.apiKey)}`, { url: where });
+      }
+      failure = { reason: `HTTP ${res.status}`, retryAfterMs: res.status === 429 ? retryAfterMs(res.headers.get('retry-after')) : undefined };
+    } catch (error) {
+      if (error instanceof PreloadError) throw error;
+      if (o.signal?.aborted) throw new AbortedError();
+      failure = request.timedOut()
+        ? { reason: `no complete answer within ${o.timeoutMs} ms` }
+        : { reason: redactKey(describeNetworkError(error), o.apiKey), cause: safeCause(error, o.apiKey) };
+    } finally {
+      request.done();
+    }
+    if (failure.retryAfterMs !== undefined && failure.retryAfterMs > o.maxRetryAfterMs) {
+      throw new ActionsError(
+        `The REST API rate-limited GET ${where} and asks to wait ${Math.ceil(failure.retryAfterMs / 1000)} s (Retry-After), more than maxRetryAfterMs (${o.maxRetryAfterMs} ms)`,
+        { url: where },
+      );
+    }
+    if (attempt >= attempts) {
+      throw new ActionsError(`GET ${where} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.reason}`, { url: where, cause: failure.cause });
+    }
+    const backoff = Math.min(MAX_BACKOFF_MS, o.minRetryDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random());
+    try {
+      await sleep(failure.retryAfterMs ?? backoff, undefined, o.signal ? { signal: o.signal } : {});
+    } catch {
+      throw new AbortedError();
+    }
+  }
+}
+
+/** `Retry-After` in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now: number = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** The `error` or `message` of a JSON error body, on one line. */
+function providerMessage(body: string, apiKey: string): string {
+  try {
+    const json = JSON.parse(body) as { error?: unknown; message?: unknown } | null;
+    const said = json?.error ?? json?.message;
+    return typeof said === 'string' ? oneLine(redactKey(said, apiKey)) : '';
+  } catch {
+    return '';
+  }
+}
+
+function snippet(body: string, apiKey: string): string {
+  const line = oneLine(redactKey(body, apiKey));
+  if (line === '') return '(empty body)';
+  return line.length > BODY_IN_MESSAGE ? `${line.slice(0, BODY_IN_MESSAGE)}...` : line;
+}
+
+const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+/** fetch's "fetch failed" keeps Node's code and message in `cause`: the part worth printing. */
+function describeNetworkError(error: unknown): string {
+  const e = error as { message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const cause = e.cause;
+  if (cause && typeof cause.message === 'string') return typeof cause.code === 'string' ? `${cause.code} (${cause.message})` : cause.message;
+  return typeof e.message === 'string' ? e.message : String(error);
+}
+
+/**
+ * A copy of a network error (and its cause) with the key removed from the messages: undici's
+ * errors may quote the URL, which can carry `apiKey=`. Keeps `name` and `code` for callers.
+ */
+function safeCause(error: unknown, apiKey: string, depth = 0): unknown {
+  if (!(error instanceof Error)) return typeof error === 'string' ? redactKey(error, apiKey) : undefined;
+  const copy = new Error(redactUrl(error.message, apiKey));
+  copy.name = error.name;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(copy, { code });
+  if (error.cause !== undefined && depth < 3) copy.cause = safeCause(error.cause, apiKey, depth + 1);
+  copy.stack = `${copy.name}: ${copy.message}`;
+  return copy;
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
