@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DayFile, ParsedRow } from '../src/types.js';
 import { acquire, createRateLimit, startSlotFeed, type RateLimit } from '../src/s3/rate-limit.js';
-import { MIGRATIONS, SCHEMA_VERSION, openPostgresStore } from '../src/store/postgres.js';
+import { MIGRATIONS, SCHEMA_VERSION, openPostgresStore } from '../src/store/postgres/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { CompletedFile, JobSpec, Store, WorkItem, WorkQueue } from '../src/store/types.js';
 import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
