@@ -58,7 +58,8 @@ class PostgresQueue implements WorkQueue {
   readonly #rate: SharedRate;
   readonly #heartbeat: NodeJS.Timeout;
   #lost: unknown;
-  #beating = false;
+  /** The heartbeat in flight, if any: close() lets it finish before ending the session. */
+  #beating: Promise<void> | undefined;
   #closed = false;
 
   constructor(db: Db, session: pg.Client, id: number, jobs: readonly JobSpec[], timing: QueueTiming, rate: SharedRate) {
@@ -75,19 +76,24 @@ class PostgresQueue implements WorkQueue {
     };
     session.on('error', lose);
     session.on('end', () => lose(new Error('the session with the store ended')));
-    this.#heartbeat = setInterval(() => void this.#beat(), timing.heartbeatMs);
+    this.#heartbeat = setInterval(() => this.#tick(), timing.heartbeatMs);
     this.#heartbeat.unref();
   }
 
+  /** Starts a heartbeat unless one is in flight (a slow one is not stacked on). */
+  #tick(): void {
+    if (this.#beating !== undefined || this.#lost !== undefined || this.#closed) return;
+    this.#beating = this.#beat().finally(() => {
+      this.#beating = undefined;
+    });
+  }
+
+  /** One heartbeat; never rejects: a failed one means the session, and with it the claims, is lost. */
   async #beat(): Promise<void> {
-    if (this.#beating || this.#lost !== undefined || this.#closed) return;
-    this.#beating = true;
     try {
       await this.#session.query('UPDATE processes SET heartbeat_at = now() WHERE id = $1', [this.processId]);
     } catch (error) {
       this.#lost ??= error;
-    } finally {
-      this.#beating = false;
     }
   }
 
@@ -234,6 +240,7 @@ class PostgresQueue implements WorkQueue {
         await this.#db.query('UPDATE processes SET ended_at = now(), heartbeat_at = now() WHERE id = $1', [this.processId]);
       }
     } finally {
+      await this.#beating;
       await this.#session.end().catch(() => {});
     }
   }
