@@ -10,7 +10,7 @@ import type { TestPostgres } from '../test/fixtures/postgres.js';
 import { cliEnv, measure } from './measure.js';
 import type { Context, Row, Sample } from './types.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-import { openPostgresStore } from '../src/store/postgres.js';
+import { openPostgresStore } from '../src/store/postgres/index.js';
 import type { CompletedFile, JobSpec, Store } from '../src/store/types.js';
 
 /** Process counts measured; the first is the baseline of the speed-up. */

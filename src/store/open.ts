@@ -13,7 +13,7 @@ export interface StoreLocation {
  */
 export async function openStore(o: StoreLocation): Promise<Store> {
   if (o.store === undefined) return openSqliteStore(o.cacheDir);
-  const { openPostgresStore } = await import('./postgres.js');
+  const { openPostgresStore } = await import('./postgres/index.js');
   return openPostgresStore(o.store);
 }
 

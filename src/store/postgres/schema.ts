@@ -1,0 +1,136 @@
+// The store's layout: its tables, the version they are at, the migrations that bring an older
+// store up to it, and the advisory lock keys every process agrees on.
+import { StoreError } from '../../errors.js';
+import type { Db } from './db.js';
+
+/** The schema version this code reads and writes. A store of another version is refused. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Migrations keyed by the version they bring the store to, applied in order from the store's
+ * version. A later version adds an entry here (and bumps SCHEMA_VERSION); never edit a shipped one.
+ */
+export const MIGRATIONS: ReadonlyMap<number, string> = new Map([
+  [
+    1,
+    `
+CREATE TABLE bars (
+  symbol text NOT NULL,
+  interval text NOT NULL,
+  time bigint NOT NULL,
+  -- The day file the bar came from ('YYYY-MM-DD'): a window is a range of files, whatever the time zone.
+  day text NOT NULL,
+  open float8 NOT NULL,
+  high float8 NOT NULL,
+  low float8 NOT NULL,
+  close float8 NOT NULL,
+  volume float8 NOT NULL,
+  transactions bigint,
+  PRIMARY KEY (symbol, interval, time)
+);
+CREATE INDEX bars_by_day ON bars (symbol, interval, day);
+
+CREATE TABLE ingested_days (
+  symbol text NOT NULL,
+  interval text NOT NULL,
+  day text NOT NULL,
+  dataset text NOT NULL,
+  key text NOT NULL,
+  etag text NOT NULL,
+  rows integer NOT NULL,
+  PRIMARY KEY (symbol, interval, day)
+);
+
+CREATE TABLE coverage (
+  symbol text NOT NULL,
+  interval text NOT NULL,
+  start text NOT NULL,
+  "end" text NOT NULL,
+  PRIMARY KEY (symbol, interval, start, "end")
+);
+
+CREATE TABLE jobs (
+  job text PRIMARY KEY,
+  dataset text NOT NULL,
+  interval text NOT NULL,
+  symbols text[] NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE processes (
+  id serial PRIMARY KEY,
+  jobs text[] NOT NULL,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now(),
+  ended_at timestamptz,
+  files_done integer NOT NULL DEFAULT 0,
+  bytes bigint NOT NULL DEFAULT 0
+);
+
+CREATE TABLE job_files (
+  job text NOT NULL,
+  key text NOT NULL,
+  day text NOT NULL,
+  size bigint NOT NULL,
+  etag text NOT NULL,
+  last_modified text,
+  state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'claimed', 'done', 'failed')),
+  -- Set while claimed: the processes row of the claimant.
+  owner integer,
+  claimed_at timestamptz,
+  done_at timestamptz,
+  done_by integer,
+  error_code text,
+  error_message text,
+  PRIMARY KEY (job, key)
+);
+-- claim() scans the files still to do of a job, oldest day first.
+CREATE INDEX job_files_todo ON job_files (job, day, key) WHERE state IN ('pending', 'claimed');
+
+CREATE TABLE rate_limits (
+  name text PRIMARY KEY,
+  -- GCRA: the earliest start of the next slot granted to anyone.
+  next_at timestamptz NOT NULL
+);
+`,
+  ],
+]);
+
+// First key of every advisory lock this library takes (two-int4 form); the second is a process
+// id, or 0 for schema creation. 'pmd' in ASCII: unlikely to collide with another application's.
+export const LOCK_NAMESPACE = 0x706d64;
+const SCHEMA_LOCK = 0;
+
+/**
+ * Creates the tables of a fresh store, or brings an older one up to {@link SCHEMA_VERSION}, under a
+ * transaction-scoped advisory lock: of several processes starting at once, one creates the tables
+ * and the others wait and find them.
+ * @throws {StoreError} a store of a newer (or unreadable) version, or no migration to a version.
+ */
+export async function ensureSchema(db: Db): Promise<void> {
+  await db.transaction(async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, SCHEMA_LOCK]);
+    await c.query('CREATE TABLE IF NOT EXISTS pmd_meta (key text PRIMARY KEY, value text NOT NULL)');
+    const found = await c.query<{ value: string }>('SELECT value FROM pmd_meta WHERE key = $1', ['schema_version']);
+    const raw = found.rows[0]?.value;
+    const version = raw === undefined ? 0 : Number(raw);
+    if (!Number.isInteger(version) || version < 0 || version > SCHEMA_VERSION) {
+      throw new StoreError(
+        db.where,
+        `The store ${db.where} has schema version ${raw}, and this version of preload-market-data reads version ${SCHEMA_VERSION}: upgrade preload-market-data, or use another database`,
+      );
+    }
+    for (let v = version + 1; v <= SCHEMA_VERSION; v++) {
+      const step = MIGRATIONS.get(v);
+      if (step === undefined) throw new StoreError(db.where, `No migration to schema version ${v}`);
+      await c.query(step);
+    }
+    await c.query(
+      'INSERT INTO pmd_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ['schema_version', String(SCHEMA_VERSION)],
+    );
+  });
+}

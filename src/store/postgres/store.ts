@@ -1,0 +1,176 @@
+// The PostgreSQL store: one database shared by every process on every machine that preloads the
+// same jobs. This module holds the Store's reads and bookkeeping; each process's claims on files
+// are its queue's (queue.ts), and every statement goes through the one pool of db.ts.
+import type { Bar } from '../../types.js';
+import type { DoneKey, JobProgress, JobSpec, JobStatus, Store, WorkQueue } from '../types.js';
+import { Db } from './db.js';
+import { jobCounts, jobProcesses } from './live.js';
+import { openPostgresQueue } from './queue.js';
+import { JOB_SELECT, toDoneKey, toProgress, type FileRow, type JobRow } from './rows.js';
+import { ensureSchema } from './schema.js';
+
+/** Tuning of a PostgreSQL store (tests shorten them). */
+export interface PostgresStoreOptions {
+  /**
+   * A claim whose owner's heartbeat is older than this is taken over even if the owner's session
+   * is still open (a hung process).
+   * @default 30000
+   */
+  leaseMs?: number;
+  /** @default 2000 */
+  heartbeatMs?: number;
+  /** Connections of the pool for ordinary queries (each queue adds its own session). @default 4 */
+  poolSize?: number;
+}
+
+/**
+ * Connects to the store at `url`, creates its tables on first use (safe when several processes
+ * start at once) and refuses a store of another schema version. Needs PostgreSQL 14 or later
+ * (`range_agg` for coverage); tested on 18.
+ * @throws {StoreError} unreachable, refused, or another schema version; the message names the masked URL.
+ */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const resolved: Required<PostgresStoreOptions> = {
+    leaseMs: options.leaseMs ?? 30_000,
+    heartbeatMs: options.heartbeatMs ?? 2_000,
+    poolSize: options.poolSize ?? 4,
+  };
+  const db = new Db(url, resolved.poolSize);
+  try {
+    await ensureSchema(db);
+  } catch (error) {
+    await db.end().catch(() => {});
+    throw error;
+  }
+  return new PostgresStore(db, resolved);
+}
+
+/** A store shared by processes on several machines. Open it with {@link openPostgresStore}. */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly where: string;
+  readonly #db: Db;
+  readonly #options: Required<PostgresStoreOptions>;
+
+  /** Use {@link openPostgresStore}, which also checks the schema. */
+  constructor(db: Db, options: Required<PostgresStoreOptions>) {
+    this.#db = db;
+    this.where = db.where;
+    this.#options = options;
+  }
+
+  async prepareJob(job: JobSpec, opts: { clear: boolean }): Promise<void> {
+    if (opts.clear) await this.clearJob(job.job, job.tickers, job.interval);
+    await this.#db.query(
+      `INSERT INTO jobs (job, dataset, interval, symbols) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (job) DO UPDATE SET updated_at = now()`,
+      [job.job, job.dataset, job.interval, [...job.tickers].sort()],
+    );
+  }
+
+  async doneKeys(job: string): Promise<Map<string, DoneKey>> {
+    const rows = await this.#db.query<FileRow>(
+      `SELECT key, size, etag, last_modified FROM job_files WHERE job = $1 AND state = 'done'`,
+      [job],
+    );
+    return new Map(rows.map((r) => [r.key, toDoneKey(r)]));
+  }
+
+  async ingestedDays(symbol: string, interval: string, start: string, end: string): Promise<Map<string, string>> {
+    const rows = await this.#db.query<{ day: string; etag: string }>(
+      'SELECT day, etag FROM ingested_days WHERE symbol = $1 AND interval = $2 AND day >= $3 AND day <= $4',
+      [symbol, interval, start, end],
+    );
+    return new Map(rows.map((r) => [r.day, r.etag]));
+  }
+
+  async addCoverage(symbol: string, interval: string, start: string, end: string): Promise<void> {
+    await this.#db.query('INSERT INTO coverage (symbol, interval, start, "end") VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+      symbol,
+      interval,
+      start,
+      end,
+    ]);
+  }
+
+  async isCovered(symbol: string, interval: string, start: string, end: string): Promise<boolean> {
+    // daterange is discrete: [01-01, 01-10] and [01-11, 01-20] are adjacent, and range_agg joins them.
+    const [row] = await this.#db.query<{ covered: boolean | null }>(
+      `SELECT range_agg(daterange(start::date, "end"::date, '[]')) @> daterange($3::date, $4::date, '[]') AS covered
+       FROM coverage WHERE symbol = $1 AND interval = $2`,
+      [symbol, interval, start, end],
+    );
+    return row?.covered === true;
+  }
+
+  async readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]> {
+    return this.#db.query<Bar>(
+      `SELECT time, open, high, low, close, volume, transactions FROM bars
+       WHERE symbol = $1 AND interval = $2 AND day >= $3 AND day <= $4 ORDER BY time`,
+      [symbol, interval, start, end],
+    );
+  }
+
+  async barRange(
+    symbols: readonly string[],
+    interval: string,
+    start: string,
+    end: string,
+  ): Promise<{ first: number; last: number } | undefined> {
+    const [row] = await this.#db.query<{ first: number | null; last: number | null }>(
+      `SELECT MIN(time) AS first, MAX(time) AS last FROM bars
+       WHERE symbol = ANY($1::text[]) AND interval = $2 AND day >= $3 AND day <= $4`,
+      [[...symbols], interval, start, end],
+    );
+    return row?.first == null || row.last == null ? undefined : { first: row.first, last: row.last };
+  }
+
+  async getJob(job: string): Promise<JobProgress | undefined> {
+    const [row] = await this.#db.query<JobRow>(`${JOB_SELECT} WHERE j.job = $1`, [job]);
+    return row && toProgress(row);
+  }
+
+  async listJobs(): Promise<JobProgress[]> {
+    return (await this.#db.query<JobRow>(`${JOB_SELECT} ORDER BY j.updated_at DESC`)).map(toProgress);
+  }
+
+  async clearJob(job: string, tickers: readonly string[], interval: string): Promise<number> {
+    return this.#db.transaction(async (c) => {
+      const [forgotten] = (
+        await c.query<{ done: number }>(
+          `WITH gone AS (DELETE FROM job_files WHERE job = $1 RETURNING state)
+           SELECT COUNT(*) FILTER (WHERE state = 'done') AS done FROM gone`,
+          [job],
+        )
+      ).rows;
+      await c.query('DELETE FROM ingested_days WHERE symbol = ANY($1::text[]) AND interval = $2', [[...tickers], interval]);
+      await c.query('DELETE FROM coverage WHERE symbol = ANY($1::text[]) AND interval = $2', [[...tickers], interval]);
+      await c.query('DELETE FROM jobs WHERE job = $1', [job]);
+      return forgotten?.done ?? 0;
+    });
+  }
+
+  async status(): Promise<JobStatus[]> {
+    const jobs = await this.#db.query<{ job: string; dataset: string; interval: string; symbols: string[] }>(
+      'SELECT job, dataset, interval, symbols FROM jobs ORDER BY updated_at DESC',
+    );
+    const result: JobStatus[] = [];
+    for (const j of jobs) {
+      const counts = await jobCounts(this.#db, [j.job], this.#options.leaseMs);
+      const processes = await jobProcesses(this.#db, [j.job], this.#options.leaseMs);
+      const rate = processes.filter((p) => p.alive).reduce((sum, p) => sum + p.filesPerSecond, 0);
+      const left = counts.pending + counts.claimed;
+      const etaMs = left === 0 ? 0 : rate > 0 ? Math.round((left / rate) * 1000) : undefined;
+      result.push({ ...j, ...counts, processes, etaMs, shared: true });
+    }
+    return result;
+  }
+
+  async openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue> {
+    return openPostgresQueue(this.#db, jobs, this.#options);
+  }
+
+  async close(): Promise<void> {
+    await this.#db.end();
+  }
+}

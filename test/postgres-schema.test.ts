@@ -1,0 +1,120 @@
+// schema.ts: the tables of a fresh store, created once however many processes open it at once,
+// and a store of another version refused with one clear line.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Db } from '../src/store/postgres/db.js';
+import { MIGRATIONS, SCHEMA_VERSION, ensureSchema } from '../src/store/postgres/schema.js';
+import { openPostgresStore } from '../src/store/postgres/index.js';
+import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
+import { JOB } from './fixtures/store-jobs.js';
+
+let server: TestPostgres;
+
+beforeAll(async () => {
+  server = await startPostgres();
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+/** Runs `sql` on the database at `url` on a connection of its own. */
+async function admin<R extends pg.QueryResultRow>(url: string, sql: string, values: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('postgres schema', () => {
+  it('is created once by three processes opening a fresh database at once', async () => {
+    const url = await server.freshDatabase();
+    const opened = await Promise.all([openPostgresStore(url), openPostgresStore(url), openPostgresStore(url)]);
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      const meta = await client.query("SELECT value FROM pmd_meta WHERE key = 'schema_version'");
+      expect(meta.rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+      const tables = await client.query<{ t: string }>(
+        "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+      );
+      expect(tables.rows.map((r) => r.t)).toEqual(['bars', 'coverage', 'ingested_days', 'job_files', 'jobs', 'pmd_meta', 'processes', 'rate_limits']);
+    } finally {
+      await client.end();
+      await Promise.all(opened.map((s) => s.close()));
+    }
+  });
+
+  it('has a migration for every version up to the current one', () => {
+    expect([...MIGRATIONS.keys()]).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+  });
+
+  it('refuses a store of a newer (unknown) schema version with one clear line', async () => {
+    const url = await server.freshDatabase();
+    await (await openPostgresStore(url)).close();
+    const client = new pg.Client(url);
+    await client.connect();
+    await client.query('UPDATE pmd_meta SET value = $1 WHERE key = $2', [String(SCHEMA_VERSION + 1), 'schema_version']);
+    await client.end();
+    const error = await openPostgresStore(url).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'ERR_STORE', name: 'StoreError' });
+    const message = (error as Error).message;
+    expect(message).toContain(`schema version ${SCHEMA_VERSION + 1}`);
+    expect(message).toContain(`reads version ${SCHEMA_VERSION}`);
+    expect(message).not.toContain('\n');
+    expect(message).not.toContain('test-secret');
+  });
+
+  it('refuses a store whose version is not a number', async () => {
+    const url = await server.freshDatabase();
+    await (await openPostgresStore(url)).close();
+    await admin(url, 'UPDATE pmd_meta SET value = $1 WHERE key = $2', ['1.5', 'schema_version']);
+    await expect(openPostgresStore(url)).rejects.toMatchObject({
+      code: 'ERR_STORE',
+      message: expect.stringContaining('has schema version 1.5, and this version of preload-market-data reads version') as unknown,
+    });
+  });
+
+  it('opens a store of the current version as it is: no migration runs again, its data stays', async () => {
+    const url = await server.freshDatabase();
+    const first = await openPostgresStore(url);
+    await first.prepareJob(JOB, { clear: false });
+    await first.close();
+    const db = new Db(url, 1);
+    try {
+      await ensureSchema(db);
+      await ensureSchema(db);
+    } finally {
+      await db.end();
+    }
+    const again = await openPostgresStore(url);
+    try {
+      expect(await again.getJob(JOB.job)).toMatchObject({ job: JOB.job, symbols: ['AAA', 'BBB'] });
+    } finally {
+      await again.close();
+    }
+    expect(await admin(url, 'SELECT key, value FROM pmd_meta')).toEqual([{ key: 'schema_version', value: String(SCHEMA_VERSION) }]);
+  });
+
+  it('rolls back a migration that fails, leaving a store it can create again', async () => {
+    const url = await server.freshDatabase();
+    // A table the first migration creates is already there: the migration fails, and with it the
+    // whole transaction (pmd_meta included).
+    await admin(url, 'CREATE TABLE bars (x int)');
+    await expect(openPostgresStore(url)).rejects.toMatchObject({
+      code: 'ERR_STORE',
+      message: expect.stringContaining('relation "bars" already exists') as unknown,
+    });
+    expect(await admin(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")).toEqual([
+      { table_name: 'bars' },
+    ]);
+    await admin(url, 'DROP TABLE bars');
+    await (await openPostgresStore(url)).close();
+  });
+});
