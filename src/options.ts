@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseDay } from './dates.js';
 import { InvalidOptionError } from './errors.js';
+import type { Adjust } from './actions/types.js';
 import type { Credentials } from './types.js';
 import { isDatasetPrefix } from './symbols.js';
 import type { PreloadEvent } from './events.js';
@@ -17,7 +18,9 @@ export const INTERVAL_MINUTES: Record<Exclude<Interval, '1d'>, number> = { '1m':
 export const SESSIONS = ['regular', 'extended'] as const;
 export type Interval = (typeof INTERVALS)[number];
 
+export const ADJUST_MODES = ['splits', 'total', 'none'] as const satisfies readonly Adjust[];
 export const DEFAULT_ENDPOINT = 'https://files.massive.com';
+export const DEFAULT_API_ENDPOINT = 'https://api.massive.com';
 export const DEFAULT_BUCKET = 'flatfiles';
 export const DEFAULT_WORKERS = 20;
 
@@ -65,6 +68,21 @@ export const optionsSchema = z.object({
   interval: z.enum(INTERVALS).default('1d').describe(`one of ${INTERVALS.join(', ')}`),
   /** Intraday bars of the regular session only, or extended hours too. @default 'extended' */
   session: z.enum(SESSIONS).default('extended').describe(`one of ${SESSIONS.join(', ')}`),
+  /**
+   * How stock bars are adjusted when read: `splits` (prices before a split scaled by its ratio,
+   * volume inversely), `total` (splits and cash dividends, as yfinance's auto_adjust), `none`
+   * (as the files hold them). Needs the corporate actions of the REST API (`apiKey`).
+   * @default 'splits'
+   */
+  adjust: z.enum(ADJUST_MODES).default('splits').describe(`one of ${ADJUST_MODES.join(', ')}`),
+  /** The REST API key, for corporate actions (not the S3 key pair). @default `MASSIVE_API_KEY` */
+  apiKey: z.string().min(1).optional().describe('a non-empty string'),
+  /** Base URL of the REST API. @default `MASSIVE_API_URL`, else `https://api.massive.com` */
+  apiEndpoint: z
+    .string()
+    .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol))
+    .optional()
+    .describe('an http(s) URL'),
   /** A dataset prefix, overriding the one the symbol and interval imply. */
   dataset: z.string().refine(isDatasetPrefix).optional().describe('a dataset prefix like us_stocks_sip/day_aggs_v1'),
   /** @default `MASSIVE_ACCESS_KEY_ID` / `MASSIVE_SECRET_ACCESS_KEY`, else the AWS default chain */
@@ -105,7 +123,7 @@ function expected(option: string): string {
 
 /** Renders a value for an error message without ever echoing credentials. */
 export function describeValue(option: string, value: unknown): string {
-  if (option === 'credentials') return '(hidden)';
+  if (option === 'credentials' || option === 'apiKey') return '(hidden)';
   if (option === 'store' && typeof value === 'string') return `\`${maskUrl(value)}\` (string)`;
   const shown = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
   return `\`${shown}\` (${value === null ? 'null' : typeof value})`;
@@ -125,6 +143,10 @@ export interface ResolvedOptions {
   end: string | undefined;
   interval: Interval;
   session: Session;
+  adjust: Adjust;
+  /** The REST API key; undefined: none given (adjusted reads use stored actions only). */
+  apiKey: string | undefined;
+  apiEndpoint: string;
   dataset: string | undefined;
   credentials: Credentials | undefined;
   clearProgress: boolean;
@@ -150,6 +172,8 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     store: input.store ?? (env['MARKET_DATA_STORE_URL'] || undefined),
     endpoint: input.endpoint ?? env['MASSIVE_S3_ENDPOINT'] ?? DEFAULT_ENDPOINT,
     bucket: input.bucket ?? env['MASSIVE_S3_BUCKET'] ?? DEFAULT_BUCKET,
+    apiKey: input.apiKey ?? (env['MASSIVE_API_KEY'] || undefined),
+    apiEndpoint: input.apiEndpoint ?? (env['MASSIVE_API_URL'] || undefined),
   };
   const parsed = optionsSchema.safeParse(merged);
   if (!parsed.success) {
@@ -158,7 +182,7 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     const value = merged[option];
     throw new InvalidOptionError(
       option,
-      option === 'credentials' ? undefined : value,
+      option === 'credentials' || option === 'apiKey' ? undefined : value,
       `Expected \`${option}\` to be ${expected(option)}, got ${describeValue(option, value)}`,
     );
   }
@@ -183,6 +207,9 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     end: o.end,
     interval: o.interval,
     session: o.session,
+    adjust: o.adjust,
+    apiKey: o.apiKey,
+    apiEndpoint: o.apiEndpoint ?? DEFAULT_API_ENDPOINT,
     dataset: o.dataset,
     credentials: o.credentials ?? (keyId && secret ? { accessKeyId: keyId, secretAccessKey: secret } : undefined),
     clearProgress: o.clearProgress,

@@ -1,8 +1,10 @@
+import { hasActions, NO_KEY_NOTE, refreshActions } from './actions/refresh.js';
 import { resolveOptions, type PreloadOptions, type ResolvedOptions } from './options.js';
 import { planJobs, type JobPlan } from './plan.js';
 import type { PreloadReport } from './run/report.js';
 import { Run } from './run/run.js';
 import { withStore } from './store/open.js';
+import type { Store } from './store/types.js';
 
 export type { Failure, JobReport, PreloadReport } from './run/report.js';
 export { PreloadAbortedError } from './run/run.js';
@@ -28,7 +30,7 @@ export async function preload(symbols: string | readonly string[], options?: Pre
 export async function runPlans(plans: JobPlan[], o: ResolvedOptions): Promise<PreloadReport> {
   const started = performance.now();
   // The store first: a store that cannot be opened is one line, before anything else is said.
-  return withStore(o, (store) => {
+  return withStore(o, async (store) => {
     o.onProgress?.({
       type: 'plan',
       jobs: plans.map((p) => ({
@@ -40,6 +42,22 @@ export async function runPlans(plans: JobPlan[], o: ResolvedOptions): Promise<Pr
         defaultPeriod: p.defaultPeriod,
       })),
     });
-    return new Run(store, plans, o).execute(started);
+    // Before any download: a refused REST key is one line and exit 2, as a refused S3 pair is.
+    const notes = await prepareActions(store, plans, o);
+    const report = await new Run(store, plans, o).execute(started);
+    report.notes.push(...notes);
+    return report;
   });
+}
+
+/**
+ * Fetches the corporate actions of the run's stock tickers that were never fetched or are older
+ * than a day, in one paged request. Without a key (or offline) nothing is fetched, and a note
+ * says what adjusted reads need.
+ */
+async function prepareActions(store: Store, plans: readonly JobPlan[], o: ResolvedOptions): Promise<string[]> {
+  const tickers = plans.filter((p) => hasActions(p.dataset)).flatMap((p) => p.symbols.map((s) => s.ticker));
+  if (tickers.length === 0 || o.offline) return [];
+  const { missing } = await refreshActions(store, tickers, o);
+  return missing.length > 0 ? [NO_KEY_NOTE] : [];
 }

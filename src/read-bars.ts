@@ -1,8 +1,10 @@
 // Reading bars: `fetchSymbol` (from the store, downloading the missing days first) and `readBars`
 // (the store only, never the network).
 import type { Bar } from './types.js';
+import { adjustBars } from './actions/read.js';
+import { hasActions, refreshActions } from './actions/refresh.js';
 import { aggregate } from './cache/aggregate.js';
-import { INTERVAL_MINUTES, resolveOptions, type PreloadOptions } from './options.js';
+import { INTERVAL_MINUTES, resolveOptions, type PreloadOptions, type ResolvedOptions } from './options.js';
 import { planJobs, type JobPlan } from './plan.js';
 import { runPlans } from './preload.js';
 import { withStore } from './store/open.js';
@@ -11,7 +13,12 @@ import type { Store } from './store/types.js';
 /**
  * Bars of one symbol for a window, oldest first. Served from the store without any network
  * when the window is known complete there; otherwise the missing days are downloaded first.
+ * Stock bars are split-adjusted by default (`adjust`: `splits`, `total` or `none`), from the
+ * corporate actions of the REST API (`apiKey`, `MASSIVE_API_KEY`), fetched again when older
+ * than a day.
  *
+ * @throws ConfigurationError when adjusted stock bars are asked for and no corporate actions are
+ * stored for the symbol (no key): never raw bars passed off as adjusted.
  * @example
  * const bars = await fetchSymbol('TSLA', { period: '5y' });
  * const shared = await fetchSymbol('TSLA', { store: 'postgres://user:pass@db:5432/market' });
@@ -20,25 +27,34 @@ export async function fetchSymbol(symbol: string, options?: PreloadOptions): Pro
   const o = resolveOptions(options);
   const plan = onlyPlan(planJobs([symbol], o));
   if (!o.clearProgress) {
-    // One connection answers the warm case: the coverage check and the read.
-    const cached = await withStore(o, async (store) => ((await isWindowCached(store, plan)) ? readPlan(store, plan) : undefined));
+    // One connection answers the warm case: the coverage check, the actions and the read.
+    const cached = await withStore(o, async (store) => {
+      if (!(await isWindowCached(store, plan))) return undefined;
+      await refreshIfAdjusting(store, plan, o);
+      return readPlan(store, plan, o);
+    });
     if (cached) return cached;
   }
+  // A preload fetches the actions of its stock symbols itself.
   await runPlans([plan], o);
-  return withStore(o, (store) => readPlan(store, plan));
+  return withStore(o, (store) => readPlan(store, plan, o));
 }
 
 /** The options that say where the bars are and which window to read. */
-export type ReadOptions = Pick<PreloadOptions, 'cacheDir' | 'store' | 'period' | 'start' | 'end' | 'interval' | 'session' | 'dataset' | 'now'>;
+export type ReadOptions = Pick<PreloadOptions, 'cacheDir' | 'store' | 'period' | 'start' | 'end' | 'interval' | 'session' | 'dataset' | 'adjust' | 'now'>;
 
 /**
  * Bars of one symbol already in the store for a window, oldest first. Never touches the
- * network; days not downloaded yet are simply absent.
+ * network: days not downloaded yet are simply absent, and adjustment (`adjust`, default
+ * `splits`) uses the corporate actions stored by an earlier preload or fetchSymbol.
+ *
+ * @throws ConfigurationError when adjusted stock bars are asked for and no corporate actions are
+ * stored for the symbol.
  */
 export async function readBars(symbol: string, options?: ReadOptions): Promise<Bar[]> {
   const o = resolveOptions(options);
   const plan = onlyPlan(planJobs([symbol], o));
-  return withStore(o, (store) => readPlan(store, plan));
+  return withStore(o, (store) => readPlan(store, plan, o));
 }
 
 function onlyPlan(plans: JobPlan[]): JobPlan {
@@ -52,10 +68,19 @@ async function isWindowCached(store: Store, plan: JobPlan): Promise<boolean> {
   return plan.publishedEnd < plan.start || store.isCovered(tickerOf(plan), plan.interval, plan.start, plan.publishedEnd);
 }
 
-async function readPlan(store: Store, plan: JobPlan): Promise<Bar[]> {
-  const stored = await store.readBars(tickerOf(plan), plan.interval, plan.start ?? '0000-01-01', plan.end);
-  if (plan.barInterval === '1d') return stored;
-  return aggregate(stored, INTERVAL_MINUTES[plan.barInterval], plan.session);
+/** Stale actions of a stock symbol are fetched again when a read may use the network and has a key. */
+async function refreshIfAdjusting(store: Store, plan: JobPlan, o: ResolvedOptions): Promise<void> {
+  if (o.adjust === 'none' || o.offline || o.apiKey === undefined || !hasActions(plan.dataset)) return;
+  await refreshActions(store, [tickerOf(plan)], o);
+}
+
+async function readPlan(store: Store, plan: JobPlan, o: Pick<ResolvedOptions, 'adjust'>): Promise<Bar[]> {
+  const ticker = tickerOf(plan);
+  const stored = await store.readBars(ticker, plan.interval, plan.start ?? '0000-01-01', plan.end);
+  // Minutes are adjusted before they are aggregated: a coarser bar is built from adjusted minutes.
+  const bars = await adjustBars(store, plan.symbols[0]?.symbol ?? ticker, ticker, plan.dataset, stored, o.adjust);
+  if (plan.barInterval === '1d') return bars;
+  return aggregate(bars, INTERVAL_MINUTES[plan.barInterval], plan.session);
 }
 
 function tickerOf(plan: JobPlan): string {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adjustmentSteps, applyAdjustment, checkHistoricalFactors, dedupeSplits, factorFor, sessionDay, type Step } from '../src/actions/adjust.js';
 import type { CorporateActions, Dividend, Split } from '../src/actions/types.js';
-import type { Bar } from '../src/cache/bars.js';
+import type { Bar } from '../src/types.js';
 import { corporateActionsFixture, KNOWN_CLOSE_DIVIDEND, REVERSE_SPLIT_TICKER } from './fixtures/actions.js';
 import { generateDataset, GENERATED_SPLITS, STOCKS_DATASET, type GeneratedDataset } from './fixtures/generate.js';
 import { readSourceBars } from './fixtures/source-bars.js';

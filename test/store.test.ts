@@ -113,4 +113,36 @@ describe.each(stores)('%s store', (_name, open) => {
       expect((await store.ingestedDays('AAA', '1d', '2024-01-01', '2024-12-31')).size).toBe(0);
     });
   });
+
+  it("stores a ticker's corporate actions whole and answers the closes before ex-dates", async () => {
+    await withStore(open, async (store) => {
+      const split = { ticker: 'AAA', executionDate: '2024-01-03', splitFrom: 1, splitTo: 2.5, adjustmentType: 'forward_split', historicalAdjustmentFactor: 0.4, id: 's1' };
+      const dividend = {
+        ticker: 'AAA', exDividendDate: '2024-01-04', cashAmount: 0.25, currency: 'USD', distributionType: 'recurring', frequency: 4,
+        payDate: '2024-01-20', recordDate: '2024-01-05', declarationDate: null, splitAdjustedCashAmount: 0.25, historicalAdjustmentFactor: null, id: 'd1',
+      };
+      expect(await store.getActions('AAA')).toBeUndefined();
+      const t0 = '2024-02-01T10:00:00.000Z';
+      await store.replaceActions(new Map([['AAA', { splits: [split, { ...split, id: 's2' }], dividends: [dividend] }], ['BBB', { splits: [], dividends: [] }]]), t0);
+      expect(await store.getActions('AAA')).toEqual({ splits: [split, { ...split, id: 's2' }], dividends: [dividend], fetchedAt: t0 });
+      expect(await store.getActions('BBB')).toEqual({ splits: [], dividends: [], fetchedAt: t0 });
+      expect(await store.actionsFetchedAt(['AAA', 'BBB', 'CCC'])).toEqual(new Map([['AAA', t0], ['BBB', t0]]));
+      // A refresh replaces: the duplicate the provider dropped is gone.
+      const t1 = '2024-02-02T10:00:00.000Z';
+      await store.replaceActions(new Map([['AAA', { splits: [split], dividends: [] }]]), t1);
+      expect(await store.getActions('AAA')).toEqual({ splits: [split], dividends: [], fetchedAt: t1 });
+
+      // Closes: the day bar of the last session before each day, within a week.
+      await store.prepareJob(JOB, { clear: false });
+      const queue = await store.openQueue([JOB]);
+      const [d1, d2] = ['2024-01-02', '2024-01-03'];
+      await queue.offer(JOB, [dayFile(d1), dayFile(d2)]);
+      const items = await queue.claim(2);
+      await queue.complete(items.map((i) => completed(i.file, [row('AAA', i.file.day, i.file.day === d1 ? 40 : 16)])));
+      await queue.close();
+      expect(await store.closesBefore('AAA', ['2024-01-03', '2024-01-05', '2024-01-02', '2024-01-20'])).toEqual(
+        new Map([['2024-01-03', 40], ['2024-01-05', 16]]),
+      );
+    });
+  });
 });

@@ -214,7 +214,8 @@ function parseRow<T>(schema: z.ZodType<T>, row: unknown, kind: string, url: stri
 }
 
 function show(value: unknown): string {
-  const text = value === undefined ? 'undefined' : JSON.stringify(value) ?? String(value);
+  // JSON.stringify answers undefined only for undefined, functions and symbols: none come from JSON.
+  const text = JSON.stringify(value) ?? 'undefined';
   return `\`${text.length > 80 ? `${text.slice(0, 80)}...` : text}\` (${value === null ? 'null' : typeof value})`;
 }
 

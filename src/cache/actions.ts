@@ -2,12 +2,9 @@
 // were fetched. A ticker's actions are replaced whole, in one transaction, never merged: the
 // provider corrects and removes rows, and a half-replaced set would adjust wrongly.
 import type { CorporateActions, Dividend, Split } from '../actions/types.js';
+import type { StoredActions } from '../store/types.js';
 import type { Db } from './database.js';
 
-/** A ticker's stored actions and when they were fetched (ISO time). */
-export interface StoredActions extends CorporateActions {
-  fetchedAt: string;
-}
 
 interface SplitRow {
   ticker: string;

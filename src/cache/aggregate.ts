@@ -33,6 +33,20 @@ const REGULAR_OPEN = 9 * 60 + 30;
 const REGULAR_CLOSE = 16 * 60;
 
 /**
+ * The close of the regular session (the last minute bar starting before 16:00 New York) of one
+ * day's minute bars, sorted by time; undefined when none is in the regular session.
+ */
+export function regularClose(bars: readonly Bar[]): number | undefined {
+  let close: number | undefined;
+  for (const b of bars) {
+    const local = b.time + newYorkOffset(b.time);
+    const minuteOfDay = Math.floor((local % 86_400_000) / 60_000);
+    if (minuteOfDay >= REGULAR_OPEN && minuteOfDay < REGULAR_CLOSE) close = b.close;
+  }
+  return close;
+}
+
+/**
  * Aggregates minute bars into `minutes`-long bars (open of the first, high max, low min, close of
  * the last, volume and transactions summed). Buckets are aligned to New York wall-clock time;
  * `regular` keeps only 09:30-16:00 New York (DST-aware), `extended` everything in the files.

@@ -10,6 +10,7 @@ import { ProgressUi } from './progress-ui.js';
 import { WINDOW_FLAGS, windowOptions } from './flags.js';
 import { show } from './show.js';
 import { status } from './status.js';
+import { actions } from './actions.js';
 import { jsonReport, summary } from './summary.js';
 
 export { jsonReport, summary } from './summary.js';
@@ -19,6 +20,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, interrupted: 130 } a
 const USAGE = `Usage: preload-market-data <SYMBOL...> [options]
        preload-market-data show <SYMBOL> [--last N] [--format table|csv|jsonl]
        preload-market-data status [--store URL] [--json]
+       preload-market-data actions <SYMBOL> [--refresh] [--json]
 
 Fill the local market-data cache with day bars from Massive's S3 flat files.
 Symbols: stocks (TSLA, BRK.B) and indices (I:SPX) default to 5y, crypto (BTC-USD) and
@@ -43,6 +45,8 @@ Options:
   --store URL          a shared PostgreSQL store, postgres://user:pass@host:5432/db
                        (env MARKET_DATA_STORE_URL): several processes on several
                        machines share the job; default: SQLite in the cache directory
+  --api-endpoint URL   REST API base URL, for corporate actions (env MASSIVE_API_URL,
+                       default https://api.massive.com)
   --endpoint URL       S3 endpoint (env MASSIVE_S3_ENDPOINT, default https://files.massive.com)
   --bucket NAME        S3 bucket (env MASSIVE_S3_BUCKET, default flatfiles)
   --retries N          retries per file before it fails (default 5)
@@ -57,6 +61,7 @@ Options:
   --help, --version
 
 Credentials: MASSIVE_ACCESS_KEY_ID and MASSIVE_SECRET_ACCESS_KEY, else the AWS default chain.
+Split-adjusted reads: MASSIVE_API_KEY (the REST key) for the corporate actions.
 Exit codes: 0 done, 1 some files failed, 2 bad usage or configuration, 3 the store
 failed (PostgreSQL down: rerun to resume), 130 interrupted.`;
 
@@ -74,6 +79,7 @@ export const FLAGS = {
   offline: { type: 'boolean' },
   endpoint: { type: 'string' },
   bucket: { type: 'string' },
+  'api-endpoint': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
   verbose: { type: 'boolean' },
@@ -93,6 +99,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     io.env['MASSIVE_SECRET_ACCESS_KEY'],
     io.env['MASSIVE_ACCESS_KEY_ID'],
     io.env['AWS_SECRET_ACCESS_KEY'],
+    io.env['MASSIVE_API_KEY'],
     ...storePasswords(argv, io.env),
   ].filter(
     (s): s is string => typeof s === 'string' && s.length >= 4,
@@ -104,6 +111,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
 
   if (argv[0] === 'show') return subcommand('show', () => show(argv.slice(1)), out, err);
   if (argv[0] === 'status') return subcommand('status', () => status(argv.slice(1)), out, err);
+  if (argv[0] === 'actions') return subcommand('actions', () => actions(argv.slice(1)), out, err);
 
   let args: ReturnType<typeof parse>;
   try {
@@ -148,6 +156,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       ...(v['max-rps'] !== undefined && { maxRps: num(v['max-rps']) }),
       ...(v.endpoint !== undefined && { endpoint: v.endpoint }),
       ...(v.bucket !== undefined && { bucket: v.bucket }),
+      ...(v['api-endpoint'] !== undefined && { apiEndpoint: v['api-endpoint'] }),
       clearProgress: Boolean(v['clear-progress']),
       keepRaw: Boolean(v['keep-raw']),
       offline: Boolean(v.offline),
@@ -217,7 +226,7 @@ async function subcommand(
 }
 
 /** Every flag of the run, `show` and `status`, as typed. */
-const ALL_FLAGS = new Set([...Object.keys(FLAGS), 'last', 'format']);
+const ALL_FLAGS = new Set([...Object.keys(FLAGS), 'last', 'format', 'refresh']);
 
 /**
  * An error as the one line the CLI prints: the library names options as in code (`clearProgress`);

@@ -15,6 +15,8 @@ Options:
                        window (default: everything cached)
   --interval I         1m|5m|15m|30m|1h|1d (intraday built from stored minutes)
   --session S          regular (09:30-16:00 New York) or extended (default)
+  --adjust A           splits (default: split-adjusted), total (splits and dividends)
+                       or none (as traded); from the stored corporate actions
   --dataset PREFIX     as for preloading
   --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR)
   --store URL          read a shared PostgreSQL store instead (env MARKET_DATA_STORE_URL)`;

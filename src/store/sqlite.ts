@@ -2,11 +2,13 @@
 // file is marked done in the same transaction that merges its bars (SQLite transactions are
 // atomic only within one database). One process owns its run: the work queue is a local FIFO.
 import { join } from 'node:path';
+import { ActionStore } from '../cache/actions.js';
 import { BarStore } from '../cache/bars.js';
 import { CACHE_FILE, openDatabase, type Db } from '../cache/database.js';
 import { ProgressStore } from '../progress/store.js';
 import type { Bar, DayFile, JobCounts } from '../types.js';
-import type { CompletedFile, DoneKey, JobProgress, JobSpec, JobStatus, Store, WorkItem, WorkQueue } from './types.js';
+import type { CorporateActions } from '../actions/types.js';
+import type { CompletedFile, DoneKey, JobProgress, JobSpec, JobStatus, Store, StoredActions, WorkItem, WorkQueue } from './types.js';
 
 /** Opens (creating if needed) the SQLite store in `cacheDir`. */
 export function openSqliteStore(cacheDir: string): SqliteStore {
@@ -19,6 +21,7 @@ export class SqliteStore implements Store {
   readonly #db: Db;
   readonly #bars: BarStore;
   readonly #progress: ProgressStore;
+  readonly #actions: ActionStore;
   readonly #commit: (batch: readonly CompletedFile[]) => void;
 
   constructor(db: Db, where: string) {
@@ -26,6 +29,7 @@ export class SqliteStore implements Store {
     this.where = where;
     this.#bars = new BarStore(db);
     this.#progress = new ProgressStore(db);
+    this.#actions = new ActionStore(db);
     // The key is recorded done in the same transaction that merges its bars.
     this.#commit = db.transaction((batch: readonly CompletedFile[]) => {
       for (const { job, file, rows } of batch) {
@@ -104,6 +108,22 @@ export class SqliteStore implements Store {
       etaMs: undefined,
       shared: false,
     }));
+  }
+
+  async replaceActions(actions: ReadonlyMap<string, CorporateActions>, fetchedAt: string): Promise<void> {
+    this.#actions.replace(actions, fetchedAt);
+  }
+
+  async getActions(ticker: string): Promise<StoredActions | undefined> {
+    return this.#actions.get(ticker);
+  }
+
+  async actionsFetchedAt(tickers: readonly string[]): Promise<Map<string, string>> {
+    return this.#actions.fetchedAt(tickers);
+  }
+
+  async closesBefore(symbol: string, days: readonly string[]): Promise<Map<string, number>> {
+    return this.#bars.closesBefore(symbol, days);
   }
 
   async openQueue(): Promise<WorkQueue> {

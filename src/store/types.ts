@@ -1,7 +1,13 @@
 // The store behind a run: bars, ingested days, coverage, progress, and (for a shared store) the
 // claims on files. Two implementations: SQLite (the embedded default, one file) and PostgreSQL
 // (shared by processes on several machines). The pipeline talks to this interface only.
+import type { CorporateActions } from '../actions/types.js';
 import type { Bar, DayFile, FailureCode, JobCounts, ParsedRow } from '../types.js';
+
+/** A ticker's stored corporate actions, oldest first, and when they were fetched (ISO time). */
+export interface StoredActions extends CorporateActions {
+  fetchedAt: string;
+}
 
 /** What the progress store knows of one job (a dataset, an interval and a set of tickers). */
 export interface JobProgress {
@@ -151,6 +157,21 @@ export interface Store {
   clearJob(job: string, tickers: readonly string[], interval: string): Promise<number>;
   /** Every job with its counts and processes, for `status` (SQLite: no processes). */
   status(): Promise<JobStatus[]>;
+  /**
+   * Replaces the corporate actions of every ticker in `actions` (the provider's rows as given),
+   * all in one transaction, and records `fetchedAt` for each.
+   */
+  replaceActions(actions: ReadonlyMap<string, CorporateActions>, fetchedAt: string): Promise<void>;
+  /** A ticker's stored actions; undefined when they were never fetched. */
+  getActions(ticker: string): Promise<StoredActions | undefined>;
+  /** When each of `tickers` had its actions fetched (ISO time); tickers never fetched are absent. */
+  actionsFetchedAt(tickers: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * The raw close of the last session before each of `days` (YYYY-MM-DD), from the stored day
+   * bars, else the last regular-session minute of the stored minute bars; a day with no stored
+   * session in the week before it is absent.
+   */
+  closesBefore(symbol: string, days: readonly string[]): Promise<Map<string, number>>;
   /** The work queue of one run over these jobs (registers this process in a shared store). */
   openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue>;
   close(): Promise<void>;

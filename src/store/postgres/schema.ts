@@ -4,7 +4,7 @@ import { StoreError } from '../../errors.js';
 import type { Db } from './db.js';
 
 /** The schema version this code reads and writes. A store of another version is refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Migrations keyed by the version they bring the store to, applied in order from the store's
@@ -94,6 +94,44 @@ CREATE TABLE rate_limits (
   name text PRIMARY KEY,
   -- GCRA: the earliest start of the next slot granted to anyone.
   next_at timestamptz NOT NULL
+);
+`,
+  ],
+  [
+    2,
+    `
+-- Corporate actions from the provider's REST API, as given (duplicates included: they are
+-- dropped when reading, with a note), and when each ticker's were fetched.
+CREATE TABLE splits (
+  ticker text NOT NULL,
+  execution_date text NOT NULL,
+  split_from float8 NOT NULL,
+  split_to float8 NOT NULL,
+  adjustment_type text NOT NULL,
+  historical_adjustment_factor float8,
+  id text NOT NULL
+);
+CREATE INDEX splits_by_ticker ON splits (ticker, execution_date);
+
+CREATE TABLE dividends (
+  ticker text NOT NULL,
+  ex_dividend_date text NOT NULL,
+  cash_amount float8 NOT NULL,
+  currency text,
+  distribution_type text,
+  frequency integer,
+  pay_date text,
+  record_date text,
+  declaration_date text,
+  split_adjusted_cash_amount float8,
+  historical_adjustment_factor float8,
+  id text NOT NULL
+);
+CREATE INDEX dividends_by_ticker ON dividends (ticker, ex_dividend_date);
+
+CREATE TABLE actions_fetched (
+  ticker text PRIMARY KEY,
+  fetched_at timestamptz NOT NULL
 );
 `,
   ],

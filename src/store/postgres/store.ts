@@ -1,8 +1,10 @@
 // The PostgreSQL store: one database shared by every process on every machine that preloads the
 // same jobs. This module holds the Store's reads and bookkeeping; each process's claims on files
 // are its queue's (queue.ts), and every statement goes through the one pool of db.ts.
+import type { CorporateActions } from '../../actions/types.js';
 import type { Bar } from '../../types.js';
-import type { DoneKey, JobProgress, JobSpec, JobStatus, Store, WorkQueue } from '../types.js';
+import type { DoneKey, JobProgress, JobSpec, JobStatus, Store, StoredActions, WorkQueue } from '../types.js';
+import * as actions from './actions.js';
 import { Db } from './db.js';
 import { jobCounts, jobProcesses } from './live.js';
 import { openPostgresQueue } from './queue.js';
@@ -164,6 +166,22 @@ export class PostgresStore implements Store {
       result.push({ ...j, ...counts, processes, etaMs, shared: true });
     }
     return result;
+  }
+
+  async replaceActions(byTicker: ReadonlyMap<string, CorporateActions>, fetchedAt: string): Promise<void> {
+    await actions.replaceActions(this.#db, byTicker, fetchedAt);
+  }
+
+  async getActions(ticker: string): Promise<StoredActions | undefined> {
+    return actions.getActions(this.#db, ticker);
+  }
+
+  async actionsFetchedAt(tickers: readonly string[]): Promise<Map<string, string>> {
+    return actions.actionsFetchedAt(this.#db, tickers);
+  }
+
+  async closesBefore(symbol: string, days: readonly string[]): Promise<Map<string, number>> {
+    return actions.closesBefore(this.#db, symbol, days);
   }
 
   async openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue> {
