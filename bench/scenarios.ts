@@ -270,6 +270,7 @@ function warmRows(ctx: Context): Row[] {
         cacheDir: dir,
         endpoint: ctx.server.endpoint,
         credentials: S3_CREDENTIALS,
+        adjust: 'none',
       });
       const wallMs = performance.now() - started;
       const { requests } = await ctx.server.stats();

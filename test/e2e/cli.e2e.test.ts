@@ -79,15 +79,15 @@ describe('preload-market-data TSLA (default 5y window)', () => {
   it('show prints cached bars without any network, as table, csv or jsonl', async () => {
     const offline = { ...w.env, MASSIVE_S3_ENDPOINT: 'http://127.0.0.1:9' };
     const last5 = readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END).slice(-5);
-    const jsonl = await runCli(['show', 'TSLA', '--last', '5', '--format', 'jsonl', '--cache-dir', cache()], offline);
+    const jsonl = await runCli(['show', 'TSLA', '--adjust', 'none', '--last', '5', '--format', 'jsonl', '--cache-dir', cache()], offline);
     expect(jsonl.code).toBe(0);
     expect(jsonl.stdout.trim().split('\n').map((l): unknown => JSON.parse(l))).toEqual(last5);
-    const csv = await runCli(['show', 'tsla', '--last', '2', '--format', 'csv', '--cache-dir', cache()], offline);
+    const csv = await runCli(['show', 'tsla', '--adjust', 'none', '--last', '2', '--format', 'csv', '--cache-dir', cache()], offline);
     expect(csv.stdout.trim().split('\n')).toEqual([
       'time,open,high,low,close,volume,transactions',
       ...last5.slice(-2).map((b) => [new Date(b.time).toISOString(), b.open, b.high, b.low, b.close, b.volume, b.transactions].join(',')),
     ]);
-    const table = await runCli(['show', 'TSLA', '--last', '3', '--cache-dir', cache()], offline);
+    const table = await runCli(['show', 'TSLA', '--adjust', 'none', '--last', '3', '--cache-dir', cache()], offline);
     expect(table.stdout.trim().split('\n')).toHaveLength(4);
     expect(table.stdout).toMatch(/^time\s+open\s+high\s+low\s+close\s+volume\s+transactions$/m);
     const bad = await runCli(['show', 'TSLA', '--format', 'xml', '--cache-dir', cache()], offline);

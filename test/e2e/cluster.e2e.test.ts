@@ -87,7 +87,7 @@ describe('three processes on one job and one PostgreSQL store', () => {
     const single = await runCli(['TSLA', 'AAPL', '--period', '1y', '--end', END, '--cache-dir', cacheDir], w.env);
     expect(single.code).toBe(0);
     for (const symbol of ['TSLA', 'AAPL']) {
-      const shared = await readBars(symbol, { store, start: START_1Y, end: END });
+      const shared = await readBars(symbol, { store, start: START_1Y, end: END, adjust: 'none' });
       expect(shared).toEqual(cachedBars(cacheDir, symbol));
       expect(shared).toEqual(readSourceBars(w.ds, STOCKS, symbol, START_1Y, END));
     }
@@ -137,7 +137,7 @@ describe('three processes on one job and one PostgreSQL store', () => {
     // fetched again: the files it had claimed ahead were never fetched.
     expect(twice).toBeLessThanOrEqual(workers);
     for (const r of results) expect(jobOf(r).done).toBe(files.length);
-    expect(await readBars('TSLA', { store, start: START_5Y, end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END));
+    expect(await readBars('TSLA', { store, start: START_5Y, end: END, adjust: 'none' })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END));
   });
 
   it('a process that joins late picks up what is left, and each file is still fetched once', async () => {
@@ -217,7 +217,7 @@ describe('PostgreSQL down mid-run', () => {
 
     const rerun = await runCli(['TSLA', '--end', END, '--store', store, '--json'], w.env);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(await readBars('TSLA', { store, start: START_5Y, end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END));
+    expect(await readBars('TSLA', { store, start: START_5Y, end: END, adjust: 'none' })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END));
   });
 });
 
@@ -252,14 +252,14 @@ describe('status, show and fetchSymbol on a shared store', () => {
     expect(after.stdout).toMatch(/files: (\d+) of \1 done, 0 claimed, 0 failed, 0 left \(complete\)/);
     expect(after.stdout + after.stderr).not.toContain(password);
 
-    const shown = await runCli(['show', 'TSLA', '--store', store, '--last', '3', '--format', 'jsonl'], w.env);
+    const shown = await runCli(['show', 'TSLA', '--adjust', 'none', '--store', store, '--last', '3', '--format', 'jsonl'], w.env);
     expect(shown.code).toBe(0);
     const source = readSourceBars(w.ds, STOCKS, 'TSLA', START_5Y, END);
     expect(shown.stdout.trim().split('\n').map((l): unknown => JSON.parse(l))).toEqual(source.slice(-3));
 
     // The window is known complete: fetchSymbol answers from the store with no S3 request.
     await w.server.resetStats();
-    const bars = await fetchSymbol('TSLA', { store, end: END, endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const bars = await fetchSymbol('TSLA', { store, end: END, adjust: 'none', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
     expect(bars).toEqual(source);
     expect((await w.server.stats()).requests).toBe(0);
   });

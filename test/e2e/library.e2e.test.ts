@@ -15,7 +15,8 @@ afterAll(async () => {
 
 // 'now' is pinned after END so the whole window counts as published.
 const now = new Date('2026-11-23T18:00:00Z');
-const opts = (cacheDir: string) => ({ cacheDir, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, end: END, now });
+// The bars as the files hold them: compared with the generator's own (adjusted reads: adjust.e2e.test.ts).
+const opts = (cacheDir: string) => ({ cacheDir, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, end: END, now, adjust: 'none' as const });
 
 describe('fetchSymbol', () => {
   it('downloads a missing window, then serves it from the cache with no network at all', async () => {
@@ -30,7 +31,7 @@ describe('fetchSymbol', () => {
     expect(await fetchSymbol('TSLA', { ...dead, start: '2026-01-01', end: '2026-06-30' })).toEqual(
       readSourceBars(w.ds, STOCKS, 'TSLA', '2026-01-01', '2026-06-30'),
     );
-    expect(await readBars('TSLA', { cacheDir, start: '2026-11-01', end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2026-11-01', END));
+    expect(await readBars('TSLA', { cacheDir, adjust: 'none', start: '2026-11-01', end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2026-11-01', END));
   });
 
   it('fetches only the days it lacks when the window grows', async () => {
@@ -90,7 +91,7 @@ describe('preload', () => {
     const files = dayFilesFor(w.ds, STOCKS, '2025-01-01', END);
     const rest = await preload('TSLA', { ...opts(cacheDir), start: '2025-01-01' });
     expect(rest.files).toEqual({ listed: files.length, downloaded: files.length - done.length, skipped: done.length, failed: 0 });
-    expect(await readBars('TSLA', { cacheDir, start: '2025-01-01', end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2025-01-01', END));
+    expect(await readBars('TSLA', { cacheDir, adjust: 'none', start: '2025-01-01', end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2025-01-01', END));
   });
 });
 

@@ -39,7 +39,7 @@ async function settle(): Promise<void> {
 }
 
 const now = new Date('2026-11-23T18:00:00Z');
-const opts = (cacheDir: string) => ({ cacheDir, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, end: END, now });
+const opts = (cacheDir: string) => ({ cacheDir, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, end: END, now, adjust: 'none' as const });
 
 describe('listing without warnings', () => {
   it('fetchSymbol for 5y against a closed port rejects with ERR_UNREACHABLE and prints nothing', async () => {

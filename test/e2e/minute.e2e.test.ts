@@ -76,11 +76,11 @@ describe('minute bars', () => {
     expect(json(r)).toMatchObject({ dataset: 'us_stocks_sip/minute_aggs_v1', files: { listed: 2, downloaded: 2 }, bars: 2 * 960 });
     expect(cachedBarsAt(cache, 'TSLA', '1m')).toHaveLength(2 * 960);
 
-    const show = await runCli(['show', 'TSLA', '--interval', '1h', '--session', 'regular', ...window, '--format', 'jsonl'], w.env);
+    const show = await runCli(['show', 'TSLA', '--adjust', 'none', '--interval', '1h', '--session', 'regular', ...window, '--format', 'jsonl'], w.env);
     expect(show.code).toBe(0);
     expect(show.stdout.trim().split('\n').map((l): unknown => JSON.parse(l))).toEqual(expected(60, true));
 
-    const opts = { cacheDir: cache, endpoint: 'http://127.0.0.1:9', credentials: { ...S3_CREDENTIALS }, start: DAYS[0], end: DAYS[1] };
+    const opts = { cacheDir: cache, endpoint: 'http://127.0.0.1:9', credentials: { ...S3_CREDENTIALS }, start: DAYS[0], end: DAYS[1], adjust: 'none' as const };
     expect(await fetchSymbol('TSLA', { ...opts, interval: '5m', session: 'regular' })).toEqual(expected(5, true));
     expect(await fetchSymbol('TSLA', { ...opts, interval: '15m' })).toEqual(expected(15, false));
     expect(await fetchSymbol('TSLA', { ...opts, interval: '1m' })).toEqual(expected(1, false));
