@@ -2,12 +2,15 @@
 export { preload, PreloadAbortedError } from './preload.js';
 export { fetchSymbol, readBars } from './read-bars.js';
 export { getProgress, listProgress, clearProgress, jobStatus } from './job-progress.js';
+export { corporateActions } from './actions/list.js';
 export { resolveSymbol } from './symbols.js';
-export { PreloadError, InvalidOptionError, ConfigurationError, NotEntitledError, IntegrityError, AbortedError, StoreError } from './errors.js';
+export { PreloadError, InvalidOptionError, ConfigurationError, NotEntitledError, IntegrityError, AbortedError, StoreError, ActionsError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
 export type { PreloadReport, Failure, JobReport } from './preload.js';
 export type { ReadOptions } from './read-bars.js';
+export type { ActionsOptions, CorporateActionsReport, SplitFactor, DividendFactor } from './actions/list.js';
+export type { Adjust, Split, Dividend } from './actions/types.js';
 export type { PreloadOptions, Period, Interval } from './options.js';
 export type { Bar, Credentials, FailureCode, JobCounts } from './types.js';
 export type { JobProgress, JobStatus, ProcessInfo } from './store/types.js';
