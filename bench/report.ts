@@ -111,6 +111,8 @@ export function evaluateTargets(results: RowResult[], inFlight: number): TargetR
     below('cold peak RSS < 300 MB (highest run)', peakMb('cold'), 300, (x) => `${x.toFixed(0)} MB`),
     ratio('multi (3 symbols) <= 1.15x single', 'multi: TSLA AAPL MSFT', 'multi: TSLA', 1.15),
     below('warm fetchSymbol < 20 ms (median)', wall('warm fetchSymbol'), 20, formatMs),
+    below('warm split-adjusted fetchSymbol < 20 ms (median)', wall('warm fetchSymbol, split-adjusted'), 20, formatMs),
+    ratio('warm split-adjusted <= 1.2x raw', 'warm fetchSymbol, split-adjusted', 'warm fetchSymbol', 1.2),
     below('CLI rerun of a completed job < 1 s', wall('warm CLI rerun'), 1000, formatMs),
     resumeRuns === undefined
       ? { target: 'resume GETs = remaining (+ <= in flight)', measured: 'not run', pass: undefined }

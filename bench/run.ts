@@ -238,6 +238,7 @@ try {
   writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
   log(`\nWrote ${path.relative(ROOT, out)}`);
 } finally {
+  await (await ctx.rest)?.close();
   await ctx.postgres?.close();
   await server.stop();
   rmSync(tmp, { recursive: true, force: true });

@@ -14,13 +14,17 @@ import { cliEnv, measure, type Measured } from './measure.js';
 import { summariseProfiles } from './profile.js';
 import { TSX_LOADER, type BenchStats } from './server.js';
 import { clusterRows, mergeRows } from './cluster.js';
+import { corporateActionsFixture } from '../test/fixtures/actions.js';
 import type { TestPostgres } from '../test/fixtures/postgres.js';
+import { startRestServer, type RestServer } from '../test/fixtures/rest-server.js';
 import type { Context, Row, Sample, Scenario, Workload } from './types.js';
 
 const FLOOR = fileURLToPath(new URL('./floor.ts', import.meta.url));
 /** Thread counts for the layouts: 20 downloads in flight spread over T threads of ceil(20 / T) each. */
 const LAYOUT_THREADS = [20, 8, 4, 2, 1];
 const WARM_CALLS = 20;
+/** The REST stand-in's key: the benchmark's own. */
+const BENCH_API_KEY = 'bench-rest-key';
 
 /** The daily workload: TSLA 5y from the day files. */
 const daily = (ctx: Context): Workload => ({ bucket: ctx.bucket, expected: ctx.expected, keysFile: ctx.keysFile, args: [], mbps: 0 });
@@ -237,14 +241,27 @@ function resumeRow(ctx: Context): Row {
   };
 }
 
+/** The REST stand-in with the fixture's corporate actions (TSLA's splits among them), started once. */
+async function restServer(ctx: Context): Promise<RestServer> {
+  ctx.rest ??= startRestServer({ apiKey: BENCH_API_KEY, fixtures: corporateActionsFixture() });
+  return ctx.rest;
+}
+
 function warmRows(ctx: Context): Row[] {
   const dir = freshDir(ctx, 'warm');
-  type FetchSymbol = typeof import('../src/index.js').fetchSymbol;
+  type Library = typeof import('../src/index.js');
+  type FetchSymbol = Library['fetchSymbol'];
   let filled: Promise<FetchSymbol> | undefined;
-  // One full cold run fills the cache both rows read; the library is loaded from the build, like a user's import.
+  // One full cold run fills the cache the rows read, and TSLA's corporate actions are stored; the
+  // library is loaded from the build, like a user's import.
   const index = pathToFileURL(path.join(ctx.app, 'dist', 'index.js')).href;
   const fill = (): Promise<FetchSymbol> =>
-    (filled ??= runCli(ctx, ['TSLA'], dir).then(async () => ((await import(index)) as typeof import('../src/index.js')).fetchSymbol));
+    (filled ??= runCli(ctx, ['TSLA'], dir).then(async () => {
+      const lib = (await import(index)) as Library;
+      const rest = await restServer(ctx);
+      await lib.corporateActions('TSLA', { cacheDir: dir, apiKey: BENCH_API_KEY, apiEndpoint: rest.url, refresh: true });
+      return lib.fetchSymbol;
+    }));
   const cli: Row = {
     name: 'warm CLI rerun',
     scenario: 'warm',
@@ -255,14 +272,17 @@ function warmRows(ctx: Context): Row[] {
       return sampleOf(run, { lists: run.lists });
     },
   };
-  const inProcess: Row = {
-    name: 'warm fetchSymbol',
+  // The same read raw and split-adjusted (the default, with fresh stored actions: no request either).
+  const inProcess = (name: string, adjust: 'none' | 'splits'): Row => ({
+    name,
     scenario: 'warm',
     runs: WARM_CALLS,
     setup: async () => void (await fill()),
     run: async () => {
       const fetchSymbol = await fill();
+      const rest = await restServer(ctx);
       await ctx.server.resetStats();
+      const restBefore = rest.requests.length;
       const started = performance.now();
       const bars = await fetchSymbol('TSLA', {
         period: '5y',
@@ -270,17 +290,62 @@ function warmRows(ctx: Context): Row[] {
         cacheDir: dir,
         endpoint: ctx.server.endpoint,
         credentials: S3_CREDENTIALS,
-        adjust: 'none',
+        adjust,
+        apiKey: BENCH_API_KEY,
+        apiEndpoint: rest.url,
       });
       const wallMs = performance.now() - started;
       const { requests } = await ctx.server.stats();
-      if (requests > 0 || bars.length < ctx.expected.length - 10) {
-        throw new Error(`warm fetchSymbol: ${bars.length} bars, ${requests} requests to the server (expected none)`);
+      const restRequests = rest.requests.length - restBefore;
+      if (requests > 0 || restRequests > 0 || bars.length < ctx.expected.length - 10) {
+        throw new Error(`${name}: ${bars.length} bars, ${requests} requests to the S3 server and ${restRequests} to the REST server (expected none)`);
       }
       return { wallMs, rssKb: undefined, cpuMs: undefined, files: 0, bytes: 0, gets: 0 };
     },
-  };
-  return [cli, inProcess];
+  });
+  return [cli, inProcess('warm fetchSymbol', 'none'), inProcess('warm fetchSymbol, split-adjusted', 'splits')];
+}
+
+/**
+ * A month of minute bars read from the store (TSLA's minute month, filled once), raw and
+ * split-adjusted, with a split in the middle of the month so that half the bars are scaled.
+ */
+function adjustedMinuteRows(ctx: Context, w: Workload): Row[] {
+  const dir = freshDir(ctx, 'adjusted-minutes');
+  type Library = typeof import('../src/index.js');
+  let filled: Promise<{ lib: Library; start: string; end: string }> | undefined;
+  const index = pathToFileURL(path.join(ctx.app, 'dist', 'index.js')).href;
+  const fill = () =>
+    (filled ??= runCli(ctx, ['TSLA'], dir, [], [], w).then(async () => {
+      const lib = (await import(index)) as Library;
+      const days = [...new Set(w.expected.map((e) => /(\d{4}-\d{2}-\d{2})\.csv\.gz$/.exec(e.key)?.[1] ?? ''))].sort();
+      const [start, mid, end] = [days[0] ?? '', days[Math.floor(days.length / 2)] ?? '', days.at(-1) ?? ''];
+      const fixture = corporateActionsFixture();
+      const tsla = fixture.get('TSLA');
+      tsla?.splits.push({ ticker: 'TSLA', executionDate: mid, splitFrom: 1, splitTo: 2, adjustmentType: 'forward_split', historicalAdjustmentFactor: 0.5, id: 'bench-mid' });
+      const rest = await startRestServer({ apiKey: BENCH_API_KEY, fixtures: fixture });
+      try {
+        await lib.corporateActions('TSLA', { cacheDir: dir, apiKey: BENCH_API_KEY, apiEndpoint: rest.url, refresh: true });
+      } finally {
+        await rest.close();
+      }
+      return { lib, start, end };
+    }));
+  const row = (name: string, adjust: 'none' | 'splits'): Row => ({
+    name,
+    scenario: 'minute',
+    runs: WARM_CALLS,
+    setup: async () => void (await fill()),
+    run: async () => {
+      const { lib, start, end } = await fill();
+      const started = performance.now();
+      const bars = await lib.readBars('TSLA', { cacheDir: dir, interval: '1m', start, end, adjust });
+      const wallMs = performance.now() - started;
+      if (bars.length === 0) throw new Error(`${name}: no bars`);
+      return { wallMs, rssKb: undefined, cpuMs: undefined, files: 0, bytes: 0, gets: 0, extra: { bars: bars.length } };
+    },
+  });
+  return [row('minute month readBars, raw', 'none'), row('minute month readBars, split-adjusted', 'splits')];
 }
 
 /**
@@ -299,6 +364,7 @@ function minuteRows(ctx: Context): Row[] {
     floorRow(ctx, 'minute large floor', 'http', 'minute', m.large),
     coldRow(ctx, 'minute large cold', 'minute', tsla, [], m.large, 'minute large floor'),
     mirrorRow(ctx, 'minute large, from the raw mirror', m.large),
+    ...adjustedMinuteRows(ctx, m.month),
   ];
 }
 

@@ -1,6 +1,7 @@
 // The benchmark's shared types: what a scenario row is and measures, and the context rows run in.
 // A leaf of bench/: scenarios.ts and cluster.ts both use it without importing each other.
 import type { TestPostgres } from '../test/fixtures/postgres.js';
+import type { RestServer } from '../test/fixtures/rest-server.js';
 import type { ProfileSummary } from './profile.js';
 import type { BenchServer } from './server.js';
 
@@ -40,6 +41,8 @@ export interface Context {
   tslaRows: number;
   /** The minute scenario's workloads, when it (or the cluster scenario) was selected. */
   minute?: { month: Workload; uncapped: Workload; large: Workload };
+  /** The REST stand-in serving corporate actions, started by the first row that needs it. */
+  rest?: Promise<RestServer>;
   /** The cluster scenario's PostgreSQL server, started when it is selected. */
   postgres?: TestPostgres;
   notes: string[];
