@@ -1,6 +1,7 @@
 // One claimed file, from its download task to what its outcome leaves behind: done with its bars
 // (through the batch writer), failed (recorded in the queue, judged by the failure policy), or
-// released when the run stopped under it.
+// released when the run stopped under it. Every write it starts has landed when it settles, so a
+// run that closes its queue once nothing is in flight never loses one.
 import type { FailureEvent } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { DownloadTask, TaskResult } from '../pool/messages.js';
@@ -96,7 +97,7 @@ export class Dispatch {
         // Stopped by the run's abort: neither done nor failed; another process or the next run takes it.
         await queue.release([item]).catch(() => undefined);
       } else {
-        this.#failed(job, item, { key: result.key, code: result.code, message: result.message });
+        await this.#failed(job, item, { key: result.key, code: result.code, message: result.message });
       }
     } catch (error) {
       // An aborted task is neither done nor failed: the next run downloads it again.
@@ -105,13 +106,17 @@ export class Dispatch {
   }
 
   /** Counts and reports the failure, records it in the queue, and stops the run if the policy says so. */
-  #failed({ plan }: RunJob, item: WorkItem, failure: Failure): void {
+  async #failed({ plan }: RunJob, item: WorkItem, failure: Failure): Promise<void> {
     const { stats, policy, queue, onFailure, fail } = this.#parts;
     this.#failedJobs.add(plan.job);
     stats.failed(failure);
     onFailure({ type: 'failure', ...failure });
-    void queue.fail(item, failure).catch((error: unknown) => fail(error));
+    // Awaited below: until the write lands the file is in flight, so the queue is not closed
+    // (its claims released) before it, which would leave the file pending instead of failed.
+    const recorded = queue.fail(item, failure).catch((error: unknown) => fail(error));
+    // Judged without waiting for the write: a run that must stop stops now, not a round trip later.
     const stop = policy.failed(plan.dataset, failure);
     if (stop) fail(stop);
+    await recorded;
   }
 }
