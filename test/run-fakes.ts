@@ -48,6 +48,8 @@ export function plans(symbols: string[] = ['TSLA'], input: PreloadOptions = {}):
 export class FakeQueue implements WorkQueue {
   readonly log: string[] = [];
   readonly offered: DayFile[] = [];
+  /** The `n` of every claim. */
+  readonly claimSizes: number[] = [];
   readonly pending: WorkItem[] = [];
   readonly failed: Array<{ item: WorkItem; failure: { code: FailureCode; message: string } }> = [];
   readonly released: WorkItem[] = [];
@@ -76,6 +78,7 @@ export class FakeQueue implements WorkQueue {
 
   async claim(n: number): Promise<WorkItem[]> {
     this.log.push('claim');
+    this.claimSizes.push(n);
     if (this.hooks.claim) return this.hooks.claim(n);
     return this.take(n);
   }
