@@ -177,6 +177,7 @@ export class Run {
   #fail(error: unknown): void {
     if (this.#fatal === undefined && !(this.#controller.signal.aborted && isAbort(error))) this.#fatal = asPreloadError(error);
     this.#controller.abort();
+    // Stopped, a pump starts and claims nothing: it only looks whether the run is now idle.
     this.#claims?.pump();
   }
 
