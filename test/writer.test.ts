@@ -37,15 +37,15 @@ describe('BatchWriter', () => {
       batches.push(batch.length);
       await queue.complete(batch);
     }, () => undefined);
-    writer.add(file(1));
-    writer.add(file(2));
+    const added = [writer.add(file(1)), writer.add(file(2))];
     // One turn of the event loop later, both are done with their bars.
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
     expect((await store.doneKeys(job.job)).size).toBe(2);
     expect(batches).toEqual([2]);
-    writer.add(file(3));
+    added.push(writer.add(file(3)));
     await writer.flush();
+    await Promise.all(added);
     expect(batches).toEqual([2, 1]);
     expect((await store.readBars('TSLA', '1d', '2026-01-01', '2026-01-31')).map((b) => b.close)).toEqual([1, 2, 3]);
   });
@@ -57,12 +57,12 @@ describe('BatchWriter', () => {
       batches.push(batch.map((f) => f.file.day));
       if (batches.length === 1) await new Promise<void>((r) => (release = r));
     }, () => undefined);
-    writer.add(file(1));
+    const added = [writer.add(file(1))];
     await new Promise((r) => setImmediate(r));
-    writer.add(file(2));
-    writer.add(file(3));
+    added.push(writer.add(file(2)), writer.add(file(3)));
     release();
     await writer.flush();
+    await Promise.all(added);
     expect(batches).toEqual([['2026-01-01'], ['2026-01-02', '2026-01-03']]);
   });
 
@@ -86,10 +86,11 @@ describe('BatchWriter', () => {
       if (calls === 1) throw new Error('store down');
       await queue.complete(batch);
     }, (e) => errors.push(e));
-    writer.add(file(1));
+    const added = [writer.add(file(1))];
     await writer.flush();
-    writer.add(file(2));
+    added.push(writer.add(file(2)));
     await writer.flush();
+    await Promise.all(added); // settled, not rejected: the failure went to onError
     expect(errors).toHaveLength(1);
     expect(calls).toBe(1);
     expect((await store.doneKeys(job.job)).size).toBe(0);

@@ -1,6 +1,9 @@
+// The report of a run: its type (the CLI's `--json` output) and how it is built at the end.
 import type { FailureCode, JobCounts } from '../types.js';
 import type { Interval } from '../options.js';
-import type { ProcessInfo } from '../store/types.js';
+import type { JobPlan } from '../plan.js';
+import type { ProgressEvent } from '../events.js';
+import type { ProcessInfo, Store } from '../store/types.js';
 
 /** A key that failed after its retries. */
 export interface Failure {
@@ -55,4 +58,62 @@ export interface JobReport extends JobCounts {
   /** This process's id among `processes`. */
   processId: number;
   processes: ProcessInfo[];
+}
+
+/** The counters a report is built from: what RunStats (stats.ts) collects. */
+export interface RunTotals {
+  readonly counts: Omit<ProgressEvent, 'type' | 'job'>;
+  readonly failures: Failure[];
+  readonly notes: string[];
+  readonly fromMirror: number;
+  readonly malformed: number;
+  readonly duplicates: number;
+}
+
+export interface ReportInput {
+  plans: readonly JobPlan[];
+  /** The first day each job's listing started from. */
+  starts: ReadonlyMap<JobPlan, string>;
+  store: Pick<Store, 'barRange'>;
+  stats: RunTotals;
+  interval: Interval;
+  /** When the run started (performance.now()). */
+  started: number;
+  job: JobReport | undefined;
+}
+
+/** The report of a run from its counters and the bars the store now holds for its window. */
+export async function buildReport(input: ReportInput): Promise<PreloadReport> {
+  const { plans, starts, stats } = input;
+  const c = stats.counts;
+  const start = plans.map((p) => starts.get(p) ?? p.start ?? p.end).sort()[0] ?? '';
+  const end = plans.map((p) => p.end).sort().at(-1) ?? '';
+  let first: number | undefined;
+  let last: number | undefined;
+  for (const plan of plans) {
+    const tickers = plan.symbols.map((s) => s.ticker);
+    const range = await input.store.barRange(tickers, plan.interval, starts.get(plan) ?? start, plan.end);
+    if (range && (first === undefined || range.first < first)) first = range.first;
+    if (range && (last === undefined || range.last > last)) last = range.last;
+  }
+  return {
+    symbols: plans.flatMap((p) => p.symbols.map((s) => s.symbol)),
+    dataset: plans.map((p) => p.dataset).join(','),
+    interval: input.interval,
+    start,
+    end,
+    files: { listed: c.listed, downloaded: c.downloaded, skipped: c.skipped, failed: c.failed },
+    bytes: c.bytes,
+    bars: c.bars,
+    barRange: first === undefined || last === undefined ? null : { first: new Date(first).toISOString(), last: new Date(last).toISOString() },
+    elapsedMs: Math.round(performance.now() - input.started),
+    failures: stats.failures,
+    retries: c.retries,
+    republished: c.republished,
+    fromRawMirror: stats.fromMirror,
+    notes: stats.notes,
+    malformedRows: stats.malformed,
+    duplicateRows: stats.duplicates,
+    ...(input.job ? { job: input.job } : {}),
+  };
 }

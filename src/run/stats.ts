@@ -1,6 +1,6 @@
 // The counters of one run: what the library emits as progress events and returns as its report.
 import type { ProgressEvent } from '../events.js';
-import type { Failure } from './report.js';
+import type { Failure, RunTotals } from './report.js';
 
 export type Counts = Omit<ProgressEvent, 'type' | 'job'>;
 
@@ -13,7 +13,7 @@ export interface Downloaded {
   fromMirror: boolean;
 }
 
-export class RunStats {
+export class RunStats implements RunTotals {
   readonly counts: Counts = {
     listed: 0,
     listingDone: false,

@@ -1,0 +1,122 @@
+// One claimed file, from its download task to what its outcome leaves behind: done with its bars
+// (through the batch writer), failed (recorded in the queue, judged by the failure policy), or
+// released when the run stopped under it. Every write it starts has landed when it settles, so a
+// run that closes its queue once nothing is in flight never loses one.
+import type { FailureEvent } from '../events.js';
+import type { ResolvedOptions } from '../options.js';
+import type { DownloadTask, TaskResult } from '../pool/messages.js';
+import type { S3Config } from '../s3/client.js';
+import type { RateLimit } from '../s3/rate-limit.js';
+import type { WorkItem, WorkQueue } from '../store/types.js';
+import type { Jobs, RunJob } from './jobs.js';
+import type { FailurePolicy } from './policy.js';
+import type { Failure } from './report.js';
+import type { RunStats } from './stats.js';
+import type { BatchWriter } from './writer.js';
+
+/** Day files (~250 KB) are read at once; minute files (tens of MB) stream through. */
+const STREAM_ABOVE_BYTES = 8 * 1024 * 1024;
+
+/** What every download task of a run shares; the file's own fields come from the work item. */
+export type TaskSettings = Omit<DownloadTask, 'key' | 'day' | 'size' | 'etag' | 'lastModified' | 'tickers'>;
+
+/** The settings of a run's tasks from its options and what the run set up (`config` undefined offline). */
+export function taskSettings(
+  o: Pick<ResolvedOptions, 'retries' | 'retryDelayMs' | 'timeoutMs' | 'keepRaw' | 'offline'>,
+  run: { config: S3Config | undefined; rateLimit: RateLimit | undefined; throttleSignal: SharedArrayBuffer; rawDir: string },
+): TaskSettings {
+  return {
+    // Undefined offline: the worker then reads the raw mirror only.
+    config: run.config,
+    retries: o.retries,
+    minRetryDelayMs: o.retryDelayMs,
+    requestTimeoutMs: o.timeoutMs,
+    rateLimit: run.rateLimit,
+    throttleSignal: run.throttleSignal,
+    streamAboveBytes: STREAM_ABOVE_BYTES,
+    rawDir: o.keepRaw || o.offline ? run.rawDir : undefined,
+  };
+}
+
+export interface DispatchParts {
+  jobs: Jobs;
+  /** Runs one task on the download pool. */
+  download: (task: DownloadTask) => Promise<TaskResult>;
+  task: TaskSettings;
+  queue: Pick<WorkQueue, 'fail' | 'release'>;
+  writer: Pick<BatchWriter, 'add'>;
+  stats: RunStats;
+  limit: { calm(): void };
+  policy: FailurePolicy;
+  /** The run's signal: a download that throws after it aborted was stopped, not failed. */
+  signal: AbortSignal;
+  onFailure: (event: FailureEvent) => void;
+  /** Stops the run with this error. */
+  fail: (error: unknown) => void;
+}
+
+export class Dispatch {
+  readonly #parts: DispatchParts;
+  readonly #failedJobs = new Set<string>();
+
+  constructor(parts: DispatchParts) {
+    this.#parts = parts;
+  }
+
+  /** Jobs with a file that failed in this run: their windows are not complete. */
+  get failedJobs(): ReadonlySet<string> {
+    return this.#failedJobs;
+  }
+
+  /**
+   * Downloads one file and records its outcome; settles once that is recorded (the file counts
+   * as in flight until then). Never rejects: what goes wrong stops the run through `fail`.
+   */
+  async file(item: WorkItem): Promise<void> {
+    const { download, task, stats, limit, policy, writer, queue, signal, fail } = this.#parts;
+    const { file } = item;
+    try {
+      const job = this.#parts.jobs.get(item.job);
+      const result = await download({
+        ...task,
+        key: file.key,
+        day: file.day,
+        size: file.size,
+        etag: file.etag,
+        tickers: job.spec.tickers as string[],
+        lastModified: file.lastModified,
+      });
+      stats.counts.retries += result.retries;
+      if (result.throttled === 0) limit.calm();
+      if (result.ok) {
+        policy.reached();
+        stats.downloaded({ ...result, rows: result.rows.length });
+        // In flight until committed: a kill loses at most the files counted as in flight.
+        await writer.add({ job: job.spec, file, rows: result.rows });
+      } else if (result.code === 'ERR_ABORTED') {
+        // Stopped by the run's abort: neither done nor failed; another process or the next run takes it.
+        await queue.release([item]).catch(() => undefined);
+      } else {
+        await this.#failed(job, item, { key: result.key, code: result.code, message: result.message });
+      }
+    } catch (error) {
+      // An aborted task is neither done nor failed: the next run downloads it again.
+      if (!signal.aborted) fail(error);
+    }
+  }
+
+  /** Counts and reports the failure, records it in the queue, and stops the run if the policy says so. */
+  async #failed({ plan }: RunJob, item: WorkItem, failure: Failure): Promise<void> {
+    const { stats, policy, queue, onFailure, fail } = this.#parts;
+    this.#failedJobs.add(plan.job);
+    stats.failed(failure);
+    onFailure({ type: 'failure', ...failure });
+    // Awaited below: until the write lands the file is in flight, so the queue is not closed
+    // (its claims released) before it, which would leave the file pending instead of failed.
+    const recorded = queue.fail(item, failure).catch((error: unknown) => fail(error));
+    // Judged without waiting for the write: a run that must stop stops now, not a round trip later.
+    const stop = policy.failed(plan.dataset, failure);
+    if (stop) fail(stop);
+    await recorded;
+  }
+}
