@@ -186,4 +186,16 @@ export class FakeStore implements Store {
   status(): never {
     throw new Error('not used by a run');
   }
+  replaceActions(): never {
+    throw new Error('not used by a run');
+  }
+  getActions(): never {
+    throw new Error('not used by a run');
+  }
+  actionsFetchedAt(): never {
+    throw new Error('not used by a run');
+  }
+  closesBefore(): never {
+    throw new Error('not used by a run');
+  }
 }
