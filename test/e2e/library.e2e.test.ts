@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearProgress, fetchSymbol, getProgress, listProgress, preload, PreloadAbortedError, readBars, type PreloadEvent } from '../../src/index.js';
 import { dayFilesFor } from '../fixtures/generate.js';
@@ -91,6 +93,35 @@ describe('preload', () => {
     const rest = await preload('TSLA', { ...opts(cacheDir), start: '2025-01-01' });
     expect(rest.files).toEqual({ listed: files.length, downloaded: files.length - done.length, skipped: done.length, failed: 0 });
     expect(await readBars('TSLA', { cacheDir, start: '2025-01-01', end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2025-01-01', END));
+  });
+});
+
+describe('raw mirror (keepRaw, offline)', () => {
+  it('a torn meta file is a day the mirror lacks offline, not a crash; the next online run over it rewrites it from the verified body', async () => {
+    const cacheDir = w.cacheDir('torn-meta');
+    const start = '2026-11-01';
+    const files = dayFilesFor(w.ds, STOCKS, start, END);
+    const torn = files[3];
+    if (!torn) throw new Error('no files');
+    await preload('TSLA', { ...opts(cacheDir), start, keepRaw: true });
+    // What a crash in the middle of writing it in place left.
+    writeFileSync(join(cacheDir, 'raw', `${torn.key}.meta.json`), '{"size":2395');
+
+    const dead = { ...opts(cacheDir), endpoint: 'http://127.0.0.1:9', start, offline: true };
+    const offline = await preload('MSFT', dead);
+    expect(offline.files).toEqual({ listed: files.length - 1, downloaded: files.length - 1, skipped: 0, failed: 0 });
+    const lacking = new Set(readSourceBars(w.ds, STOCKS, 'MSFT', torn.day, torn.day).map((b) => b.time));
+    expect(lacking.size).toBe(1);
+    expect(await readBars('MSFT', { cacheDir, start, end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'MSFT', start, END).filter((b) => !lacking.has(b.time)));
+
+    // Online, the body still matches the listing: it is read from the mirror (no GET) and its
+    // meta file written again, so offline sees the day once more.
+    await w.server.resetStats();
+    const online = await preload('AAPL', { ...opts(cacheDir), start, keepRaw: true });
+    expect(online).toMatchObject({ files: { listed: files.length, downloaded: files.length, failed: 0 }, fromRawMirror: files.length });
+    expect((await w.server.stats()).totalGets).toBe(0);
+    const again = await preload('NVDA', dead);
+    expect(again.files).toEqual({ listed: files.length, downloaded: files.length, skipped: 0, failed: 0 });
   });
 });
 
