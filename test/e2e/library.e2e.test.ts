@@ -64,34 +64,51 @@ describe('preload', () => {
     });
   });
 
-  it('stops on abort, keeps only complete keys, and resumes from there', async () => {
+  it('stops on abort (the server sees no GET once it settles, far fewer than the files), keeps only complete keys, and the rerun fetches only the rest', async () => {
     const cacheDir = w.cacheDir('abort');
+    const files = dayFilesFor(w.ds, STOCKS, '2025-01-01', END);
+    const workers = 4;
     const controller = new AbortController();
     await w.server.setLatency(20);
+    await w.server.resetStats();
     const run = preload('TSLA', {
       ...opts(cacheDir),
       start: '2025-01-01',
-      workers: 4,
+      workers,
       signal: controller.signal,
       onProgress: (e) => {
         if (e.type === 'progress' && e.downloaded >= 100) controller.abort();
       },
     });
     const error = await run.catch((e: unknown) => e);
+    const settled = await w.server.stats();
+    // Anything still running after the run settled would be seen by the server meanwhile.
+    await new Promise((r) => setTimeout(r, 500));
+    const later = await w.server.stats();
     await w.server.setLatency(0);
     expect(error).toBeInstanceOf(PreloadAbortedError);
     const partial = (error as PreloadAbortedError).report;
-    expect(partial.files.downloaded).toBeGreaterThanOrEqual(100);
+    expect(later.totalGets).toBe(settled.totalGets);
+    // It stopped: beyond the files it recorded, only the downloads in flight when it was aborted
+    // had been asked for, each once.
+    expect(settled.totalGets).toBeLessThan(files.length);
+    expect(settled.totalGets).toBeLessThanOrEqual(partial.files.downloaded + workers);
+    for (const count of Object.values(settled.gets)) expect(count).toBe(1);
 
     // Every key recorded done has its day ingested: none without its bars.
     const done = doneKeys(cacheDir);
     expect(done.length).toBe(partial.files.downloaded);
+    for (const key of done) expect(settled.gets[key]).toBe(1);
     const days = new Set(ingestedDays(cacheDir, 'TSLA').map((d) => d.day));
     for (const key of done) expect(days.has(key.slice(-17, -7))).toBe(true);
 
-    const files = dayFilesFor(w.ds, STOCKS, '2025-01-01', END);
+    await w.server.resetStats();
     const rest = await preload('TSLA', { ...opts(cacheDir), start: '2025-01-01' });
     expect(rest.files).toEqual({ listed: files.length, downloaded: files.length - done.length, skipped: done.length, failed: 0 });
+    // The server's log of the rerun: the rest, each once, and nothing the aborted run recorded.
+    const rerun = await w.server.stats();
+    expect(rerun.totalGets).toBe(files.length - done.length);
+    for (const key of done) expect(rerun.gets[key]).toBeUndefined();
     expect(await readBars('TSLA', { cacheDir, start: '2025-01-01', end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2025-01-01', END));
   });
 });
