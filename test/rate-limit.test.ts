@@ -27,7 +27,22 @@ describe('shared rate limit', () => {
     );
     expect(times).toHaveLength(48);
     expect(worstWindow(times, 1000)).toBeLessThanOrEqual(20);
-    expect(worstWindow(times, 1000)).toBeGreaterThanOrEqual(15);
+  });
+
+  // Judged by counts, not by how many a busy machine managed to start in a second.
+  it('is not a crawl: rps requests start at once, and only the next one waits for the window', async () => {
+    const limit = createRateLimit(20);
+    const first = Date.now();
+    let started = 0;
+    const all = Array.from({ length: 21 }, () => acquire(limit).then(() => (started += 1)));
+    // No timer is involved in starting the first 20, so by the next turn of the event loop all of
+    // them have, however busy the machine is.
+    await new Promise((r) => setImmediate(r));
+    expect(started).toBe(20);
+    await Promise.all(all);
+    expect(started).toBe(21);
+    // The window is a second and 10% (MARGIN in rate-limit.ts).
+    expect(Date.now() - first).toBeGreaterThanOrEqual(1100);
   });
 
   it('is shared across threads through its SharedArrayBuffer', async () => {
@@ -38,13 +53,14 @@ describe('shared rate limit', () => {
       const cells = new BigInt64Array(workerData.buffer);
       const now = BigInt(Date.now());
       for (let i = 0; i < 10; i++) cells[2 + i] = now;
-      parentPort.postMessage('filled');`;
+      parentPort.postMessage(Number(now));`;
     const worker = new Worker(source, { eval: true, workerData: limit });
-    await new Promise((resolve) => worker.once('message', resolve));
+    const filledAt = await new Promise<number>((resolve) => worker.once('message', resolve));
     await worker.terminate();
-    const before = Date.now();
     await acquire(limit);
-    expect(Date.now() - before).toBeGreaterThanOrEqual(1000);
+    // Measured from the worker's requests, not from when this thread got round to asking: on a
+    // busy machine, the message and terminate() alone can take a good part of the window.
+    expect(Date.now() - filledAt).toBeGreaterThanOrEqual(1100);
   });
 });
 
@@ -99,15 +115,16 @@ describe('rate limit shared through a store', () => {
 
   it('waits, without failing, while the queue is empty', async () => {
     const limit = createRateLimit(10, { shared: true });
-    let calls = 0;
     const feed = startSlotFeed(limit, async (n) => {
-      calls++;
       await sleep(300); // a slow store
       return Array.from({ length: n }, (_, i) => Date.now() + i * 110);
     });
     try {
+      // It resolves (never throws) once the slow store has answered. Not counted: a grant's slots
+      // can go stale before a busy thread wakes to take them, and then it waits for the next one.
+      const before = Date.now();
       await acquire(limit);
-      expect(calls).toBe(1);
+      expect(Date.now() - before).toBeGreaterThanOrEqual(300 - 5);
     } finally {
       feed.stop();
     }
@@ -168,6 +185,6 @@ describe('rate limit shared through a store', () => {
   });
 
   it('needs a limit created with { shared: true }', () => {
-    expect(() => startSlotFeed(createRateLimit(5), async () => [])).toThrow(TypeError);
+    expect(() => startSlotFeed(createRateLimit(5), () => Promise.resolve([]))).toThrow(TypeError);
   });
 });
