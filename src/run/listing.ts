@@ -29,6 +29,8 @@ export interface ListingParts {
 export class Listing {
   /** The first day each job's listing started from (found from the bucket for `period: max`). */
   readonly starts = new Map<JobPlan, string>();
+  /** The last day each job's listing showed a file for: coverage of the window's tail ends there. */
+  readonly lastListed = new Map<JobPlan, string>();
   readonly #parts: ListingParts;
 
   constructor(parts: ListingParts) {
@@ -80,6 +82,7 @@ export class Listing {
       const needed: DayFile[] = [];
       for (const file of files) {
         c.listed += 1;
+        if (file.day > (this.lastListed.get(plan) ?? '')) this.lastListed.set(plan, file.day);
         const etags = recordedEtags(file, done, ingested);
         if (etags.length > 0 && etags.every((e) => e === file.etag)) {
           c.skipped += 1;

@@ -106,7 +106,7 @@ export class Run {
     // Offline, the mirror is not the calendar: a missing day cannot be told from a holiday.
     if (!this.#controller.signal.aborted && !this.#o.offline) {
       const failedJobs = this.#dispatch?.failedJobs ?? new Set<string>();
-      await recordCoverage(this.#store, { plans: this.#jobs.plans, starts: this.#listing.starts, failedJobs, failedByAnyone: this.#jobWatch.counts?.failed });
+      await recordCoverage(this.#store, { plans: this.#jobs.plans, starts: this.#listing.starts, lastListed: this.#listing.lastListed, failedJobs, failedByAnyone: this.#jobWatch.counts?.failed });
     }
     const report = await buildReport({
       plans: this.#jobs.plans,

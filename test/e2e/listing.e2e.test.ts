@@ -1,12 +1,13 @@
 // The listing as a library user meets it, in-process: it fails and stops cleanly, without
 // printing warnings into the host app or leaving a rejection nobody handles.
+import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fetchSymbol, NotEntitledError, preload, PreloadAbortedError, type PreloadError } from '../../src/index.js';
 import { createListObjects } from '../../src/s3/list-objects.js';
 import { listDayFiles } from '../../src/s3/list.js';
-import { dayFilesFor } from '../fixtures/generate.js';
+import { CSV_HEADER, dayFilesFor } from '../fixtures/generate.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
-import { END, STOCKS, startWorld, type World } from './helpers.js';
+import { END, putObject, STOCKS, startWorld, type World } from './helpers.js';
 
 let w: World;
 beforeAll(async () => {
@@ -138,5 +139,33 @@ describe('a run stopped in the middle of its listing', () => {
     await settle();
     expect(warnings).toEqual([]);
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe('the tail of a window', () => {
+  it('a file that comes late is fetched by the next call, never skipped because the clock said it was out', async () => {
+    // The generated files end on Friday END (2026-11-20). On Tuesday evening Monday's file should
+    // be out by the clock, and is not: the provider is late.
+    const monday = '2026-11-23';
+    const tuesday = new Date('2026-11-24T20:00:00Z');
+    const cacheDir = w.cacheDir('late-file');
+    const window = { ...opts(cacheDir), start: '2026-11-16', end: monday, now: tuesday };
+    const first = await fetchSymbol('TSLA', window);
+    expect(first.map((b) => new Date(b.time).toISOString().slice(0, 10)).at(-1)).toBe(END);
+
+    const key = `${STOCKS}/2026/11/${monday}.csv.gz`;
+    const time = BigInt(Date.parse(`${monday}T05:00:00Z`)) * 1_000_000n;
+    const restore = putObject(w, key, gzipSync(`${CSV_HEADER}\nTSLA,1000,250,251,252,249,${time},10\n`));
+    try {
+      await w.server.resetStats();
+      const second = await fetchSymbol('TSLA', window);
+      expect((await w.server.stats()).gets[key]).toBe(1);
+      expect(second.at(-1)).toEqual({ time: Number(time / 1_000_000n), open: 250, high: 252, low: 249, close: 251, volume: 1000, transactions: 10 });
+      // Now listed and ingested: the window is complete, and a third call needs no network.
+      const third = await fetchSymbol('TSLA', { ...window, endpoint: 'http://127.0.0.1:9' });
+      expect(third).toEqual(second);
+    } finally {
+      restore();
+    }
   });
 });
