@@ -115,7 +115,7 @@ class RequestSignals {
 async function listPrefix(client: ListObjects, o: ListOptions, requests: RequestSignals, prefix: string): Promise<DayFile[]> {
   const files: DayFile[] = [];
   let token: string | undefined;
-  do {
+  for (;;) {
     const page = await send(client, o, requests, { Bucket: o.bucket, Prefix: prefix, ContinuationToken: token });
     for (const obj of page.Contents ?? []) {
       const day = obj.Key === undefined ? undefined : dayOfKey(o.dataset, obj.Key);
@@ -128,9 +128,14 @@ async function listPrefix(client: ListObjects, o: ListOptions, requests: Request
         lastModified: obj.LastModified?.toISOString(),
       });
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return files;
+    if (!page.IsTruncated) return files;
+    // A truncated page with no token to go on: stopping here would record the missing days as
+    // covered (the listing is the calendar), so the month fails instead.
+    if (!page.NextContinuationToken) {
+      throw new PreloadError('ERR_LIST', `Listing ${prefix} at the S3 endpoint failed: a page says more keys follow (IsTruncated) but gives no continuation token`);
+    }
+    token = page.NextContinuationToken;
+  }
 }
 
 /** For `period: max`: January 1 of the first year the dataset has, from its top-level prefixes. */
