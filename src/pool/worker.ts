@@ -11,7 +11,7 @@ import { createGetObject, requestSignal, type GetObject } from '../s3/get.js';
 import { acquire } from '../s3/rate-limit.js';
 import type { FailureCode } from '../types.js';
 import type { DownloadTask, TaskResult } from './messages.js';
-import { streamAttempt, streamFromMirror } from './stream.js';
+import { StreamDownload, streamFromMirror } from './stream.js';
 import type { PoolData } from './pool.js';
 
 // Piscina hands its `workerData` option to each thread as Node's own: importing it from 'piscina'
@@ -76,10 +76,12 @@ class TaskError extends Error {
 export default async function download(task: DownloadTask): Promise<TaskResult> {
   let attempts = 0;
   let throttled = 0;
-  let resumes = 0;
-  const retries = (): number => Math.max(0, attempts - 1) + resumes;
+  const retries = (): number => Math.max(0, attempts - 1);
 
-  /** One retry loop for every kind of attempt: backoff with jitter, Retry-After, final codes. */
+  /**
+   * One retry loop, and one budget, for every kind of attempt (a streamed body's Range resumes
+   * included): backoff with jitter, Retry-After, final codes.
+   */
   const withRetries = <T>(attempt: () => Promise<T>): Promise<T> =>
     pRetry(
       async () => {
@@ -122,8 +124,8 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
     const { config } = task;
     if (config !== undefined && large) {
       // Large files stream through: flat memory whatever their size.
-      const r = await withRetries(() => streamAttempt(getFor(task, config), task, stopping));
-      resumes = r.resumes;
+      const stream = new StreamDownload(getFor(task, config), task, stopping);
+      const r = await withRetries(() => stream.attempt()).finally(() => stream.abort());
       const { rows, malformed, duplicates } = r;
       return { ok: true, key: task.key, bytes: r.bytes, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: false };
     }
