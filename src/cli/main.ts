@@ -45,6 +45,8 @@ Options:
                        machines share the job; default: SQLite in the cache directory
   --endpoint URL       S3 endpoint (env MASSIVE_S3_ENDPOINT, default https://files.massive.com)
   --bucket NAME        S3 bucket (env MASSIVE_S3_BUCKET, default flatfiles)
+  --region NAME        SigV4 region of the endpoint, for other S3-compatible servers
+                       (env MASSIVE_S3_REGION, default us-east-1)
   --retries N          retries per file before it fails (default 5)
   --retry-delay-ms N   base delay of the exponential backoff (default 250)
   --timeout-ms N       per-request timeout (default 30000)
@@ -74,6 +76,7 @@ export const FLAGS = {
   offline: { type: 'boolean' },
   endpoint: { type: 'string' },
   bucket: { type: 'string' },
+  region: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
   verbose: { type: 'boolean' },
@@ -148,6 +151,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       ...(v['max-rps'] !== undefined && { maxRps: num(v['max-rps']) }),
       ...(v.endpoint !== undefined && { endpoint: v.endpoint }),
       ...(v.bucket !== undefined && { bucket: v.bucket }),
+      ...(v.region !== undefined && { region: v.region }),
       clearProgress: Boolean(v['clear-progress']),
       keepRaw: Boolean(v['keep-raw']),
       offline: Boolean(v.offline),

@@ -9,6 +9,7 @@ import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
 import { createGetObject, requestSignal, type GetObject } from '../s3/get.js';
 import { acquire } from '../s3/rate-limit.js';
+import { wrongPlace } from '../s3/refusal.js';
 import type { FailureCode } from '../types.js';
 import type { DownloadTask, TaskResult } from './messages.js';
 import { StreamDownload, streamFromMirror } from './stream.js';
@@ -41,7 +42,7 @@ const getters = new Map<string, GetObject>();
 
 // One signer per thread and identity; the keep-alive agent in s3/get.ts reuses sockets across tasks.
 function getterFor(config: S3Config): GetObject {
-  const id = `${config.endpoint}\u0000${config.bucket}\u0000${config.credentials.accessKeyId}`;
+  const id = `${config.endpoint}\u0000${config.bucket}\u0000${config.region ?? ''}\u0000${config.credentials.accessKeyId}`;
   let get = getters.get(id);
   if (!get) {
     get = createGetObject(config);
@@ -67,7 +68,7 @@ class TaskError extends Error {
     // ERR_THROTTLED lives only inside the retry loop: still throttled at the end is ERR_DOWNLOAD.
     readonly code: FailureCode | 'ERR_THROTTLED',
     message: string,
-    readonly retryAfterMs?: number,
+    readonly o: { retryAfterMs?: number | undefined; final?: boolean } = {},
   ) {
     super(message);
   }
@@ -89,12 +90,12 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
         try {
           return await attempt();
         } catch (error) {
-          const e = classify(task.key, error);
+          const e = classify(task, error);
           if (e.code === 'ERR_THROTTLED') {
             throttled += 1;
             Atomics.add(new Int32Array(task.throttleSignal), 0, 1);
           }
-          const final = FINAL.has(e.code) || (e.code === 'ERR_UNREACHABLE' && attempts >= UNREACHABLE_ATTEMPTS);
+          const final = e.o.final === true || FINAL.has(e.code) || (e.code === 'ERR_UNREACHABLE' && attempts >= UNREACHABLE_ATTEMPTS);
           throw final ? new AbortError(e) : e;
         }
       },
@@ -107,7 +108,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
         randomize: true,
         onFailedAttempt: async ({ error }) => {
           // Honour the server's Retry-After (SlowDown) on top of our own backoff.
-          const wait = error instanceof TaskError ? (error.retryAfterMs ?? 0) : 0;
+          const wait = error instanceof TaskError ? (error.o.retryAfterMs ?? 0) : 0;
           if (wait > 0) await sleep(Math.min(wait, 30_000), undefined, { signal: stopping });
         },
       },
@@ -136,7 +137,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
     return { ok: true, key: task.key, bytes: task.size, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: !!mirrored };
   } catch (error) {
     if (stopping.aborted) return { ok: false, key: task.key, code: 'ERR_ABORTED', message: `${task.key}: stopped, the run is ending`, retries: retries(), throttled };
-    const e = error instanceof TaskError ? error : classify(task.key, error);
+    const e = error instanceof TaskError ? error : classify(task, error);
     // Still throttled after every retry is a download failure like any other.
     const code = e.code === 'ERR_THROTTLED' ? 'ERR_DOWNLOAD' : e.code;
     return { ok: false, key: task.key, code, message: e.message, retries: retries(), throttled };
@@ -181,13 +182,17 @@ interface SdkError {
 }
 
 /** Maps whatever a download threw onto a stable code and one readable line. */
-function classify(key: string, error: unknown): TaskError {
+function classify(task: DownloadTask, error: unknown): TaskError {
   if (error instanceof TaskError) return error;
+  const { key } = task;
   if (error instanceof ParseError) return new TaskError('ERR_PARSE', `${key}: ${error.message}`);
   const e = (error ?? {}) as SdkError;
   if ((e as { code?: string }).code === 'ERR_INTEGRITY') return new TaskError('ERR_INTEGRITY', e.message ?? 'integrity check failed');
   const status = e.$metadata?.httpStatusCode;
   const name = e.name ?? 'Error';
+  // The bucket is elsewhere (another region or endpoint): no retry can fix the address.
+  const elsewhere = wrongPlace(error, task.config?.bucket ?? '');
+  if (elsewhere !== undefined) return new TaskError('ERR_DOWNLOAD', `${key}: ${elsewhere}`, { final: true });
   if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
     return new TaskError('ERR_CREDENTIALS', `${key}: the server rejected the credentials (${name})`);
   }
@@ -199,9 +204,7 @@ function classify(key: string, error: unknown): TaskError {
   }
   const retryAfter = Number(e.$response?.headers?.['retry-after']);
   const detail = status === undefined ? `${name}: ${e.message ?? ''}${code ? ` (${code})` : ''}`.trim() : `HTTP ${status} ${name}`;
-  return new TaskError(
-    status === 503 || status === 429 || name === 'SlowDown' ? 'ERR_THROTTLED' : 'ERR_DOWNLOAD',
-    `${key}: ${detail}`,
-    Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
-  );
+  return new TaskError(status === 503 || status === 429 || name === 'SlowDown' ? 'ERR_THROTTLED' : 'ERR_DOWNLOAD', `${key}: ${detail}`, {
+    retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
+  });
 }

@@ -1,10 +1,15 @@
 import { ConfigurationError } from '../errors.js';
 import type { Credentials } from '../types.js';
 
+/** The SigV4 region when none is given: Massive's, and what most S3-compatible servers accept. */
+export const DEFAULT_REGION = 'us-east-1';
+
 /** Everything a thread needs to sign its own requests: plain data, so it crosses `postMessage`. */
 export interface S3Config {
   endpoint: string;
   bucket: string;
+  /** The SigV4 region every request is signed for. @default 'us-east-1' */
+  region?: string | undefined;
   credentials: Credentials;
 }
 

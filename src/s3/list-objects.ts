@@ -2,7 +2,7 @@
 // answer. Loading @aws-sdk/client-s3 cost the main thread ~170 ms of CPU and ~24 MB at start-up
 // (measured here), and its XML and schema layers more per page, for the five fields a listing needs.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { S3Config } from './client.js';
+import { DEFAULT_REGION, type S3Config } from './client.js';
 import { errorOf, requestSignal, send } from './get.js';
 import { acquire, type RateLimit } from './rate-limit.js';
 import { canonicalQuery, SigV4 } from './sign.js';
@@ -32,7 +32,7 @@ export type ListObjects = (input: ListInput, opts?: { abortSignal?: AbortSignal 
 export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimit | undefined; timeoutMs?: number } = {}): ListObjects {
   const timeoutMs = opts.timeoutMs ?? LIST_TIMEOUT_MS;
   const endpoint = new URL(config.endpoint);
-  const signer = new SigV4(config.credentials);
+  const signer = new SigV4(config.credentials, config.region ?? DEFAULT_REGION);
   const https = endpoint.protocol === 'https:';
   const path = `${endpoint.pathname.replace(/\/$/, '')}/${encodeURIComponent(config.bucket)}`;
   const once: ListObjects = async (input, { abortSignal } = {}) => {

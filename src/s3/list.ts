@@ -2,6 +2,7 @@ import { monthsBetween } from '../dates.js';
 import { ConfigurationError, NotEntitledError, PreloadError } from '../errors.js';
 import type { DayFile } from '../types.js';
 import type { ListInput, ListObjects, ListPage } from './list-objects.js';
+import { wrongPlace } from './refusal.js';
 
 /** One listed day file. The listing is the calendar: a day without a file is not a trading day. */
 export interface ListOptions {
@@ -163,6 +164,8 @@ async function send(client: ListObjects, o: Pick<ListOptions, 'dataset' | 'signa
   } catch (cause) {
     const status = (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     const name = (cause as Error).name;
+    const elsewhere = wrongPlace(cause, input.Bucket);
+    if (elsewhere !== undefined) throw new ConfigurationError(elsewhere, { cause });
     if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
       throw new ConfigurationError(`The S3 endpoint rejected the credentials (${name})`, { cause });
     }

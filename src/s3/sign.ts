@@ -4,7 +4,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Credentials } from '../types.js';
 
-const REGION = 'us-east-1';
 const SERVICE = 's3';
 
 /** RFC 3986 escaping as SigV4 wants it: encodeURIComponent leaves !'()* alone, AWS does not. */
@@ -28,14 +27,16 @@ export interface SignInput {
   headers?: Record<string, string> | undefined;
 }
 
-/** Signs requests for one identity; the signing key is derived once per UTC day. */
+/** Signs requests for one identity and region; the signing key is derived once per UTC day. */
 export class SigV4 {
   readonly #credentials: Credentials;
+  readonly #region: string;
   #keyDay = '';
   #key: Buffer = Buffer.alloc(0);
 
-  constructor(credentials: Credentials) {
+  constructor(credentials: Credentials, region: string) {
     this.#credentials = credentials;
+    this.#region = region;
   }
 
   /** The headers to send: the input's, plus x-amz-date, x-amz-content-sha256, the token if any, and authorization. */
@@ -62,7 +63,7 @@ export class SigV4 {
       signedHeaders,
       'UNSIGNED-PAYLOAD',
     ].join('\n');
-    const scope = `${day}/${REGION}/${SERVICE}/aws4_request`;
+    const scope = `${day}/${this.#region}/${SERVICE}/aws4_request`;
     const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
     const signature = createHmac('sha256', this.#signingKey(day)).update(toSign).digest('hex');
     headers['authorization'] = `AWS4-HMAC-SHA256 Credential=${this.#credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
@@ -72,7 +73,7 @@ export class SigV4 {
   #signingKey(day: string): Buffer {
     if (day !== this.#keyDay) {
       let key: Buffer = createHmac('sha256', `AWS4${this.#credentials.secretAccessKey}`).update(day).digest();
-      for (const part of [REGION, SERVICE, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+      for (const part of [this.#region, SERVICE, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
       this.#key = key;
       this.#keyDay = day;
     }

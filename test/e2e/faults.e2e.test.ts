@@ -173,6 +173,7 @@ describe('bad input and environment', () => {
     [['TSLA', '--max-rps', '0'], /--max-rps to be a number of requests per second above 0, got `0`/],
     [['TSLA', '--max-rps', 'fast'], /--max-rps .* got `fast`/],
     [['TSLA', '--timeout-ms', '5'], /--timeout-ms .* got `5`/],
+    [['TSLA', '--region', 'eu west'], /Expected --region to be a region name like us-east-1 .*, got `eu west` \(string\)/],
   ])('%j exits 2 with one line', async (args, message) => {
     const r = await runCli([...args, '--cache-dir', w.cacheDir('bad')], w.env);
     expect(r.code).toBe(2);
