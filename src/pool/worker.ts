@@ -7,9 +7,10 @@ import { readRaw, writeRaw } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
+import { correctClock, shareClock } from '../s3/clock.js';
 import { createGetObject, requestSignal, type GetObject } from '../s3/get.js';
 import { acquire } from '../s3/rate-limit.js';
-import { wrongPlace } from '../s3/refusal.js';
+import { clockOff, keyPairRefused, refusalOf, TOKEN_EXPIRED } from '../s3/refusal.js';
 import type { FailureCode } from '../types.js';
 import type { DownloadTask, TaskResult } from './messages.js';
 import { StreamDownload, streamFromMirror } from './stream.js';
@@ -20,6 +21,8 @@ import type { PoolData } from './pool.js';
 // Aborted when the pool closes: in-flight requests end and their tasks settle before the thread
 // is terminated (terminating a thread in the middle of its work can abort the whole process).
 const stopping = watchStop((workerData as PoolData).stop);
+// Every thread signs with the process's clock offset, and corrects it for all (s3/clock.ts).
+shareClock((workerData as PoolData).clock);
 
 function watchStop(buffer: SharedArrayBuffer): AbortSignal {
   const controller = new AbortController();
@@ -68,7 +71,13 @@ class TaskError extends Error {
     // ERR_THROTTLED lives only inside the retry loop: still throttled at the end is ERR_DOWNLOAD.
     readonly code: FailureCode | 'ERR_THROTTLED',
     message: string,
-    readonly o: { retryAfterMs?: number | undefined; final?: boolean } = {},
+    readonly o: {
+      retryAfterMs?: number | undefined;
+      /** Retrying cannot help, whatever the code. */
+      final?: boolean;
+      /** RequestTimeTooSkewed: the server's time, to correct the clock by before the retry. */
+      serverTime?: string | undefined;
+    } = {},
   ) {
     super(message);
   }
@@ -95,6 +104,8 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
             throttled += 1;
             Atomics.add(new Int32Array(task.throttleSignal), 0, 1);
           }
+          // A clock the server says is off: corrected for every thread of the process, then retried.
+          if (e.o.serverTime !== undefined && !correctClock(e.o.serverTime)) throw new AbortError(e);
           const final = e.o.final === true || FINAL.has(e.code) || (e.code === 'ERR_UNREACHABLE' && attempts >= UNREACHABLE_ATTEMPTS);
           throw final ? new AbortError(e) : e;
         }
@@ -190,13 +201,26 @@ function classify(task: DownloadTask, error: unknown): TaskError {
   if ((e as { code?: string }).code === 'ERR_INTEGRITY') return new TaskError('ERR_INTEGRITY', e.message ?? 'integrity check failed');
   const status = e.$metadata?.httpStatusCode;
   const name = e.name ?? 'Error';
-  // The bucket is elsewhere (another region or endpoint): no retry can fix the address.
-  const elsewhere = wrongPlace(error, task.config?.bucket ?? '');
-  if (elsewhere !== undefined) return new TaskError('ERR_DOWNLOAD', `${key}: ${elsewhere}`, { final: true });
-  if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
-    return new TaskError('ERR_CREDENTIALS', `${key}: the server rejected the credentials (${name})`);
+  const refusal = refusalOf(error, task.config?.bucket ?? '');
+  switch (refusal?.kind) {
+    // The bucket is elsewhere (another region or endpoint): no retry can fix the address.
+    case 'elsewhere':
+      return new TaskError('ERR_DOWNLOAD', `${key}: ${refusal.line}`, { final: true });
+    case 'key-pair':
+      return new TaskError('ERR_CREDENTIALS', `${key}: ${keyPairRefused(refusal.code)}`);
+    // Retried once the clock is corrected; without a server time to correct it by, final.
+    case 'clock-skew':
+      return new TaskError('ERR_DOWNLOAD', `${key}: ${clockOff(refusal.serverTime !== undefined)}`, {
+        serverTime: refusal.serverTime,
+        final: refusal.serverTime === undefined,
+      });
+    case 'expired-token':
+      return new TaskError('ERR_CREDENTIALS', `${key}: ${TOKEN_EXPIRED}`);
+    case 'denied':
+      return new TaskError('ERR_NOT_ENTITLED', `${key}: access denied (403 ${name})`);
+    case undefined:
+      break;
   }
-  if (status === 403) return new TaskError('ERR_NOT_ENTITLED', `${key}: access denied (403)`);
   if (status === 404 || name === 'NoSuchKey') return new TaskError('ERR_NOT_FOUND', `${key}: listed but not found (404 NoSuchKey)`);
   const code = e.code ?? '';
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {

@@ -14,6 +14,8 @@ export class S3HttpError extends Error {
   readonly Endpoint: string | undefined;
   /** The region an AuthorizationHeaderMalformed answer expects. */
   readonly Region: string | undefined;
+  /** The server's clock, in a RequestTimeTooSkewed answer. */
+  readonly ServerTime: string | undefined;
 
   constructor(status: number, code: string, message: string, o: { headers?: Record<string, string | undefined>; body?: Record<string, string | undefined> } = {}) {
     super(message);
@@ -22,6 +24,7 @@ export class S3HttpError extends Error {
     this.$response = { headers: o.headers ?? {} };
     this.Endpoint = o.body?.['Endpoint'];
     this.Region = o.body?.['Region'];
+    this.ServerTime = o.body?.['ServerTime'];
   }
 }
 
@@ -106,5 +109,5 @@ export async function errorOf(res: IncomingMessage): Promise<S3HttpError> {
     const value = res.headers[name];
     headers[name] = Array.isArray(value) ? value[0] : value;
   }
-  return new S3HttpError(status, code, `${code} (HTTP ${status})`, { headers, body: { Endpoint: field('Endpoint'), Region: field('Region') } });
+  return new S3HttpError(status, code, `${code} (HTTP ${status})`, { headers, body: { Endpoint: field('Endpoint'), Region: field('Region'), ServerTime: field('ServerTime') } });
 }

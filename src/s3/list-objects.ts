@@ -4,7 +4,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_REGION, type S3Config } from './client.js';
 import { errorOf, requestSignal, send } from './get.js';
+import { correctClock } from './clock.js';
 import { acquire, type RateLimit } from './rate-limit.js';
+import { refusalOf } from './refusal.js';
 import { canonicalQuery, SigV4 } from './sign.js';
 
 export interface ListInput {
@@ -63,7 +65,7 @@ export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimi
       try {
         return await once(input, o);
       } catch (error) {
-        if (attempt >= LIST_ATTEMPTS || o.abortSignal?.aborted || !transient(error)) throw error;
+        if (attempt >= LIST_ATTEMPTS || o.abortSignal?.aborted || !(transient(error) || clockCorrected(error, config.bucket))) throw error;
         await sleep(LIST_BACKOFF_MS * 2 ** (attempt - 1) * (0.5 + Math.random()), undefined, o.abortSignal ? { signal: o.abortSignal } : {});
       }
     }
@@ -74,6 +76,12 @@ const LIST_ATTEMPTS = 3;
 /** The SDK's request timeout for a page, kept. */
 const LIST_TIMEOUT_MS = 60_000;
 const LIST_BACKOFF_MS = 100;
+
+/** A RequestTimeTooSkewed whose server time set the clock offset right (clock.ts): worth asking again. */
+function clockCorrected(error: unknown, bucket: string): boolean {
+  const refusal = refusalOf(error, bucket);
+  return refusal?.kind === 'clock-skew' && correctClock(refusal.serverTime);
+}
 
 /** A 5xx, a 429 or a connection cut mid-way; not a refusal (the run's breaker handles those). */
 function transient(error: unknown): boolean {

@@ -2,7 +2,7 @@ import { monthsBetween } from '../dates.js';
 import { ConfigurationError, NotEntitledError, PreloadError } from '../errors.js';
 import type { DayFile } from '../types.js';
 import type { ListInput, ListObjects, ListPage } from './list-objects.js';
-import { wrongPlace } from './refusal.js';
+import { clockOff, keyPairRefused, refusalOf, TOKEN_EXPIRED } from './refusal.js';
 
 /** One listed day file. The listing is the calendar: a day without a file is not a trading day. */
 export interface ListOptions {
@@ -162,14 +162,22 @@ async function send(client: ListObjects, o: Pick<ListOptions, 'dataset' | 'signa
   try {
     return await requests.send((abortSignal) => client(input, { abortSignal }));
   } catch (cause) {
-    const status = (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    const name = (cause as Error).name;
-    const elsewhere = wrongPlace(cause, input.Bucket);
-    if (elsewhere !== undefined) throw new ConfigurationError(elsewhere, { cause });
-    if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
-      throw new ConfigurationError(`The S3 endpoint rejected the credentials (${name})`, { cause });
+    const refusal = refusalOf(cause, input.Bucket);
+    switch (refusal?.kind) {
+      case 'elsewhere':
+        throw new ConfigurationError(refusal.line, { cause });
+      case 'key-pair':
+        throw new ConfigurationError(capitalize(keyPairRefused(refusal.code)), { cause });
+      // Reaching here, the listing client has already corrected the clock (or could not).
+      case 'clock-skew':
+        throw new ConfigurationError(capitalize(clockOff(refusal.serverTime !== undefined)), { cause });
+      case 'expired-token':
+        throw new ConfigurationError(capitalize(TOKEN_EXPIRED), { cause });
+      case 'denied':
+        throw new NotEntitledError(o.dataset, input.Prefix);
+      case undefined:
+        break;
     }
-    if (status === 403) throw new NotEntitledError(o.dataset, input.Prefix);
     if (o.signal?.aborted) throw cause;
     const code = (cause as { code?: string }).code;
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
@@ -178,4 +186,8 @@ async function send(client: ListObjects, o: Pick<ListOptions, 'dataset' | 'signa
     const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     throw new PreloadError('ERR_LIST', `Listing ${input.Prefix} at the S3 endpoint failed: ${detail}`, { cause });
   }
+}
+
+function capitalize(line: string): string {
+  return `${line.charAt(0).toUpperCase()}${line.slice(1)}`;
 }

@@ -3,6 +3,7 @@
 // ~13 MB (measured here), for a signature that is a canonical request, one SHA-256 and one HMAC.
 import { createHash, createHmac } from 'node:crypto';
 import type { Credentials } from '../types.js';
+import { serverNow } from './clock.js';
 
 const SERVICE = 's3';
 
@@ -39,8 +40,11 @@ export class SigV4 {
     this.#region = region;
   }
 
-  /** The headers to send: the input's, plus x-amz-date, x-amz-content-sha256, the token if any, and authorization. */
-  sign(input: SignInput, now = new Date()): Record<string, string> {
+  /**
+   * The headers to send: the input's, plus x-amz-date, x-amz-content-sha256, the token if any, and
+   * authorization. Signed at local time plus the clock offset the server taught us (clock.ts).
+   */
+  sign(input: SignInput, now = serverNow()): Record<string, string> {
     const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
     const day = amzDate.slice(0, 8);
     const { sessionToken } = this.#credentials;
