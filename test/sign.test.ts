@@ -58,10 +58,24 @@ describe('SigV4', () => {
       { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token/with+chars=' },
     ]) {
       const path = key === '' ? '/flatfiles' : objectPath('', 'flatfiles', key);
-      const headers = new SigV4(credentials, region).sign({ method: 'GET', path, query, host: '127.0.0.1:9000', headers: extra }, now);
+      const headers = new SigV4(region).sign({ method: 'GET', path, query, host: '127.0.0.1:9000', headers: extra }, credentials, now);
       expect(headers['authorization']).toBe(await reference(credentials, region, path, query, extra));
       expect(headers['authorization']).toContain(`/20261130/${region}/s3/aws4_request`);
       expect(headers['x-amz-date']).toBe('20261130T010203Z');
+      expect(headers['x-amz-security-token']).toBe(credentials.sessionToken);
+    }
+  });
+
+  it('signs each request with the credentials given to it: one signer across renewed sets', async () => {
+    const signer = new SigV4('us-east-1');
+    const path = objectPath('', 'flatfiles', 'a/b.csv.gz');
+    for (const credentials of [
+      { accessKeyId: 'ASIAONE', secretAccessKey: 'first-secret', sessionToken: 'token-1' },
+      { accessKeyId: 'ASIATWO', secretAccessKey: 'second-secret', sessionToken: 'token-2' },
+      { accessKeyId: 'ASIAONE', secretAccessKey: 'first-secret', sessionToken: 'token-1' },
+    ]) {
+      const headers = signer.sign({ method: 'GET', path, host: '127.0.0.1:9000' }, credentials, now);
+      expect(headers['authorization']).toBe(await reference(credentials, 'us-east-1', path, {}, {}));
       expect(headers['x-amz-security-token']).toBe(credentials.sessionToken);
     }
   });

@@ -8,7 +8,8 @@ import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
 import { correctClock, shareClock } from '../s3/clock.js';
-import { createGetObject, requestSignal, type GetObject } from '../s3/get.js';
+import { renewedCredentials } from '../s3/credentials.js';
+import { createGetObject, requestSignal, S3HttpError, type GetObject } from '../s3/get.js';
 import { acquire } from '../s3/rate-limit.js';
 import { clockOff, keyPairRefused, refusalOf, TOKEN_EXPIRED } from '../s3/refusal.js';
 import type { FailureCode } from '../types.js';
@@ -43,9 +44,11 @@ function watchStop(buffer: SharedArrayBuffer): AbortSignal {
 
 const getters = new Map<string, GetObject>();
 
-// One signer per thread and identity; the keep-alive agent in s3/get.ts reuses sockets across tasks.
+// One signer per thread and identity (renewing credentials: per source, each request signs with
+// its newest set); the keep-alive agent in s3/get.ts reuses sockets across tasks.
 function getterFor(config: S3Config): GetObject {
-  const id = `${config.endpoint}\u0000${config.bucket}\u0000${config.region ?? ''}\u0000${config.credentials.accessKeyId}`;
+  const { accessKeyId, renewal } = config.credentials;
+  const id = `${config.endpoint}\u0000${config.bucket}\u0000${config.region ?? ''}\u0000${renewal?.source ?? accessKeyId}`;
   let get = getters.get(id);
   if (!get) {
     get = createGetObject(config);
@@ -77,6 +80,8 @@ class TaskError extends Error {
       final?: boolean;
       /** RequestTimeTooSkewed: the server's time, to correct the clock by before the retry. */
       serverTime?: string | undefined;
+      /** ExpiredToken: the set of renewing credentials refused, to be replaced by a newer one before the retry. */
+      expired?: number | undefined;
     } = {},
   ) {
     super(message);
@@ -104,9 +109,14 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
             throttled += 1;
             Atomics.add(new Int32Array(task.throttleSignal), 0, 1);
           }
+          let final = e.o.final === true || FINAL.has(e.code) || (e.code === 'ERR_UNREACHABLE' && attempts >= UNREACHABLE_ATTEMPTS);
           // A clock the server says is off: corrected for every thread of the process, then retried.
-          if (e.o.serverTime !== undefined && !correctClock(e.o.serverTime)) throw new AbortError(e);
-          const final = e.o.final === true || FINAL.has(e.code) || (e.code === 'ERR_UNREACHABLE' && attempts >= UNREACHABLE_ATTEMPTS);
+          if (e.o.serverTime !== undefined) final = !correctClock(e.o.serverTime);
+          // An expired session token: the thread that owns the credentials renews them for every
+          // thread (s3/credentials.ts), then retried; final when no newer set comes.
+          if (e.o.expired !== undefined && task.config !== undefined) {
+            final = (await renewedCredentials(task.config.credentials, e.o.expired, stopping)) === undefined;
+          }
           throw final ? new AbortError(e) : e;
         }
       },
@@ -215,7 +225,7 @@ function classify(task: DownloadTask, error: unknown): TaskError {
         final: refusal.serverTime === undefined,
       });
     case 'expired-token':
-      return new TaskError('ERR_CREDENTIALS', `${key}: ${TOKEN_EXPIRED}`);
+      return new TaskError('ERR_CREDENTIALS', `${key}: ${TOKEN_EXPIRED}`, { expired: error instanceof S3HttpError ? error.credentialsVersion : undefined });
     case 'denied':
       return new TaskError('ERR_NOT_ENTITLED', `${key}: access denied (403 ${name})`);
     case undefined:

@@ -43,9 +43,9 @@ export function keyPairRefused(code: string): string {
   return `the S3 key pair was refused (${code}): the endpoint rejected the credentials; check MASSIVE_ACCESS_KEY_ID and MASSIVE_SECRET_ACCESS_KEY (the flat-files key pair, not the REST API key)`;
 }
 
-/** The line for an ExpiredToken that fresh credentials did not cure. */
+/** The line for an ExpiredToken that fresh credentials did not cure (or that none could be had for). */
 export const TOKEN_EXPIRED =
-  'the session token of the temporary S3 credentials has expired (ExpiredToken), and the AWS credential chain gave no fresh ones that the endpoint accepts';
+  'the session token of the temporary S3 credentials has expired (ExpiredToken), and no fresh ones that the endpoint accepts were to be had (only credentials from the AWS default chain are refreshed)';
 
 /** The line for a RequestTimeTooSkewed that correcting the clock did not cure. */
 export function clockOff(corrected: boolean): string {

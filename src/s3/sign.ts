@@ -28,15 +28,17 @@ export interface SignInput {
   headers?: Record<string, string> | undefined;
 }
 
-/** Signs requests for one identity and region; the signing key is derived once per UTC day. */
+/**
+ * Signs requests for one region, with the credentials of each request (temporary ones change
+ * mid-run); the signing key is derived once per UTC day and secret.
+ */
 export class SigV4 {
-  readonly #credentials: Credentials;
   readonly #region: string;
   #keyDay = '';
+  #keySecret = '';
   #key: Buffer = Buffer.alloc(0);
 
-  constructor(credentials: Credentials, region: string) {
-    this.#credentials = credentials;
+  constructor(region: string) {
     this.#region = region;
   }
 
@@ -44,10 +46,10 @@ export class SigV4 {
    * The headers to send: the input's, plus x-amz-date, x-amz-content-sha256, the token if any, and
    * authorization. Signed at local time plus the clock offset the server taught us (clock.ts).
    */
-  sign(input: SignInput, now = serverNow()): Record<string, string> {
+  sign(input: SignInput, credentials: Credentials, now = serverNow()): Record<string, string> {
     const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
     const day = amzDate.slice(0, 8);
-    const { sessionToken } = this.#credentials;
+    const { sessionToken } = credentials;
     const headers: Record<string, string> = {
       host: input.host,
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
@@ -69,17 +71,18 @@ export class SigV4 {
     ].join('\n');
     const scope = `${day}/${this.#region}/${SERVICE}/aws4_request`;
     const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
-    const signature = createHmac('sha256', this.#signingKey(day)).update(toSign).digest('hex');
-    headers['authorization'] = `AWS4-HMAC-SHA256 Credential=${this.#credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+    const signature = createHmac('sha256', this.#signingKey(day, credentials.secretAccessKey)).update(toSign).digest('hex');
+    headers['authorization'] = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
     return headers;
   }
 
-  #signingKey(day: string): Buffer {
-    if (day !== this.#keyDay) {
-      let key: Buffer = createHmac('sha256', `AWS4${this.#credentials.secretAccessKey}`).update(day).digest();
+  #signingKey(day: string, secret: string): Buffer {
+    if (day !== this.#keyDay || secret !== this.#keySecret) {
+      let key: Buffer = createHmac('sha256', `AWS4${secret}`).update(day).digest();
       for (const part of [this.#region, SERVICE, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
       this.#key = key;
       this.#keyDay = day;
+      this.#keySecret = secret;
     }
     return this.#key;
   }
