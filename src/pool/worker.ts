@@ -37,7 +37,8 @@ function watchStop(buffer: SharedArrayBuffer): AbortSignal {
   // warning would land in the host app's stderr.
   setMaxListeners(0, controller.signal);
   const wait = waitAsync(flag, 0, 0);
-  if (wait.async) void (wait.value as Promise<string>).then(() => controller.abort());
+  // The wait never rejects; were it to, the thread stops its downloads as for a close.
+  if (wait.async) (wait.value as Promise<string>).then(() => controller.abort(), () => controller.abort());
   else controller.abort();
   return controller.signal;
 }
