@@ -9,6 +9,7 @@ import { isDatasetPrefix } from './symbols.js';
 import type { PreloadEvent } from './events.js';
 import type { Session } from './cache/aggregate.js';
 import { isStoreUrl, maskUrl } from './store/url.js';
+import { DEFAULT_REGION } from './s3/client.js';
 
 export const PERIODS = ['1mo', '3mo', '6mo', '1y', '2y', '5y', '10y', 'ytd', 'max'] as const;
 export type Period = (typeof PERIODS)[number];
@@ -54,6 +55,16 @@ export const optionsSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/)
     .optional()
     .describe('an S3 bucket name (3-63 lower-case letters, digits, dots or hyphens)'),
+  /**
+   * SigV4 region the requests are signed for, for S3-compatible endpoints other than Massive's.
+   * @default `MASSIVE_S3_REGION`, else `us-east-1`
+   * @example 'eu-central-1'
+   */
+  region: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)
+    .optional()
+    .describe('a region name like us-east-1 (lower-case letters, digits and hyphens)'),
   /** Downloads in flight. @default 20 */
   workers: inFlight.default(DEFAULT_WORKERS).describe('an integer from 1 to 64'),
   /** Worker threads that check and inflate. @default one per core (2 to 4), at most `workers` */
@@ -136,6 +147,8 @@ export interface ResolvedOptions {
   store: string | undefined;
   endpoint: string;
   bucket: string;
+  /** The SigV4 region of the endpoint. */
+  region: string;
   workers: number;
   threads: number | undefined;
   period: Period | undefined;
@@ -174,6 +187,7 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     bucket: input.bucket ?? env['MASSIVE_S3_BUCKET'] ?? DEFAULT_BUCKET,
     apiKey: input.apiKey ?? (env['MASSIVE_API_KEY'] || undefined),
     apiEndpoint: input.apiEndpoint ?? (env['MASSIVE_API_URL'] || undefined),
+    region: input.region ?? (env['MASSIVE_S3_REGION'] || undefined),
   };
   const parsed = optionsSchema.safeParse(merged);
   if (!parsed.success) {
@@ -200,6 +214,7 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     store: o.store,
     endpoint: o.endpoint ?? DEFAULT_ENDPOINT,
     bucket: o.bucket ?? DEFAULT_BUCKET,
+    region: o.region ?? DEFAULT_REGION,
     workers: o.workers,
     threads: o.threads,
     period: o.period,

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createListObjects, parseListPage, type ListInput, type ListPage } from '../src/s3/list-objects.js';
+import { listDayFiles } from '../src/s3/list.js';
 import { S3_CREDENTIALS } from './fixtures/s3-server.js';
 import { STOCKS, startWorld, type World } from './e2e/helpers.js';
 
@@ -140,6 +141,36 @@ describe('createListObjects (retries)', () => {
     } finally {
       await failing.close();
       await denied.close();
+    }
+  });
+});
+
+describe('listDayFiles over createListObjects (real HTTP)', () => {
+  it('a truncated page without a continuation token fails the month with ERR_LIST instead of ending it', async () => {
+    const prefixes: string[] = [];
+    const server = createServer((req, res) => {
+      prefixes.push(new URL(req.url ?? '/', 'http://x').searchParams.get('prefix') ?? '');
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(
+        '<ListBucketResult><IsTruncated>true</IsTruncated>' +
+          `<Contents><Key>${STOCKS}/2026/03/2026-03-02.csv.gz</Key><Size>1</Size><ETag>"e"</ETag></Contents></ListBucketResult>`,
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const client = createListObjects({ endpoint: `http://127.0.0.1:${port}`, bucket: 'flatfiles', credentials: { ...S3_CREDENTIALS } });
+      const listing = listDayFiles(client, { dataset: STOCKS, bucket: 'flatfiles', start: '2026-03-01', end: '2026-03-31' });
+      const seen: string[] = [];
+      const error = await (async () => {
+        for await (const files of listing) seen.push(...files.map((f) => f.day));
+      })().catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_LIST' });
+      expect((error as Error).message).toContain(`Listing ${STOCKS}/2026/03/`);
+      expect(seen).toEqual([]);
+      expect(prefixes).toEqual([`${STOCKS}/2026/03/`]);
+    } finally {
+      await new Promise((r) => server.close(r));
     }
   });
 });

@@ -1,7 +1,7 @@
 import { ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotEntitledError } from '../src/errors.js';
+import { NotEntitledError, PreloadError } from '../src/errors.js';
 import { dayOfKey, findFirstDay, listDayFiles } from '../src/s3/list.js';
 import type { DayFile } from '../src/types.js';
 import type { ListObjects } from '../src/s3/list-objects.js';
@@ -63,6 +63,18 @@ describe('listDayFiles', () => {
     });
     const prefixes = s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix);
     expect(new Set(prefixes)).toEqual(new Set([`${DATASET}/2024/01/`, `${DATASET}/2024/02/`]));
+  });
+
+  it('fails the month with ERR_LIST naming the prefix when a truncated page has no continuation token', async () => {
+    s3.on(ListObjectsV2Command, { Prefix: `${DATASET}/2024/01/` })
+      .resolves({ Contents: [obj('2024-01-02')], IsTruncated: true })
+      .on(ListObjectsV2Command, { Prefix: `${DATASET}/2024/02/` })
+      .resolves({ Contents: [obj('2024-02-01')] });
+    const error = await collect('2024-01-01', '2024-02-29').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PreloadError);
+    expect(error).toMatchObject({ code: 'ERR_LIST' });
+    expect((error as Error).message).toContain(`${DATASET}/2024/01/`);
+    expect((error as Error).message).toMatch(/IsTruncated.*no continuation token/);
   });
 
   it('ignores keys that are not day files of the dataset, such as ../ paths', async () => {

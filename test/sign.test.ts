@@ -15,15 +15,21 @@ class Sha256 {
   update(data: SourceData): void {
     this.#hash.update(bytes(data));
   }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.#hash.digest());
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.#hash.digest()));
   }
 }
 
 const now = new Date('2026-11-30T01:02:03.456Z');
 
-async function reference(credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }, path: string, query: Record<string, string>, extra: Record<string, string>) {
-  const signer = new SignatureV4({ credentials, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false });
+async function reference(
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+  region: string,
+  path: string,
+  query: Record<string, string>,
+  extra: Record<string, string>,
+) {
+  const signer = new SignatureV4({ credentials, region, service: 's3', sha256: Sha256, uriEscapePath: false });
   const signed = await signer.sign(
     { method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port: 9000, path, query, headers: { host: '127.0.0.1:9000', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...extra } },
     { signingDate: now },
@@ -33,6 +39,7 @@ async function reference(credentials: { accessKeyId: string; secretAccessKey: st
 
 interface Case {
   name: string;
+  region: string;
   key: string;
   query: Record<string, string>;
   extra: Record<string, string>;
@@ -40,18 +47,35 @@ interface Case {
 
 describe('SigV4', () => {
   it.each<Case>([
-    { name: 'an object GET', key: 'us_stocks_sip/day_aggs_v1/2024/03/2024-03-15.csv.gz', query: {}, extra: {} },
-    { name: 'a ranged GET of a key that needs escaping', key: "odd/it's (1) *x* ~a b+c.csv.gz", query: {}, extra: { range: 'bytes=100-' } },
-    { name: 'a ListObjectsV2 page', key: '', query: { 'list-type': '2', prefix: 'us_stocks_sip/day_aggs_v1/2024/03/', 'continuation-token': 'a+b/c=' }, extra: {} },
-  ])('signs $name as the SDK signer does', async ({ key, query, extra }) => {
+    { name: 'an object GET', region: 'us-east-1', key: 'us_stocks_sip/day_aggs_v1/2024/03/2024-03-15.csv.gz', query: {}, extra: {} },
+    { name: 'a ranged GET of a key that needs escaping', region: 'us-east-1', key: "odd/it's (1) *x* ~a b+c.csv.gz", query: {}, extra: { range: 'bytes=100-' } },
+    { name: 'a ListObjectsV2 page', region: 'us-east-1', key: '', query: { 'list-type': '2', prefix: 'us_stocks_sip/day_aggs_v1/2024/03/', 'continuation-token': 'a+b/c=' }, extra: {} },
+    { name: 'an object GET in another region', region: 'eu-central-1', key: 'us_stocks_sip/day_aggs_v1/2024/03/2024-03-15.csv.gz', query: {}, extra: {} },
+    { name: 'a ListObjectsV2 page in another region', region: 'auto', key: '', query: { 'list-type': '2', prefix: 'us_stocks_sip/' }, extra: {} },
+  ])('signs $name ($region) as the SDK signer does', async ({ region, key, query, extra }) => {
     for (const credentials of [
       { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
       { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token/with+chars=' },
     ]) {
       const path = key === '' ? '/flatfiles' : objectPath('', 'flatfiles', key);
-      const headers = new SigV4(credentials).sign({ method: 'GET', path, query, host: '127.0.0.1:9000', headers: extra }, now);
-      expect(headers['authorization']).toBe(await reference(credentials, path, query, extra));
+      const headers = new SigV4(region).sign({ method: 'GET', path, query, host: '127.0.0.1:9000', headers: extra }, credentials, now);
+      expect(headers['authorization']).toBe(await reference(credentials, region, path, query, extra));
+      expect(headers['authorization']).toContain(`/20261130/${region}/s3/aws4_request`);
       expect(headers['x-amz-date']).toBe('20261130T010203Z');
+      expect(headers['x-amz-security-token']).toBe(credentials.sessionToken);
+    }
+  });
+
+  it('signs each request with the credentials given to it: one signer across renewed sets', async () => {
+    const signer = new SigV4('us-east-1');
+    const path = objectPath('', 'flatfiles', 'a/b.csv.gz');
+    for (const credentials of [
+      { accessKeyId: 'ASIAONE', secretAccessKey: 'first-secret', sessionToken: 'token-1' },
+      { accessKeyId: 'ASIATWO', secretAccessKey: 'second-secret', sessionToken: 'token-2' },
+      { accessKeyId: 'ASIAONE', secretAccessKey: 'first-secret', sessionToken: 'token-1' },
+    ]) {
+      const headers = signer.sign({ method: 'GET', path, host: '127.0.0.1:9000' }, credentials, now);
+      expect(headers['authorization']).toBe(await reference(credentials, 'us-east-1', path, {}, {}));
       expect(headers['x-amz-security-token']).toBe(credentials.sessionToken);
     }
   });

@@ -49,6 +49,8 @@ Options:
                        default https://api.massive.com)
   --endpoint URL       S3 endpoint (env MASSIVE_S3_ENDPOINT, default https://files.massive.com)
   --bucket NAME        S3 bucket (env MASSIVE_S3_BUCKET, default flatfiles)
+  --region NAME        SigV4 region of the endpoint, for other S3-compatible servers
+                       (env MASSIVE_S3_REGION, default us-east-1)
   --retries N          retries per file before it fails (default 5)
   --retry-delay-ms N   base delay of the exponential backoff (default 250)
   --timeout-ms N       per-request timeout (default 30000)
@@ -80,6 +82,7 @@ export const FLAGS = {
   endpoint: { type: 'string' },
   bucket: { type: 'string' },
   'api-endpoint': { type: 'string' },
+  region: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
   verbose: { type: 'boolean' },
@@ -157,6 +160,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       ...(v.endpoint !== undefined && { endpoint: v.endpoint }),
       ...(v.bucket !== undefined && { bucket: v.bucket }),
       ...(v['api-endpoint'] !== undefined && { apiEndpoint: v['api-endpoint'] }),
+      ...(v.region !== undefined && { region: v.region }),
       clearProgress: Boolean(v['clear-progress']),
       keepRaw: Boolean(v['keep-raw']),
       offline: Boolean(v.offline),

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { PreloadError } from '../errors.js';
+import { clockBuffer } from '../s3/clock.js';
 import type { DownloadTask, TaskResult } from './messages.js';
 
 export interface PoolLayout {
@@ -30,6 +31,8 @@ const WORKER = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.u
 export interface PoolData {
   /** Int32 at index 0, set to 1 when the pool closes: each thread then stops its downloads. */
   stop: SharedArrayBuffer;
+  /** The process's clock offset to the S3 server (s3/clock.ts), shared with the main thread. */
+  clock: SharedArrayBuffer;
 }
 
 /** How long close() waits for stopped downloads to settle before terminating the threads anyway. */
@@ -54,7 +57,7 @@ export class DownloadPool {
       // The default 'sync' parks a thread's event loop between tasks; ours do async I/O.
       atomics: 'disabled',
       idleTimeout: 60_000,
-      workerData: { stop: this.#stop } satisfies PoolData,
+      workerData: { stop: this.#stop, clock: clockBuffer() } satisfies PoolData,
       ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}),
     });
     // Piscina emits 'error' for what no task can receive; with no listener that would crash the

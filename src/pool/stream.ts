@@ -15,8 +15,6 @@ import type { DownloadTask } from './messages.js';
 
 export interface StreamResult extends ExtractResult {
   bytes: number;
-  /** Range requests made to resume a body cut halfway. */
-  resumes: number;
 }
 
 /**
@@ -100,44 +98,82 @@ class BodySink {
   }
 }
 
-/** One attempt: resumes by Range within itself; a length or MD5 mismatch at the end throws (a full retry). */
-export async function streamAttempt(get: GetObject, task: DownloadTask, stop?: AbortSignal): Promise<StreamResult> {
-  const sink = new BodySink(task);
-  const { check } = sink;
-  const raw: RawWriter | undefined = task.rawDir === undefined ? undefined : await createRawWriter(task.rawDir, task);
-  let resumes = 0;
-  try {
-    for (;;) {
-      const idle = new AbortController();
-      let timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
-      try {
-        const from = check.received;
-        const res = await get(task.key, { ...(from > 0 ? { range: `bytes=${from}-` } : {}), signal: stop ? AbortSignal.any([idle.signal, stop]) : idle.signal });
-        if (from > 0 && res.status !== 206) throw new Error('the server ignored the Range request');
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          // A stall is measured between chunks, not over the whole (long) body.
-          clearTimeout(timer);
-          timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
-          await raw?.write(chunk);
-          await sink.write(chunk);
-        }
-        break;
-      } catch (error) {
-        // Resume after a cut only: a refusal, a parse error or a finished body goes to the caller.
-        const cut = !stop?.aborted && check.received > 0 && check.received < task.size && !(error instanceof ParseError) && resumes < task.retries;
-        if (!cut) throw error;
-        resumes += 1;
-      } finally {
-        clearTimeout(timer);
+/** What a streamed body keeps between attempts: the bytes checked and inflated so far, and its raw copy. */
+interface PartialBody {
+  sink: BodySink;
+  raw: RawWriter | undefined;
+}
+
+/**
+ * One large file across the attempts of the caller's retry loop: each `attempt()` is one request.
+ * A body cut halfway keeps what arrived, and the next attempt asks for the rest with a Range
+ * request; anything else (a refusal, a body that fails its check, a server that ignores the
+ * Range) starts the body over. Resumes are retries like any other, so they share the file's
+ * retry budget and its backoff: at most `retries + 1` requests per file.
+ */
+export class StreamDownload {
+  readonly #get: GetObject;
+  readonly #task: DownloadTask;
+  readonly #stop: AbortSignal | undefined;
+  #partial: PartialBody | undefined;
+
+  constructor(get: GetObject, task: DownloadTask, stop?: AbortSignal) {
+    this.#get = get;
+    this.#task = task;
+    this.#stop = stop;
+  }
+
+  /** One request: resolves once the whole body is in and verified; rejects so the caller retries (or gives up and calls `abort()`). */
+  async attempt(): Promise<StreamResult> {
+    const task = this.#task;
+    this.#partial ??= { sink: new BodySink(task), raw: task.rawDir === undefined ? undefined : await createRawWriter(task.rawDir, task) };
+    const { sink, raw } = this.#partial;
+    const { check } = sink;
+    const idle = new AbortController();
+    let timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
+    try {
+      const from = check.received;
+      const signal = this.#stop ? AbortSignal.any([idle.signal, this.#stop]) : idle.signal;
+      const res = await this.#get(task.key, { ...(from > 0 ? { range: `bytes=${from}-` } : {}), signal });
+      if (from > 0 && res.status !== 206) {
+        res.body.destroy();
+        await this.abort(); // the next attempt asks for the whole body
+        throw new Error('the server ignored the Range request');
       }
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        // A stall is measured between chunks, not over the whole (long) body.
+        clearTimeout(timer);
+        timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
+        await raw?.write(chunk);
+        await sink.write(chunk);
+      }
+    } catch (error) {
+      // Only a cut keeps what arrived: a refusal before any byte, a parse error or a stop start over.
+      const cut = !this.#stop?.aborted && check.received > 0 && check.received < task.size && !(error instanceof ParseError);
+      if (!cut) await this.abort();
+      throw error;
+    } finally {
+      clearTimeout(timer);
     }
-    const rows = await sink.finish();
-    await raw?.commit();
-    return { ...rows, bytes: check.received, resumes };
-  } catch (error) {
-    await raw?.abort();
-    sink.destroy();
-    throw error;
+    try {
+      const rows = await sink.finish();
+      await raw?.commit();
+      this.#partial = undefined;
+      return { ...rows, bytes: check.received };
+    } catch (error) {
+      // A length or MD5 mismatch, or bad gzip: the next attempt downloads the whole body again.
+      await this.abort();
+      throw error;
+    }
+  }
+
+  /** Drops the partial body and its raw copy; a no-op once an attempt has completed. */
+  async abort(): Promise<void> {
+    const partial = this.#partial;
+    this.#partial = undefined;
+    if (!partial) return;
+    partial.sink.destroy();
+    await partial.raw?.abort();
   }
 }
 
@@ -151,7 +187,7 @@ export async function streamFromMirror(rawDir: string, task: DownloadTask, stop?
   const file = createReadStream(rawPath(rawDir, task.key), { highWaterMark: 256 * 1024, ...(stop ? { signal: stop } : {}) });
   try {
     for await (const chunk of file as AsyncIterable<Buffer>) await sink.write(chunk);
-    return { ...(await sink.finish()), bytes: sink.check.received, resumes: 0 };
+    return { ...(await sink.finish()), bytes: sink.check.received };
   } catch (error) {
     sink.destroy();
     if (stop?.aborted) throw error;

@@ -7,11 +7,14 @@ import { readRaw, writeRaw } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
-import { createGetObject, requestSignal, type GetObject } from '../s3/get.js';
+import { correctClock, shareClock } from '../s3/clock.js';
+import { renewedCredentials } from '../s3/credentials.js';
+import { createGetObject, requestSignal, S3HttpError, type GetObject } from '../s3/get.js';
 import { acquire } from '../s3/rate-limit.js';
+import { clockOff, keyPairRefused, refusalOf, TOKEN_EXPIRED } from '../s3/refusal.js';
 import type { FailureCode } from '../types.js';
 import type { DownloadTask, TaskResult } from './messages.js';
-import { streamAttempt, streamFromMirror } from './stream.js';
+import { StreamDownload, streamFromMirror } from './stream.js';
 import type { PoolData } from './pool.js';
 
 // Piscina hands its `workerData` option to each thread as Node's own: importing it from 'piscina'
@@ -19,6 +22,8 @@ import type { PoolData } from './pool.js';
 // Aborted when the pool closes: in-flight requests end and their tasks settle before the thread
 // is terminated (terminating a thread in the middle of its work can abort the whole process).
 const stopping = watchStop((workerData as PoolData).stop);
+// Every thread signs with the process's clock offset, and corrects it for all (s3/clock.ts).
+shareClock((workerData as PoolData).clock);
 
 function watchStop(buffer: SharedArrayBuffer): AbortSignal {
   const controller = new AbortController();
@@ -32,16 +37,19 @@ function watchStop(buffer: SharedArrayBuffer): AbortSignal {
   // warning would land in the host app's stderr.
   setMaxListeners(0, controller.signal);
   const wait = waitAsync(flag, 0, 0);
-  if (wait.async) void (wait.value as Promise<string>).then(() => controller.abort());
+  // The wait never rejects; were it to, the thread stops its downloads as for a close.
+  if (wait.async) (wait.value as Promise<string>).then(() => controller.abort(), () => controller.abort());
   else controller.abort();
   return controller.signal;
 }
 
 const getters = new Map<string, GetObject>();
 
-// One signer per thread and identity; the keep-alive agent in s3/get.ts reuses sockets across tasks.
+// One signer per thread and identity (renewing credentials: per source, each request signs with
+// its newest set); the keep-alive agent in s3/get.ts reuses sockets across tasks.
 function getterFor(config: S3Config): GetObject {
-  const id = `${config.endpoint}\u0000${config.bucket}\u0000${config.credentials.accessKeyId}`;
+  const { accessKeyId, renewal } = config.credentials;
+  const id = `${config.endpoint}\u0000${config.bucket}\u0000${config.region ?? ''}\u0000${renewal?.source ?? accessKeyId}`;
   let get = getters.get(id);
   if (!get) {
     get = createGetObject(config);
@@ -67,7 +75,15 @@ class TaskError extends Error {
     // ERR_THROTTLED lives only inside the retry loop: still throttled at the end is ERR_DOWNLOAD.
     readonly code: FailureCode | 'ERR_THROTTLED',
     message: string,
-    readonly retryAfterMs?: number,
+    readonly o: {
+      retryAfterMs?: number | undefined;
+      /** Retrying cannot help, whatever the code. */
+      final?: boolean;
+      /** RequestTimeTooSkewed: the server's time, to correct the clock by before the retry. */
+      serverTime?: string | undefined;
+      /** ExpiredToken: the set of renewing credentials refused, to be replaced by a newer one before the retry. */
+      expired?: number | undefined;
+    } = {},
   ) {
     super(message);
   }
@@ -76,10 +92,12 @@ class TaskError extends Error {
 export default async function download(task: DownloadTask): Promise<TaskResult> {
   let attempts = 0;
   let throttled = 0;
-  let resumes = 0;
-  const retries = (): number => Math.max(0, attempts - 1) + resumes;
+  const retries = (): number => Math.max(0, attempts - 1);
 
-  /** One retry loop for every kind of attempt: backoff with jitter, Retry-After, final codes. */
+  /**
+   * One retry loop, and one budget, for every kind of attempt (a streamed body's Range resumes
+   * included): backoff with jitter, Retry-After, final codes.
+   */
   const withRetries = <T>(attempt: () => Promise<T>): Promise<T> =>
     pRetry(
       async () => {
@@ -87,12 +105,19 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
         try {
           return await attempt();
         } catch (error) {
-          const e = classify(task.key, error);
+          const e = classify(task, error);
           if (e.code === 'ERR_THROTTLED') {
             throttled += 1;
             Atomics.add(new Int32Array(task.throttleSignal), 0, 1);
           }
-          const final = FINAL.has(e.code) || (e.code === 'ERR_UNREACHABLE' && attempts >= UNREACHABLE_ATTEMPTS);
+          let final = e.o.final === true || FINAL.has(e.code) || (e.code === 'ERR_UNREACHABLE' && attempts >= UNREACHABLE_ATTEMPTS);
+          // A clock the server says is off: corrected for every thread of the process, then retried.
+          if (e.o.serverTime !== undefined) final = !correctClock(e.o.serverTime);
+          // An expired session token: the thread that owns the credentials renews them for every
+          // thread (s3/credentials.ts), then retried; final when no newer set comes.
+          if (e.o.expired !== undefined && task.config !== undefined) {
+            final = (await renewedCredentials(task.config.credentials, e.o.expired, stopping)) === undefined;
+          }
           throw final ? new AbortError(e) : e;
         }
       },
@@ -105,7 +130,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
         randomize: true,
         onFailedAttempt: async ({ error }) => {
           // Honour the server's Retry-After (SlowDown) on top of our own backoff.
-          const wait = error instanceof TaskError ? (error.retryAfterMs ?? 0) : 0;
+          const wait = error instanceof TaskError ? (error.o.retryAfterMs ?? 0) : 0;
           if (wait > 0) await sleep(Math.min(wait, 30_000), undefined, { signal: stopping });
         },
       },
@@ -122,8 +147,8 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
     const { config } = task;
     if (config !== undefined && large) {
       // Large files stream through: flat memory whatever their size.
-      const r = await withRetries(() => streamAttempt(getFor(task, config), task, stopping));
-      resumes = r.resumes;
+      const stream = new StreamDownload(getFor(task, config), task, stopping);
+      const r = await withRetries(() => stream.attempt()).finally(() => stream.abort());
       const { rows, malformed, duplicates } = r;
       return { ok: true, key: task.key, bytes: r.bytes, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: false };
     }
@@ -134,7 +159,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
     return { ok: true, key: task.key, bytes: task.size, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: !!mirrored };
   } catch (error) {
     if (stopping.aborted) return { ok: false, key: task.key, code: 'ERR_ABORTED', message: `${task.key}: stopped, the run is ending`, retries: retries(), throttled };
-    const e = error instanceof TaskError ? error : classify(task.key, error);
+    const e = error instanceof TaskError ? error : classify(task, error);
     // Still throttled after every retry is a download failure like any other.
     const code = e.code === 'ERR_THROTTLED' ? 'ERR_DOWNLOAD' : e.code;
     return { ok: false, key: task.key, code, message: e.message, retries: retries(), throttled };
@@ -179,17 +204,34 @@ interface SdkError {
 }
 
 /** Maps whatever a download threw onto a stable code and one readable line. */
-function classify(key: string, error: unknown): TaskError {
+function classify(task: DownloadTask, error: unknown): TaskError {
   if (error instanceof TaskError) return error;
+  const { key } = task;
   if (error instanceof ParseError) return new TaskError('ERR_PARSE', `${key}: ${error.message}`);
   const e = (error ?? {}) as SdkError;
   if ((e as { code?: string }).code === 'ERR_INTEGRITY') return new TaskError('ERR_INTEGRITY', e.message ?? 'integrity check failed');
   const status = e.$metadata?.httpStatusCode;
   const name = e.name ?? 'Error';
-  if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
-    return new TaskError('ERR_CREDENTIALS', `${key}: the server rejected the credentials (${name})`);
+  const refusal = refusalOf(error, task.config?.bucket ?? '');
+  switch (refusal?.kind) {
+    // The bucket is elsewhere (another region or endpoint): no retry can fix the address.
+    case 'elsewhere':
+      return new TaskError('ERR_DOWNLOAD', `${key}: ${refusal.line}`, { final: true });
+    case 'key-pair':
+      return new TaskError('ERR_CREDENTIALS', `${key}: ${keyPairRefused(refusal.code)}`);
+    // Retried once the clock is corrected; without a server time to correct it by, final.
+    case 'clock-skew':
+      return new TaskError('ERR_DOWNLOAD', `${key}: ${clockOff(refusal.serverTime !== undefined)}`, {
+        serverTime: refusal.serverTime,
+        final: refusal.serverTime === undefined,
+      });
+    case 'expired-token':
+      return new TaskError('ERR_CREDENTIALS', `${key}: ${TOKEN_EXPIRED}`, { expired: error instanceof S3HttpError ? error.credentialsVersion : undefined });
+    case 'denied':
+      return new TaskError('ERR_NOT_ENTITLED', `${key}: access denied (403 ${name})`);
+    case undefined:
+      break;
   }
-  if (status === 403) return new TaskError('ERR_NOT_ENTITLED', `${key}: access denied (403)`);
   if (status === 404 || name === 'NoSuchKey') return new TaskError('ERR_NOT_FOUND', `${key}: listed but not found (404 NoSuchKey)`);
   const code = e.code ?? '';
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
@@ -197,9 +239,7 @@ function classify(key: string, error: unknown): TaskError {
   }
   const retryAfter = Number(e.$response?.headers?.['retry-after']);
   const detail = status === undefined ? `${name}: ${e.message ?? ''}${code ? ` (${code})` : ''}`.trim() : `HTTP ${status} ${name}`;
-  return new TaskError(
-    status === 503 || status === 429 || name === 'SlowDown' ? 'ERR_THROTTLED' : 'ERR_DOWNLOAD',
-    `${key}: ${detail}`,
-    Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
-  );
+  return new TaskError(status === 503 || status === 429 || name === 'SlowDown' ? 'ERR_THROTTLED' : 'ERR_DOWNLOAD', `${key}: ${detail}`, {
+    retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
+  });
 }

@@ -10,6 +10,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { JobPlan } from '../plan.js';
 import { DownloadPool, poolLayout } from '../pool/pool.js';
 import { resolveCredentials, type S3Config } from '../s3/client.js';
+import { releaseCredentials } from '../s3/credentials.js';
 import { createListObjects } from '../s3/list-objects.js';
 import type { JobSpec, Store, WorkItem, WorkQueue } from '../store/types.js';
 import type { DayFile } from '../types.js';
@@ -54,6 +55,7 @@ export class Run {
   #claims: Claims | undefined;
   #dispatch: Dispatch | undefined;
   #pool: DownloadPool | undefined;
+  #config: S3Config | undefined;
   #fatal: PreloadError | undefined;
 
   constructor(store: Store, plans: JobPlan[], o: ResolvedOptions) {
@@ -100,6 +102,8 @@ export class Run {
       const unclaimed = this.#claims?.stop() ?? [];
       await this.#writer.flush();
       await this.#pool?.close();
+      // Its provider and the refresh of temporary credentials end with the run.
+      if (this.#config) releaseCredentials(this.#config.credentials);
       await this.#closeQueue(unclaimed);
     }
     if (this.#fatal !== undefined) throw this.#fatal;
@@ -134,7 +138,8 @@ export class Run {
     const throttleSignal = new SharedArrayBuffer(4);
     stops.push(watchThrottles(throttleSignal, () => limit.throttled(performance.now())));
     let config: S3Config | undefined;
-    if (!o.offline) config = { endpoint: o.endpoint, bucket: o.bucket, credentials: await resolveCredentials(o.credentials, o.endpoint) };
+    if (!o.offline) config = { endpoint: o.endpoint, bucket: o.bucket, region: o.region, credentials: await resolveCredentials(o.credentials, o.endpoint) };
+    this.#config = config;
     const rawDir = join(o.cacheDir, 'raw');
     const dispatch = new Dispatch({
       jobs: this.#jobs,

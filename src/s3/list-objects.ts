@@ -2,9 +2,12 @@
 // answer. Loading @aws-sdk/client-s3 cost the main thread ~170 ms of CPU and ~24 MB at start-up
 // (measured here), and its XML and schema layers more per page, for the five fields a listing needs.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { S3Config } from './client.js';
-import { errorOf, requestSignal, send } from './get.js';
+import { DEFAULT_REGION, type S3Config } from './client.js';
+import { currentCredentials, renewedCredentials } from './credentials.js';
+import { errorOf, requestSignal, S3HttpError, send } from './get.js';
+import { correctClock } from './clock.js';
 import { acquire, type RateLimit } from './rate-limit.js';
+import { refusalOf } from './refusal.js';
 import { canonicalQuery, SigV4 } from './sign.js';
 
 export interface ListInput {
@@ -32,7 +35,7 @@ export type ListObjects = (input: ListInput, opts?: { abortSignal?: AbortSignal 
 export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimit | undefined; timeoutMs?: number } = {}): ListObjects {
   const timeoutMs = opts.timeoutMs ?? LIST_TIMEOUT_MS;
   const endpoint = new URL(config.endpoint);
-  const signer = new SigV4(config.credentials);
+  const signer = new SigV4(config.region ?? DEFAULT_REGION);
   const https = endpoint.protocol === 'https:';
   const path = `${endpoint.pathname.replace(/\/$/, '')}/${encodeURIComponent(config.bucket)}`;
   const once: ListObjects = async (input, { abortSignal } = {}) => {
@@ -40,12 +43,13 @@ export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimi
     const query: Record<string, string> = { 'list-type': '2', prefix: input.Prefix };
     if (input.ContinuationToken !== undefined) query['continuation-token'] = input.ContinuationToken;
     if (input.Delimiter !== undefined) query['delimiter'] = input.Delimiter;
-    const headers = signer.sign({ method: 'GET', path, query, host: endpoint.host });
+    const credentials = currentCredentials(config.credentials);
+    const headers = signer.sign({ method: 'GET', path, query, host: endpoint.host }, credentials);
     // A stalled page is cut and retried, as the SDK's request timeout did.
     const request = requestSignal(abortSignal, timeoutMs);
     try {
       const res = await send(https, { hostname: endpoint.hostname, port: endpoint.port || (https ? 443 : 80), path: `${path}?${canonicalQuery(query)}`, headers, signal: request.signal });
-      if (res.statusCode !== 200) throw await errorOf(res);
+      if (res.statusCode !== 200) throw await errorOf(res, credentials);
       let xml = '';
       res.setEncoding('utf8');
       for await (const chunk of res) xml += chunk as string;
@@ -63,7 +67,7 @@ export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimi
       try {
         return await once(input, o);
       } catch (error) {
-        if (attempt >= LIST_ATTEMPTS || o.abortSignal?.aborted || !transient(error)) throw error;
+        if (attempt >= LIST_ATTEMPTS || o.abortSignal?.aborted || !(transient(error) || (await cured(config, error, o.abortSignal)))) throw error;
         await sleep(LIST_BACKOFF_MS * 2 ** (attempt - 1) * (0.5 + Math.random()), undefined, o.abortSignal ? { signal: o.abortSignal } : {});
       }
     }
@@ -74,6 +78,17 @@ const LIST_ATTEMPTS = 3;
 /** The SDK's request timeout for a page, kept. */
 const LIST_TIMEOUT_MS = 60_000;
 const LIST_BACKOFF_MS = 100;
+
+/**
+ * A refusal that the next attempt will not meet: a clock the server says is off, corrected from
+ * its time (clock.ts), or an expired session token, renewed (credentials.ts).
+ */
+async function cured(config: S3Config, error: unknown, signal: AbortSignal | undefined): Promise<boolean> {
+  const refusal = refusalOf(error, config.bucket);
+  if (refusal?.kind === 'clock-skew') return correctClock(refusal.serverTime);
+  if (refusal?.kind !== 'expired-token' || !(error instanceof S3HttpError)) return false;
+  return (await renewedCredentials(config.credentials, error.credentialsVersion ?? 0, signal)) !== undefined;
+}
 
 /** A 5xx, a 429 or a connection cut mid-way; not a refusal (the run's breaker handles those). */
 function transient(error: unknown): boolean {

@@ -2,6 +2,7 @@ import { monthsBetween } from '../dates.js';
 import { ConfigurationError, NotEntitledError, PreloadError } from '../errors.js';
 import type { DayFile } from '../types.js';
 import type { ListInput, ListObjects, ListPage } from './list-objects.js';
+import { clockOff, keyPairRefused, refusalOf, TOKEN_EXPIRED } from './refusal.js';
 
 /** One listed day file. The listing is the calendar: a day without a file is not a trading day. */
 export interface ListOptions {
@@ -115,7 +116,7 @@ class RequestSignals {
 async function listPrefix(client: ListObjects, o: ListOptions, requests: RequestSignals, prefix: string): Promise<DayFile[]> {
   const files: DayFile[] = [];
   let token: string | undefined;
-  do {
+  for (;;) {
     const page = await send(client, o, requests, { Bucket: o.bucket, Prefix: prefix, ContinuationToken: token });
     for (const obj of page.Contents ?? []) {
       const day = obj.Key === undefined ? undefined : dayOfKey(o.dataset, obj.Key);
@@ -128,9 +129,14 @@ async function listPrefix(client: ListObjects, o: ListOptions, requests: Request
         lastModified: obj.LastModified?.toISOString(),
       });
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return files;
+    if (!page.IsTruncated) return files;
+    // A truncated page with no token to go on: stopping here would record the missing days as
+    // covered (the listing is the calendar), so the month fails instead.
+    if (!page.NextContinuationToken) {
+      throw new PreloadError('ERR_LIST', `Listing ${prefix} at the S3 endpoint failed: a page says more keys follow (IsTruncated) but gives no continuation token`);
+    }
+    token = page.NextContinuationToken;
+  }
 }
 
 /** For `period: max`: January 1 of the first year the dataset has, from its top-level prefixes. */
@@ -156,12 +162,22 @@ async function send(client: ListObjects, o: Pick<ListOptions, 'dataset' | 'signa
   try {
     return await requests.send((abortSignal) => client(input, { abortSignal }));
   } catch (cause) {
-    const status = (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    const name = (cause as Error).name;
-    if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
-      throw new ConfigurationError(`The S3 endpoint rejected the credentials (${name})`, { cause });
+    const refusal = refusalOf(cause, input.Bucket);
+    switch (refusal?.kind) {
+      case 'elsewhere':
+        throw new ConfigurationError(refusal.line, { cause });
+      case 'key-pair':
+        throw new ConfigurationError(capitalize(keyPairRefused(refusal.code)), { cause });
+      // Reaching here, the listing client has already corrected the clock (or could not).
+      case 'clock-skew':
+        throw new ConfigurationError(capitalize(clockOff(refusal.serverTime !== undefined)), { cause });
+      case 'expired-token':
+        throw new ConfigurationError(capitalize(TOKEN_EXPIRED), { cause });
+      case 'denied':
+        throw new NotEntitledError(o.dataset, input.Prefix);
+      case undefined:
+        break;
     }
-    if (status === 403) throw new NotEntitledError(o.dataset, input.Prefix);
     if (o.signal?.aborted) throw cause;
     const code = (cause as { code?: string }).code;
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
@@ -170,4 +186,8 @@ async function send(client: ListObjects, o: Pick<ListOptions, 'dataset' | 'signa
     const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     throw new PreloadError('ERR_LIST', `Listing ${input.Prefix} at the S3 endpoint failed: ${detail}`, { cause });
   }
+}
+
+function capitalize(line: string): string {
+  return `${line.charAt(0).toUpperCase()}${line.slice(1)}`;
 }

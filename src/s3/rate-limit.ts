@@ -44,23 +44,26 @@ export async function acquire(limit: RateLimit): Promise<void> {
   const size = capacity(limit.rps);
   const windowMs = BigInt(Math.ceil(((1000 * size) / limit.rps) * MARGIN));
   for (;;) {
-    let waitMs = 0n;
-    // The critical section is a few loads and stores: a spin lock is cheaper than any handoff.
-    while (Atomics.compareExchange(cells, LOCK, 0n, 1n) !== 0n);
-    try {
-      const next = Number(cells[NEXT]);
-      const oldest = cells[RING + next] ?? 0n;
-      const now = BigInt(Date.now());
-      if (now - oldest >= windowMs) {
-        cells[RING + next] = now;
-        cells[NEXT] = BigInt((next + 1) % size);
-        return;
-      }
-      waitMs = oldest + windowMs - now;
-    } finally {
-      Atomics.store(cells, LOCK, 0n);
-    }
+    const waitMs = claim(cells, size, windowMs);
+    if (waitMs === undefined) return;
     await sleep(Number(waitMs));
+  }
+}
+
+/** Claims a place in the ring once its oldest start has left the window; else says how long until it does. */
+function claim(cells: BigInt64Array, size: number, windowMs: bigint): bigint | undefined {
+  // The critical section is a few loads and stores: a spin lock is cheaper than any handoff.
+  while (Atomics.compareExchange(cells, LOCK, 0n, 1n) !== 0n);
+  try {
+    const next = Number(cells[NEXT]);
+    const oldest = cells[RING + next] ?? 0n;
+    const now = BigInt(Date.now());
+    if (now - oldest < windowMs) return oldest + windowMs - now;
+    cells[RING + next] = now;
+    cells[NEXT] = BigInt((next + 1) % size);
+    return undefined;
+  } finally {
+    Atomics.store(cells, LOCK, 0n);
   }
 }
 
@@ -185,10 +188,14 @@ export function startSlotFeed(
       busy = false;
     }
   };
+  // fill() reports a failed grant itself; anything else it throws goes the same way.
+  const tick = (): void => {
+    fill().catch((error: unknown) => opts.onError?.(error));
+  };
   // Checked often enough that the half batch left covers a grant's round trip.
-  const timer = setInterval(() => void fill(), Math.min(25, Math.max(5, Math.floor(500 / limit.rps))));
+  const timer = setInterval(tick, Math.min(25, Math.max(5, Math.floor(500 / limit.rps))));
   timer.unref();
-  void fill();
+  tick();
   return {
     stop() {
       clearInterval(timer);

@@ -3,8 +3,8 @@
 // ~13 MB (measured here), for a signature that is a canonical request, one SHA-256 and one HMAC.
 import { createHash, createHmac } from 'node:crypto';
 import type { Credentials } from '../types.js';
+import { serverNow } from './clock.js';
 
-const REGION = 'us-east-1';
 const SERVICE = 's3';
 
 /** RFC 3986 escaping as SigV4 wants it: encodeURIComponent leaves !'()* alone, AWS does not. */
@@ -28,21 +28,28 @@ export interface SignInput {
   headers?: Record<string, string> | undefined;
 }
 
-/** Signs requests for one identity; the signing key is derived once per UTC day. */
+/**
+ * Signs requests for one region, with the credentials of each request (temporary ones change
+ * mid-run); the signing key is derived once per UTC day and secret.
+ */
 export class SigV4 {
-  readonly #credentials: Credentials;
+  readonly #region: string;
   #keyDay = '';
+  #keySecret = '';
   #key: Buffer = Buffer.alloc(0);
 
-  constructor(credentials: Credentials) {
-    this.#credentials = credentials;
+  constructor(region: string) {
+    this.#region = region;
   }
 
-  /** The headers to send: the input's, plus x-amz-date, x-amz-content-sha256, the token if any, and authorization. */
-  sign(input: SignInput, now = new Date()): Record<string, string> {
+  /**
+   * The headers to send: the input's, plus x-amz-date, x-amz-content-sha256, the token if any, and
+   * authorization. Signed at local time plus the clock offset the server taught us (clock.ts).
+   */
+  sign(input: SignInput, credentials: Credentials, now = serverNow()): Record<string, string> {
     const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
     const day = amzDate.slice(0, 8);
-    const { sessionToken } = this.#credentials;
+    const { sessionToken } = credentials;
     const headers: Record<string, string> = {
       host: input.host,
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
@@ -62,19 +69,20 @@ export class SigV4 {
       signedHeaders,
       'UNSIGNED-PAYLOAD',
     ].join('\n');
-    const scope = `${day}/${REGION}/${SERVICE}/aws4_request`;
+    const scope = `${day}/${this.#region}/${SERVICE}/aws4_request`;
     const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
-    const signature = createHmac('sha256', this.#signingKey(day)).update(toSign).digest('hex');
-    headers['authorization'] = `AWS4-HMAC-SHA256 Credential=${this.#credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+    const signature = createHmac('sha256', this.#signingKey(day, credentials.secretAccessKey)).update(toSign).digest('hex');
+    headers['authorization'] = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
     return headers;
   }
 
-  #signingKey(day: string): Buffer {
-    if (day !== this.#keyDay) {
-      let key: Buffer = createHmac('sha256', `AWS4${this.#credentials.secretAccessKey}`).update(day).digest();
-      for (const part of [REGION, SERVICE, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+  #signingKey(day: string, secret: string): Buffer {
+    if (day !== this.#keyDay || secret !== this.#keySecret) {
+      let key: Buffer = createHmac('sha256', `AWS4${secret}`).update(day).digest();
+      for (const part of [this.#region, SERVICE, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
       this.#key = key;
       this.#keyDay = day;
+      this.#keySecret = secret;
     }
     return this.#key;
   }

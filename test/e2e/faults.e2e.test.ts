@@ -1,12 +1,12 @@
 // Issue 5: the network, the server, the user and the machine misbehave; nothing is lost.
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preload, type PreloadEvent } from '../../src/index.js';
 import { CSV_HEADER, dayFilesFor } from '../fixtures/generate.js';
-import { S3_CREDENTIALS, startS3Server } from '../fixtures/s3-server.js';
+import { S3_CREDENTIALS, startS3Server, type FaultRule } from '../fixtures/s3-server.js';
 import { readSourceBars } from '../fixtures/source-bars.js';
 import {
   cachedBars,
@@ -173,6 +173,7 @@ describe('bad input and environment', () => {
     [['TSLA', '--max-rps', '0'], /--max-rps to be a number of requests per second above 0, got `0`/],
     [['TSLA', '--max-rps', 'fast'], /--max-rps .* got `fast`/],
     [['TSLA', '--timeout-ms', '5'], /--timeout-ms .* got `5`/],
+    [['TSLA', '--region', 'eu west'], /Expected --region to be a region name like us-east-1 .*, got `eu west` \(string\)/],
   ])('%j exits 2 with one line', async (args, message) => {
     const r = await runCli([...args, '--cache-dir', w.cacheDir('bad')], w.env);
     expect(r.code).toBe(2);
@@ -201,6 +202,116 @@ describe('bad input and environment', () => {
       const r = await runCli(['TSLA', '--start', '2026-11-01', '--end', END, '--cache-dir', w.cacheDir('leak'), extra], w.env);
       expect(r.code).toBe(0);
       expect(r.stdout + r.stderr).not.toContain(S3_CREDENTIALS.secretAccessKey);
+    }
+  });
+});
+
+describe('temporary credentials from the AWS default chain', () => {
+  /**
+   * A profile whose `credential_process` (the AWS CLI's protocol) issues numbered sets living
+   * `lifetimeMs`: session token `tok-<n>-exp=<ms>`, as the test server's `expiring-tokens` rule
+   * reads it. From set `failFrom` on, the process fails instead. No MASSIVE_* key pair in the env.
+   */
+  function chainWorld(name: string, lifetimeMs: number, failFrom = Infinity): { env: NodeJS.ProcessEnv; issued: () => number } {
+    const dir = join(w.root, 'aws', name);
+    mkdirSync(dir, { recursive: true });
+    const counter = join(dir, 'issued');
+    const script = join(dir, 'credentials.cjs');
+    writeFileSync(
+      script,
+      [
+        "const fs = require('node:fs');",
+        `const counter = ${JSON.stringify(counter)};`,
+        "const n = (fs.existsSync(counter) ? Number(fs.readFileSync(counter, 'utf8')) : 0) + 1;",
+        'fs.writeFileSync(counter, String(n));',
+        `if (n >= ${failFrom}) { process.stderr.write('no more credentials'); process.exit(1); }`,
+        `const expires = Date.now() + ${lifetimeMs};`,
+        "process.stdout.write(JSON.stringify({ Version: 1, AccessKeyId: 'S3RVER', SecretAccessKey: 'S3RVER', SessionToken: `tok-${n}-exp=${expires}`, Expiration: new Date(expires).toISOString() }));",
+      ].join('\n'),
+    );
+    const config = join(dir, 'config');
+    writeFileSync(config, `[profile preload-test]\ncredential_process = ${process.execPath} ${script}\n`);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env['PATH'],
+      HOME: dir,
+      AWS_CONFIG_FILE: config,
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials-file'),
+      AWS_PROFILE: 'preload-test',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      MASSIVE_S3_ENDPOINT: w.server.endpoint,
+    };
+    return { env, issued: () => (existsSync(counter) ? Number(readFileSync(counter, 'utf8')) : 0) };
+  }
+  const setNumber = (token: string): number => Number(/^tok-(\d+)-/.exec(token)?.[1]);
+
+  it('a run several times longer than the first credentials live completes: every thread signs with fresh ones before they expire', async () => {
+    const { env, issued } = chainWorld('expiring', 1_500);
+    // STS's part: a token is refused once past its expiry, on the listing and the GETs alike.
+    const expiring: FaultRule[] = [
+      { match: '.', times: -1, kind: 'expiring-tokens' },
+      { match: '.', times: -1, kind: 'expiring-tokens', listing: true },
+    ];
+    await w.server.setFaults(expiring);
+    await w.server.setLatency(40);
+    await w.server.resetStats();
+    try {
+      const r = await runCli(['TSLA', '--start', '2026-01-01', '--end', END, '--cache-dir', w.cacheDir('chain-expiring'), '--workers', '2', '--json'], env);
+      expect(r.code, r.stderr).toBe(0);
+      const report = json(r);
+      expect(report.failures).toEqual([]);
+      expect(report.files.downloaded).toBe(dayFilesFor(w.ds, STOCKS, '2026-01-01', END).length);
+      const stats = await w.server.stats();
+      const sets = Object.keys(stats.tokens).map(setNumber).sort((a, b) => a - b);
+      // The run outlived the first set by far: requests kept coming after it expired, signed with
+      // later sets, each asked of the chain once by the main thread and used by both threads.
+      const firstExpiry = Number(/exp=(\d+)/.exec(Object.keys(stats.tokens).find((t) => setNumber(t) === 1) ?? '')?.[1]);
+      expect(Math.max(...stats.requestTimes)).toBeGreaterThan(firstExpiry);
+      expect(sets.length).toBeGreaterThanOrEqual(3);
+      expect(sets).toEqual(sets.map((_, i) => i + 1));
+      // At most the last set issued went unused (asked for as the run ended).
+      expect(issued() - sets.length).toBeLessThanOrEqual(1);
+      expect(r.stdout + r.stderr).not.toMatch(/tok-\d/);
+    } finally {
+      await w.server.setLatency(0);
+      await w.server.setFaults([]);
+    }
+  });
+
+  it.each([
+    ['the GETs', false],
+    ['the listing', true],
+  ])('a session token refused early (ExpiredToken) on %s is renewed once, and the run completes', async (_name, listing) => {
+    const { env, issued } = chainWorld(`revoked-${listing}`, 3_600_000);
+    await w.server.setFaults([{ match: '.', times: -1, kind: 'status', status: 400, code: 'ExpiredToken', token: '^tok-1-', listing }]);
+    await w.server.resetStats();
+    try {
+      const r = await runCli(['TSLA', '--start', '2026-09-01', '--end', END, '--cache-dir', w.cacheDir(`chain-revoked-${listing}`), '--json'], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(json(r).failures).toEqual([]);
+      const stats = await w.server.stats();
+      expect(stats.errors['ExpiredToken']).toBeGreaterThan(0);
+      // However many requests met the refusal at once, the chain was asked once more.
+      expect(issued()).toBe(2);
+      expect(Object.keys(stats.tokens).map(setNumber).sort()).toEqual([1, 2]);
+    } finally {
+      await w.server.setFaults([]);
+    }
+  });
+
+  it('a chain that has no fresh credentials stops the run with one line (exit 2), no key material in it', async () => {
+    const { env, issued } = chainWorld('exhausted', 3_600_000, 2);
+    await w.server.setFaults([{ match: '.', times: -1, kind: 'status', status: 400, code: 'ExpiredToken', token: '^tok-1-' }]);
+    try {
+      const r = await runCli(['TSLA', '--start', '2026-09-01', '--end', END, '--cache-dir', w.cacheDir('chain-exhausted'), '--quiet'], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^preload-market-data: .*the session token of the temporary S3 credentials has expired \(ExpiredToken\), and no fresh ones/)]);
+      expect(r.stdout + r.stderr).not.toMatch(/tok-\d|S3RVER/);
+      // One refresh, however many downloads met the refusal: the SDK's chain runs a failing
+      // credential_process twice (its ini provider, then its process provider).
+      expect(issued()).toBe(3);
+    } finally {
+      await w.server.setFaults([]);
     }
   });
 });
