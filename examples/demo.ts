@@ -8,18 +8,25 @@
 //   npm run demo -- TSLA --clear-progress
 //   npm run demo -- TSLA --interval 5m     # from the two weeks of minute files
 //   npm run demo -- TSLA --cluster 3       # three processes share one job on an embedded PostgreSQL
+//
+// The generated files carry real splits in their raw prices (TSLA's 3-for-1 of 2022-08-25 among
+// them), and a REST server on loopback serves the corporate actions as the provider's API does, so
+// reads are split-adjusted as they would be with MASSIVE_API_KEY set.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FLAGS } from '../dist/cli/main.js';
 import { fetchSymbol, type Interval } from '../dist/index.js';
-import { generateDataset } from '../test/fixtures/generate.js';
+import { corporateActionsFixture } from '../test/fixtures/actions.js';
+import { GENERATED_SPLITS, generateDataset } from '../test/fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../test/fixtures/postgres.js';
+import { startRestServer } from '../test/fixtures/rest-server.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/fixtures/s3-server.js';
 
 // The SDK's notice that its 2027 releases need Node 22 (README, "Dependencies").
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const addDays = (day: string, n: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, '.demo-data');
 const cacheDir = join(dataDir, 'cache');
@@ -38,7 +45,11 @@ const end = new Date(Date.now() - 86_400_000);
 const minuteFrom = new Date(end.getTime() - 14 * 86_400_000).toISOString().slice(0, 10);
 const ds = await generateDataset({ dir: join(dataDir, 'store'), endDate: end.toISOString().slice(0, 10), minuteFrom, minuteTickers: 500 });
 const server = await startS3Server({ dir: ds.dir, latencyMs: 20 });
-console.log(`Loopback S3 server at ${server.endpoint} (20 ms per request), ${ds.files.length} day files\n`);
+// The REST key of the demo: the loopback server refuses any other.
+const apiKey = 'demo-rest-key';
+const rest = await startRestServer({ apiKey, fixtures: corporateActionsFixture() });
+console.log(`Loopback S3 server at ${server.endpoint} (20 ms per request), ${ds.files.length} day files`);
+console.log(`Loopback REST server at ${rest.url}: corporate actions (splits, dividends) in the provider's format\n`);
 
 let postgres: TestPostgres | undefined;
 let store: string | undefined;
@@ -55,6 +66,8 @@ const env = {
   MASSIVE_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
   MASSIVE_S3_ENDPOINT: server.endpoint,
   MARKET_DATA_CACHE_DIR: cacheDir,
+  MASSIVE_API_KEY: apiKey,
+  MASSIVE_API_URL: rest.url,
 };
 try {
   const cli = [join(root, 'bin/preload-market-data.js'), ...(symbols.length > 0 ? args : ['TSLA', ...args])];
@@ -90,13 +103,29 @@ try {
       ...(store === undefined ? {} : { store }),
       endpoint: server.endpoint,
       credentials: { ...S3_CREDENTIALS },
+      apiKey,
+      apiEndpoint: rest.url,
       period: '5y',
     });
     console.log(`\nfetchSymbol('${symbol}', { period: '5y', interval: '${interval}' }) -> ${bars.length} bars from ${store === undefined ? cacheDir : 'the shared store'}; the last five:`);
     console.table(bars.slice(-5).map((b) => ({ ...b, time: new Date(b.time).toISOString() })));
+    // The days around the symbol's last split in the window, as stored (raw) and as read (split-adjusted).
+    const first = bars[0];
+    const split = GENERATED_SPLITS.filter((x) => x.ticker === symbol.toUpperCase() && first !== undefined && x.executionDate > new Date(first.time).toISOString().slice(0, 10)).at(-1);
+    if (split !== undefined && interval === '1d') {
+      const around = ['--start', addDays(split.executionDate, -3), '--end', addDays(split.executionDate, 1)];
+      const where = store === undefined ? ['--cache-dir', cacheDir] : ['--store', store];
+      for (const adjust of [[], ['--adjust', 'none']]) {
+        const shown = ['show', symbol, ...around, ...adjust];
+        console.log(`\n$ preload-market-data ${shown.join(' ')}${adjust.length === 0 ? '   # split-adjusted (the default)' : '   # as the files hold them'}`);
+        await new Promise((resolve) => spawn(process.execPath, [cli[0] ?? '', ...shown, ...where], { env, stdio: 'inherit' }).on('close', resolve));
+      }
+      console.log(`\n${symbol}'s ${split.splitTo}-for-${split.splitFrom} split of ${split.executionDate}: the raw close drops to 1/${split.splitTo / split.splitFrom}, the adjusted one does not. Its actions: preload-market-data actions ${symbol}`);
+    }
   }
   process.exitCode = code ?? 1;
 } finally {
+  await rest.close();
   await server.stop();
   await postgres?.close();
 }
