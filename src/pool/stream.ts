@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { createRawWriter, rawPath, type RawWriter } from '../cache/raw.js';
+import { createRawWriter, rawPath, repairMeta, type RawWriter } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { ParseError, RowFilter, type ExtractResult } from '../parse/day-file.js';
 import { ChunkInflater } from '../parse/inflate.js';
@@ -187,7 +187,10 @@ export async function streamFromMirror(rawDir: string, task: DownloadTask, stop?
   const file = createReadStream(rawPath(rawDir, task.key), { highWaterMark: 256 * 1024, ...(stop ? { signal: stop } : {}) });
   try {
     for await (const chunk of file as AsyncIterable<Buffer>) await sink.write(chunk);
-    return { ...(await sink.finish()), bytes: sink.check.received };
+    const result = { ...(await sink.finish()), bytes: sink.check.received };
+    // The body checked out against the listing: a torn or missing meta file is written again.
+    await repairMeta(rawDir, task);
+    return result;
   } catch (error) {
     sink.destroy();
     if (stop?.aborted) throw error;

@@ -61,7 +61,13 @@ export class Listing {
   async #listMirror(rawDir: string, plan: JobPlan): Promise<void> {
     const start = plan.start ?? OFFLINE_EARLIEST;
     this.starts.set(plan, start);
-    const { files, emptyMonths } = await listRaw(rawDir, plan.dataset, start, plan.end);
+    const { files, emptyMonths, unreadable } = await listRaw(rawDir, plan.dataset, start, plan.end);
+    if (unreadable.length > 0) {
+      const shown = unreadable.length > 3 ? `${unreadable.slice(0, 3).join(', ')}, ...` : unreadable.join(', ');
+      this.#parts.stats.notes.push(
+        `offline: ${unreadable.length} mirrored file(s) of ${plan.dataset} have a torn or unreadable meta file and were left out (${shown}); an online run checks them again`,
+      );
+    }
     if (emptyMonths.length > 0) {
       const shown = emptyMonths.length > 6 ? `${emptyMonths.slice(0, 6).join(', ')}, ...` : emptyMonths.join(', ');
       this.#parts.stats.notes.push(

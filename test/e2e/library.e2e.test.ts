@@ -128,6 +128,8 @@ describe('raw mirror (keepRaw, offline)', () => {
     const dead = { ...opts(cacheDir), endpoint: 'http://127.0.0.1:9', start, offline: true };
     const offline = await preload('MSFT', dead);
     expect(offline.files).toEqual({ listed: files.length - 1, downloaded: files.length - 1, skipped: 0, failed: 0 });
+    // Said, not silent: the report names the file left out.
+    expect(offline.notes.join('\n')).toContain(torn.key);
     const lacking = new Set(readSourceBars(w.ds, STOCKS, 'MSFT', torn.day, torn.day).map((b) => b.time));
     expect(lacking.size).toBe(1);
     expect(await readBars('MSFT', { cacheDir, adjust: 'none', start, end: END })).toEqual(readSourceBars(w.ds, STOCKS, 'MSFT', start, END).filter((b) => !lacking.has(b.time)));
