@@ -102,6 +102,24 @@ describe('postgres schema', () => {
     expect(await admin(url, 'SELECT key, value FROM pmd_meta')).toEqual([{ key: 'schema_version', value: String(SCHEMA_VERSION) }]);
   });
 
+  it('brings a store of version 1 (0.2) up to 2: its bars stay, the corporate actions tables appear', async () => {
+    const url = await server.freshDatabase();
+    await admin(url, 'CREATE TABLE pmd_meta (key text PRIMARY KEY, value text NOT NULL)');
+    await admin(url, MIGRATIONS.get(1) ?? '');
+    await admin(url, "INSERT INTO pmd_meta VALUES ('schema_version', '1')");
+    await admin(url, "INSERT INTO bars VALUES ('AAA', '1d', 1, '2024-01-02', 1, 2, 0.5, 1.5, 10, 3)");
+    const store = await openPostgresStore(url);
+    try {
+      expect(await store.readBars('AAA', '1d', '2024-01-01', '2024-01-31')).toEqual([{ time: 1, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10, transactions: 3 }]);
+      expect(await store.getActions('AAA')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+    expect(await admin(url, "SELECT value FROM pmd_meta WHERE key = 'schema_version'")).toEqual([{ value: '2' }]);
+    const tables = await admin(url, "SELECT table_name FROM information_schema.tables WHERE table_name IN ('splits', 'dividends', 'actions_fetched') ORDER BY 1");
+    expect(tables).toEqual([{ table_name: 'actions_fetched' }, { table_name: 'dividends' }, { table_name: 'splits' }]);
+  });
+
   it('rolls back a migration that fails, leaving a store it can create again', async () => {
     const url = await server.freshDatabase();
     // A table the first migration creates is already there: the migration fails, and with it the
