@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationError, StoreError } from '../src/errors.js';
-import { Db, describeError } from '../src/store/postgres/db.js';
+import { Db, TRANSACTION_ATTEMPTS, describeError } from '../src/store/postgres/db.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
 
@@ -201,5 +201,117 @@ describe('Db against a real server', () => {
     } finally {
       await db.end();
     }
+  });
+});
+
+describe('Db.transaction with retry: a deadlock victim or a serialization failure runs again', () => {
+  /** A promise each of `n` callers awaits until all `n` have arrived. */
+  function barrier(n: number): () => Promise<void> {
+    let arrived = 0;
+    let open = (): void => {};
+    const all = new Promise<void>((resolve) => (open = resolve));
+    return () => {
+      if (++arrived === n) open();
+      return all;
+    };
+  }
+
+  /** Two transactions that update rows 1 and 2 of `t` in opposite orders, meeting in between on their first attempt. */
+  async function crossUpdates(db: Db, retry: boolean): Promise<{ outcomes: unknown[]; runs: number[] }> {
+    await db.query('CREATE TABLE t (k int PRIMARY KEY, v int NOT NULL)');
+    await db.query('INSERT INTO t VALUES (1, 0), (2, 0)');
+    const meet = barrier(2);
+    const runs = [0, 0];
+    const cross = (i: 0 | 1, first: number, second: number): Promise<unknown> =>
+      db
+        .transaction(
+          async (c) => {
+            runs[i] = (runs[i] ?? 0) + 1;
+            await c.query('UPDATE t SET v = v + 1 WHERE k = $1', [first]);
+            if (runs[i] === 1) await meet();
+            await c.query('UPDATE t SET v = v + 1 WHERE k = $1', [second]);
+          },
+          { retry },
+        )
+        .then(
+          () => 'ok',
+          (e: unknown) => e,
+        );
+    const outcomes = await Promise.all([cross(0, 1, 2), cross(1, 2, 1)]);
+    return { outcomes, runs };
+  }
+
+  it('commits both of two transactions that deadlock, the victim after running once more', async () => {
+    await withDb(2, async (db) => {
+      const { outcomes, runs } = await crossUpdates(db, true);
+      expect(outcomes).toEqual(['ok', 'ok']);
+      expect([...runs].sort()).toEqual([1, 2]);
+      // The victim's first attempt left nothing: each row was updated once by each.
+      expect(await db.query('SELECT k, v FROM t ORDER BY k')).toEqual([
+        { k: 1, v: 2 },
+        { k: 2, v: 2 },
+      ]);
+    });
+  });
+
+  it('does not retry unless asked: the victim fails with ERR_STORE', async () => {
+    await withDb(2, async (db) => {
+      const { outcomes, runs } = await crossUpdates(db, false);
+      expect(outcomes).toContain('ok');
+      expect(outcomes.find((o) => o !== 'ok')).toMatchObject({ code: 'ERR_STORE', message: expect.stringContaining('deadlock detected') as unknown });
+      expect(runs).toEqual([1, 1]);
+    });
+  });
+
+  it('runs again a transaction that meets a concurrent update under REPEATABLE READ (40001)', async () => {
+    await withDb(2, async (db) => {
+      await db.query('CREATE TABLE t (k int PRIMARY KEY, v int NOT NULL)');
+      await db.query('INSERT INTO t VALUES (1, 0)');
+      let runs = 0;
+      await db.transaction(
+        async (c) => {
+          runs++;
+          await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+          await c.query('SELECT v FROM t WHERE k = 1'); // the snapshot
+          if (runs === 1) await db.query('UPDATE t SET v = 10 WHERE k = 1'); // another commits meanwhile
+          await c.query('UPDATE t SET v = v + 1 WHERE k = 1');
+        },
+        { retry: true },
+      );
+      expect(runs).toBe(2);
+      expect(await db.query('SELECT v FROM t')).toEqual([{ v: 11 }]);
+    });
+  });
+
+  it(`gives up after ${TRANSACTION_ATTEMPTS} attempts with ERR_STORE, and never retries another error`, async () => {
+    await withDb(1, async (db) => {
+      let runs = 0;
+      const error = await rejection(
+        db.transaction(
+          async (c) => {
+            runs++;
+            await c.query("DO $$ BEGIN RAISE EXCEPTION 'made-up deadlock' USING ERRCODE = 'deadlock_detected'; END $$");
+          },
+          { retry: true },
+        ),
+      );
+      expect(error).toMatchObject({ code: 'ERR_STORE', message: expect.stringContaining('made-up deadlock') as unknown });
+      expect(runs).toBe(TRANSACTION_ATTEMPTS);
+
+      runs = 0;
+      const other = await rejection(
+        db.transaction(
+          async (c) => {
+            runs++;
+            await c.query('SELECT 1/0');
+          },
+          { retry: true },
+        ),
+      );
+      expect(other).toMatchObject({ code: 'ERR_STORE', message: expect.stringContaining('division by zero') as unknown });
+      expect(runs).toBe(1);
+      // The connection went back to the pool in working order.
+      expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    });
   });
 });

@@ -41,7 +41,19 @@ describe('postgres schema', () => {
       const tables = await client.query<{ t: string }>(
         "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
       );
-      expect(tables.rows.map((r) => r.t)).toEqual(['actions_fetched', 'bars', 'coverage', 'dividends', 'ingested_days', 'job_files', 'jobs', 'pmd_meta', 'processes', 'rate_limits', 'splits']);
+      expect(tables.rows.map((r) => r.t)).toEqual([
+        'actions_fetched',
+        'bars',
+        'coverage',
+        'dividends',
+        'ingested_days',
+        'job_files',
+        'jobs',
+        'pmd_meta',
+        'processes',
+        'rate_limits',
+        'splits',
+      ]);
     } finally {
       await client.end();
       await Promise.all(opened.map((s) => s.close()));

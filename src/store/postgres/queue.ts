@@ -11,7 +11,7 @@ import { LIVE_SQL, jobCounts, jobProcesses } from './live.js';
 import { completeFiles } from './merge.js';
 import { SharedRate } from './rate.js';
 import { toWorkItems, type FileRow } from './rows.js';
-import { LOCK_NAMESPACE } from './schema.js';
+import { LOCK_NAMESPACE, REGISTRY_LOCK } from './schema.js';
 
 /** How long a process's claims outlive its last heartbeat, and how often it beats. */
 export interface QueueTiming {
@@ -29,15 +29,21 @@ export async function openPostgresQueue(db: Db, jobs: readonly JobSpec[], timing
     // The server notices a peer that vanished (power cut) within ~15 s instead of hours, and
     // then drops the session and its lock.
     await session.query(`SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 5`);
+    // One transaction under the registry lock, shared: a clear of the job's progress (clear.ts)
+    // either sees this process live or has committed before it registers, never in between.
+    // (A session lock taken in a transaction outlives its commit.)
+    await session.query('BEGIN');
+    await session.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [LOCK_NAMESPACE, REGISTRY_LOCK]);
     const [row] = (
-      await session.query<{ id: number }>('INSERT INTO processes (jobs, host, pid) VALUES ($1, $2, $3) RETURNING id', [
-        jobs.map((j) => j.job),
-        hostname(),
-        process.pid,
-      ])
+      await session.query<{ id: number }>(
+        // clock_timestamp(): now() is the transaction's start, before any wait for a clear.
+        'INSERT INTO processes (jobs, host, pid, heartbeat_at) VALUES ($1, $2, $3, clock_timestamp()) RETURNING id',
+        [jobs.map((j) => j.job), hostname(), process.pid],
+      )
     ).rows;
     if (!row) throw new Error('INSERT INTO processes returned no row');
     await session.query('SELECT pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, row.id]);
+    await session.query('COMMIT');
     const rate = new SharedRate(db, jobs.map((j) => j.job));
     const queue = new PostgresQueue(db, session, row.id, jobs, timing, rate);
     await rate.calibrate(session);

@@ -138,9 +138,17 @@ CREATE TABLE actions_fetched (
 ]);
 
 // First key of every advisory lock this library takes (two-int4 form); the second is a process
-// id, or 0 for schema creation. 'pmd' in ASCII: unlikely to collide with another application's.
+// id (positive), 0 for schema creation, -1 for replacing corporate actions (actions.ts) or
+// REGISTRY_LOCK. 'pmd' in ASCII: unlikely to collide with another application's.
 export const LOCK_NAMESPACE = 0x706d64;
 const SCHEMA_LOCK = 0;
+
+/**
+ * Second key of the lock between registering a process and clearing a job's progress: a
+ * registration holds it shared until its process row and session lock are committed, a clear
+ * exclusive from its check of the live processes to its commit (clear.ts).
+ */
+export const REGISTRY_LOCK = -2;
 
 /**
  * Creates the tables of a fresh store, or brings an older one up to {@link SCHEMA_VERSION}, under a

@@ -5,6 +5,7 @@ import type { CorporateActions } from '../../actions/types.js';
 import type { Bar } from '../../types.js';
 import type { DoneKey, JobProgress, JobSpec, JobStatus, Store, StoredActions, WorkQueue } from '../types.js';
 import * as actions from './actions.js';
+import { clearJob } from './clear.js';
 import { Db } from './db.js';
 import { jobCounts, jobProcesses } from './live.js';
 import { openPostgresQueue } from './queue.js';
@@ -136,20 +137,12 @@ export class PostgresStore implements Store {
     return (await this.#db.query<JobRow>(`${JOB_SELECT} ORDER BY j.updated_at DESC`)).map(toProgress);
   }
 
+  /**
+   * @throws {InvalidOptionError} naming `clearProgress`, while a live process works on the job
+   *   (see clear.ts); nothing is deleted.
+   */
   async clearJob(job: string, tickers: readonly string[], interval: string): Promise<number> {
-    return this.#db.transaction(async (c) => {
-      const [forgotten] = (
-        await c.query<{ done: number }>(
-          `WITH gone AS (DELETE FROM job_files WHERE job = $1 RETURNING state)
-           SELECT COUNT(*) FILTER (WHERE state = 'done') AS done FROM gone`,
-          [job],
-        )
-      ).rows;
-      await c.query('DELETE FROM ingested_days WHERE symbol = ANY($1::text[]) AND interval = $2', [[...tickers], interval]);
-      await c.query('DELETE FROM coverage WHERE symbol = ANY($1::text[]) AND interval = $2', [[...tickers], interval]);
-      await c.query('DELETE FROM jobs WHERE job = $1', [job]);
-      return forgotten?.done ?? 0;
-    });
+    return clearJob(this.#db, job, tickers, interval, this.#options.leaseMs);
   }
 
   async status(): Promise<JobStatus[]> {
