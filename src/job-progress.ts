@@ -31,6 +31,7 @@ export async function jobStatus(options?: StoreOptions): Promise<JobStatus[]> {
 /**
  * Forgets the progress of the job of these symbols, so the next run downloads every file again.
  * Cached bars are kept (a reload upserts them). Returns how many completed keys were forgotten.
+ * @throws InvalidOptionError on a shared store while live processes work on the job (it names them).
  */
 export async function clearProgress(symbols: string | readonly string[], options?: StoreOptions & Pick<PreloadOptions, 'interval'>): Promise<number> {
   const o = resolveOptions(options);

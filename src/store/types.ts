@@ -153,7 +153,10 @@ export interface Store {
   barRange(symbols: readonly string[], interval: string, start: string, end: string): Promise<{ first: number; last: number } | undefined>;
   getJob(job: string): Promise<JobProgress | undefined>;
   listJobs(): Promise<JobProgress[]>;
-  /** Forgets a job's done files, and its tickers' ingested days and coverage. Returns the files forgotten. */
+  /**
+   * Forgets a job's done files, and its tickers' ingested days and coverage. Returns the files
+   * forgotten. A shared store refuses while live processes work on the job (InvalidOptionError).
+   */
   clearJob(job: string, tickers: readonly string[], interval: string): Promise<number>;
   /** Every job with its counts and processes, for `status` (SQLite: no processes). */
   status(): Promise<JobStatus[]>;
