@@ -19,6 +19,7 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
   if (batch.length === 0) return;
   let created: pg.PoolClient | undefined;
   await db.transaction(async (c) => {
+    created = undefined; // a retried attempt: only the connection of the one that commits counts
     // Lock the batch's rows; a file another process already finished with this ETag is skipped
     // (its bars are in): no file is done twice.
     const locked = await c.query<{ job: string; key: string; state: string; etag: string }>({
