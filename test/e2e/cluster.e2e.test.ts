@@ -204,6 +204,8 @@ describe('PostgreSQL down mid-run', () => {
     const store = await freshStore();
     const password = new URL(store).password;
     await w.server.setLatency(30);
+    // Counted from this run's start: mid-run, not while it is still connecting (never reached: no wait).
+    await w.server.resetStats();
     const child = start(['TSLA', '--end', END, '--store', store, '--workers', '4', '--store-timeout', '2000', '--verbose']);
     await untilGets(100);
     await db.stop();
