@@ -110,6 +110,13 @@ export const optionsSchema = z.object({
   retryDelayMs: z.number().int().min(0).max(60_000).default(250).describe('an integer number of milliseconds from 0 to 60000'),
   /** A request that does not answer within this many ms is cut and retried. @default 30000 */
   timeoutMs: z.number().int().min(100).max(600_000).default(30_000).describe('an integer number of milliseconds from 100 to 600000'),
+  /**
+   * How long a shared store that goes away mid-run (a PostgreSQL restart) is waited for, in ms:
+   * the run pauses new claims, reconnects and goes on; past this it fails with `ERR_STORE`. 0
+   * fails at once.
+   * @default 60000
+   */
+  storeTimeoutMs: z.number().int().min(0).max(3_600_000).default(60_000).describe('an integer number of milliseconds from 0 to 3600000'),
   /** Cap of requests a second (on a shared store: for every process on the job together). @default no cap */
   maxRps: z.number().positive().max(100_000).optional().describe('a number of requests per second above 0'),
   /** Stops the run; what is committed stays. */
@@ -168,6 +175,7 @@ export interface ResolvedOptions {
   retries: number;
   retryDelayMs: number;
   timeoutMs: number;
+  storeTimeoutMs: number;
   maxRps: number | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((event: PreloadEvent) => void) | undefined;
@@ -233,6 +241,7 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     retries: o.retries,
     retryDelayMs: o.retryDelayMs,
     timeoutMs: o.timeoutMs,
+    storeTimeoutMs: o.storeTimeoutMs,
     maxRps: o.maxRps,
     signal: o.signal,
     onProgress: o.onProgress,

@@ -109,6 +109,7 @@ describe('bad arguments: one line naming the flag', () => {
     [['TSLA', '--start', '2024-05-02', '--end', '2024-05-01'], 'preload-market-data: Expected --start (2024-05-02) to be on or before --end (2024-05-01)'],
     [['TSLA', '--session', 'start'], 'preload-market-data: Expected --session to be one of regular, extended, got `start` (string)'],
     [['TSLA', '--max-rps', 'fast'], 'preload-market-data: Expected --max-rps to be a number of requests per second above 0, got `fast` (string)'],
+    [['TSLA', '--store-timeout', '1m'], 'preload-market-data: Expected --store-timeout to be an integer number of milliseconds from 0 to 3600000, got `1m` (string)'],
   ])('%j exits 2 with one line', async (argv, line) => {
     const r = await run([...argv, '--cache-dir', cacheDir]);
     expect(r.code).toBe(2);

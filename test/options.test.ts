@@ -30,6 +30,9 @@ describe('resolveOptions', () => {
     [{ interval: '2m' }, 'interval', 'one of 1m, 5m, 15m, 30m, 1h, 1d, got `2m`'],
     [{ session: 'night' }, 'session', 'one of regular, extended'],
     [{ bucket: 'A' }, 'bucket', 'bucket name'],
+    [{ storeTimeoutMs: -1 }, 'storeTimeoutMs', 'Expected `storeTimeoutMs` to be an integer number of milliseconds from 0 to 3600000, got `-1` (number)'],
+    [{ storeTimeoutMs: 1.5 }, 'storeTimeoutMs', 'got `1.5`'],
+    [{ storeTimeoutMs: '60s' }, 'storeTimeoutMs', 'got `60s` (string)'],
   ])('rejects %j naming the option and the value', (input, option, text) => {
     const e = invalid(input);
     expect(e.code).toBe('ERR_INVALID_OPTION');
@@ -42,6 +45,11 @@ describe('resolveOptions', () => {
       .filter(([, field]) => !field.description)
       .map(([name]) => name);
     expect(missing).toEqual([]);
+  });
+
+  it('waits 60 s for a store that went away, unless told otherwise', () => {
+    expect(resolveOptions({ now }, {}).storeTimeoutMs).toBe(60_000);
+    expect(resolveOptions({ now, storeTimeoutMs: 0 }, {}).storeTimeoutMs).toBe(0);
   });
 
   it('never echoes credentials in an error', () => {

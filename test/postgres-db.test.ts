@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationError, StoreError } from '../src/errors.js';
-import { Db, TRANSACTION_ATTEMPTS, describeError } from '../src/store/postgres/db.js';
+import { Db, TRANSACTION_ATTEMPTS, describeError, isConnectionError } from '../src/store/postgres/db.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
 
@@ -46,6 +46,46 @@ describe('describeError', () => {
     ['anything else as a string', 42, '42'],
   ])('describes %s', (_what, error, expected) => {
     expect(describeError(error)).toBe(expected);
+  });
+});
+
+describe('isConnectionError', () => {
+  const pgError = (code: string, message = 'x') => Object.assign(new pg.DatabaseError(message, 0, 'error'), { code });
+  const errno = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code });
+  it.each<[string, unknown, boolean]>([
+    ['57P01 admin_shutdown', pgError('57P01', 'terminating connection due to administrator command'), true],
+    ['57P02 crash_shutdown', pgError('57P02'), true],
+    ['57P03 cannot_connect_now (starting up)', pgError('57P03', 'the database system is starting up'), true],
+    ['08006 connection_failure', pgError('08006'), true],
+    ['08P01 protocol_violation (class 08)', pgError('08P01'), true],
+    ['ECONNREFUSED', errno('ECONNREFUSED'), true],
+    ['ECONNRESET', errno('ECONNRESET'), true],
+    ['EPIPE', errno('EPIPE'), true],
+    ['ETIMEDOUT', errno('ETIMEDOUT'), true],
+    ["node-postgres's Connection terminated unexpectedly", new Error('Connection terminated unexpectedly'), true],
+    ["node-postgres's Connection terminated", new Error('Connection terminated'), true],
+    ['a client that broke', new Error('Client has encountered a connection error and is not queryable'), true],
+    ["the pool's connect timeout", new Error('timeout exceeded when trying to connect'), true],
+    ['an empty AggregateError of refused connections (IPv4 and IPv6)', new AggregateError([errno('ECONNREFUSED'), errno('ECONNREFUSED')], ''), true],
+    ['a StoreError caused by one', new StoreError('w', 'PostgreSQL store w: Connection terminated', { cause: errno('ECONNRESET') }), true],
+    ['40P01 deadlock_detected', pgError('40P01', 'deadlock detected'), false],
+    ['40001 serialization_failure', pgError('40001'), false],
+    ['42P01 undefined_table', pgError('42P01', 'relation "t" does not exist'), false],
+    ['28P01 invalid_password', pgError('28P01', 'password authentication failed'), false],
+    ['57014 query_canceled', pgError('57014'), false],
+    ['ENOTFOUND (a wrong host)', errno('ENOTFOUND'), false],
+    ['a StoreError of a bad statement', new StoreError('w', 'PostgreSQL store w: division by zero', { cause: pgError('22012', 'division by zero') }), false],
+    ['a plain error', new Error('boom'), false],
+    ['not an error', 'Connection terminated', false],
+    ['undefined', undefined, false],
+  ])('%s: %s', (_what, error, expected) => {
+    expect(isConnectionError(error)).toBe(expected);
+  });
+
+  it('ends on a cycle of causes', () => {
+    const a = new Error('a') as Error & { cause?: unknown };
+    a.cause = new Error('b', { cause: a });
+    expect(isConnectionError(a)).toBe(false);
   });
 });
 
@@ -168,6 +208,40 @@ describe('Db against a real server', () => {
       // Pool of one: the same connection both times, and it was released after the failure.
       expect(await db.withPgClient(async (c) => (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid)).toBe(pid);
     });
+  });
+
+  it('retries a statement across a server restart within retryMs, and not a statement that is wrong', async () => {
+    const db = new Db(await server.freshDatabase(), 1, 60_000);
+    try {
+      expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      await server.stop();
+      let settled = false;
+      const pending = db.query<{ one: number }>('SELECT 1 AS one').finally(() => (settled = true));
+      const during = db.transaction(async (c) => (await c.query<{ two: number }>('SELECT 2 AS two')).rows);
+      await server.start();
+      expect(await pending).toEqual([{ one: 1 }]);
+      expect(await during).toEqual([{ two: 2 }]);
+      expect(settled).toBe(true);
+      // Not a lost connection: at once, whatever the timeout.
+      expect(await rejection(db.query('SELECT * FROM no_such_table'))).toMatchObject({ code: 'ERR_STORE' });
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('past retryMs, fails with ERR_STORE saying how long the store was away', async () => {
+    const db = new Db(await server.freshDatabase(), 1, 500);
+    try {
+      await db.query('SELECT 1');
+      await server.stop();
+      const error = await rejection(db.withPgClient((c) => c.query('SELECT 1')));
+      expect(error).toMatchObject({ code: 'ERR_STORE' });
+      expect((error as Error).message).toMatch(/^PostgreSQL store postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/\w+: still unreachable after \d+ s \(the store timeout is 0\.5 s\): .*ECONNREFUSED/);
+      expect((error as Error).message).not.toContain('test-secret');
+    } finally {
+      await server.start();
+      await db.end();
+    }
   });
 
   it('opens a session of its own, outside the pool', async () => {

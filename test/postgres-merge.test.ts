@@ -184,7 +184,8 @@ describe('completeFiles', () => {
   });
 
   it('fails with ERR_STORE when the server goes down mid-complete, and marks nothing done without its bars', async () => {
-    const t = await twoProcesses(await server.freshDatabase());
+    // A store timeout of 0: fail at once instead of waiting for the restart (postgres-reconnect.test.ts).
+    const t = await twoProcesses(await server.freshDatabase(), { a: { storeTimeoutMs: 0 } });
     const [d1] = days(1) as [string];
     await t.a.offer(JOB, [dayFile(d1)]);
     const [item] = (await t.a.claim(1)) as [WorkItem];

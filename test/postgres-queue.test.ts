@@ -1,6 +1,6 @@
 // queue.ts: one process's part in a job shared by several: claims that never overlap, a fair
 // share, the claims of a dead (or hung) process taken over, and a process that lost its session
-// refusing to go on.
+// registering again without taking back what another now owns (more in postgres-reconnect.test.ts).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -73,7 +73,8 @@ describe('postgres queue: a job shared by several processes', () => {
   });
 
   it("takes over a killed process's claims as soon as its session drops", async () => {
-    await withTwoProcesses(await server.freshDatabase(), {}, async (t) => {
+    // A never beats: only its next call notices the loss (a beat would register it again sooner).
+    await withTwoProcesses(await server.freshDatabase(), { a: { heartbeatMs: 3_600_000 } }, async (t) => {
       await t.a.offer(JOB, days(10).map((d) => dayFile(d)));
       const held = await t.a.claim(10);
       // Two live processes: each gets half.
@@ -91,12 +92,16 @@ describe('postgres queue: a job shared by several processes', () => {
       await t.admin.query('SELECT pg_terminate_backend($1)', [pids.rows[0]?.pid]);
       await expect.poll(async () => (await t.b.claim(10)).map((i) => i.file.key), { timeout: 5000 }).toEqual(held.map((i) => i.file.key));
 
-      // A, if it were still running, may not finish work that is now B's.
-      await expect.poll(() => t.a.claim(1).then(() => 'ok', (e: { code?: string }) => e.code), { timeout: 5000 }).toBe('ERR_STORE');
+      // A, if it were still running, registers again and takes back nothing that is now B's.
+      const lost = t.a.processId;
+      expect(await t.a.claim(1)).toEqual([]);
+      expect(t.a.processId).not.toBe(lost);
+      expect(await t.b.remaining()).toEqual({ pending: 0, claimedByOthers: 0 });
       const [status] = await t.storeA.status();
       expect(status?.processes.map((p) => [p.id, p.alive])).toEqual([
-        [t.a.processId, false],
+        [lost, false],
         [t.b.processId, true],
+        [t.a.processId, true],
       ]);
     });
   });
@@ -170,14 +175,15 @@ describe('postgres queue: a job shared by several processes', () => {
     });
   });
 
-  it('refuses every call once its session is lost, naming the masked URL, and still closes', async () => {
-    await withTwoProcesses(await server.freshDatabase(), {}, async (t) => {
+  it('once its session is lost, does nothing under the lost id: every call waits for a new session, and fails past the store timeout', async () => {
+    await withTwoProcesses(await server.freshDatabase(), { a: { heartbeatMs: 3_600_000, storeTimeoutMs: 0 } }, async (t) => {
       await t.a.offer(JOB, days(2).map((d) => dayFile(d)));
       const [item] = (await t.a.claim(1)) as [WorkItem];
       await t.admin.query(
         "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1::int::oid AND objsubid = 2",
         [t.a.processId],
       );
+      // A store timeout of 0: the first call after the loss fails instead of registering again.
       await expect.poll(() => t.a.remaining().then(() => 'ok', (e: { code?: string }) => e.code), { timeout: 5000 }).toBe('ERR_STORE');
       const calls: [string, () => Promise<unknown>][] = [
         ['offer', () => t.a.offer(JOB, [dayFile('2024-02-01')])],

@@ -45,6 +45,8 @@ Options:
   --store URL          a shared PostgreSQL store, postgres://user:pass@host:5432/db
                        (env MARKET_DATA_STORE_URL): several processes on several
                        machines share the job; default: SQLite in the cache directory
+  --store-timeout MS   how long a store that goes away mid-run (a PostgreSQL restart) is
+                       waited for before exit 3 (default 60000; 0: exit at once)
   --api-endpoint URL   REST API base URL, for corporate actions (env MASSIVE_API_URL,
                        default https://api.massive.com)
   --endpoint URL       S3 endpoint (env MASSIVE_S3_ENDPOINT, default https://files.massive.com)
@@ -65,7 +67,7 @@ Options:
 Credentials: MASSIVE_ACCESS_KEY_ID and MASSIVE_SECRET_ACCESS_KEY, else the AWS default chain.
 Split-adjusted reads: MASSIVE_API_KEY (the REST key) for the corporate actions.
 Exit codes: 0 done, 1 some files failed, 2 bad usage or configuration, 3 the store
-failed (PostgreSQL down: rerun to resume), 130 interrupted.`;
+failed (PostgreSQL down past --store-timeout: rerun to resume), 130 interrupted.`;
 
 /** Every option of the run command (exported for the demo, which reads the same arguments). */
 export const FLAGS = {
@@ -76,6 +78,7 @@ export const FLAGS = {
   'retry-delay-ms': { type: 'string' },
   'timeout-ms': { type: 'string' },
   'max-rps': { type: 'string' },
+  'store-timeout': { type: 'string' },
   'clear-progress': { type: 'boolean' },
   'keep-raw': { type: 'boolean' },
   offline: { type: 'boolean' },
@@ -157,6 +160,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       ...(v['retry-delay-ms'] !== undefined && { retryDelayMs: int(v['retry-delay-ms']) }),
       ...(v['timeout-ms'] !== undefined && { timeoutMs: int(v['timeout-ms']) }),
       ...(v['max-rps'] !== undefined && { maxRps: num(v['max-rps']) }),
+      ...(v['store-timeout'] !== undefined && { storeTimeoutMs: int(v['store-timeout']) }),
       ...(v.endpoint !== undefined && { endpoint: v.endpoint }),
       ...(v.bucket !== undefined && { bucket: v.bucket }),
       ...(v['api-endpoint'] !== undefined && { apiEndpoint: v['api-endpoint'] }),
@@ -231,6 +235,8 @@ async function subcommand(
 
 /** Every flag of the run, `show` and `status`, as typed. */
 const ALL_FLAGS = new Set([...Object.keys(FLAGS), 'last', 'format', 'refresh']);
+/** Options whose flag is not their name in kebab case. */
+const FLAG_OF: Record<string, string> = { storeTimeoutMs: 'store-timeout' };
 
 /**
  * An error as the one line the CLI prints: the library names options as in code (`clearProgress`);
@@ -240,7 +246,10 @@ function errorLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (!(error instanceof InvalidOptionError)) return message;
   // Not a value the user gave: those follow "got ".
-  return message.replace(/(?<!got )`([a-z][A-Za-z]*)`/g, (quoted, name: string) => (ALL_FLAGS.has(kebab(name)) ? `--${kebab(name)}` : quoted));
+  return message.replace(/(?<!got )`([a-z][A-Za-z]*)`/g, (quoted, name: string) => {
+    const flag = FLAG_OF[name] ?? kebab(name);
+    return ALL_FLAGS.has(flag) ? `--${flag}` : quoted;
+  });
 }
 
 function parse(argv: string[]) {

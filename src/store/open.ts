@@ -5,6 +5,8 @@ import type { Store } from './types.js';
 export interface StoreLocation {
   store: string | undefined;
   cacheDir: string;
+  /** How long a PostgreSQL store that goes away once reached is waited for (ms). @default 60000 */
+  storeTimeoutMs?: number;
 }
 
 /**
@@ -14,7 +16,7 @@ export interface StoreLocation {
 export async function openStore(o: StoreLocation): Promise<Store> {
   if (o.store === undefined) return openSqliteStore(o.cacheDir);
   const { openPostgresStore } = await import('./postgres/index.js');
-  return openPostgresStore(o.store);
+  return openPostgresStore(o.store, o.storeTimeoutMs === undefined ? {} : { storeTimeoutMs: o.storeTimeoutMs });
 }
 
 /** Opens the store for one call and closes it again, whatever happens. */

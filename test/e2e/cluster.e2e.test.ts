@@ -285,18 +285,20 @@ describe('a file that fails on a shared job', () => {
 });
 
 describe('PostgreSQL down mid-run', () => {
-  it('a clear error and exit code, nothing done without its bars, then a rerun completes exactly', async () => {
+  it('past --store-timeout: a clear error and exit code, nothing done without its bars, then a rerun completes exactly', async () => {
     const store = await freshStore();
     const password = new URL(store).password;
     await w.server.setLatency(30);
-    const child = start(['TSLA', '--end', END, '--store', store, '--workers', '4', '--verbose']);
+    // Counted from this run's start: mid-run, not while it is still connecting (never reached: no wait).
+    await w.server.resetStats();
+    const child = start(['TSLA', '--end', END, '--store', store, '--workers', '4', '--store-timeout', '2000', '--verbose']);
     await untilGets(100);
     await db.stop();
     const r = await child.done;
     await db.start();
     await w.server.setLatency(0);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/PostgreSQL/);
+    expect(r.stderr).toMatch(/PostgreSQL store .*still unreachable after \d+ s \(the store timeout is 2 s\)/);
     expect(r.stderr).toContain('***');
     expect(`${r.stdout}${r.stderr}`).not.toContain(password);
 

@@ -1,29 +1,37 @@
 // One process's part in a run on a PostgreSQL store: its session (which holds its advisory lock,
 // so its claims live exactly as long as it), its heartbeat, and the claims on files: offer, claim,
-// fail, release. The merge and the shared rate are their own modules.
+// fail, release. A lost session (a server restart, a terminated backend) is replaced: the process
+// registers again under a new id and takes back the files it still held that nobody else took.
+// The merge and the shared rate are their own modules.
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { StoreError } from '../../errors.js';
+import { PreloadError, StoreError } from '../../errors.js';
 import type { DayFile, JobCounts } from '../../types.js';
 import type { CompletedFile, JobSpec, ProcessInfo, WorkItem, WorkQueue } from '../types.js';
-import { describeError, type Db } from './db.js';
+import { describeError, isConnectionError, retryDelay, type Db } from './db.js';
 import { LIVE_SQL, jobCounts, jobProcesses } from './live.js';
 import { completeFiles } from './merge.js';
 import { SharedRate } from './rate.js';
 import { toWorkItems, type FileRow } from './rows.js';
 import { LOCK_NAMESPACE, REGISTRY_LOCK } from './schema.js';
 
-/** How long a process's claims outlive its last heartbeat, and how often it beats. */
+/** How long a process's claims outlive its last heartbeat, how often it beats, and how long a lost store is waited for. */
 export interface QueueTiming {
   leaseMs: number;
   heartbeatMs: number;
+  /** A lost session is replaced (and a lost statement retried) for up to this long; 0: not at all. */
+  storeTimeoutMs: number;
 }
 
-/**
- * Registers this process on `jobs` and takes its advisory lock on a session of its own.
- * @throws {StoreError} the session could not be opened or set up (it is closed again).
- */
-export async function openPostgresQueue(db: Db, jobs: readonly JobSpec[], timing: QueueTiming): Promise<WorkQueue> {
+/** A session registered as one process: its row in `processes` and its advisory lock. */
+interface Registration {
+  session: pg.Client;
+  id: number;
+}
+
+/** Opens a session, registers it on `jobs` and takes its advisory lock. The session is closed again on failure; errors as they are. */
+async function register(db: Db, jobs: readonly string[]): Promise<Registration> {
   const session = await db.session();
   try {
     // The server notices a peer that vanished (power cut) within ~15 s instead of hours, and
@@ -38,14 +46,29 @@ export async function openPostgresQueue(db: Db, jobs: readonly JobSpec[], timing
       await session.query<{ id: number }>(
         // clock_timestamp(): now() is the transaction's start, before any wait for a clear.
         'INSERT INTO processes (jobs, host, pid, heartbeat_at) VALUES ($1, $2, $3, clock_timestamp()) RETURNING id',
-        [jobs.map((j) => j.job), hostname(), process.pid],
+        [jobs, hostname(), process.pid],
       )
     ).rows;
     if (!row) throw new Error('INSERT INTO processes returned no row');
     await session.query('SELECT pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, row.id]);
     await session.query('COMMIT');
-    const rate = new SharedRate(db, jobs.map((j) => j.job));
-    const queue = new PostgresQueue(db, session, row.id, jobs, timing, rate);
+    return { session, id: row.id };
+  } catch (error) {
+    await session.end().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Registers this process on `jobs` and takes its advisory lock on a session of its own.
+ * @throws {StoreError} the session could not be opened or set up (it is closed again).
+ */
+export async function openPostgresQueue(db: Db, jobs: readonly JobSpec[], timing: QueueTiming): Promise<WorkQueue> {
+  const names = jobs.map((j) => j.job);
+  const { session, id } = await db.retry(() => register(db, names));
+  try {
+    const rate = new SharedRate(db, names);
+    const queue = new PostgresQueue(db, session, id, jobs, timing, rate);
     await rate.calibrate(session);
     return queue;
   } catch (error) {
@@ -56,14 +79,24 @@ export async function openPostgresQueue(db: Db, jobs: readonly JobSpec[], timing
 
 /** One process's part in a run on a PostgreSQL store. Open it with {@link openPostgresQueue}. */
 class PostgresQueue implements WorkQueue {
-  readonly processId: number;
   readonly #db: Db;
-  readonly #session: pg.Client;
   readonly #jobs: string[];
   readonly #leaseMs: number;
+  readonly #timeoutMs: number;
   readonly #rate: SharedRate;
   readonly #heartbeat: NodeJS.Timeout;
-  #lost: unknown;
+  #session: pg.Client;
+  #id: number;
+  /** The ids this process had before it registered again: files they still own are taken back. */
+  readonly #formerIds: number[] = [];
+  /** Files claimed and not yet completed, failed or released (`job\nkey`): any other file claimed under our id is taken again. */
+  readonly #held = new Set<string>();
+  /** Why the session was lost, and when; undefined while it holds. */
+  #lost: { error: unknown; at: number } | undefined;
+  /** The replacement of a lost session, while one runs. */
+  #reconnecting: Promise<void> | undefined;
+  /** The store stayed away past the timeout (or refused us): every later call fails with this. */
+  #fatal: PreloadError | undefined;
   /** The heartbeat in flight, if any: close() lets it finish before ending the session. */
   #beating: Promise<void> | undefined;
   #closed = false;
@@ -71,157 +104,280 @@ class PostgresQueue implements WorkQueue {
   constructor(db: Db, session: pg.Client, id: number, jobs: readonly JobSpec[], timing: QueueTiming, rate: SharedRate) {
     this.#db = db;
     this.#session = session;
-    this.processId = id;
+    this.#id = id;
     this.#jobs = jobs.map((j) => j.job);
     this.#leaseMs = timing.leaseMs;
+    this.#timeoutMs = timing.storeTimeoutMs;
     this.#rate = rate;
-    // A dropped session means our lock is gone and others may take our files: every later call
-    // fails rather than finish work another process now owns.
-    const lose = (error: unknown) => {
-      if (!this.#closed) this.#lost ??= error ?? new Error('the session ended');
-    };
-    session.on('error', lose);
-    session.on('end', () => lose(new Error('the session with the store ended')));
+    this.#watch(session);
     this.#heartbeat = setInterval(() => this.#tick(), timing.heartbeatMs);
     this.#heartbeat.unref();
   }
 
-  /** Starts a heartbeat unless one is in flight (a slow one is not stacked on). */
+  /** This process's id in `processes`: a new one after each lost session. */
+  get processId(): number {
+    return this.#id;
+  }
+
+  /**
+   * A dropped session means our lock is gone and others may take our files: nothing more is done
+   * under its id. The next call (or heartbeat) registers again.
+   */
+  #watch(session: pg.Client): void {
+    const lose = (error: unknown) => {
+      if (session === this.#session) this.#lose(error ?? new Error('the session ended'));
+    };
+    session.on('error', lose);
+    session.on('end', () => lose(new Error('the session with the store ended')));
+  }
+
+  #lose(error: unknown): void {
+    if (!this.#closed) this.#lost ??= { error, at: Date.now() };
+  }
+
+  /** Starts a heartbeat unless one is in flight (a slow one is not stacked on); replaces a lost session. */
   #tick(): void {
-    if (this.#beating !== undefined || this.#lost !== undefined || this.#closed) return;
-    this.#beating = this.#beat().finally(() => {
+    if (this.#beating !== undefined || this.#fatal !== undefined || this.#closed) return;
+    // Lost: registering again soon makes others less likely to take over what we hold (a failure
+    // is kept in #fatal, and the next call reports it).
+    const beat = this.#lost === undefined ? this.#beat() : this.#ready().catch(() => undefined);
+    this.#beating = beat.finally(() => {
       this.#beating = undefined;
     });
   }
 
   /** One heartbeat; never rejects: a failed one means the session, and with it the claims, is lost. */
   async #beat(): Promise<void> {
+    const session = this.#session;
     try {
-      await this.#session.query('UPDATE processes SET heartbeat_at = now() WHERE id = $1', [this.processId]);
+      await session.query('UPDATE processes SET heartbeat_at = now() WHERE id = $1', [this.#id]);
     } catch (error) {
-      this.#lost ??= error;
+      if (session === this.#session) this.#lose(error);
     }
   }
 
-  #check(): void {
-    if (this.#lost !== undefined) {
-      throw new StoreError(
-        this.#db.where,
-        `PostgreSQL store ${this.#db.where}: lost the session that holds this process's claims (${describeError(this.#lost)})`,
-        { cause: this.#lost },
-      );
+  /** Resolves once the session holds (replacing a lost one first); rejects once the store stayed away too long. */
+  async #ready(): Promise<void> {
+    if (this.#fatal !== undefined) throw this.#fatal;
+    if (this.#lost === undefined) return;
+    this.#reconnecting ??= this.#reconnect().finally(() => {
+      this.#reconnecting = undefined;
+    });
+    await this.#reconnecting;
+  }
+
+  /**
+   * Registers again (a new session, `processes` row and lock), with backoff, until the timeout from
+   * when the session was lost. Then takes back the files still owned by a former id (a file another
+   * process took over meanwhile is now theirs, and stays so) and ends the former rows.
+   */
+  async #reconnect(): Promise<void> {
+    const lost = this.#lost;
+    if (lost === undefined) return;
+    if (this.#timeoutMs === 0) {
+      this.#fatal = this.#lostError(lost.error);
+      throw this.#fatal;
+    }
+    for (let n = 0; ; n++) {
+      if (this.#closed) throw this.#lostError(lost.error);
+      let error: unknown;
+      try {
+        const next = await register(this.#db, this.#jobs);
+        const former = [...this.#formerIds, this.#id];
+        try {
+          await next.session.query(
+            `WITH ended AS (UPDATE processes SET ended_at = now() WHERE id = ANY($2::int[]) AND ended_at IS NULL RETURNING 1)
+             UPDATE job_files SET owner = $1, claimed_at = now() WHERE state = 'claimed' AND owner = ANY($2::int[])`,
+            [next.id, former],
+          );
+        } catch (adoptError) {
+          await next.session.end().catch(() => {});
+          throw adoptError;
+        }
+        if (this.#closed) {
+          await next.session.end().catch(() => {});
+          throw this.#lostError(lost.error);
+        }
+        const old = this.#session;
+        this.#formerIds.push(this.#id);
+        this.#session = next.session;
+        this.#id = next.id;
+        this.#watch(next.session);
+        this.#lost = undefined;
+        await old.end().catch(() => {});
+        return;
+      } catch (e) {
+        error = e;
+      }
+      if (error instanceof PreloadError && error.code !== 'ERR_STORE') throw error;
+      const left = lost.at + this.#timeoutMs - Date.now();
+      if (!isConnectionError(error) || left <= 0) {
+        this.#fatal = isConnectionError(error) ? this.#awayError(error, lost) : this.#db.storeError(error);
+        throw this.#fatal;
+      }
+      await sleep(Math.min(retryDelay(n), left));
+    }
+  }
+
+  #lostError(cause: unknown): StoreError {
+    return new StoreError(
+      this.#db.where,
+      `PostgreSQL store ${this.#db.where}: lost the session that holds this process's claims (${describeError(cause)})`,
+      { cause },
+    );
+  }
+
+  #awayError(error: unknown, lost: { error: unknown; at: number }): PreloadError {
+    return this.#db.awayError(error, lost.at);
+  }
+
+  /**
+   * Runs one operation under the current id once the session holds. A statement whose connection
+   * was lost is tried again, under the id of the session that holds by then (never the lost one's),
+   * for up to the timeout from its first failure.
+   */
+  async #run<T>(op: (id: number) => Promise<T>): Promise<T> {
+    let since: number | undefined;
+    for (let n = 0; ; n++) {
+      await this.#ready();
+      try {
+        return await this.#db.withoutRetry(() => op(this.#id));
+      } catch (error) {
+        if (this.#closed || !this.#db.reached || !isConnectionError(error)) throw error;
+        since ??= Date.now();
+        const left = since + this.#timeoutMs - Date.now();
+        if (left <= 0) throw this.#db.awayError(error, since);
+        await sleep(Math.min(retryDelay(n), left));
+      }
     }
   }
 
   async offer(job: JobSpec, files: readonly DayFile[]): Promise<void> {
-    this.#check();
     const unique = [...new Map(files.map((f) => [f.key, f])).values()];
-    if (unique.length === 0) return;
+    if (unique.length === 0) return this.#ready();
     // A failed file, or a done one whose ETag changed (republished), is to do again; a done one
     // with the same ETag stays done. A claimed one stays its owner's, with the newer listing (a
     // process that takes it over fetches what is published now).
-    await this.#db.query(
-      `INSERT INTO job_files AS f (job, key, day, size, etag, last_modified, state)
-       SELECT $1, u.key, u.day, u.size, u.etag, u.last_modified, 'pending'
-       FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS u(key, day, size, etag, last_modified)
-       ON CONFLICT (job, key) DO UPDATE SET
-         day = excluded.day, size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
-         state = CASE WHEN f.state = 'claimed' THEN 'claimed' ELSE 'pending' END,
-         owner = CASE WHEN f.state = 'claimed' THEN f.owner END,
-         claimed_at = CASE WHEN f.state = 'claimed' THEN f.claimed_at END,
-         error_code = NULL, error_message = NULL
-       WHERE f.state <> 'done' OR f.etag <> excluded.etag`,
-      [
-        job.job,
-        unique.map((f) => f.key),
-        unique.map((f) => f.day),
-        unique.map((f) => f.size),
-        unique.map((f) => f.etag),
-        unique.map((f) => f.lastModified ?? null),
-      ],
+    await this.#run(() =>
+      this.#db.query(
+        `INSERT INTO job_files AS f (job, key, day, size, etag, last_modified, state)
+         SELECT $1, u.key, u.day, u.size, u.etag, u.last_modified, 'pending'
+         FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS u(key, day, size, etag, last_modified)
+         ON CONFLICT (job, key) DO UPDATE SET
+           day = excluded.day, size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
+           state = CASE WHEN f.state = 'claimed' THEN 'claimed' ELSE 'pending' END,
+           owner = CASE WHEN f.state = 'claimed' THEN f.owner END,
+           claimed_at = CASE WHEN f.state = 'claimed' THEN f.claimed_at END,
+           error_code = NULL, error_message = NULL
+         WHERE f.state <> 'done' OR f.etag <> excluded.etag`,
+        [
+          job.job,
+          unique.map((f) => f.key),
+          unique.map((f) => f.day),
+          unique.map((f) => f.size),
+          unique.map((f) => f.etag),
+          unique.map((f) => f.lastModified ?? null),
+        ],
+      ),
     );
   }
 
   async claim(n: number): Promise<WorkItem[]> {
-    this.#check();
-    if (n <= 0) return [];
+    if (n <= 0) {
+      await this.#ready();
+      return [];
+    }
     // A fair share: no more than the files left over the live processes on these jobs, less what
     // this process holds, so that a job of a few large files spreads over every process instead
     // of going to whoever claims first. SKIP LOCKED: two processes claiming at once pick disjoint
-    // rows instead of waiting.
-    const rows = await this.#db.query<FileRow>(
-      `WITH live AS (${LIVE_SQL}),
-       share AS (
-         SELECT LEAST($5::int, GREATEST(0,
-           CEIL(COUNT(*)::numeric
-                / GREATEST(1, (SELECT COUNT(*) FROM processes p WHERE p.jobs && $1::text[] AND p.id IN (SELECT id FROM live))))::int
-           - COUNT(*) FILTER (WHERE f.state = 'claimed' AND f.owner = $4)::int)) AS n
-         FROM job_files f WHERE f.job = ANY($1::text[]) AND f.state IN ('pending', 'claimed')
-       ),
-       picked AS (
-         SELECT f.job, f.key FROM job_files f
-         WHERE f.job = ANY($1::text[])
-           AND (f.state = 'pending'
-             OR (f.state = 'claimed' AND f.owner IS DISTINCT FROM $4 AND NOT EXISTS (SELECT 1 FROM live WHERE live.id = f.owner)))
-         ORDER BY f.day, f.key
-         LIMIT (SELECT n FROM share)
-         FOR UPDATE OF f SKIP LOCKED
-       )
-       UPDATE job_files f SET state = 'claimed', owner = $4, claimed_at = now()
-       FROM picked WHERE f.job = picked.job AND f.key = picked.key
-       RETURNING f.job, f.key, f.day, f.size, f.etag, f.last_modified`,
-      [this.#jobs, LOCK_NAMESPACE, this.#leaseMs, this.processId, n],
-      'pmd_claim',
+    // rows instead of waiting. A file claimed under our id that we do not hold ($6) is ours to
+    // take again: a claim whose answer was lost with its connection, or one taken back from a
+    // former id.
+    const rows = await this.#run((id) =>
+      this.#db.query<FileRow>(
+        `WITH live AS (${LIVE_SQL}),
+         share AS (
+           SELECT LEAST($5::int, GREATEST(0,
+             CEIL(COUNT(*)::numeric
+                  / GREATEST(1, (SELECT COUNT(*) FROM processes p WHERE p.jobs && $1::text[] AND p.id IN (SELECT id FROM live))))::int
+             - COUNT(*) FILTER (WHERE f.state = 'claimed' AND f.owner = $4 AND (f.job || E'\n' || f.key) = ANY($6::text[]))::int)) AS n
+           FROM job_files f WHERE f.job = ANY($1::text[]) AND f.state IN ('pending', 'claimed')
+         ),
+         picked AS (
+           SELECT f.job, f.key FROM job_files f
+           WHERE f.job = ANY($1::text[])
+             AND (f.state = 'pending'
+               OR (f.state = 'claimed' AND f.owner IS DISTINCT FROM $4 AND NOT EXISTS (SELECT 1 FROM live WHERE live.id = f.owner))
+               OR (f.state = 'claimed' AND f.owner = $4 AND NOT (f.job || E'\n' || f.key) = ANY($6::text[])))
+           ORDER BY f.day, f.key
+           LIMIT (SELECT n FROM share)
+           FOR UPDATE OF f SKIP LOCKED
+         )
+         UPDATE job_files f SET state = 'claimed', owner = $4, claimed_at = now()
+         FROM picked WHERE f.job = picked.job AND f.key = picked.key
+         RETURNING f.job, f.key, f.day, f.size, f.etag, f.last_modified`,
+        [this.#jobs, LOCK_NAMESPACE, this.#leaseMs, id, n, [...this.#held]],
+        'pmd_claim',
+      ),
     );
-    return toWorkItems(rows);
+    const items = toWorkItems(rows);
+    for (const item of items) this.#held.add(heldKey(item));
+    return items;
   }
 
   async fail(item: WorkItem, failure: { code: string; message: string }): Promise<void> {
-    this.#check();
-    await this.#db.query(
-      `UPDATE job_files SET state = 'failed', owner = NULL, claimed_at = NULL, error_code = $4, error_message = $5
-       WHERE job = $1 AND key = $2 AND state = 'claimed' AND owner = $3`,
-      [item.job, item.file.key, this.processId, failure.code, failure.message],
+    // Under the current id only: a file another process took over while we were away stays theirs.
+    await this.#run((id) =>
+      this.#db.query(
+        `UPDATE job_files SET state = 'failed', owner = NULL, claimed_at = NULL, error_code = $4, error_message = $5
+         WHERE job = $1 AND key = $2 AND state = 'claimed' AND owner = $3`,
+        [item.job, item.file.key, id, failure.code, failure.message],
+      ),
     );
+    this.#held.delete(heldKey(item));
   }
 
   async release(items: readonly WorkItem[]): Promise<void> {
-    this.#check();
-    if (items.length === 0) return;
-    await this.#releaseWhere(items);
+    if (items.length === 0) return this.#ready();
+    await this.#run((id) => this.#releaseWhere(id, items));
+    for (const item of items) this.#held.delete(heldKey(item));
   }
 
-  async #releaseWhere(items: readonly WorkItem[] | undefined): Promise<void> {
+  async #releaseWhere(id: number, items: readonly WorkItem[] | undefined): Promise<void> {
     await this.#db.query(
       `UPDATE job_files f SET state = 'pending', owner = NULL, claimed_at = NULL
        WHERE f.state = 'claimed' AND f.owner = $1
          AND ($2::text[] IS NULL OR (f.job, f.key) IN (SELECT * FROM unnest($2::text[], $3::text[])))`,
-      [this.processId, items?.map((i) => i.job) ?? null, items?.map((i) => i.file.key) ?? null],
+      [id, items?.map((i) => i.job) ?? null, items?.map((i) => i.file.key) ?? null],
     );
   }
 
   async remaining(): Promise<{ pending: number; claimedByOthers: number }> {
-    this.#check();
-    const [row] = await this.#db.query<{ pending: number; others: number }>(
-      `WITH live AS (${LIVE_SQL})
-       SELECT COUNT(*) FILTER (WHERE f.state = 'pending'
-                 OR (f.state = 'claimed' AND f.owner IS DISTINCT FROM $4 AND f.owner NOT IN (SELECT id FROM live))) AS pending,
-              COUNT(*) FILTER (WHERE f.state = 'claimed' AND f.owner IS DISTINCT FROM $4 AND f.owner IN (SELECT id FROM live)) AS others
-       FROM job_files f WHERE f.job = ANY($1::text[])`,
-      [this.#jobs, LOCK_NAMESPACE, this.#leaseMs, this.processId],
-      'pmd_remaining',
+    const [row] = await this.#run((id) =>
+      this.#db.query<{ pending: number; others: number }>(
+        `WITH live AS (${LIVE_SQL})
+         SELECT COUNT(*) FILTER (WHERE f.state = 'pending'
+                   OR (f.state = 'claimed' AND f.owner IS DISTINCT FROM $4 AND f.owner NOT IN (SELECT id FROM live))) AS pending,
+                COUNT(*) FILTER (WHERE f.state = 'claimed' AND f.owner IS DISTINCT FROM $4 AND f.owner IN (SELECT id FROM live)) AS others
+         FROM job_files f WHERE f.job = ANY($1::text[])`,
+        [this.#jobs, LOCK_NAMESPACE, this.#leaseMs, id],
+        'pmd_remaining',
+      ),
     );
     return { pending: row?.pending ?? 0, claimedByOthers: row?.others ?? 0 };
   }
 
+  /**
+   * A batch whose connection was lost is merged again once the session holds: a file that did
+   * commit (or that another process finished meanwhile) is then skipped by its ETag.
+   */
   async complete(batch: readonly CompletedFile[]): Promise<void> {
-    this.#check();
-    await completeFiles(this.#db, this.processId, batch);
+    await this.#run((id) => completeFiles(this.#db, id, batch));
+    for (const b of batch) this.#held.delete(`${b.job.job}\n${b.file.key}`);
   }
 
   async counts(): Promise<JobCounts> {
-    this.#check();
-    return jobCounts(this.#db, this.#jobs, this.#leaseMs);
+    return this.#run(() => jobCounts(this.#db, this.#jobs, this.#leaseMs));
   }
 
   async processes(): Promise<ProcessInfo[]> {
@@ -229,25 +385,27 @@ class PostgresQueue implements WorkQueue {
   }
 
   /** Slots of the rate shared with every process on these jobs (see {@link SharedRate.slots}). */
-  rateSlots = async (rps: number, n: number): Promise<number[]> => {
-    this.#check();
-    return this.#rate.slots(rps, n);
-  };
+  rateSlots = async (rps: number, n: number): Promise<number[]> => this.#run(() => this.#rate.slots(rps, n));
 
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#heartbeat);
-    const lost = this.#lost !== undefined;
     this.#closed = true;
     try {
+      // A replacement under way stops at its next attempt (or hands over the session it made).
+      await this.#reconnecting?.catch(() => undefined);
       // The session's end drops the lock anyway; releasing first lets others take the files now.
-      if (!lost) {
-        await this.#releaseWhere(undefined);
-        await this.#db.query('UPDATE processes SET ended_at = now(), heartbeat_at = now() WHERE id = $1', [this.processId]);
+      if (this.#lost === undefined && this.#fatal === undefined) {
+        await this.#releaseWhere(this.#id, undefined);
+        await this.#db.query('UPDATE processes SET ended_at = now(), heartbeat_at = now() WHERE id = $1', [this.#id]);
       }
     } finally {
       await this.#beating;
       await this.#session.end().catch(() => {});
     }
   }
+}
+
+function heldKey(item: WorkItem): string {
+  return `${item.job}\n${item.file.key}`;
 }

@@ -24,6 +24,12 @@ export interface PostgresStoreOptions {
   heartbeatMs?: number;
   /** Connections of the pool for ordinary queries (each queue adds its own session). @default 4 */
   poolSize?: number;
+  /**
+   * A store that goes away once reached (a restart) is waited for this long: lost statements are
+   * retried and a lost queue session registers again; 0 fails at once.
+   * @default 60000
+   */
+  storeTimeoutMs?: number;
 }
 
 /**
@@ -37,8 +43,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     leaseMs: options.leaseMs ?? 30_000,
     heartbeatMs: options.heartbeatMs ?? 2_000,
     poolSize: options.poolSize ?? 4,
+    storeTimeoutMs: options.storeTimeoutMs ?? 60_000,
   };
-  const db = new Db(url, resolved.poolSize);
+  const db = new Db(url, resolved.poolSize, resolved.storeTimeoutMs);
   try {
     await ensureSchema(db);
   } catch (error) {
