@@ -238,6 +238,42 @@ describe('exportBars to Parquet', () => {
   });
 });
 
+describe('exportBars of intraday bars', () => {
+  it('aggregates stored minutes as readBars does, adjusted first', async () => {
+    const minuteCache = join(root, 'minute-cache');
+    const job: JobSpec = { job: 'export/minutes', dataset: 'us_stocks_sip/minute_aggs_v1', interval: '1m', tickers: ['TSLA'] };
+    const minuteDays = ['2022-08-24', '2022-08-25'];
+    const store: Store = openSqliteStore(minuteCache);
+    try {
+      await store.prepareJob(job, { clear: false });
+      const queue = await store.openQueue([job]);
+      await queue.offer(job, minuteDays.map((d) => dayFile(job.dataset, d)));
+      const items = await queue.claim(2);
+      await queue.complete(
+        items.map((item) => ({
+          job,
+          file: item.file,
+          rows: Array.from({ length: 30 }, (_, m) => ({ ...rawBar('TSLA', item.file.day, m), time: Date.parse(`${item.file.day}T13:30:00Z`) + m * 60_000 })),
+        })),
+      );
+      await queue.close();
+      await store.replaceActions(new Map([['TSLA', corporateActionsFixture().get('TSLA') ?? { splits: [], dividends: [] }]]), new Date().toISOString());
+    } finally {
+      await store.close();
+    }
+    const out = join(root, 'lake-5m');
+    const report = await exportBars(['TSLA'], { cacheDir: minuteCache, out, interval: '5m', start: '2022-08-01', end: '2022-08-31' });
+    expect(report.files.map((f) => f.path)).toEqual(['interval=5m/year=2022/part-0.parquet']);
+    const { rows } = await readParquet(join(out, 'interval=5m/year=2022/part-0.parquet'));
+    expect(rows).toHaveLength(12);
+    expect(rows.every((r) => r.interval === '5m')).toBe(true);
+    expect(rows.map(toBar)).toEqual(await readBars('TSLA', { cacheDir: minuteCache, interval: '5m', start: '2022-08-01', end: '2022-08-31' }));
+    // The day before the split is adjusted (a third of the raw price), the split day is not.
+    expect(rows[0]?.close).toBeCloseTo(rawBar('TSLA', '2022-08-24', 4).close / 3, 9);
+    expect(rows[6]?.close).toBeCloseTo(rawBar('TSLA', '2022-08-25', 4).close, 9);
+  });
+});
+
 describe('exportBars to CSV', () => {
   it('writes one CSV per partition with a header and ISO times in UTC', async () => {
     const out = join(root, 'csv');
