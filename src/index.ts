@@ -3,12 +3,14 @@ export { preload, PreloadAbortedError } from './preload.js';
 export { fetchSymbol, readBars } from './read-bars.js';
 export { getProgress, listProgress, clearProgress, jobStatus } from './job-progress.js';
 export { corporateActions } from './actions/list.js';
+export { exportBars } from './export/export.js';
 export { resolveSymbol } from './symbols.js';
 export { PreloadError, InvalidOptionError, ConfigurationError, NotEntitledError, IntegrityError, AbortedError, StoreError, ActionsError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
 export type { PreloadReport, Failure, JobReport } from './preload.js';
 export type { ReadOptions } from './read-bars.js';
+export type { ExportOptions, ExportReport, ExportedFile, ExportEvent, ExportReadEvent, ExportFileEvent, ExportFormat, ExportPartition } from './export/types.js';
 export type { ActionsOptions, CorporateActionsReport, SplitFactor, DividendFactor } from './actions/list.js';
 export type { Adjust, Split, Dividend } from './actions/types.js';
 export type { PreloadOptions, Period, Interval } from './options.js';

@@ -21,6 +21,7 @@ const USAGE = `Usage: preload-market-data <SYMBOL...> [options]
        preload-market-data show <SYMBOL> [--last N] [--format table|csv|jsonl]
        preload-market-data status [--store URL] [--json]
        preload-market-data actions <SYMBOL> [--refresh] [--json]
+       preload-market-data export <SYMBOL...> --out DIR [--format parquet|csv] [--partition year|symbol|none]
 
 Fill the local market-data cache with day bars from Massive's S3 flat files.
 Symbols: stocks (TSLA, BRK.B) and indices (I:SPX) default to 5y, crypto (BTC-USD) and
@@ -118,6 +119,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   if (argv[0] === 'show') return subcommand('show', () => show(argv.slice(1)), out, err);
   if (argv[0] === 'status') return subcommand('status', () => status(argv.slice(1)), out, err);
   if (argv[0] === 'actions') return subcommand('actions', () => actions(argv.slice(1)), out, err);
+  if (argv[0] === 'export') return (await import('./export.js')).exportCommand(argv.slice(1), out, err);
 
   let args: ReturnType<typeof parse>;
   try {
