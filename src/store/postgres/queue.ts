@@ -3,6 +3,8 @@
 // fail, release. A lost session (a server restart, a terminated backend) is replaced: the process
 // registers again under a new id and takes back the files it still held that nobody else took.
 // The merge and the shared rate are their own modules.
+// Longer than ~400 lines on purpose: a lost session's replacement (re-registration, claims
+// moved to the new id, every call waiting for it) guards exactly the claims beside it.
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
