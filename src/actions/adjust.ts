@@ -2,6 +2,7 @@
 // with every new event, so stored prices stay raw and the adjustment is a step function of the day.
 import { newYorkOffset } from '../cache/aggregate.js';
 import { formatDay } from '../dates.js';
+import type { Bar } from '../types.js';
 import type { Adjust, CorporateActions, Dividend, Split } from './types.js';
 
 /**
@@ -18,16 +19,8 @@ export interface Step {
   volume: number;
 }
 
-/** The fields of a bar the adjustment reads; every other field is copied as is. */
-export interface AdjustableBar {
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  transactions: number | null;
-}
+/** The fields of a bar the adjustment reads (a Bar's); every other field is copied as is. */
+export type AdjustableBar = Bar;
 
 // Ratios read from JSON (1/3, 0.333333): two rows with the same ratio may differ in the last bits.
 const SAME_RATIO = 1e-9;

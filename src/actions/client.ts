@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseDay } from '../dates.js';
 import { AbortedError, ActionsError, ConfigurationError, InvalidOptionError, PreloadError } from '../errors.js';
 import { requestSignal } from '../s3/get.js';
+import { toDividend } from './rows.js';
 import type { CorporateActions, Dividend, Split } from './types.js';
 
 /** The provider's documented REST base URL. */
@@ -181,22 +182,7 @@ const dividendRow = z
     historical_adjustment_factor: maybeNumber,
     id,
   })
-  .transform(
-    (r): Dividend => ({
-      ticker: r.ticker,
-      exDividendDate: r.ex_dividend_date,
-      cashAmount: r.cash_amount,
-      currency: r.currency,
-      distributionType: r.distribution_type,
-      frequency: r.frequency,
-      payDate: r.pay_date,
-      recordDate: r.record_date,
-      declarationDate: r.declaration_date,
-      splitAdjustedCashAmount: r.split_adjusted_cash_amount,
-      historicalAdjustmentFactor: r.historical_adjustment_factor,
-      id: r.id,
-    }),
-  );
+  .transform((r): Dividend => toDividend(r));
 
 function parseRow<T>(schema: z.ZodType<T>, row: unknown, kind: string, url: string, apiKey: string): T {
   const parsed = schema.safeParse(row);

@@ -1,35 +1,10 @@
 // Corporate actions in the SQLite cache: the provider's rows as given, and when each ticker's
 // were fetched. A ticker's actions are replaced whole, in one transaction, never merged: the
 // provider corrects and removes rows, and a half-replaced set would adjust wrongly.
-import type { CorporateActions, Dividend, Split } from '../actions/types.js';
+import { toDividend, toSplit, type DividendRow, type SplitRow } from '../actions/rows.js';
+import type { CorporateActions } from '../actions/types.js';
 import type { StoredActions } from '../store/types.js';
 import type { Db } from './database.js';
-
-
-interface SplitRow {
-  ticker: string;
-  execution_date: string;
-  split_from: number;
-  split_to: number;
-  adjustment_type: string;
-  historical_adjustment_factor: number | null;
-  id: string;
-}
-
-interface DividendRow {
-  ticker: string;
-  ex_dividend_date: string;
-  cash_amount: number;
-  currency: string | null;
-  distribution_type: string | null;
-  frequency: number | null;
-  pay_date: string | null;
-  record_date: string | null;
-  declaration_date: string | null;
-  split_adjusted_cash_amount: number | null;
-  historical_adjustment_factor: number | null;
-  id: string;
-}
 
 export class ActionStore {
   readonly #db: Db;
@@ -96,33 +71,3 @@ export class ActionStore {
   }
 }
 
-export function toSplit(r: SplitRow): Split {
-  return {
-    ticker: r.ticker,
-    executionDate: r.execution_date,
-    splitFrom: r.split_from,
-    splitTo: r.split_to,
-    adjustmentType: r.adjustment_type,
-    historicalAdjustmentFactor: r.historical_adjustment_factor,
-    id: r.id,
-  };
-}
-
-export function toDividend(r: DividendRow): Dividend {
-  return {
-    ticker: r.ticker,
-    exDividendDate: r.ex_dividend_date,
-    cashAmount: r.cash_amount,
-    currency: r.currency,
-    distributionType: r.distribution_type,
-    frequency: r.frequency,
-    payDate: r.pay_date,
-    recordDate: r.record_date,
-    declarationDate: r.declaration_date,
-    splitAdjustedCashAmount: r.split_adjusted_cash_amount,
-    historicalAdjustmentFactor: r.historical_adjustment_factor,
-    id: r.id,
-  };
-}
-
-export type { SplitRow, DividendRow };

@@ -2,7 +2,7 @@
 // fetched, in one transaction for the whole fetch (nothing half-stored); and the raw closes that
 // dividend adjustment divides by.
 import type { CorporateActions } from '../../actions/types.js';
-import { toDividend, toSplit, type DividendRow, type SplitRow } from '../../cache/actions.js';
+import { toDividend, toSplit, type DividendRow, type SplitRow } from '../../actions/rows.js';
 import { regularClose } from '../../cache/aggregate.js';
 import { weekBefore } from '../../cache/bars.js';
 import type { Bar } from '../../types.js';
