@@ -2,6 +2,7 @@
 // (the store only, never the network).
 import type { Bar } from './types.js';
 import { adjustBars } from './actions/read.js';
+import type { Adjust } from './actions/types.js';
 import { hasActions, refreshActions } from './actions/refresh.js';
 import { aggregate } from './cache/aggregate.js';
 import { INTERVAL_MINUTES, resolveOptions, type PreloadOptions, type ResolvedOptions } from './options.js';
@@ -9,6 +10,7 @@ import { planJobs, type JobPlan } from './plan.js';
 import { runPlans } from './preload.js';
 import { withStore } from './store/open.js';
 import type { Store } from './store/types.js';
+import type { ResolvedSymbol } from './symbols.js';
 
 /**
  * Bars of one symbol for a window, oldest first. Served from the store without any network
@@ -75,10 +77,18 @@ async function refreshIfAdjusting(store: Store, plan: JobPlan, o: ResolvedOption
 }
 
 async function readPlan(store: Store, plan: JobPlan, o: Pick<ResolvedOptions, 'adjust'>): Promise<Bar[]> {
-  const ticker = tickerOf(plan);
-  const stored = await store.readBars(ticker, plan.interval, plan.start ?? '0000-01-01', plan.end);
+  const symbol = plan.symbols[0];
+  return symbol === undefined ? [] : readSymbolBars(store, plan, symbol, o.adjust);
+}
+
+/**
+ * What a read returns of one symbol of a plan: its stored bars of the window, adjusted, then
+ * aggregated for intraday intervals (`readBars`, `fetchSymbol` and `exportBars` alike).
+ */
+export async function readSymbolBars(store: Store, plan: JobPlan, symbol: ResolvedSymbol, adjust: Adjust): Promise<Bar[]> {
+  const stored = await store.readBars(symbol.ticker, plan.interval, plan.start ?? '0000-01-01', plan.end);
   // Minutes are adjusted before they are aggregated: a coarser bar is built from adjusted minutes.
-  const bars = await adjustBars(store, plan.symbols[0]?.symbol ?? ticker, ticker, plan.dataset, stored, o.adjust);
+  const bars = await adjustBars(store, symbol.symbol, symbol.ticker, plan.dataset, stored, adjust);
   if (plan.barInterval === '1d') return bars;
   return aggregate(bars, INTERVAL_MINUTES[plan.barInterval], plan.session);
 }

@@ -1,9 +1,10 @@
 // `preload-market-data export SYMBOL... --out DIR`: the stored bars as a Parquet or CSV lake.
 import { parseArgs } from 'node:util';
-import { InvalidOptionError, PreloadError } from '../errors.js';
+import { InvalidOptionError } from '../errors.js';
 import { exportBars } from '../export/export.js';
 import type { ExportEvent, ExportFormat, ExportPartition, ExportReport } from '../export/types.js';
-import { formatBytes, formatDuration, kebab } from './format.js';
+import { EXIT, errorLine, exitCodeOf } from './exit.js';
+import { formatBytes, formatDuration } from './format.js';
 import { WINDOW_FLAGS, windowOptions } from './flags.js';
 
 export const EXPORT_USAGE = `Usage: preload-market-data export <SYMBOL...> --out DIR [options]
@@ -42,7 +43,7 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, interrupted: 130 } as const;
+const FLAG_NAMES: ReadonlySet<string> = new Set(Object.keys(FLAGS));
 
 /** Runs `export` with its arguments; returns the exit code. Never throws. */
 export async function exportCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
@@ -75,9 +76,9 @@ export async function exportCommand(argv: string[], out: (s: string) => void, er
     out(v.json ? JSON.stringify(report) : exportSummary(report));
     return EXIT.ok;
   } catch (error) {
-    err(`preload-market-data export: ${errorLine(error)}`);
+    err(`preload-market-data export: ${errorLine(error, FLAG_NAMES)}`);
     if (verbose && error instanceof Error && error.stack) err(error.stack);
-    return exitCode(error);
+    return exitCodeOf(error);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -95,19 +96,4 @@ export function exportSummary(r: ExportReport): string {
   ];
   if (r.files.length > 0 && r.empty.length > 0) lines.push(`  no bars stored for: ${r.empty.join(', ')}`);
   return lines.join('\n');
-}
-
-function exitCode(error: unknown): number {
-  if ((error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) return EXIT.usage;
-  if (!(error instanceof PreloadError)) return EXIT.failed;
-  if (error.code === 'ERR_STORE') return EXIT.store;
-  if (error.code === 'ERR_ABORTED') return EXIT.interrupted;
-  return ['ERR_INVALID_OPTION', 'ERR_CONFIGURATION'].includes(error.code) ? EXIT.usage : EXIT.failed;
-}
-
-/** One line; option names as in code (`cacheDir`) become the flags typed (--cache-dir). */
-function errorLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  if (!(error instanceof InvalidOptionError)) return message;
-  return message.replace(/(?<!got )`([a-z][A-Za-z]*)`/g, (quoted, name: string) => (kebab(name) in FLAGS ? `--${kebab(name)}` : quoted));
 }

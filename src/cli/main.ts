@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { InvalidOptionError, PreloadError } from '../errors.js';
 import type { PreloadEvent } from '../events.js';
 import type { PreloadOptions } from '../options.js';
 import { preload, PreloadAbortedError } from '../preload.js';
 import { urlPasswords } from '../store/url.js';
-import { kebab } from './format.js';
+import { EXIT, errorLine, exitCodeOf } from './exit.js';
 import { ProgressUi } from './progress-ui.js';
 import { WINDOW_FLAGS, windowOptions } from './flags.js';
 import { show } from './show.js';
@@ -15,7 +14,6 @@ import { jsonReport, summary } from './summary.js';
 
 export { jsonReport, summary } from './summary.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, interrupted: 130 } as const;
 
 const USAGE = `Usage: preload-market-data <SYMBOL...> [options]
        preload-market-data show <SYMBOL> [--last N] [--format table|csv|jsonl]
@@ -193,22 +191,13 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       err(`Interrupted: ${r.downloaded + r.skipped} of ${r.listed} listed files are done and recorded. Run the same command again to resume.`);
       return EXIT.interrupted;
     }
-    err(`preload-market-data: ${errorLine(error)}`);
+    err(`preload-market-data: ${errorLine(error, ALL_FLAGS)}`);
     if (v.verbose && error instanceof Error && error.stack) err(error.stack);
     return exitCodeOf(error);
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
-}
-
-/** The exit code of a run that ended with an error. */
-function exitCodeOf(error: unknown): number {
-  // node:util parseArgs: an unknown flag or a missing value.
-  if ((error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) return EXIT.usage;
-  if (!(error instanceof PreloadError)) return EXIT.failed;
-  if (error.code === 'ERR_STORE') return EXIT.store;
-  return ['ERR_INVALID_OPTION', 'ERR_CONFIGURATION', 'ERR_NOT_ENTITLED'].includes(error.code) ? EXIT.usage : EXIT.failed;
 }
 
 /** Passwords of store URLs given by flag or environment: masked in anything printed. */
@@ -230,30 +219,13 @@ async function subcommand(
     if (empty) err('No bars cached for this window: run `preload-market-data <SYMBOL>` first.');
     return EXIT.ok;
   } catch (error) {
-    err(`preload-market-data ${name}: ${errorLine(error)}`);
+    err(`preload-market-data ${name}: ${errorLine(error, ALL_FLAGS)}`);
     return exitCodeOf(error);
   }
 }
 
 /** Every flag of the run, `show` and `status`, as typed. */
 const ALL_FLAGS = new Set([...Object.keys(FLAGS), 'last', 'format', 'refresh']);
-/** Options whose flag is not their name in kebab case. */
-const FLAG_OF: Record<string, string> = { storeTimeoutMs: 'store-timeout' };
-
-/**
- * An error as the one line the CLI prints: the library names options as in code (`clearProgress`);
- * every such name becomes the flag the user typed (--clear-progress).
- */
-function errorLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  if (!(error instanceof InvalidOptionError)) return message;
-  // Not a value the user gave: those follow "got ".
-  return message.replace(/(?<!got )`([a-z][A-Za-z]*)`/g, (quoted, name: string) => {
-    const flag = FLAG_OF[name] ?? kebab(name);
-    return ALL_FLAGS.has(flag) ? `--${flag}` : quoted;
-  });
-}
-
 function parse(argv: string[]) {
   return parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
 }

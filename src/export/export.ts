@@ -5,16 +5,12 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { adjustBars } from '../actions/read.js';
 import { sessionDay } from '../actions/adjust.js';
-import { aggregate } from '../cache/aggregate.js';
 import { AbortedError, InvalidOptionError } from '../errors.js';
-import { INTERVAL_MINUTES, describeValue, resolveOptions, type PreloadOptions } from '../options.js';
-import { planJobs, type JobPlan } from '../plan.js';
+import { describeValue, resolveOptions, type PreloadOptions } from '../options.js';
+import { planJobs } from '../plan.js';
+import { readSymbolBars } from '../read-bars.js';
 import { withStore } from '../store/open.js';
-import type { Store } from '../store/types.js';
-import type { ResolvedSymbol } from '../symbols.js';
-import type { Bar } from '../types.js';
 import { BarTable, loadDuckDb } from './duckdb.js';
 import { claimOut, createStaging, encodePartitionValue, inside, swapIntoPlace, writeMarker } from './layout.js';
 import { EXPORT_FORMATS, EXPORT_PARTITIONS, type ExportEvent, type ExportOptions, type ExportReport, type ExportedFile } from './types.js';
@@ -86,7 +82,7 @@ export async function exportBars(symbols: readonly string[], options: ExportOpti
       for (const plan of plans) {
         for (const s of plan.symbols) {
           stopped();
-          const bars = await readSymbol(store, plan, s, o.adjust);
+          const bars = await readSymbolBars(store, plan, s, o.adjust);
           stopped();
           const counts = await table.append(s.ticker, interval, bars, sessionDay, partOf(s.ticker));
           for (const [part, n] of counts) rowsByPart.set(part, (rowsByPart.get(part) ?? 0) + n);
@@ -148,15 +144,6 @@ export async function exportBars(symbols: readonly string[], options: ExportOpti
     table.close();
     await rm(staging, { recursive: true, force: true });
   }
-}
-
-/** The bars `readBars` returns for one symbol of a plan: stored, adjusted, then aggregated. */
-async function readSymbol(store: Store, plan: JobPlan, s: ResolvedSymbol, adjust: 'splits' | 'total' | 'none'): Promise<Bar[]> {
-  const stored = await store.readBars(s.ticker, plan.interval, plan.start ?? '0000-01-01', plan.end);
-  // Minutes are adjusted before they are aggregated, as readBars does.
-  const bars = await adjustBars(store, s.symbol, s.ticker, plan.dataset, stored, adjust);
-  if (plan.barInterval === '1d') return bars;
-  return aggregate(bars, INTERVAL_MINUTES[plan.barInterval], plan.session);
 }
 
 function parseExportOptions(options: ExportOptions): z.output<typeof exportSchema> {
