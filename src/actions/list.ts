@@ -4,10 +4,9 @@ import { ConfigurationError } from '../errors.js';
 import { resolveOptions, type PreloadOptions } from '../options.js';
 import { planJobs } from '../plan.js';
 import { withStore } from '../store/open.js';
-import { stepsFor } from './read.js';
 import { hasActions, refreshActions } from './refresh.js';
 import type { Dividend, Split } from './types.js';
-import { factorFor } from './adjust.js';
+import { adjustmentSteps, checkHistoricalFactors, factorFor } from './adjust.js';
 
 /** A split with the factors it applies to bars before its execution date. */
 export interface SplitFactor extends Split {
@@ -71,10 +70,12 @@ export async function corporateActions(symbol: string, options: ActionsOptions =
         `No corporate actions of ${resolved.symbol} are stored: set MASSIVE_API_KEY (the REST API key, not the S3 pair) to fetch them, or read bars with adjust: 'none' (--adjust none)`,
       );
     }
-    const splitOnly = await stepsFor(store, resolved.ticker, stored, 'splits');
-    const total = await stepsFor(store, resolved.ticker, stored, 'total');
-    const dayBefore = (day: string): string => new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+    // One read of the closes serves both modes' steps and each dividend's own factor.
     const closes = await store.closesBefore(resolved.ticker, stored.dividends.map((d) => d.exDividendDate));
+    const closeBefore = (day: string): number | undefined => closes.get(day);
+    const splitOnly = adjustmentSteps(stored, 'splits', closeBefore);
+    const total = adjustmentSteps(stored, 'total', closeBefore);
+    const dayBefore = (day: string): string => new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
     const cashOn = new Map<string, number>();
     for (const d of stored.dividends) cashOn.set(d.exDividendDate, (cashOn.get(d.exDividendDate) ?? 0) + d.cashAmount);
     return {
@@ -87,7 +88,7 @@ export async function corporateActions(symbol: string, options: ActionsOptions =
         const applied = close !== undefined && cash > 0 && cash < close;
         return { ...d, factor: applied ? 1 - cash / close : undefined, cumulative: factorFor(total.steps, dayBefore(d.exDividendDate)).price };
       }),
-      notes: [...new Set(total.notes)],
+      notes: [...total.notes, ...checkHistoricalFactors(stored)],
     };
   });
 }

@@ -4,7 +4,7 @@
 import { ConfigurationError } from '../errors.js';
 import type { Store, StoredActions } from '../store/types.js';
 import type { Bar } from '../types.js';
-import { adjustmentSteps, applyAdjustment, checkHistoricalFactors, sessionDay, type Step } from './adjust.js';
+import { adjustmentSteps, applyAdjustment, sessionDay, type Step } from './adjust.js';
 import { hasActions } from './refresh.js';
 import type { Adjust } from './types.js';
 
@@ -22,11 +22,13 @@ export async function adjustBars(store: Store, symbol: string, ticker: string, d
   return steps.length === 0 ? bars : applyAdjustment(bars, steps, sessionDay);
 }
 
-/** The steps of a ticker's stored actions, with the notes on what the provider's data got wrong. */
-export async function stepsFor(store: Store, ticker: string, actions: StoredActions, adjust: Adjust): Promise<{ steps: Step[]; notes: string[] }> {
+/**
+ * The steps of a ticker's stored actions in mode `adjust`, with the notes of what was dropped or
+ * not applied. For `total` the closes before the ex-dates are read from the store.
+ */
+async function stepsFor(store: Store, ticker: string, actions: StoredActions, adjust: Adjust): Promise<{ steps: Step[]; notes: string[] }> {
   const closes = adjust === 'total' ? await store.closesBefore(ticker, actions.dividends.map((d) => d.exDividendDate)) : new Map<string, number>();
-  const { steps, notes } = adjustmentSteps(actions, adjust, (day) => closes.get(day));
-  return { steps, notes: [...notes, ...checkHistoricalFactors(actions)] };
+  return adjustmentSteps(actions, adjust, (day) => closes.get(day));
 }
 
 export function missingActions(symbol: string): ConfigurationError {
