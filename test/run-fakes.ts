@@ -195,7 +195,4 @@ export class FakeStore implements Store {
   actionsFetchedAt(): never {
     throw new Error('not used by a run');
   }
-  closesBefore(): never {
-    throw new Error('not used by a run');
-  }
 }

@@ -4,6 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closesBefore } from '../src/actions/read.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store, WorkItem } from '../src/store/types.js';
@@ -140,9 +141,20 @@ describe.each(stores)('%s store', (_name, open) => {
       const items = await queue.claim(2);
       await queue.complete(items.map((i) => completed(i.file, [row('AAA', i.file.day, i.file.day === d1 ? 40 : 16)])));
       await queue.close();
-      expect(await store.closesBefore('AAA', ['2024-01-03', '2024-01-05', '2024-01-02', '2024-01-20'])).toEqual(
+      expect(await closesBefore(store, 'AAA', ['2024-01-03', '2024-01-05', '2024-01-02', '2024-01-20'])).toEqual(
         new Map([['2024-01-03', 40], ['2024-01-05', 16]]),
       );
+
+      // A cache of minutes only: the regular session's last minute (15:59 New York), not the evening's.
+      const MINUTES = { job: 'stocks/1m/CCC', dataset: 'us_stocks_sip/minute_aggs_v1', interval: '1m' as const, tickers: ['CCC'] };
+      await store.prepareJob(MINUTES, { clear: false });
+      const minutes = await store.openQueue([MINUTES]);
+      await minutes.offer(MINUTES, [dayFile('2024-01-08')]);
+      const [item] = await minutes.claim(1);
+      if (!item) throw new Error('no claim');
+      await minutes.complete([completed(item.file, [row('CCC', '2024-01-08', 70, 959), row('CCC', '2024-01-08', 71, 990)], MINUTES)]);
+      await minutes.close();
+      expect(await closesBefore(store, 'CCC', ['2024-01-09', '2024-01-08'])).toEqual(new Map([['2024-01-09', 70]]));
     });
   });
 });

@@ -4,6 +4,7 @@ import { ConfigurationError } from '../errors.js';
 import { resolveOptions, type PreloadOptions } from '../options.js';
 import { planJobs } from '../plan.js';
 import { withStore } from '../store/open.js';
+import { closesBefore } from './read.js';
 import { hasActions, refreshActions } from './refresh.js';
 import type { Dividend, Split } from './types.js';
 import { adjustmentSteps, checkHistoricalFactors, factorFor } from './adjust.js';
@@ -71,7 +72,7 @@ export async function corporateActions(symbol: string, options: ActionsOptions =
       );
     }
     // One read of the closes serves both modes' steps and each dividend's own factor.
-    const closes = await store.closesBefore(resolved.ticker, stored.dividends.map((d) => d.exDividendDate));
+    const closes = await closesBefore(store, resolved.ticker, stored.dividends.map((d) => d.exDividendDate));
     const closeBefore = (day: string): number | undefined => closes.get(day);
     const splitOnly = adjustmentSteps(stored, 'splits', closeBefore);
     const total = adjustmentSteps(stored, 'total', closeBefore);

@@ -1,6 +1,8 @@
 // Adjusted reads: the raw bars of the store times the step function of the ticker's stored
 // actions, looked up per bar. Stored bars are never rewritten, so a new split changes what reads
 // return as soon as its actions are refreshed.
+import { regularClose } from '../cache/aggregate.js';
+import { addDays } from '../dates.js';
 import { ConfigurationError } from '../errors.js';
 import type { Store, StoredActions } from '../store/types.js';
 import type { Bar } from '../types.js';
@@ -27,8 +29,34 @@ export async function adjustBars(store: Store, symbol: string, ticker: string, d
  * not applied. For `total` the closes before the ex-dates are read from the store.
  */
 async function stepsFor(store: Store, ticker: string, actions: StoredActions, adjust: Adjust): Promise<{ steps: Step[]; notes: string[] }> {
-  const closes = adjust === 'total' ? await store.closesBefore(ticker, actions.dividends.map((d) => d.exDividendDate)) : new Map<string, number>();
+  const closes = adjust === 'total' ? await closesBefore(store, ticker, actions.dividends.map((d) => d.exDividendDate)) : new Map<string, number>();
   return adjustmentSteps(actions, adjust, (day) => closes.get(day));
+}
+
+/**
+ * The raw close of the last session before each of `days` (YYYY-MM-DD), within the week before it
+ * (a long holiday weekend is four days): the stored day bar's close, else the regular-session close
+ * of the last day of stored minute bars (a cache of minutes only). A day with neither is absent.
+ * Read through the Store's `readBars`, so both stores answer it alike.
+ */
+export async function closesBefore(store: Pick<Store, 'readBars'>, ticker: string, days: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const day of days) {
+    const from = addDays(day, -7);
+    const to = addDays(day, -1);
+    const close = (await store.readBars(ticker, '1d', from, to)).at(-1)?.close ?? (await minuteClose(store, ticker, from, to));
+    if (close !== undefined) out.set(day, close);
+  }
+  return out;
+}
+
+/** The regular-session close of the last day in [from, to] that has minute bars. */
+async function minuteClose(store: Pick<Store, 'readBars'>, ticker: string, from: string, to: string): Promise<number | undefined> {
+  for (let day = to; day >= from; day = addDays(day, -1)) {
+    const bars = await store.readBars(ticker, '1m', day, day);
+    if (bars.length > 0) return regularClose(bars);
+  }
+  return undefined;
 }
 
 export function missingActions(symbol: string): ConfigurationError {

@@ -1,5 +1,4 @@
 import type { Bar } from '../types.js';
-import { regularClose } from './aggregate.js';
 import type { Db } from './database.js';
 
 /** One bar as users read it. */
@@ -82,30 +81,6 @@ export class BarStore {
     return first === undefined || last === undefined ? undefined : { first, last };
   }
 
-  /**
-   * The raw close of the last session before each of `days`, within the week before it: the day
-   * bar's close, else the regular-session close of the minute bars (a cache of minutes only).
-   */
-  closesBefore(symbol: string, days: readonly string[]): Map<string, number> {
-    const daily = this.#db.prepare<[string, string, string], { close: number }>(
-      "SELECT close FROM bars WHERE symbol = ? AND interval = '1d' AND day < ? AND day >= ? ORDER BY day DESC LIMIT 1",
-    );
-    const minuteDay = this.#db.prepare<[string, string, string], { day: string }>(
-      "SELECT day FROM bars WHERE symbol = ? AND interval = '1m' AND day < ? AND day >= ? ORDER BY day DESC LIMIT 1",
-    );
-    const out = new Map<string, number>();
-    for (const day of days) {
-      const from = weekBefore(day);
-      const close = daily.get(symbol, day, from)?.close ?? this.#minuteClose(minuteDay.get(symbol, day, from)?.day, symbol);
-      if (close !== undefined) out.set(day, close);
-    }
-    return out;
-  }
-
-  #minuteClose(day: string | undefined, symbol: string): number | undefined {
-    return day === undefined ? undefined : regularClose(this.read(symbol, '1m', day, day));
-  }
-
   /** Records that every listed day of [start, end] is ingested for `symbol`. */
   addCoverage(symbol: string, interval: string, start: string, end: string): void {
     this.#db.prepare('INSERT OR IGNORE INTO coverage (symbol, interval, start, end) VALUES (?, ?, ?, ?)').run(symbol, interval, start, end);
@@ -129,11 +104,6 @@ export class BarStore {
     this.#db.prepare('DELETE FROM ingested_days WHERE symbol = ? AND interval = ?').run(symbol, interval);
     this.#db.prepare('DELETE FROM coverage WHERE symbol = ? AND interval = ?').run(symbol, interval);
   }
-}
-
-/** Seven days before `day`: the furthest back a "last session before" may be (a long holiday weekend is four). */
-export function weekBefore(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) - 7 * 86_400_000).toISOString().slice(0, 10);
 }
 
 function nextDay(day: string): string {

@@ -122,10 +122,6 @@ export class SqliteStore implements Store {
     return this.#actions.fetchedAt(tickers);
   }
 
-  async closesBefore(symbol: string, days: readonly string[]): Promise<Map<string, number>> {
-    return this.#bars.closesBefore(symbol, days);
-  }
-
   async openQueue(): Promise<WorkQueue> {
     return new LocalQueue(this);
   }

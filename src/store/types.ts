@@ -169,12 +169,6 @@ export interface Store {
   getActions(ticker: string): Promise<StoredActions | undefined>;
   /** When each of `tickers` had its actions fetched (ISO time); tickers never fetched are absent. */
   actionsFetchedAt(tickers: readonly string[]): Promise<Map<string, string>>;
-  /**
-   * The raw close of the last session before each of `days` (YYYY-MM-DD), from the stored day
-   * bars, else the last regular-session minute of the stored minute bars; a day with no stored
-   * session in the week before it is absent.
-   */
-  closesBefore(symbol: string, days: readonly string[]): Promise<Map<string, number>>;
   /** The work queue of one run over these jobs (registers this process in a shared store). */
   openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue>;
   close(): Promise<void>;

@@ -1,11 +1,7 @@
 // Corporate actions in the shared store: a ticker's rows replaced whole, with the time they were
-// fetched, in one transaction for the whole fetch (nothing half-stored); and the raw closes that
-// dividend adjustment divides by.
+// fetched, in one transaction for the whole fetch (nothing half-stored).
 import type { CorporateActions } from '../../actions/types.js';
 import { toDividend, toSplit, type DividendRow, type SplitRow } from '../../actions/rows.js';
-import { regularClose } from '../../cache/aggregate.js';
-import { weekBefore } from '../../cache/bars.js';
-import type { Bar } from '../../types.js';
 import type { StoredActions } from '../types.js';
 import type { Db } from './db.js';
 import { LOCK_NAMESPACE } from './schema.js';
@@ -78,32 +74,4 @@ export async function actionsFetchedAt(db: Db, tickers: readonly string[]): Prom
     [...tickers],
   ]);
   return new Map(rows.map((r) => [r.ticker, r.fetched_at.toISOString()]));
-}
-
-/** As the SQLite store's: the day bar's close within the week before, else the minutes' regular close. */
-export async function closesBefore(db: Db, symbol: string, days: readonly string[]): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const day of days) {
-    const from = weekBefore(day);
-    const [daily] = await db.query<{ close: number }>(
-      "SELECT close FROM bars WHERE symbol = $1 AND interval = '1d' AND day < $2 AND day >= $3 ORDER BY day DESC LIMIT 1",
-      [symbol, day, from],
-    );
-    if (daily) {
-      out.set(day, daily.close);
-      continue;
-    }
-    const [minuteDay] = await db.query<{ day: string }>(
-      "SELECT day FROM bars WHERE symbol = $1 AND interval = '1m' AND day < $2 AND day >= $3 ORDER BY day DESC LIMIT 1",
-      [symbol, day, from],
-    );
-    if (!minuteDay) continue;
-    const bars = await db.query<Bar>(
-      "SELECT time, open, high, low, close, volume, transactions FROM bars WHERE symbol = $1 AND interval = '1m' AND day = $2 ORDER BY time",
-      [symbol, minuteDay.day],
-    );
-    const close = regularClose(bars);
-    if (close !== undefined) out.set(day, close);
-  }
-  return out;
 }

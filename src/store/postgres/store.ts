@@ -180,10 +180,6 @@ export class PostgresStore implements Store {
     return actions.actionsFetchedAt(this.#db, tickers);
   }
 
-  async closesBefore(symbol: string, days: readonly string[]): Promise<Map<string, number>> {
-    return actions.closesBefore(this.#db, symbol, days);
-  }
-
   async openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue> {
     return openPostgresQueue(this.#db, jobs, this.#options);
   }
