@@ -20,6 +20,25 @@ export interface ParsedRow extends Bar {
   ticker: string;
 }
 
+/**
+ * Rows of one file of an `--all` job, in columns: what a worker thread hands over for the whole
+ * market (typed arrays are transferred, not copied, and hold no object per row).
+ */
+export interface RowColumns {
+  length: number;
+  /** The ticker of each row. */
+  ticker: string[];
+  /** Start of each bar in ms since the epoch, UTC. */
+  time: Float64Array;
+  open: Float64Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  volume: Float64Array;
+  /** Number of trades; NaN where the dataset has none. */
+  transactions: Float64Array;
+}
+
 /** One day file of a listing. */
 export interface DayFile {
   key: string;

@@ -4,7 +4,7 @@
 // (store.test.ts) and the e2e files run the real wiring.
 import { resolveOptions, type PreloadOptions, type ResolvedOptions } from '../src/options.js';
 import { planJobs, type JobPlan } from '../src/plan.js';
-import type { CompletedFile, DoneKey, JobSpec, ProcessInfo, Store, WorkItem, WorkQueue } from '../src/store/types.js';
+import type { CompletedFile, DoneKey, FileSink, JobSpec, ProcessInfo, Store, WorkItem, WorkQueue } from '../src/store/types.js';
 import type { DayFile, FailureCode, JobCounts } from '../src/types.js';
 
 export interface Deferred<T> {
@@ -64,6 +64,9 @@ export class FakeQueue implements WorkQueue {
     remaining?: () => Promise<{ pending: number; claimedByOthers: number }>;
   } = {};
   rateSlots?: (rps: number, n: number) => Promise<number[]>;
+  openFile(): Promise<FileSink> {
+    return Promise.reject(new Error('FakeQueue.openFile is not used by these tests'));
+  }
 
   constructor(opts: { processId?: number } = {}) {
     this.processId = opts.processId;
@@ -158,6 +161,9 @@ export class FakeStore implements Store {
   addCoverage(symbol: string, interval: string, start: string, end: string): Promise<void> {
     this.coverage.push(`${symbol} ${interval} ${start}..${end}`);
     return Promise.resolve();
+  }
+  listSymbols(): Promise<string[]> {
+    return Promise.resolve([]);
   }
   barRange(): Promise<{ first: number; last: number } | undefined> {
     return Promise.resolve(this.range);

@@ -81,6 +81,18 @@ export class BarStore {
     return first === undefined || last === undefined ? undefined : { first, last };
   }
 
+  /**
+   * Every ticker with bars of `interval`, sorted. A loose index scan (two seeks per ticker), not
+   * `SELECT DISTINCT`, which reads every row of the whole market's bars.
+   */
+  symbols(interval: string): string[] {
+    const next = this.#db.prepare<[string], { symbol: string }>('SELECT symbol FROM bars WHERE symbol > ? ORDER BY symbol LIMIT 1');
+    const has = this.#db.prepare<[string, string], { n: number }>('SELECT 1 AS n FROM bars WHERE symbol = ? AND interval = ? LIMIT 1');
+    const out: string[] = [];
+    for (let r = next.get(''); r !== undefined; r = next.get(r.symbol)) if (has.get(r.symbol, interval)) out.push(r.symbol);
+    return out;
+  }
+
   /** Records that every listed day of [start, end] is ingested for `symbol`. */
   addCoverage(symbol: string, interval: string, start: string, end: string): void {
     this.#db.prepare('INSERT OR IGNORE INTO coverage (symbol, interval, start, end) VALUES (?, ?, ?, ?)').run(symbol, interval, start, end);

@@ -8,7 +8,7 @@ import { CACHE_FILE, openDatabase, type Db } from '../cache/database.js';
 import { ProgressStore } from '../progress/store.js';
 import type { Bar, DayFile, JobCounts } from '../types.js';
 import type { CorporateActions } from '../actions/types.js';
-import type { CompletedFile, DoneKey, JobProgress, JobSpec, JobStatus, Store, StoredActions, WorkItem, WorkQueue } from './types.js';
+import type { CompletedFile, DoneKey, FileSink, JobProgress, JobSpec, JobStatus, Store, StoredActions, WorkItem, WorkQueue } from './types.js';
 
 /** Opens (creating if needed) the SQLite store in `cacheDir`. */
 export function openSqliteStore(cacheDir: string): SqliteStore {
@@ -75,6 +75,10 @@ export class SqliteStore implements Store {
 
   async barRange(symbols: readonly string[], interval: string, start: string, end: string): Promise<{ first: number; last: number } | undefined> {
     return this.#bars.range(symbols, interval, start, end);
+  }
+
+  async listSymbols(interval: string): Promise<string[]> {
+    return this.#bars.symbols(interval);
   }
 
   async getJob(job: string): Promise<JobProgress | undefined> {
@@ -164,6 +168,10 @@ class LocalQueue implements WorkQueue {
 
   async remaining(): Promise<{ pending: number; claimedByOthers: number }> {
     return { pending: this.#fifo.length, claimedByOthers: 0 };
+  }
+
+  async openFile(): Promise<FileSink> {
+    throw new Error('openFile: not implemented yet');
   }
 
   async complete(batch: readonly CompletedFile[]): Promise<void> {

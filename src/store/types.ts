@@ -2,7 +2,7 @@
 // claims on files. Two implementations: SQLite (the embedded default, one file) and PostgreSQL
 // (shared by processes on several machines). The pipeline talks to this interface only.
 import type { CorporateActions } from '../actions/types.js';
-import type { Bar, DayFile, FailureCode, JobCounts, ParsedRow } from '../types.js';
+import type { Bar, DayFile, FailureCode, JobCounts, ParsedRow, RowColumns } from '../types.js';
 
 /** A ticker's stored corporate actions, oldest first, and when they were fetched (ISO time). */
 export interface StoredActions extends CorporateActions {
@@ -36,7 +36,13 @@ export interface JobSpec {
   dataset: string;
   /** Stored interval: `1d`, or `1m` for every intraday interval. */
   interval: '1d' | '1m';
+  /**
+   * The tickers whose rows are kept. For an `--all` job (every row of every file) this is the
+   * one scope `allScope(dataset)` (scope.ts), under which its ingested days and coverage are kept.
+   */
   tickers: readonly string[];
+  /** Every row of every file is stored (`--all`): rows come as columns, a day is replaced for every ticker. */
+  all?: boolean | undefined;
 }
 
 /** A downloaded, verified and parsed file, ready to be merged and marked done in one transaction. */
@@ -45,6 +51,24 @@ export interface CompletedFile {
   file: DayFile;
   /** Rows of the job's tickers found in the file (any ticker of the job may have none: a halt). */
   rows: readonly ParsedRow[];
+  /** An `--all` job's rows (every row of the file), in columns; `rows` is then empty. */
+  columns?: RowColumns | undefined;
+}
+
+/**
+ * One large file of an `--all` job on its way into the store, chunk by chunk as it is inflated:
+ * chunks wait in a staging area that no reader sees, and `commit` replaces the file's day with
+ * them and marks the file done in one transaction. Memory stays flat whatever the file's size:
+ * each `write` resolves once its chunk is staged (the back-pressure on the download).
+ */
+export interface FileSink {
+  write(chunk: RowColumns): Promise<void>;
+  /** The download starts the body over (a failed check): forget what was staged. */
+  reset(): Promise<void>;
+  /** Replaces the day with the staged rows, records the day ingested and the file done, in one transaction. */
+  commit(): Promise<void>;
+  /** Drops what was staged (the file failed or the run stopped); the file is neither done nor failed here. */
+  abort(): Promise<void>;
 }
 
 /** A file handed to this process to download. */
@@ -115,6 +139,11 @@ export interface WorkQueue {
    * ever done without its bars. Re-ingesting a day never duplicates a row.
    */
   complete(batch: readonly CompletedFile[]): Promise<void>;
+  /**
+   * A sink for one large file of an `--all` job (see FileSink). At most a few are open at once:
+   * the caller waits for this promise before streaming.
+   */
+  openFile(job: JobSpec, file: DayFile): Promise<FileSink>;
   /** Whole-job counts over the run's jobs (for the local queue: what this run registered). */
   counts(): Promise<JobCounts>;
   /** The processes that took part in the run's jobs (shared stores; empty for the local queue). */
@@ -151,6 +180,8 @@ export interface Store {
   readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]>;
   /** First and last bar time (ms) of these symbols' bars from the day files of [start, end]. */
   barRange(symbols: readonly string[], interval: string, start: string, end: string): Promise<{ first: number; last: number } | undefined>;
+  /** Every ticker with bars of `interval` in the store, sorted (code-unit order). */
+  listSymbols(interval: string): Promise<string[]>;
   getJob(job: string): Promise<JobProgress | undefined>;
   listJobs(): Promise<JobProgress[]>;
   /**

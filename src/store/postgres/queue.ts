@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { PreloadError, StoreError } from '../../errors.js';
 import type { DayFile, JobCounts } from '../../types.js';
-import type { CompletedFile, JobSpec, ProcessInfo, WorkItem, WorkQueue } from '../types.js';
+import type { CompletedFile, FileSink, JobSpec, ProcessInfo, WorkItem, WorkQueue } from '../types.js';
 import { describeError, isConnectionError, retryDelay, type Db } from './db.js';
 import { LIVE_SQL, jobCounts, jobProcesses } from './live.js';
 import { completeFiles } from './merge.js';
@@ -352,6 +352,10 @@ class PostgresQueue implements WorkQueue {
          AND ($2::text[] IS NULL OR (f.job, f.key) IN (SELECT * FROM unnest($2::text[], $3::text[])))`,
       [id, items?.map((i) => i.job) ?? null, items?.map((i) => i.file.key) ?? null],
     );
+  }
+
+  async openFile(): Promise<FileSink> {
+    throw new Error('openFile: not implemented yet');
   }
 
   async remaining(): Promise<{ pending: number; claimedByOthers: number }> {

@@ -135,6 +135,22 @@ export class PostgresStore implements Store {
     return row?.first == null || row.last == null ? undefined : { first: row.first, last: row.last };
   }
 
+  async listSymbols(interval: string): Promise<string[]> {
+    // A loose index scan: one index seek per ticker instead of reading every bar.
+    const rows = await this.#db.query<{ symbol: string }>(
+      `WITH RECURSIVE s AS (
+         (SELECT symbol FROM bars ORDER BY symbol LIMIT 1)
+         UNION ALL
+         SELECT (SELECT b.symbol FROM bars b WHERE b.symbol > s.symbol ORDER BY b.symbol LIMIT 1) FROM s WHERE s.symbol IS NOT NULL
+       )
+       SELECT symbol FROM s WHERE symbol IS NOT NULL
+         AND EXISTS (SELECT 1 FROM bars b WHERE b.symbol = s.symbol AND b.interval = $1)`,
+      [interval],
+    );
+    // Sorted here in code-unit order: the database's collation may order text otherwise.
+    return rows.map((r) => r.symbol).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   async getJob(job: string): Promise<JobProgress | undefined> {
     const [row] = await this.#db.query<JobRow>(`${JOB_SELECT} WHERE j.job = $1`, [job]);
     return row && toProgress(row);
