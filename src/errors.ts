@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'ERR_STORE'
   | 'ERR_WORKER'
   | 'ERR_ACTIONS'
+  | 'ERR_BUSY'
   | 'ERR_UNEXPECTED';
 
 /**
@@ -42,6 +43,13 @@ export class InvalidOptionError extends PreloadError {
 export class ConfigurationError extends PreloadError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_CONFIGURATION', message, options);
+  }
+}
+
+/** Another `sync` holds this SQLite cache's lock: it is still running (a later one will catch up). */
+export class BusyError extends PreloadError {
+  constructor(message: string) {
+    super('ERR_BUSY', message);
   }
 }
 

@@ -98,6 +98,13 @@ export const optionsSchema = z.object({
   dataset: z.string().refine(isDatasetPrefix).optional().describe('a dataset prefix like us_stocks_sip/day_aggs_v1'),
   /** @default `MASSIVE_ACCESS_KEY_ID` / `MASSIVE_SECRET_ACCESS_KEY`, else the AWS default chain */
   credentials: credentialsSchema.optional().describe('an object { accessKeyId, secretAccessKey, sessionToken? }'),
+  /**
+   * Every row of every file of the window (the whole market), instead of named symbols: `preload`
+   * is then called with no symbols. The dataset is `dataset`, else US stocks' day (or, for an
+   * intraday `interval`, minute) aggregates.
+   * @default false
+   */
+  all: z.boolean().default(false).describe('a boolean'),
   /** Forget the job's progress and start over. @default false */
   clearProgress: z.boolean().default(false).describe('a boolean'),
   /** Keep each downloaded file in a raw mirror under the cache directory. @default false */
@@ -169,6 +176,7 @@ export interface ResolvedOptions {
   apiEndpoint: string;
   dataset: string | undefined;
   credentials: Credentials | undefined;
+  all: boolean;
   clearProgress: boolean;
   keepRaw: boolean;
   offline: boolean;
@@ -235,6 +243,7 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     apiEndpoint: o.apiEndpoint ?? DEFAULT_API_ENDPOINT,
     dataset: o.dataset,
     credentials: o.credentials ?? (keyId && secret ? { accessKeyId: keyId, secretAccessKey: secret } : undefined),
+    all: o.all,
     clearProgress: o.clearProgress,
     keepRaw: o.keepRaw,
     offline: o.offline,

@@ -56,7 +56,8 @@ export async function runPlans(plans: JobPlan[], o: ResolvedOptions): Promise<Pr
  * says what adjusted reads need.
  */
 async function prepareActions(store: Store, plans: readonly JobPlan[], o: ResolvedOptions): Promise<string[]> {
-  const tickers = plans.filter((p) => hasActions(p.dataset)).flatMap((p) => p.symbols.map((s) => s.ticker));
+  // An `all` run fetches no actions: an adjusted read of one of its tickers fetches that ticker's.
+  const tickers = plans.filter((p) => hasActions(p.dataset) && !p.all).flatMap((p) => p.symbols.map((s) => s.ticker));
   if (tickers.length === 0 || o.offline) return [];
   const { missing } = await refreshActions(store, tickers, o);
   return missing.length > 0 ? [NO_KEY_NOTE] : [];

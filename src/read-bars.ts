@@ -9,6 +9,7 @@ import { INTERVAL_MINUTES, resolveOptions, type PreloadOptions, type ResolvedOpt
 import { planJobs, type JobPlan } from './plan.js';
 import { runPlans } from './preload.js';
 import { withStore } from './store/open.js';
+import { allScope } from './store/scope.js';
 import type { Store } from './store/types.js';
 import type { ResolvedSymbol } from './symbols.js';
 
@@ -67,7 +68,9 @@ function onlyPlan(plans: JobPlan[]): JobPlan {
 
 async function isWindowCached(store: Store, plan: JobPlan): Promise<boolean> {
   if (plan.start === undefined) return false; // 'max' needs the listing to know where data starts
-  return plan.publishedEnd < plan.start || store.isCovered(tickerOf(plan), plan.interval, plan.start, plan.publishedEnd);
+  if (plan.publishedEnd < plan.start) return true;
+  // The symbol's own windows, else an `--all` run's of its dataset (every ticker of its files).
+  return (await store.isCovered(tickerOf(plan), plan.interval, plan.start, plan.publishedEnd)) || store.isCovered(allScope(plan.dataset), plan.interval, plan.start, plan.publishedEnd);
 }
 
 /** Stale actions of a stock symbol are fetched again when a read may use the network and has a key. */

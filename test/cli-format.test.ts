@@ -35,6 +35,8 @@ describe('CLI formatting', () => {
   it('says when a rerun has nothing to download, and lists each failure', () => {
     const base: PreloadReport = {
       symbols: ['TSLA'],
+      all: false,
+      tickers: 0,
       dataset: 'us_stocks_sip/day_aggs_v1',
       interval: '1d',
       start: '2024-01-01',
@@ -63,7 +65,7 @@ describe('CLI formatting', () => {
   });
 
   it('shows the bars of a day file as days, and minute bars in New York time', () => {
-    const base = { symbols: ['TSLA'], start: '2026-03-02', end: '2026-03-09', files: { listed: 6, downloaded: 6, skipped: 0, failed: 0 } };
+    const base = { symbols: ['TSLA'], all: false, tickers: 0, start: '2026-03-02', end: '2026-03-09', files: { listed: 6, downloaded: 6, skipped: 0, failed: 0 } };
     const report = (dataset: string, first: string, last: string): PreloadReport => ({
       // The interval the caller asked for decides how times are shown, not the dataset's name.
       ...base, dataset, interval: dataset.includes('minute') ? '5m' : '1d', bytes: 1, bars: 2, barRange: { first, last }, elapsedMs: 1, failures: [], retries: 0, republished: 0,

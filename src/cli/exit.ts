@@ -2,7 +2,8 @@
 import { InvalidOptionError, PreloadError } from '../errors.js';
 import { kebab } from './format.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, interrupted: 130 } as const;
+/** `busy`: another sync holds the cache (75, EX_TEMPFAIL: "try again later", as cron tools read it). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, busy: 75, interrupted: 130 } as const;
 
 /** The exit code of a command that ended with an error. */
 export function exitCodeOf(error: unknown): number {
@@ -11,6 +12,7 @@ export function exitCodeOf(error: unknown): number {
   if (!(error instanceof PreloadError)) return EXIT.failed;
   if (error.code === 'ERR_STORE') return EXIT.store;
   if (error.code === 'ERR_ABORTED') return EXIT.interrupted;
+  if (error.code === 'ERR_BUSY') return EXIT.busy;
   return ['ERR_INVALID_OPTION', 'ERR_CONFIGURATION', 'ERR_NOT_ENTITLED'].includes(error.code) ? EXIT.usage : EXIT.failed;
 }
 

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { PreloadEvent } from '../events.js';
-import type { PreloadOptions } from '../options.js';
 import { preload, PreloadAbortedError } from '../preload.js';
 import { urlPasswords } from '../store/url.js';
 import { EXIT, errorLine, exitCodeOf } from './exit.js';
 import { ProgressUi } from './progress-ui.js';
-import { WINDOW_FLAGS, windowOptions } from './flags.js';
+import { FLAGS, runOptions } from './run-options.js';
 import { show } from './show.js';
 import { status } from './status.js';
 import { actions } from './actions.js';
@@ -16,6 +15,8 @@ export { jsonReport, summary } from './summary.js';
 
 
 const USAGE = `Usage: preload-market-data <SYMBOL...> [options]
+       preload-market-data --all [--dataset PREFIX] [options]
+       preload-market-data sync [--store URL | --cache-dir DIR] [--json]
        preload-market-data show <SYMBOL> [--last N] [--format table|csv|jsonl]
        preload-market-data status [--store URL] [--json]
        preload-market-data actions <SYMBOL> [--refresh] [--json]
@@ -26,6 +27,9 @@ Symbols: stocks (TSLA, BRK.B) and indices (I:SPX) default to 5y, crypto (BTC-USD
 forex (EUR-USD) pairs to 2y, options (O:SPY250117C00500000) to 1y.
 
 Options:
+  --all                every row of every file of the window: the whole market of the
+                       dataset (default us_stocks_sip/day_aggs_v1; with an intraday
+                       --interval, minute_aggs_v1), instead of symbols
   --period P           1mo|3mo|6mo|1y|2y|5y|10y|ytd|max
   --start YYYY-MM-DD   first day (instead of --period)
   --end YYYY-MM-DD     last day (default: today, UTC)
@@ -68,29 +72,7 @@ Split-adjusted reads: MASSIVE_API_KEY (the REST key) for the corporate actions.
 Exit codes: 0 done, 1 some files failed, 2 bad usage or configuration, 3 the store
 failed (PostgreSQL down past --store-timeout: rerun to resume), 130 interrupted.`;
 
-/** Every option of the run command (exported for the demo, which reads the same arguments). */
-export const FLAGS = {
-  ...WINDOW_FLAGS,
-  workers: { type: 'string' },
-  threads: { type: 'string' },
-  retries: { type: 'string' },
-  'retry-delay-ms': { type: 'string' },
-  'timeout-ms': { type: 'string' },
-  'max-rps': { type: 'string' },
-  'store-timeout': { type: 'string' },
-  'clear-progress': { type: 'boolean' },
-  'keep-raw': { type: 'boolean' },
-  offline: { type: 'boolean' },
-  endpoint: { type: 'string' },
-  bucket: { type: 'string' },
-  'api-endpoint': { type: 'string' },
-  region: { type: 'string' },
-  json: { type: 'boolean' },
-  quiet: { type: 'boolean' },
-  verbose: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const;
+export { FLAGS } from './run-options.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -118,6 +100,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   if (argv[0] === 'status') return subcommand('status', () => status(argv.slice(1)), out, err);
   if (argv[0] === 'actions') return subcommand('actions', () => actions(argv.slice(1)), out, err);
   if (argv[0] === 'export') return (await import('./export.js')).exportCommand(argv.slice(1), out, err);
+  if (argv[0] === 'sync') return (await import('./sync.js')).syncCommand(argv.slice(1), io, out, err);
 
   let args: ReturnType<typeof parse>;
   try {
@@ -135,8 +118,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     out(readVersion());
     return EXIT.ok;
   }
-  if (positionals.length === 0) {
-    err('preload-market-data: expected at least one symbol, e.g. `preload-market-data TSLA`. See --help.');
+  if (v.all && positionals.length > 0) {
+    err(`preload-market-data: --all takes every ticker of the files, not symbols: drop ${positionals.slice(0, 3).join(' ')}, or drop --all. See --help.`);
+    return EXIT.usage;
+  }
+  if (positionals.length === 0 && !v.all) {
+    err('preload-market-data: expected at least one symbol (or --all), e.g. `preload-market-data TSLA`. See --help.');
     return EXIT.usage;
   }
 
@@ -152,25 +139,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
 
   const ui = v.json || v.quiet ? undefined : new ProgressUi(io, err, Boolean(v.verbose));
   try {
-    const options: PreloadOptions = {
-      ...windowOptions(v),
-      ...(v.workers !== undefined && { workers: int(v.workers) }),
-      ...(v.threads !== undefined && { threads: int(v.threads) }),
-      ...(v.retries !== undefined && { retries: int(v.retries) }),
-      ...(v['retry-delay-ms'] !== undefined && { retryDelayMs: int(v['retry-delay-ms']) }),
-      ...(v['timeout-ms'] !== undefined && { timeoutMs: int(v['timeout-ms']) }),
-      ...(v['max-rps'] !== undefined && { maxRps: num(v['max-rps']) }),
-      ...(v['store-timeout'] !== undefined && { storeTimeoutMs: int(v['store-timeout']) }),
-      ...(v.endpoint !== undefined && { endpoint: v.endpoint }),
-      ...(v.bucket !== undefined && { bucket: v.bucket }),
-      ...(v['api-endpoint'] !== undefined && { apiEndpoint: v['api-endpoint'] }),
-      ...(v.region !== undefined && { region: v.region }),
-      clearProgress: Boolean(v['clear-progress']),
-      keepRaw: Boolean(v['keep-raw']),
-      offline: Boolean(v.offline),
-      signal: controller.signal,
-      onProgress: (e: PreloadEvent) => ui?.onEvent(e),
-    };
+    const options = runOptions(v, controller.signal, (e: PreloadEvent) => ui?.onEvent(e));
     const report = await preload(positionals, options);
     ui?.stop();
     if (v.json) out(JSON.stringify(jsonReport(report)));
@@ -228,16 +197,6 @@ async function subcommand(
 const ALL_FLAGS = new Set([...Object.keys(FLAGS), 'last', 'format', 'refresh']);
 function parse(argv: string[]) {
   return parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
-}
-
-/** Integers become numbers; anything else is passed through as is, so validation echoes it. */
-function int(s: string): number {
-  return /^-?\d+$/.test(s.trim()) ? Number(s) : (s as unknown as number);
-}
-
-/** Like int(), for decimals. */
-function num(s: string): number {
-  return /^-?\d+(\.\d+)?$/.test(s.trim()) ? Number(s) : (s as unknown as number);
 }
 
 function readVersion(): string {

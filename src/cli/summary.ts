@@ -7,6 +7,8 @@ import { formatBytes, formatDuration } from './format.js';
 export function jsonReport(r: PreloadReport): Record<string, unknown> {
   return {
     symbols: r.symbols,
+    all: r.all,
+    ...(r.all ? { tickers: r.tickers } : {}),
     dataset: r.dataset,
     interval: r.interval,
     start: r.start,
@@ -47,14 +49,16 @@ export function summary(r: PreloadReport): string {
     lines.push(`Nothing to download: all ${f.listed} files of ${r.start} to ${r.end} are already in the cache (--clear-progress starts over).`);
   }
   lines.push(
-    `${r.symbols.join(', ')} from ${r.dataset}, ${r.start} to ${r.end}`,
+    `${r.all ? 'Every ticker' : r.symbols.join(', ')} from ${r.dataset}, ${r.start} to ${r.end}`,
     `  files:   ${f.listed} listed, ${f.downloaded} downloaded, ${f.skipped} resumed-skipped, ${f.failed} failed`,
     `  data:    ${formatBytes(r.bytes)} downloaded, ${r.bars} bars merged` +
       (r.retries > 0 ? `, ${r.retries} retries` : '') +
       (r.republished > 0 ? `, ${r.republished} republished files replaced` : '') +
       (r.malformedRows > 0 ? `, ${r.malformedRows} malformed rows skipped` : '') +
       (r.duplicateRows > 0 ? `, ${r.duplicateRows} duplicate rows merged` : ''),
-    `  bars:    ${r.barRange ? `${barRange(r.interval, r.barRange)} in the cache` : 'none in the cache for this window'}`,
+    r.all
+      ? `  bars:    ${r.bars} rows of ${r.tickers} tickers stored by this run`
+      : `  bars:    ${r.barRange ? `${barRange(r.interval, r.barRange)} in the cache` : 'none in the cache for this window'}`,
     `  elapsed: ${formatDuration(r.elapsedMs)}`,
   );
   if (r.job) {

@@ -1,6 +1,7 @@
 // What crosses the thread boundary, typed once for both sides. Plain data only: errors are
 // flattened to { code, message } because class identity does not survive postMessage.
-import type { FailureCode, ParsedRow } from '../types.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { FailureCode, ParsedRow, RowColumns } from '../types.js';
 import type { S3Config } from '../s3/client.js';
 import type { RateLimit } from '../s3/rate-limit.js';
 
@@ -12,6 +13,13 @@ export interface DownloadTask {
   size: number;
   etag: string;
   tickers: string[];
+  /** Every row of the file (`--all`): `tickers` is ignored, rows come back as columns. */
+  all?: boolean | undefined;
+  /**
+   * `--all` and a large file: the rows go to the main thread over this port as they are inflated
+   * (RowMessage), each chunk acknowledged once the store has staged it (the back-pressure).
+   */
+  port?: MessagePort | undefined;
   /** Retries after the first attempt before the key fails. */
   retries: number;
   /** Base delay of the exponential backoff, in ms. */
@@ -37,6 +45,10 @@ export interface TaskSuccess {
   key: string;
   bytes: number;
   rows: ParsedRow[];
+  /** `--all`: the file's rows in columns (empty when they went over `port`). */
+  columns?: RowColumns | undefined;
+  /** `--all`: every row's count, whether in `columns` or sent over `port`. */
+  rowCount?: number | undefined;
   malformed: number;
   duplicates: number;
   retries: number;
@@ -57,3 +69,15 @@ export interface TaskFailure {
 }
 
 export type TaskResult = TaskSuccess | TaskFailure;
+
+/** Worker to main thread over a task's port (`--all`, large files). */
+export type RowMessage =
+  /** A chunk of rows, in file order. */
+  | { type: 'rows'; columns: RowColumns }
+  /** The body starts over (a failed check): the rows sent so far are void. */
+  | { type: 'reset' };
+
+/** Main thread to worker: a chunk was staged. */
+export interface RowAck {
+  type: 'ack';
+}

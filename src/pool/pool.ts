@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { PreloadError } from '../errors.js';
@@ -72,9 +73,10 @@ export class DownloadPool {
 
   // No AbortSignal per task: Piscina runs at most one abortable task per thread, which would
   // cap the downloads in flight at the thread count. Aborting a run closes the pool (close()) instead.
-  run(task: DownloadTask): Promise<TaskResult> {
+  /** `transfer`: what moves to the thread with the task (an `--all` large file's port). */
+  run(task: DownloadTask, transfer?: readonly MessagePort[]): Promise<TaskResult> {
     if (this.#broken) return Promise.reject(this.#broken);
-    const running = this.#piscina.run(task);
+    const running = this.#piscina.run(task, transfer ? { transferList: [...transfer] } : {});
     const settled: Promise<unknown> = running.then(
       () => this.#running.delete(settled),
       () => this.#running.delete(settled),

@@ -8,13 +8,66 @@ import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { createRawWriter, rawPath, repairMeta, type RawWriter } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
+import { AllRowsParser } from '../parse/all-rows.js';
 import { ParseError, RowFilter, type ExtractResult } from '../parse/day-file.js';
 import { ChunkInflater } from '../parse/inflate.js';
 import type { GetObject } from '../s3/get.js';
 import type { DownloadTask } from './messages.js';
+import type { RowStream } from './row-stream.js';
 
 export interface StreamResult extends ExtractResult {
   bytes: number;
+  /** `--all`: rows sent over the task's port. */
+  rowCount?: number | undefined;
+}
+
+/** Rows sent to the store per message (`--all`): ~3 MB of columns, a few ms of SQLite each. */
+const CHUNK_ROWS = 50_000;
+
+/** Where a body's inflated bytes go: the wanted tickers' lines, or (`--all`) every row, chunk by chunk. */
+interface RowsTarget {
+  push(out: Buffer): void;
+  /** Past every wanted row: inflating may stop (never for `--all`). */
+  readonly done: boolean;
+  /** Waits while the store is behind (`--all`). */
+  drained?(): Promise<void>;
+  finish(day?: string): ExtractResult & { rowCount?: number };
+}
+
+/** Every row, to the main thread over the task's port as chunks fill. */
+class AllRowsTarget implements RowsTarget {
+  readonly done = false;
+  readonly #parser: AllRowsParser;
+  readonly #stream: RowStream;
+
+  constructor(task: DownloadTask, stream: RowStream) {
+    this.#stream = stream;
+    // Rows of an earlier attempt of this body are void: the store forgets them.
+    stream.start();
+    this.#parser = new AllRowsParser({ day: task.day, chunkRows: CHUNK_ROWS, onChunk: (c) => stream.send(c) });
+  }
+
+  push(out: Buffer): void {
+    this.#parser.push(out);
+  }
+
+  drained(): Promise<void> {
+    return this.#stream.drained();
+  }
+
+  finish(): ExtractResult & { rowCount: number } {
+    const { columns, counts } = this.#parser.finish();
+    this.#stream.send(columns);
+    return { rows: [], malformed: counts.malformed, duplicates: counts.duplicates, rowCount: counts.rows };
+  }
+}
+
+function rowsTarget(task: DownloadTask, stream: RowStream | undefined): RowsTarget {
+  if (task.all === true) {
+    if (!stream) throw new Error('an --all task streams its rows over a port');
+    return new AllRowsTarget(task, stream);
+  }
+  return new RowFilter(task.tickers);
 }
 
 /**
@@ -27,18 +80,18 @@ class BodySink {
   readonly check: BodyCheck;
   readonly #task: DownloadTask;
   readonly #checkMd5: boolean;
-  readonly #filter: RowFilter;
+  readonly #filter: RowsTarget;
   readonly #push: (out: Buffer) => void;
   readonly #sync = ChunkInflater.create();
   readonly #gunzip = this.#sync ? undefined : createGunzip({ chunkSize: 256 * 1024 });
   #gunzipError: unknown;
   #inflating = true;
 
-  constructor(task: DownloadTask) {
+  constructor(task: DownloadTask, stream?: RowStream) {
     this.#task = task;
     this.check = new BodyCheck(task.key, task);
     this.#checkMd5 = isPlainMd5(task.etag);
-    const filter = new RowFilter(task.tickers);
+    const filter = rowsTarget(task, stream);
     this.#filter = filter;
     this.#push = (out) => {
       if (!filter.done) filter.push(out);
@@ -55,6 +108,7 @@ class BodySink {
       else if (this.#gunzip && !this.#gunzip.write(chunk) && !this.#gunzip.destroyed) await once(this.#gunzip, 'drain');
     }
     this.#throwIfBadGzip();
+    await this.#filter.drained?.();
     if (this.#inflating && this.#filter.done && this.#checkMd5) {
       this.#inflating = false;
       this.destroy();
@@ -62,7 +116,7 @@ class BodySink {
   }
 
   /** Throws IntegrityError or ParseError when the whole body is not what the listing says. */
-  async finish(): Promise<ExtractResult> {
+  async finish(): Promise<ExtractResult & { rowCount?: number }> {
     this.check.finish();
     if (this.#inflating) {
       this.#throwIfBadGzip();
@@ -115,18 +169,20 @@ export class StreamDownload {
   readonly #get: GetObject;
   readonly #task: DownloadTask;
   readonly #stop: AbortSignal | undefined;
+  readonly #rows: RowStream | undefined;
   #partial: PartialBody | undefined;
 
-  constructor(get: GetObject, task: DownloadTask, stop?: AbortSignal) {
+  constructor(get: GetObject, task: DownloadTask, stop?: AbortSignal, rows?: RowStream) {
     this.#get = get;
     this.#task = task;
     this.#stop = stop;
+    this.#rows = rows;
   }
 
   /** One request: resolves once the whole body is in and verified; rejects so the caller retries (or gives up and calls `abort()`). */
   async attempt(): Promise<StreamResult> {
     const task = this.#task;
-    this.#partial ??= { sink: new BodySink(task), raw: task.rawDir === undefined ? undefined : await createRawWriter(task.rawDir, task) };
+    this.#partial ??= { sink: new BodySink(task, this.#rows), raw: task.rawDir === undefined ? undefined : await createRawWriter(task.rawDir, task) };
     const { sink, raw } = this.#partial;
     const { check } = sink;
     const idle = new AbortController();
@@ -182,8 +238,8 @@ export class StreamDownload {
  * Undefined when the mirror has no copy, or its copy fails the check against the listing
  * (length, MD5, gzip): the caller downloads the file again, which replaces the copy.
  */
-export async function streamFromMirror(rawDir: string, task: DownloadTask, stop?: AbortSignal): Promise<StreamResult | undefined> {
-  const sink = new BodySink(task);
+export async function streamFromMirror(rawDir: string, task: DownloadTask, stop?: AbortSignal, rows?: RowStream): Promise<StreamResult | undefined> {
+  const sink = new BodySink(task, rows);
   const file = createReadStream(rawPath(rawDir, task.key), { highWaterMark: 256 * 1024, ...(stop ? { signal: stop } : {}) });
   try {
     for await (const chunk of file as AsyncIterable<Buffer>) await sink.write(chunk);

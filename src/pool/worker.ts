@@ -5,6 +5,7 @@ import { workerData } from 'node:worker_threads';
 import pRetry, { AbortError } from 'p-retry';
 import { readRaw, writeRaw } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
+import { extractAll } from '../parse/all-rows.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
 import { correctClock, shareClock } from '../s3/clock.js';
@@ -14,6 +15,7 @@ import { acquire } from '../s3/rate-limit.js';
 import { clockOff, keyPairRefused, refusalOf, TOKEN_EXPIRED } from '../s3/refusal.js';
 import type { FailureCode } from '../types.js';
 import type { DownloadTask, TaskResult } from './messages.js';
+import { RowStream } from './row-stream.js';
 import { StreamDownload, streamFromMirror } from './stream.js';
 import type { PoolData } from './pool.js';
 
@@ -136,33 +138,45 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
       },
     );
 
+  // `--all` large files: rows go to the store over the task's port as they are inflated.
+  const rowStream = task.port ? new RowStream(task.port, stopping) : undefined;
   try {
     const large = task.size > task.streamAboveBytes;
     if (large && task.rawDir !== undefined) {
       // A large mirrored file streams from disk like a download; a copy that fails its check is absent.
-      const r = await streamFromMirror(task.rawDir, task, stopping);
-      if (r) return { ok: true, key: task.key, bytes: r.bytes, rows: r.rows, malformed: r.malformed, duplicates: r.duplicates, retries: 0, throttled, fromMirror: true };
+      const r = await streamFromMirror(task.rawDir, task, stopping, rowStream);
+      if (r) {
+        const { rows, malformed, duplicates, rowCount } = r;
+        return { ok: true, key: task.key, bytes: r.bytes, rows, rowCount, malformed, duplicates, retries: 0, throttled, fromMirror: true };
+      }
     }
     const mirrored = task.rawDir === undefined || large ? undefined : await readRaw(task.rawDir, task);
     const { config } = task;
     if (config !== undefined && large) {
       // Large files stream through: flat memory whatever their size.
-      const stream = new StreamDownload(getFor(task, config), task, stopping);
+      const stream = new StreamDownload(getFor(task, config), task, stopping, rowStream);
       const r = await withRetries(() => stream.attempt()).finally(() => stream.abort());
-      const { rows, malformed, duplicates } = r;
-      return { ok: true, key: task.key, bytes: r.bytes, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: false };
+      const { rows, malformed, duplicates, rowCount } = r;
+      return { ok: true, key: task.key, bytes: r.bytes, rows, rowCount, malformed, duplicates, retries: retries(), throttled, fromMirror: false };
     }
     const body = mirrored ? [mirrored] : await withRetries(() => fetchVerified(task));
     if (!mirrored && task.rawDir !== undefined) await writeRaw(task.rawDir, task, Buffer.concat(body));
+    const base = { ok: true, key: task.key, bytes: task.size, retries: retries(), throttled, fromMirror: !!mirrored } as const;
+    if (task.all === true) {
+      const { columns, counts } = extractAll(body, task.day);
+      return { ...base, rows: [], columns, rowCount: counts.rows, malformed: counts.malformed, duplicates: counts.duplicates };
+    }
     // Both paths checked the body against the listing; an MD5 makes gzip's CRC redundant.
     const { rows, malformed, duplicates } = extractTickers(body, task.tickers, { earlyStop: isPlainMd5(task.etag), day: task.day });
-    return { ok: true, key: task.key, bytes: task.size, rows, malformed, duplicates, retries: retries(), throttled, fromMirror: !!mirrored };
+    return { ...base, rows, malformed, duplicates };
   } catch (error) {
     if (stopping.aborted) return { ok: false, key: task.key, code: 'ERR_ABORTED', message: `${task.key}: stopped, the run is ending`, retries: retries(), throttled };
     const e = error instanceof TaskError ? error : classify(task, error);
     // Still throttled after every retry is a download failure like any other.
     const code = e.code === 'ERR_THROTTLED' ? 'ERR_DOWNLOAD' : e.code;
     return { ok: false, key: task.key, code, message: e.message, retries: retries(), throttled };
+  } finally {
+    rowStream?.close();
   }
 }
 

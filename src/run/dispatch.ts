@@ -4,10 +4,11 @@
 // run that closes its queue once nothing is in flight never loses one.
 import type { FailureEvent } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
-import type { DownloadTask, TaskResult } from '../pool/messages.js';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { DownloadTask, RowMessage, TaskResult } from '../pool/messages.js';
 import type { S3Config } from '../s3/client.js';
 import type { RateLimit } from '../s3/rate-limit.js';
-import type { WorkItem, WorkQueue } from '../store/types.js';
+import type { FileSink, WorkItem, WorkQueue } from '../store/types.js';
 import type { Jobs, RunJob } from './jobs.js';
 import type { FailurePolicy } from './policy.js';
 import type { Failure } from './report.js';
@@ -40,10 +41,10 @@ export function taskSettings(
 
 export interface DispatchParts {
   jobs: Jobs;
-  /** Runs one task on the download pool. */
-  download: (task: DownloadTask) => Promise<TaskResult>;
+  /** Runs one task on the download pool (`transfer`: an `--all` large file's port). */
+  download: (task: DownloadTask, transfer?: readonly MessagePort[]) => Promise<TaskResult>;
   task: TaskSettings;
-  queue: Pick<WorkQueue, 'fail' | 'release'>;
+  queue: Pick<WorkQueue, 'fail' | 'release' | 'openFile'>;
   writer: Pick<BatchWriter, 'add'>;
   stats: RunStats;
   limit: { calm(): void };
@@ -75,24 +76,37 @@ export class Dispatch {
   async file(item: WorkItem): Promise<void> {
     const { download, task, stats, limit, policy, writer, queue, signal, fail } = this.#parts;
     const { file } = item;
+    let sink: FileSink | undefined;
     try {
       const job = this.#parts.jobs.get(item.job);
-      const result = await download({
+      const fileTask: DownloadTask = {
         ...task,
         key: file.key,
         day: file.day,
         size: file.size,
         etag: file.etag,
         tickers: job.spec.tickers as string[],
+        all: job.spec.all === true,
         lastModified: file.lastModified,
-      });
+      };
+      // `--all` and a large file: its rows stream into a sink of the store as they are inflated.
+      const streamed = job.spec.all === true && file.size > task.streamAboveBytes;
+      if (streamed) sink = await queue.openFile(job.spec, file);
+      const result = sink ? await this.#streamed(fileTask, sink) : await download(fileTask);
       stats.counts.retries += result.retries;
       if (result.throttled === 0) limit.calm();
       if (result.ok) {
         policy.reached();
-        stats.downloaded({ ...result, rows: result.rows.length });
-        // In flight until committed: a kill loses at most the files counted as in flight.
-        await writer.add({ job: job.spec, file, rows: result.rows });
+        stats.downloaded({ ...result, rows: result.rowCount ?? result.rows.length });
+        if (result.columns) stats.sawTickers(result.columns.ticker);
+        if (sink) {
+          const done = sink;
+          sink = undefined;
+          await done.commit();
+        } else {
+          // In flight until committed: a kill loses at most the files counted as in flight.
+          await writer.add({ job: job.spec, file, rows: result.rows, columns: result.columns });
+        }
       } else if (result.code === 'ERR_ABORTED') {
         // Stopped by the run's abort: neither done nor failed; another process or the next run takes it.
         await queue.release([item]).catch(() => undefined);
@@ -102,6 +116,48 @@ export class Dispatch {
     } catch (error) {
       // An aborted task is neither done nor failed: the next run downloads it again.
       if (!signal.aborted) fail(error);
+    } finally {
+      // Not committed: what was staged is dropped (the file is failed, released or redone).
+      await sink?.abort().catch((error: unknown) => {
+        if (!signal.aborted) fail(error);
+      });
+    }
+  }
+
+  /**
+   * Runs an `--all` large file's task with a port: each chunk of rows is staged in `sink`, in
+   * order, and acknowledged once staged, which lets the worker inflate the next one.
+   */
+  async #streamed(task: DownloadTask, sink: FileSink): Promise<TaskResult> {
+    const { stats } = this.#parts;
+    const { port1, port2 } = new MessageChannel();
+    let staged: Promise<void> = Promise.resolve();
+    let failed: Error | undefined;
+    port1.on('message', (m: RowMessage) => {
+      staged = staged
+        .then(async () => {
+          if (failed !== undefined) return;
+          if (m.type === 'reset') await sink.reset();
+          else {
+            await sink.write(m.columns);
+            stats.sawTickers(m.columns.ticker);
+          }
+        })
+        .catch((error: unknown) => {
+          failed ??= error instanceof Error ? error : new Error(String(error));
+        })
+        // Acknowledged even after a failure: the worker must not wait for ever.
+        .finally(() => port1.postMessage({ type: 'ack' }));
+    });
+    try {
+      const result = await this.#parts.download({ ...task, port: port2 }, [port2]);
+      // The last chunks may still be on their way into the sink.
+      await staged;
+      // The store failed under it: the run stops with that error (this file is left undone).
+      if (failed !== undefined) throw failed;
+      return result;
+    } finally {
+      port1.close();
     }
   }
 

@@ -10,7 +10,7 @@ export interface RunJob {
 }
 
 export function jobSpec(plan: JobPlan): JobSpec {
-  return { job: plan.job, dataset: plan.dataset, interval: plan.interval, tickers: plan.symbols.map((s) => s.ticker) };
+  return { job: plan.job, dataset: plan.dataset, interval: plan.interval, tickers: plan.symbols.map((s) => s.ticker), all: plan.all };
 }
 
 export class Jobs {

@@ -6,6 +6,7 @@ import { listRaw } from '../cache/raw.js';
 import type { JobPlan } from '../plan.js';
 import type { ListObjects } from '../s3/list-objects.js';
 import { findFirstDay, listDayFiles } from '../s3/list.js';
+import { allScope } from '../store/scope.js';
 import type { DoneKey, JobSpec, Store } from '../store/types.js';
 import type { DayFile } from '../types.js';
 import type { Jobs } from './jobs.js';
@@ -82,6 +83,8 @@ export class Listing {
     const { store, stats, jobs, schedule } = this.#parts;
     const done = await store.doneKeys(plan.job);
     const ingested = await Promise.all(plan.symbols.map((s) => store.ingestedDays(s.ticker, plan.interval, start, plan.end)));
+    // Days an `--all` run stored hold every ticker of the dataset: a symbol job need not fetch them.
+    const whole = plan.all ? new Map<string, string>() : await store.ingestedDays(allScope(plan.dataset), plan.interval, start, plan.end);
     const { spec } = jobs.get(plan.job);
     return async (files) => {
       const c = stats.counts;
@@ -89,7 +92,7 @@ export class Listing {
       for (const file of files) {
         c.listed += 1;
         if (file.day > (this.lastListed.get(plan) ?? '')) this.lastListed.set(plan, file.day);
-        const etags = recordedEtags(file, done, ingested);
+        const etags = recordedEtags(file, done, ingested, whole);
         if (etags.length > 0 && etags.every((e) => e === file.etag)) {
           c.skipped += 1;
           continue;
@@ -107,9 +110,16 @@ export class Listing {
  * The ETags a listed file was ingested from before: this job's record of the key, else, when
  * every symbol of the job already has that day (from other jobs), theirs. Empty: never ingested.
  */
-export function recordedEtags(file: DayFile, done: ReadonlyMap<string, DoneKey>, ingested: ReadonlyArray<ReadonlyMap<string, string>>): string[] {
+export function recordedEtags(
+  file: DayFile,
+  done: ReadonlyMap<string, DoneKey>,
+  ingested: ReadonlyArray<ReadonlyMap<string, string>>,
+  whole: ReadonlyMap<string, string> = new Map(),
+): string[] {
   const own = done.get(file.key);
   if (own) return [own.etag];
+  const all = whole.get(file.day);
+  if (all !== undefined) return [all];
   const etags = ingested.map((days) => days.get(file.day));
   return etags.every((e): e is string => e !== undefined) ? etags : [];
 }

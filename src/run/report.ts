@@ -14,8 +14,12 @@ export interface Failure {
 
 /** The outcome of a run: the fields of the CLI's `--json` output. */
 export interface PreloadReport {
-  /** The symbols as requested (upper-cased). */
+  /** The symbols as requested (upper-cased); empty for `all`. */
   symbols: string[];
+  /** True for an `all` run (every row of every file). */
+  all: boolean;
+  /** `all`: the distinct tickers of the rows this process stored. */
+  tickers: number;
   /** The dataset prefix(es) read, comma-separated when symbols span several. */
   dataset: string;
   /** The bar interval asked for (`1d`, or an intraday one built from stored 1m bars). */
@@ -68,6 +72,7 @@ export interface RunTotals {
   readonly fromMirror: number;
   readonly malformed: number;
   readonly duplicates: number;
+  readonly tickers: ReadonlySet<string>;
 }
 
 export interface ReportInput {
@@ -90,14 +95,17 @@ export async function buildReport(input: ReportInput): Promise<PreloadReport> {
   const end = plans.map((p) => p.end).sort().at(-1) ?? '';
   let first: number | undefined;
   let last: number | undefined;
-  for (const plan of plans) {
+  // An `all` run's range would be a scan of the whole market's bars: its summary counts rows and tickers instead.
+  for (const plan of plans.filter((p) => !p.all)) {
     const tickers = plan.symbols.map((s) => s.ticker);
     const range = await input.store.barRange(tickers, plan.interval, starts.get(plan) ?? start, plan.end);
     if (range && (first === undefined || range.first < first)) first = range.first;
     if (range && (last === undefined || range.last > last)) last = range.last;
   }
   return {
-    symbols: plans.flatMap((p) => p.symbols.map((s) => s.symbol)),
+    symbols: plans.filter((p) => !p.all).flatMap((p) => p.symbols.map((s) => s.symbol)),
+    all: plans.some((p) => p.all),
+    tickers: stats.tickers.size,
     dataset: plans.map((p) => p.dataset).join(','),
     interval: input.interval,
     start,

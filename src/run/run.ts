@@ -143,7 +143,7 @@ export class Run {
     const rawDir = join(o.cacheDir, 'raw');
     const dispatch = new Dispatch({
       jobs: this.#jobs,
-      download: (task) => (this.#pool ??= new DownloadPool(poolLayout(o.workers, o.threads))).run(task),
+      download: (task, transfer) => (this.#pool ??= new DownloadPool(poolLayout(o.workers, o.threads))).run(task, transfer),
       task: taskSettings(o, { config, rateLimit, throttleSignal, rawDir }),
       queue,
       writer: this.#writer,

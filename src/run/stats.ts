@@ -31,6 +31,12 @@ export class RunStats implements RunTotals {
   fromMirror = 0;
   malformed = 0;
   duplicates = 0;
+  /** `--all`: the distinct tickers of the rows stored this run. */
+  readonly tickers = new Set<string>();
+
+  sawTickers(tickers: readonly string[]): void {
+    for (const t of tickers) this.tickers.add(t);
+  }
 
   downloaded(d: Downloaded): void {
     this.counts.downloaded += 1;

@@ -1,0 +1,257 @@
+// Every row of a day file, for `--all`: parsed straight into columns (RowColumns), never into one
+// object per row. Hand-written over the CSV text rather than `line.split(',')` because this runs on
+// every row of the whole market (13.8 million for 5y of daily files, tens of millions for a month
+// of minutes): field boundaries are found with indexOf on one latin1 string, and only the numbers
+// are cut out of it.
+import type { RowColumns } from '../types.js';
+import { ParseError } from './day-file.js';
+import { Inflater } from './inflate.js';
+
+const REQUIRED = ['ticker', 'open', 'close', 'high', 'low', 'window_start'] as const;
+const NEWLINE = 0x0a;
+/** A day's bars start within 36 h of its midnight UTC (as day-file.ts checks for a symbol's rows). */
+const DAY_SLACK_MS = 36 * 3_600_000;
+const DIGITS = /^\d{7,19}$/;
+
+/** What a file's rows came to, beside the columns. */
+export interface AllRowsCounts {
+  rows: number;
+  malformed: number;
+  duplicates: number;
+  /** Distinct tickers of the file. */
+  tickers: number;
+}
+
+/** Growable columns; `take()` hands them over and starts afresh. */
+class ColumnBuilder {
+  #cap: number;
+  #n = 0;
+  #ticker: string[] = [];
+  #cols: Float64Array[];
+
+  constructor(capacity: number) {
+    this.#cap = capacity;
+    this.#cols = Array.from({ length: 7 }, () => new Float64Array(capacity));
+  }
+
+  get length(): number {
+    return this.#n;
+  }
+
+  push(ticker: string, values: readonly number[]): void {
+    if (this.#n === this.#cap) this.#grow();
+    const i = this.#n++;
+    this.#ticker.push(ticker);
+    for (let c = 0; c < 7; c++) (this.#cols[c] as Float64Array)[i] = values[c] as number;
+  }
+
+  /** Overwrites row `i` (a repeated bar: the last one wins). */
+  set(i: number, values: readonly number[]): void {
+    for (let c = 0; c < 7; c++) (this.#cols[c] as Float64Array)[i] = values[c] as number;
+  }
+
+  take(): RowColumns {
+    const n = this.#n;
+    const [time, open, high, low, close, volume, transactions] = this.#cols.map((c) => (n === this.#cap ? c : c.slice(0, n))) as [
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+    ];
+    const out: RowColumns = { length: n, ticker: this.#ticker, time, open, high, low, close, volume, transactions };
+    this.#n = 0;
+    this.#ticker = [];
+    this.#cols = Array.from({ length: 7 }, () => new Float64Array(this.#cap));
+    return out;
+  }
+
+  #grow(): void {
+    this.#cap *= 2;
+    this.#cols = this.#cols.map((c) => {
+      const bigger = new Float64Array(this.#cap);
+      bigger.set(c);
+      return bigger;
+    });
+  }
+}
+
+/**
+ * Parses the lines of one file as they come (whole lines, or inflated chunks through `push`).
+ * With `chunkRows`, full chunks go to `onChunk` as they fill (the streaming path); `finish()`
+ * returns what is left.
+ */
+export class AllRowsParser {
+  readonly #day: number | undefined;
+  readonly #onChunk: ((chunk: RowColumns) => void) | undefined;
+  readonly #chunkRows: number;
+  #builder: ColumnBuilder;
+  #header: { cols: number; ticker: number; idx: number[] } | undefined;
+  #carry: Buffer | undefined;
+  readonly #tickers = new Set<string>();
+  /** The current ticker's bars in this chunk, by time: a repeated bar overwrites its row. */
+  #runTicker = '';
+  #run = new Map<number, number>();
+  readonly #values: number[] = [0, 0, 0, 0, 0, 0, 0];
+  rows = 0;
+  malformed = 0;
+  duplicates = 0;
+
+  constructor(opts: { day?: string | undefined; chunkRows?: number; onChunk?: (chunk: RowColumns) => void } = {}) {
+    this.#day = opts.day === undefined ? undefined : Date.parse(`${opts.day}T00:00:00Z`);
+    this.#onChunk = opts.onChunk;
+    this.#chunkRows = opts.chunkRows ?? Number.POSITIVE_INFINITY;
+    this.#builder = new ColumnBuilder(Number.isFinite(this.#chunkRows) ? this.#chunkRows : 16_384);
+  }
+
+  /** Inflated bytes in order; lines may be cut anywhere. */
+  push(chunk: Buffer): void {
+    const buf = this.#carry ? Buffer.concat([this.#carry, chunk]) : chunk;
+    const end = buf.lastIndexOf(NEWLINE);
+    if (end === -1) {
+      this.#carry = Buffer.from(buf);
+      return;
+    }
+    this.#lines(buf.toString('latin1', 0, end));
+    // A copy: `chunk` may be a view of a buffer its producer reuses.
+    this.#carry = end + 1 < buf.length ? Buffer.from(buf.subarray(end + 1)) : undefined;
+  }
+
+  /** The rows not yet handed to `onChunk`, and the file's counts. Throws ParseError on a file with no header. */
+  finish(): { columns: RowColumns; counts: AllRowsCounts } {
+    if (this.#carry) this.#lines(this.#carry.toString('latin1'));
+    this.#carry = undefined;
+    if (this.#header === undefined) throw new ParseError('empty file');
+    return {
+      columns: this.#builder.take(),
+      counts: { rows: this.rows, malformed: this.malformed, duplicates: this.duplicates, tickers: this.#tickers.size },
+    };
+  }
+
+  /** Whole lines, '\n'-separated (the last one may lack its '\n'). */
+  #lines(text: string): void {
+    let at = 0;
+    if (this.#header === undefined) {
+      const nl = text.indexOf('\n');
+      const line = (nl === -1 ? text : text.slice(0, nl)).replace(/\r$/, '');
+      this.#header = parseHeader(line);
+      if (nl === -1) return;
+      at = nl + 1;
+    }
+    const { cols, ticker: tickerCol, idx } = this.#header;
+    const starts = new Int32Array(cols + 1);
+    const len = text.length;
+    while (at < len) {
+      let nl = text.indexOf('\n', at);
+      if (nl === -1) nl = len;
+      let end = nl;
+      if (end > at && text.charCodeAt(end - 1) === 13) end -= 1;
+      if (end > at) this.#line(text, at, end, starts, cols, tickerCol, idx);
+      at = nl + 1;
+    }
+  }
+
+  #line(text: string, from: number, end: number, starts: Int32Array, cols: number, tickerCol: number, idx: number[]): void {
+    // starts[c] = first char of field c; starts[cols] = one past the line's end (+1).
+    starts[0] = from;
+    let c = 1;
+    for (let p = text.indexOf(',', from); p !== -1 && p < end && c < cols; p = text.indexOf(',', p + 1)) starts[c++] = p + 1;
+    if (c < cols) {
+      this.malformed += 1;
+      return;
+    }
+    starts[cols] = end + 1;
+    const field = (col: number): string => text.slice(starts[col], (starts[col + 1] as number) - 1);
+    const ticker = field(tickerCol);
+    const ws = field(idx[0] as number);
+    if (ticker === '' || !DIGITS.test(ws)) {
+      this.malformed += 1;
+      return;
+    }
+    // window_start is in ns: dropping the last six digits is the exact division to ms.
+    const time = Number(ws.slice(0, -6));
+    if (this.#day !== undefined && Math.abs(time - this.#day) > DAY_SLACK_MS) {
+      this.malformed += 1;
+      return;
+    }
+    const v = this.#values;
+    v[0] = time;
+    for (let k = 1; k <= 6; k++) {
+      const col = idx[k] as number;
+      if (col === -1) {
+        // Indices have no volume or transactions: volume 0, transactions none.
+        v[k] = k === 5 ? 0 : Number.NaN;
+        continue;
+      }
+      const s = field(col);
+      const n = s === '' ? Number.NaN : Number(s);
+      if (!Number.isFinite(n)) {
+        if (k === 6) {
+          v[k] = Number.NaN;
+          continue;
+        }
+        this.malformed += 1;
+        return;
+      }
+      v[k] = n;
+    }
+    if (ticker !== this.#runTicker) {
+      this.#runTicker = ticker;
+      this.#run = new Map();
+      this.#tickers.add(ticker);
+    }
+    const seen = this.#run.get(time);
+    if (seen !== undefined) {
+      this.duplicates += 1;
+      this.#builder.set(seen, v);
+      return;
+    }
+    this.#run.set(time, this.#builder.length);
+    this.#builder.push(ticker, v);
+    this.rows += 1;
+    if (this.#builder.length >= this.#chunkRows) {
+      this.#onChunk?.(this.#builder.take());
+      // Rows of the chunk handed over can no longer be overwritten: a later repeat is appended,
+      // and the store's upsert keeps the last one.
+      this.#run = new Map();
+    }
+  }
+}
+
+/** Column positions: idx = [window_start, open, high, low, close, volume, transactions] (-1: absent). */
+function parseHeader(line: string): { cols: number; ticker: number; idx: number[] } {
+  const header = line.split(',').map((h) => h.trim());
+  for (const name of REQUIRED) {
+    if (!header.includes(name)) throw new ParseError(`missing column "${name}" in header "${line.slice(0, 120)}"`);
+  }
+  const at = (name: string): number => header.indexOf(name);
+  return {
+    cols: header.length,
+    ticker: at('ticker'),
+    idx: [at('window_start'), at('open'), at('high'), at('low'), at('close'), at('volume'), at('transactions')],
+  };
+}
+
+/** Every row of a whole (inflated) day file, in columns. */
+export function parseAllRows(csv: Buffer, day?: string): { columns: RowColumns; counts: AllRowsCounts } {
+  const parser = new AllRowsParser({ day });
+  parser.push(csv);
+  return parser.finish();
+}
+
+/** One per thread, as day-file.ts keeps its own (see inflate.ts). */
+const inflater = new Inflater();
+
+/** Inflates a whole (verified) day file and parses every row into columns. */
+export function extractAll(gz: readonly Uint8Array[], day?: string): { columns: RowColumns; counts: AllRowsCounts } {
+  if (gz.reduce((sum, c) => sum + c.byteLength, 0) === 0) throw new ParseError('empty file');
+  let csv: Buffer;
+  try {
+    csv = inflater.inflate(gz);
+  } catch (cause) {
+    throw new ParseError(`not a valid gzip file (${(cause as Error).message})`, { cause });
+  }
+  return parseAllRows(csv, day);
+}

@@ -1,0 +1,165 @@
+// `sync`: brings everything a store holds up to the last published day. For each dataset and
+// interval of its jobs, one run over the days after what is stored (and the week before it, where
+// a republished file is caught by its new ETag): each new file is downloaded once and every
+// symbol of every job on that dataset is extracted from it (an `--all` job takes every row).
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { addDays } from './dates.js';
+import { BusyError, ConfigurationError } from './errors.js';
+import { resolveOptions, type PreloadOptions, type ResolvedOptions } from './options.js';
+import { planJobs, type JobPlan } from './plan.js';
+import { runPlans } from './preload.js';
+import type { PreloadReport } from './run/report.js';
+import { allScope, isAllScope } from './store/scope.js';
+import { withStore } from './store/open.js';
+import type { JobProgress, Store } from './store/types.js';
+
+/** Days before the last stored one that a sync lists again: a file republished since is replaced. */
+export const SYNC_OVERLAP_DAYS = 7;
+
+/** One dataset and interval of a sync. */
+export interface SyncPart {
+  dataset: string;
+  /** Stored interval: `1d`, or `1m` for minute files. */
+  interval: '1d' | '1m';
+  /** The symbols kept current (every job's on this dataset), or `['*']` when an `--all` job takes every row. */
+  symbols: string[];
+  /** The run of this part (its files, bytes, bars and failures). */
+  report: PreloadReport;
+}
+
+export interface SyncReport {
+  parts: SyncPart[];
+  elapsedMs: number;
+}
+
+/** Where the store is and how to download; a sync takes no symbols and no window. */
+export type SyncOptions = Omit<PreloadOptions, 'period' | 'start' | 'end' | 'interval' | 'dataset' | 'all' | 'clearProgress'>;
+
+/**
+ * Brings every dataset the store holds up to the last published day (see the README, "The
+ * whole market"). On the SQLite cache one sync runs at a time: another one fails at once with
+ * BusyError (`ERR_BUSY`); on a shared store concurrent syncs share the work like any job.
+ *
+ * @throws ConfigurationError when the store holds no job; BusyError; anything `preload` throws.
+ * @example
+ * const { parts } = await sync({ store: 'postgres://user:pass@db:5432/market' });
+ */
+export async function sync(options?: SyncOptions): Promise<SyncReport> {
+  const started = performance.now();
+  const o = resolveOptions(options);
+  const unlock = o.store === undefined ? lockCache(o.cacheDir) : () => {};
+  try {
+    const groups = await withStore(o, async (store) => {
+      const jobs = await store.listJobs();
+      if (jobs.length === 0) throw new ConfigurationError(`Nothing to sync: the store at ${store.where} holds no job yet. Preload symbols (or --all) first.`);
+      return planGroups(store, jobs, o);
+    });
+    const parts: SyncPart[] = [];
+    for (const g of groups) {
+      const report = await runPlans([g.plan], o);
+      parts.push({ dataset: g.plan.dataset, interval: g.plan.interval, symbols: g.symbols, report });
+    }
+    return { parts, elapsedMs: Math.round(performance.now() - started) };
+  } finally {
+    unlock();
+  }
+}
+
+interface Group {
+  plan: JobPlan;
+  symbols: string[];
+}
+
+/** One plan per dataset and interval: the union of its jobs' symbols, from a week before the oldest last stored day. */
+async function planGroups(store: Store, jobs: readonly JobProgress[], o: ResolvedOptions): Promise<Group[]> {
+  const byDataset = new Map<string, { dataset: string; interval: '1d' | '1m'; symbols: Set<string>; all: boolean }>();
+  for (const j of jobs) {
+    const interval = j.interval === '1m' ? '1m' : '1d';
+    const key = `${j.dataset}\n${interval}`;
+    const g = byDataset.get(key) ?? { dataset: j.dataset, interval, symbols: new Set<string>(), all: false };
+    for (const s of j.symbols) {
+      if (isAllScope(s)) g.all = true;
+      else g.symbols.add(s);
+    }
+    byDataset.set(key, g);
+  }
+  const today = o.end ?? new Date(o.now).toISOString().slice(0, 10);
+  const groups: Group[] = [];
+  for (const g of [...byDataset.values()].sort((a, b) => (a.dataset + a.interval < b.dataset + b.interval ? -1 : 1))) {
+    const scopes = g.all ? [allScope(g.dataset)] : [...g.symbols].sort();
+    const last = await lastStoredDay(store, scopes, g.interval, today);
+    const start = addDays(last ?? today, -SYNC_OVERLAP_DAYS);
+    const planOptions: ResolvedOptions = { ...o, dataset: g.dataset, interval: g.interval, start, end: undefined, period: undefined, all: g.all };
+    const [plan] = planJobs(g.all ? [] : scopes, planOptions);
+    if (plan) groups.push({ plan, symbols: g.all ? ['*'] : scopes });
+  }
+  return groups;
+}
+
+/** The oldest of the scopes' last stored days (undefined when none has any). */
+async function lastStoredDay(store: Store, scopes: readonly string[], interval: string, today: string): Promise<string | undefined> {
+  let oldest: string | undefined;
+  for (const scope of scopes) {
+    const days = [...(await store.ingestedDays(scope, interval, '0000-01-01', today)).keys()];
+    const last = days.sort().at(-1);
+    if (last !== undefined && (oldest === undefined || last < oldest)) oldest = last;
+  }
+  return oldest;
+}
+
+/**
+ * The SQLite cache's sync lock: a file holding the owner's pid, created exclusively. A lock whose
+ * process is gone (killed) is taken over.
+ */
+function lockCache(cacheDir: string): () => void {
+  const path = join(cacheDir, 'sync.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          unlinkSync(path);
+        } catch {
+          // Already gone: nothing to release.
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        // No cache directory yet: nothing to sync (the store says so when opened).
+        return () => {};
+      }
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number.parseInt(readSafe(path), 10);
+      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
+        throw new BusyError(`Another sync (pid ${owner}) is still running on ${cacheDir}: this one stops; the next one catches up`);
+      }
+      // Its process is gone: the lock is stale.
+      try {
+        unlinkSync(path);
+      } catch {
+        // Another sync took it over first: the next attempt sees its lock.
+      }
+    }
+  }
+  throw new BusyError(`Another sync is starting on ${cacheDir}: this one stops; the next one catches up`);
+}
+
+function readSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
