@@ -133,7 +133,14 @@ export class Dispatch {
     const { port1, port2 } = new MessageChannel();
     let staged: Promise<void> = Promise.resolve();
     let failed: Error | undefined;
+    // Rows received since the body last started: the task's result may arrive before the port's
+    // last chunks (two channels), so the commit waits until every row it counts is staged.
+    let received = 0;
+    let arrived: (() => void) | undefined;
     port1.on('message', (m: RowMessage) => {
+      if (m.type === 'reset') received = 0;
+      else received += m.columns.length;
+      arrived?.();
       staged = staged
         .then(async () => {
           if (failed !== undefined) return;
@@ -151,7 +158,10 @@ export class Dispatch {
     });
     try {
       const result = await this.#parts.download({ ...task, port: port2 }, [port2]);
-      // The last chunks may still be on their way into the sink.
+      if (result.ok) {
+        const rows = result.rowCount ?? 0;
+        while (received < rows) await new Promise<void>((resolve) => (arrived = resolve));
+      }
       await staged;
       // The store failed under it: the run stops with that error (this file is left undone).
       if (failed !== undefined) throw failed;

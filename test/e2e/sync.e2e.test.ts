@@ -1,0 +1,103 @@
+// `sync` on the SQLite cache: a week of new files after what is stored, a republished day in the
+// week it lists again, nothing new, the lock against a second sync, and an empty store.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preload, readBars, sync } from '../../src/index.js';
+import { CSV_HEADER, dayFilesFor } from '../fixtures/generate.js';
+import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
+import { readSourceBars, rowsOfBody } from '../fixtures/source-bars.js';
+import { END, putObject, runCli, STOCKS, startWorld, type World } from './helpers.js';
+
+let w: World;
+beforeAll(async () => {
+  w = await startWorld();
+});
+afterAll(async () => {
+  await w?.close();
+});
+
+const now = new Date('2026-11-23T18:00:00Z');
+const WEEK_AGO = '2026-11-13';
+const opts = (cacheDir: string) => ({ cacheDir, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, now, adjust: 'none' as const });
+
+describe('sync', () => {
+  it('downloads only the days after what is stored, once for every job of the dataset, and replaces a day republished in the week it lists again', async () => {
+    const cacheDir = w.cacheDir('sync');
+    await preload(['TSLA', 'AAPL'], { ...opts(cacheDir), period: '5y', end: WEEK_AGO });
+    await preload(['MSFT'], { ...opts(cacheDir), period: '5y', end: WEEK_AGO });
+
+    // The provider republished 2026-11-12 with TSLA's close changed.
+    const republished = dayFilesFor(w.ds, STOCKS, '2026-11-12', '2026-11-12')[0];
+    if (!republished) throw new Error('no file on 2026-11-12');
+    const rows = rowsOfBody(readFileSync(join(w.ds.dir, w.ds.bucket, `${republished.key}._S3rver_object`)), republished.day);
+    const changed = rows.map((r) => (r.ticker === 'TSLA' ? { ...r, close: r.close + 7 } : r));
+    const body = `${CSV_HEADER}\n${changed.map((r) => `${r.ticker},${r.volume},${r.open},${r.close},${r.high},${r.low},${BigInt(r.time) * 1_000_000n},${r.transactions ?? ''}`).join('\n')}\n`;
+    const restore = putObject(w, republished.key, gzipSync(body));
+    try {
+      await w.server.resetStats();
+      const report = await sync(opts(cacheDir));
+      const fresh = dayFilesFor(w.ds, STOCKS, '2026-11-14', END);
+      expect(fresh.length).toBe(5);
+      const stats = await w.server.stats();
+      expect(Object.keys(stats.gets).sort()).toEqual([...fresh.map((f) => f.key), republished.key].sort());
+      expect(stats.totalGets).toBe(6);
+      expect(stats.lists).toBeLessThanOrEqual(3);
+      expect(report.parts).toHaveLength(1);
+      expect(report.parts[0]).toMatchObject({ dataset: STOCKS, interval: '1d', symbols: ['AAPL', 'MSFT', 'TSLA'] });
+      expect(report.parts[0]?.report).toMatchObject({ republished: 1, files: { downloaded: 6, failed: 0 } });
+
+      for (const symbol of ['AAPL', 'MSFT']) {
+        expect(await readBars(symbol, { cacheDir, adjust: 'none', period: '5y', end: END, now })).toEqual(readSourceBars(w.ds, STOCKS, symbol, '2021-11-21', END));
+      }
+      const tsla = await readBars('TSLA', { cacheDir, adjust: 'none', start: '2026-11-01', end: END, now });
+      expect(tsla).toEqual(readSourceBars(w.ds, STOCKS, 'TSLA', '2026-11-01', END));
+      expect(tsla.find((b) => new Date(b.time).toISOString().startsWith('2026-11-12'))?.close).toBe(changed.find((r) => r.ticker === 'TSLA')?.close);
+    } finally {
+      restore();
+    }
+  });
+
+  it('makes only listing requests when nothing is new, and prints one part per dataset', async () => {
+    const cacheDir = w.cacheDir('sync');
+    // The day republished above is back to what it was: one GET, then nothing.
+    await sync(opts(cacheDir));
+    await w.server.resetStats();
+    const env = { ...w.env, MARKET_DATA_CACHE_DIR: cacheDir };
+    const r = await runCli(['sync', '--json'], env);
+    expect(r.code).toBe(0);
+    const stats = await w.server.stats();
+    expect(stats.totalGets).toBe(0);
+    expect(stats.lists).toBeGreaterThan(0);
+    const doc = JSON.parse(r.stdout) as { parts: Array<{ dataset: string; files: { downloaded: number; skipped: number } }> };
+    expect(doc.parts.map((p) => p.dataset)).toEqual([STOCKS]);
+    expect(doc.parts[0]?.files.downloaded).toBe(0);
+  });
+
+  it('stops with exit 75 and one line while another sync holds the cache, and takes over a lock whose process is gone', async () => {
+    const cacheDir = w.cacheDir('sync');
+    const env = { ...w.env, MARKET_DATA_CACHE_DIR: cacheDir };
+    const lock = join(cacheDir, 'sync.lock');
+    writeFileSync(lock, String(process.pid));
+    const busy = await runCli(['sync'], env);
+    expect(busy.code).toBe(75);
+    expect(busy.stderr.trim().split('\n')).toHaveLength(1);
+    expect(busy.stderr).toContain(`pid ${process.pid}`);
+    // A pid that no process has (the largest pid_max allows).
+    writeFileSync(lock, '4194304');
+    const stale = await runCli(['sync', '--quiet'], env);
+    expect(stale.code).toBe(0);
+  });
+
+  it('says in one line, exit 2, that an empty store has nothing to sync, and refuses a window', async () => {
+    const env = { ...w.env, MARKET_DATA_CACHE_DIR: w.cacheDir('sync-empty') };
+    const empty = await runCli(['sync'], env);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr.trim().split('\n')).toHaveLength(1);
+    expect(empty.stderr).toMatch(/nothing to sync/i);
+    const windowed = await runCli(['sync', '--period', '1y'], env);
+    expect(windowed.code).toBe(2);
+    expect(windowed.stderr).toContain('--period');
+  });
+});
