@@ -123,6 +123,18 @@ describe('complete() of --all files (columns)', () => {
     });
   });
 
+  it('a key still stored under another day takes the upsert path: the bar moves to the later file, nothing is lost', async () => {
+    await withStore([ALL], async ({ queue, admin }) => {
+      const first = allFile(ALL, dayFile(D1), marketRows(D1, 300, 1));
+      // D2's file repeats D1's time for one ticker (the direct COPY meets that key and falls back).
+      const second = allFile(ALL, dayFile(D2), [...marketRows(D2, 300, 500, (i) => i === 3), { ...row('T00003', D1, 77), transactions: 5 }]);
+      await queue.complete([first]);
+      await queue.complete([second]);
+      expect(await stored(admin)).toEqual(expected(first, second));
+      expect((await stored(admin)).find((b) => b.symbol === 'T00003')).toMatchObject({ day: D2, close: 77 });
+    });
+  });
+
   it('two processes completing the same file at once store it once, without a deadlock', async () => {
     const url = await server.freshDatabase();
     const [a, b] = [await openPostgresStore(url), await openPostgresStore(url)];
@@ -190,6 +202,24 @@ describe('openFile() sinks', () => {
       expect((await stored(admin)).filter((b) => b.day === D2)).toEqual([]);
       expect((await admin.query('SELECT COUNT(*)::int AS n FROM job_files WHERE day = $1', [D2])).rows).toEqual([{ n: 0 }]);
       await expect(dropped.write(toColumns([row('AAA', D2, 9)]))).rejects.toThrow(/committed or aborted/);
+    });
+  });
+
+  it('twenty sinks open at once on a pool of 4 write, commit and abort their files; each committed day is its own', async () => {
+    await withStore([ALL], async ({ queue, admin }) => {
+      const ds = days(20);
+      const sinks = await Promise.all(ds.map((d) => queue.openFile(ALL, dayFile(d))));
+      const files = ds.map((d, i) => allFile(ALL, dayFile(d), marketRows(d, 1500, i * 100)));
+      await Promise.all(
+        sinks.map(async (sink, i) => {
+          const rows = marketRows(ds[i] as string, 1500, i * 100);
+          for (let k = 0; k < rows.length; k += 500) await sink.write(toColumns(rows.slice(k, k + 500)));
+          await (i % 5 === 4 ? sink.abort() : sink.commit());
+        }),
+      );
+      expect(await stored(admin)).toEqual(expected(...files.filter((_, i) => i % 5 !== 4)));
+      expect((await admin.query("SELECT COUNT(*)::int AS n FROM job_files WHERE state = 'done'")).rows).toEqual([{ n: 16 }]);
+      expect(await stagingTables(admin)).toEqual([]);
     });
   });
 

@@ -28,6 +28,29 @@ export interface SinkHost {
 const NAME = /^pmd_sink_(\d+)_(\d+)$/;
 let opened = 0;
 
+/**
+ * Commits in flight at once per pool: a large file's commit holds its connection for seconds, and
+ * four of them would leave none of the pool's 4 for the other sinks' writes and the claims.
+ */
+const COMMITS_PER_POOL = 2;
+const commitSlots = new WeakMap<Db, { free: number; waiting: (() => void)[] }>();
+
+async function withCommitSlot<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+  let slots = commitSlots.get(db);
+  if (slots === undefined) commitSlots.set(db, (slots = { free: COMMITS_PER_POOL, waiting: [] }));
+  const s = slots;
+  if (s.free > 0) s.free--;
+  else await new Promise<void>((resolve) => s.waiting.push(resolve));
+  try {
+    return await fn();
+  } finally {
+    // Handed straight to the next waiter, or given back.
+    const next = s.waiting.shift();
+    if (next) next();
+    else s.free++;
+  }
+}
+
 /** Creates the staging table of one file and returns its sink. */
 export async function openSink(host: SinkHost, job: JobSpec, file: DayFile): Promise<FileSink> {
   const n = ++opened;
@@ -98,8 +121,9 @@ class PostgresSink implements FileSink {
     const m = this.#file;
     // Retried whole after a lost connection (the queue's run): a commit that did land finds its
     // file done by its ETag, and only drops the table again.
-    await this.#host.run((id) =>
-      this.#host.db.transaction(
+    const db = this.#host.db;
+    const merge = (id: number) =>
+      db.transaction(
         async (c) => {
           const [todo] = await lockUndone(c, [m]);
           if (todo !== undefined) {
@@ -110,8 +134,8 @@ class PostgresSink implements FileSink {
           await c.query(`DROP TABLE IF EXISTS ${this.#table}`);
         },
         { retry: true },
-      ),
-    );
+      );
+    await withCommitSlot(db, () => this.#host.run(merge));
     this.#ended = true;
     this.#host.done(m.job.job, m.file.key);
   }
