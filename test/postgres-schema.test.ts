@@ -114,22 +114,49 @@ describe('postgres schema', () => {
     expect(await admin(url, 'SELECT key, value FROM pmd_meta')).toEqual([{ key: 'schema_version', value: String(SCHEMA_VERSION) }]);
   });
 
-  it('brings a store of version 1 (0.2) up to 2: its bars stay, the corporate actions tables appear', async () => {
+  it('brings a store of version 1 (0.2) up to the current one: its bars stay, the corporate actions tables appear', async () => {
     const url = await server.freshDatabase();
     await admin(url, 'CREATE TABLE pmd_meta (key text PRIMARY KEY, value text NOT NULL)');
     await admin(url, MIGRATIONS.get(1) ?? '');
     await admin(url, "INSERT INTO pmd_meta VALUES ('schema_version', '1')");
-    await admin(url, "INSERT INTO bars VALUES ('AAA', '1d', 1, '2024-01-02', 1, 2, 0.5, 1.5, 10, 3)");
+    // A bar starts on the day of its file (reads walk the primary key on a time range around the days).
+    const time = Date.parse('2024-01-02T05:00:00Z');
+    await admin(url, "INSERT INTO bars VALUES ('AAA', '1d', $1, '2024-01-02', 1, 2, 0.5, 1.5, 10, 3)", [time]);
     const store = await openPostgresStore(url);
     try {
-      expect(await store.readBars('AAA', '1d', '2024-01-01', '2024-01-31')).toEqual([{ time: 1, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10, transactions: 3 }]);
+      expect(await store.readBars('AAA', '1d', '2024-01-01', '2024-01-31')).toEqual([{ time, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10, transactions: 3 }]);
       expect(await store.getActions('AAA')).toBeUndefined();
     } finally {
       await store.close();
     }
-    expect(await admin(url, "SELECT value FROM pmd_meta WHERE key = 'schema_version'")).toEqual([{ value: '2' }]);
+    expect(await admin(url, "SELECT value FROM pmd_meta WHERE key = 'schema_version'")).toEqual([{ value: String(SCHEMA_VERSION) }]);
     const tables = await admin(url, "SELECT table_name FROM information_schema.tables WHERE table_name IN ('splits', 'dividends', 'actions_fetched') ORDER BY 1");
     expect(tables).toEqual([{ table_name: 'actions_fetched' }, { table_name: 'dividends' }, { table_name: 'splits' }]);
+  });
+
+  it('brings a store of version 2 up to 3: its bars stay and read as before, by the indexes of version 3', async () => {
+    const url = await server.freshDatabase();
+    await admin(url, 'CREATE TABLE pmd_meta (key text PRIMARY KEY, value text NOT NULL)');
+    await admin(url, `${MIGRATIONS.get(1) ?? ''}${MIGRATIONS.get(2) ?? ''}`);
+    await admin(url, "INSERT INTO pmd_meta VALUES ('schema_version', '2')");
+    const bars = ['2024-01-02', '2024-01-03', '2024-02-01'].map((day, i) => ({ day, time: Date.parse(`${day}T05:00:00Z`), close: 10 + i }));
+    for (const b of bars) {
+      await admin(url, "INSERT INTO bars VALUES ('AAA', '1d', $1, $2, 1, 2, 0.5, $3, 10, NULL), ('X:BTCUSD', '1d', $1, $2, 1, 2, 0.5, $3, 10, 7)", [b.time, b.day, b.close]);
+    }
+    const store = await openPostgresStore(url);
+    try {
+      const read = await store.readBars('AAA', '1d', '2024-01-01', '2024-01-31');
+      expect(read.map((b) => [b.time, b.close, b.transactions])).toEqual(bars.slice(0, 2).map((b) => [b.time, b.close, null]));
+      expect(await store.barRange(['X:BTCUSD'], '1d', '2024-01-03', '2024-02-01')).toEqual({ first: bars[1]?.time, last: bars[2]?.time });
+      expect(await store.listSymbols('1d')).toEqual(['AAA', 'X:BTCUSD']);
+    } finally {
+      await store.close();
+    }
+    expect(await admin(url, "SELECT value FROM pmd_meta WHERE key = 'schema_version'")).toEqual([{ value: '3' }]);
+    expect(await admin(url, 'SELECT COUNT(*)::int AS n FROM bars')).toEqual([{ n: 6 }]);
+    const indexes = await admin<{ indexname: string; indexdef: string }>(url, "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'bars' ORDER BY 1");
+    expect(indexes.map((i) => i.indexname)).toEqual(['bars_by_interval_day', 'bars_pkey']);
+    expect(indexes[0]?.indexdef).toContain('("interval", day, symbol)');
   });
 
   it('rolls back a migration that fails, leaving a store it can create again', async () => {

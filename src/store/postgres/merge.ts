@@ -1,5 +1,6 @@
 // The merge: a batch of downloaded files' bars streamed in with COPY, each file's days replaced,
-// and the files marked done, all in one transaction: no file is ever done without its bars.
+// and the files marked done, all in one transaction: no file is ever done without its bars. The
+// files of an --all job replace their whole day instead (bulk.ts), in the same transaction.
 //
 // Two jobs that share a ticker (TSLA AAPL, AAPL MSFT) replace the same bars and ingested_days
 // rows, so every merge takes its row locks in one global order, whatever the order its files
@@ -11,7 +12,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import type { RowColumns } from '../../types.js';
 import type { CompletedFile } from '../types.js';
+import { byDay, clearMarketDay, insertColumns, scopeDay, type IngestedDay, type MarketFile } from './bulk.js';
 import type { Db } from './db.js';
 
 /** Pool connections whose session has the `pmd_incoming` temporary table (created and committed). */
@@ -29,128 +32,174 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
     async (c) => {
       // Again at each attempt: a rolled-back attempt took its temporary table with it.
       created = undefined;
-      // Lock the batch's rows; a file another process already finished with this ETag is skipped
-      // (its bars are in): no file is done twice.
-      const locked = await c.query<{ job: string; key: string; state: string; etag: string }>({
-        name: 'pmd_lock_files',
-        text: `SELECT f.job, f.key, f.state, f.etag FROM job_files f
-           WHERE (f.job, f.key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-           ORDER BY f.job, f.key FOR UPDATE`,
-        values: [batch.map((b) => b.job.job), batch.map((b) => b.file.key)],
-      });
-      const finished = new Set(locked.rows.filter((r) => r.state === 'done').map((r) => `${r.job}\n${r.key}\n${r.etag}`));
-      const todo = batch.filter((b) => !finished.has(`${b.job.job}\n${b.file.key}\n${b.file.etag}`));
+      const todo = await lockUndone(c, batch);
       if (todo.length === 0) return;
 
-      // Each connection of the pool keeps its own temporary table, emptied at every commit: one
-      // round trip less per transaction than creating and dropping it each time.
-      if (!INCOMING_READY.has(c)) {
-        await c.query(
-          `CREATE TEMP TABLE IF NOT EXISTS pmd_incoming (
-               seq bigint, symbol text, interval text, time bigint, day text,
-               open float8, high float8, low float8, close float8, volume float8, transactions bigint
-             ) ON COMMIT DELETE ROWS`,
-        );
-        created = c;
+      const plain = todo.filter((b) => b.job.all !== true);
+      const market = todo.filter((b) => b.job.all === true).sort(byDay);
+      const days: IngestedDay[] = [];
+      if (plain.length > 0 && (await mergeTickers(c, plain, days))) created = c;
+      for (const b of market) {
+        await clearMarketDay(c, b);
+        const rows = await insertColumns(c, b, b.columns ?? NO_ROWS);
+        days.push(scopeDay(b, rows));
       }
-      await pipeline(Readable.from(copyLines(todo)), c.query(copyFrom('COPY pmd_incoming FROM STDIN')));
-
-      // One (symbol, interval, day) per ticker of each file's job: its day is replaced, and its
-      // ingested_days row written (0 rows for a ticker absent from the file: a halt).
-      const days = new Map<string, { symbol: string; interval: string; day: string; dataset: string; key: string; etag: string; rows: number }>();
-      for (const b of todo) {
-        const counts = new Map<string, number>();
-        for (const r of b.rows) counts.set(r.ticker, (counts.get(r.ticker) ?? 0) + 1);
-        for (const symbol of b.job.tickers) {
-          days.set(`${symbol}\n${b.job.interval}\n${b.file.day}`, {
-            symbol,
-            interval: b.job.interval,
-            day: b.file.day,
-            dataset: b.job.dataset,
-            key: b.file.key,
-            etag: b.file.etag,
-            rows: counts.get(symbol) ?? 0,
-          });
-        }
-      }
-      // Sorted: the ingested_days upsert below takes its row locks in array order.
-      const d = [...days.values()].sort((x, y) => compare(x.symbol, y.symbol) || compare(x.interval, y.interval) || compare(x.day, y.day));
-      const cols = [d.map((x) => x.symbol), d.map((x) => x.interval), d.map((x) => x.day)];
-      // The days' bars locked first, in key order (a locking clause under ORDER BY locks rows as
-      // they are sorted), then deleted: a join's own order is the plan's (here the batch's).
-      await c.query({
-        name: 'pmd_delete_days',
-        text: `WITH locked AS (
-             SELECT b.symbol, b.interval, b.time FROM bars b
-             JOIN unnest($1::text[], $2::text[], $3::text[]) AS d(symbol, interval, day)
-               ON b.symbol = d.symbol AND b.interval = d.interval AND b.day = d.day
-             ORDER BY b.symbol, b.interval, b.time
-             FOR UPDATE OF b
-           )
-           DELETE FROM bars b USING locked l WHERE b.symbol = l.symbol AND b.interval = l.interval AND b.time = l.time`,
-        values: cols,
-      });
-      // DISTINCT ON: a (symbol, interval, time) twice in the batch keeps the last, as sequential
-      // upserts would (ON CONFLICT may not touch one row twice in a statement). Inserted in key
-      // order, as the bars were locked.
-      await c.query({
-        name: 'pmd_merge_bars',
-        text: `INSERT INTO bars (symbol, interval, time, day, open, high, low, close, volume, transactions)
-           SELECT DISTINCT ON (symbol, interval, time) symbol, interval, time, day, open, high, low, close, volume, transactions
-           FROM pmd_incoming ORDER BY symbol, interval, time, seq DESC
-           ON CONFLICT (symbol, interval, time) DO UPDATE SET
-             day = excluded.day, open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
-             volume = excluded.volume, transactions = excluded.transactions`,
-      });
-      // The bookkeeping in one statement (data-modifying CTEs run to completion whether or not
-      // they are read): the ingested days, the files done and their claims released, this
-      // process's counters and the jobs' updated_at.
-      const files = [...new Map(todo.map((b) => [`${b.job.job}\n${b.file.key}`, b])).values()].sort(
-        (x, y) => compare(x.job.job, y.job.job) || compare(x.file.key, y.file.key),
-      );
-      await c.query({
-        name: 'pmd_mark_done',
-        text: `WITH ingested AS (
-             INSERT INTO ingested_days (symbol, interval, day, dataset, key, etag, rows)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])
-             ON CONFLICT (symbol, interval, day) DO UPDATE SET
-               dataset = excluded.dataset, key = excluded.key, etag = excluded.etag, rows = excluded.rows
-             RETURNING 1
-           ), done AS (
-             INSERT INTO job_files AS f (job, key, day, size, etag, last_modified, state, done_at, done_by)
-             SELECT u.job, u.key, u.day, u.size, u.etag, u.last_modified, 'done', now(), $14
-             FROM unnest($8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[]) AS u(job, key, day, size, etag, last_modified)
-             ON CONFLICT (job, key) DO UPDATE SET
-               day = excluded.day, size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
-               state = 'done', owner = NULL, claimed_at = NULL, done_at = now(), done_by = $14, error_code = NULL, error_message = NULL
-             RETURNING 1
-           ), counted AS (
-             UPDATE processes SET files_done = files_done + $15, bytes = bytes + $16 WHERE id = $14
-             RETURNING 1
-           )
-           UPDATE jobs SET updated_at = now() WHERE job = ANY($17::text[])`,
-        values: [
-          ...cols,
-          d.map((x) => x.dataset),
-          d.map((x) => x.key),
-          d.map((x) => x.etag),
-          d.map((x) => x.rows),
-          files.map((b) => b.job.job),
-          files.map((b) => b.file.key),
-          files.map((b) => b.file.day),
-          files.map((b) => b.file.size),
-          files.map((b) => b.file.etag),
-          files.map((b) => b.file.lastModified ?? null),
-          processId,
-          files.length,
-          files.reduce((sum, b) => sum + b.file.size, 0),
-          [...new Set(files.map((b) => b.job.job))],
-        ],
-      });
+      await markDone(c, processId, days, todo);
     },
     { retry: true },
   );
   if (created) INCOMING_READY.add(created);
+}
+
+/**
+ * Locks the files' job_files rows (in (job, key) order) and returns those still to merge: a file
+ * another process already finished with this ETag is skipped (its bars are in), so no file is done twice.
+ */
+export async function lockUndone<T extends MarketFile>(c: pg.PoolClient, batch: readonly T[]): Promise<T[]> {
+  const locked = await c.query<{ job: string; key: string; state: string; etag: string }>({
+    name: 'pmd_lock_files',
+    text: `SELECT f.job, f.key, f.state, f.etag FROM job_files f
+       WHERE (f.job, f.key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+       ORDER BY f.job, f.key FOR UPDATE`,
+    values: [batch.map((b) => b.job.job), batch.map((b) => b.file.key)],
+  });
+  const finished = new Set(locked.rows.filter((r) => r.state === 'done').map((r) => `${r.job}\n${r.key}\n${r.etag}`));
+  return batch.filter((b) => !finished.has(`${b.job.job}\n${b.file.key}\n${b.file.etag}`));
+}
+
+const NO_ROWS: RowColumns = {
+  length: 0,
+  ticker: [],
+  time: new Float64Array(0),
+  open: new Float64Array(0),
+  high: new Float64Array(0),
+  low: new Float64Array(0),
+  close: new Float64Array(0),
+  volume: new Float64Array(0),
+  transactions: new Float64Array(0),
+};
+
+/**
+ * The bars of ticker jobs' files: each (ticker, day) of a job replaced, its ingested day added to
+ * `days`. Returns true when it created this connection's temporary table (known once committed).
+ */
+async function mergeTickers(c: pg.PoolClient, files: readonly CompletedFile[], days: IngestedDay[]): Promise<boolean> {
+  // Each connection of the pool keeps its own temporary table, emptied at every commit: one
+  // round trip less per transaction than creating and dropping it each time.
+  let created = false;
+  if (!INCOMING_READY.has(c)) {
+    await c.query(
+      `CREATE TEMP TABLE IF NOT EXISTS pmd_incoming (
+           seq bigint, symbol text, interval text, time bigint, day text,
+           open float8, high float8, low float8, close float8, volume float8, transactions bigint
+         ) ON COMMIT DELETE ROWS`,
+    );
+    created = true;
+  }
+  await pipeline(Readable.from(copyLines(files)), c.query(copyFrom('COPY pmd_incoming FROM STDIN')));
+
+  // One (symbol, interval, day) per ticker of each file's job: its day is replaced, and its
+  // ingested_days row written (0 rows for a ticker absent from the file: a halt).
+  const unique = new Map<string, IngestedDay>();
+  for (const b of files) {
+    const counts = new Map<string, number>();
+    for (const r of b.rows) counts.set(r.ticker, (counts.get(r.ticker) ?? 0) + 1);
+    for (const symbol of b.job.tickers) {
+      unique.set(`${symbol}\n${b.job.interval}\n${b.file.day}`, {
+        symbol,
+        interval: b.job.interval,
+        day: b.file.day,
+        dataset: b.job.dataset,
+        key: b.file.key,
+        etag: b.file.etag,
+        rows: counts.get(symbol) ?? 0,
+      });
+    }
+  }
+  const d = [...unique.values()];
+  days.push(...d);
+  const cols = [d.map((x) => x.symbol), d.map((x) => x.interval), d.map((x) => x.day)];
+  // The days' bars locked first, in key order (a locking clause under ORDER BY locks rows as
+  // they are sorted), then deleted: a join's own order is the plan's (here the batch's).
+  await c.query({
+    name: 'pmd_delete_days',
+    text: `WITH locked AS (
+         SELECT b.symbol, b.interval, b.time FROM bars b
+         JOIN unnest($1::text[], $2::text[], $3::text[]) AS d(symbol, interval, day)
+           ON b.symbol = d.symbol AND b.interval = d.interval AND b.day = d.day
+         ORDER BY b.symbol, b.interval, b.time
+         FOR UPDATE OF b
+       )
+       DELETE FROM bars b USING locked l WHERE b.symbol = l.symbol AND b.interval = l.interval AND b.time = l.time`,
+    values: cols,
+  });
+  // DISTINCT ON: a (symbol, interval, time) twice in the batch keeps the last, as sequential
+  // upserts would (ON CONFLICT may not touch one row twice in a statement). Inserted in key
+  // order, as the bars were locked.
+  await c.query({
+    name: 'pmd_merge_bars',
+    text: `INSERT INTO bars (symbol, interval, time, day, open, high, low, close, volume, transactions)
+       SELECT DISTINCT ON (symbol, interval, time) symbol, interval, time, day, open, high, low, close, volume, transactions
+       FROM pmd_incoming ORDER BY symbol, interval, time, seq DESC
+       ON CONFLICT (symbol, interval, time) DO UPDATE SET
+         day = excluded.day, open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+         volume = excluded.volume, transactions = excluded.transactions`,
+  });
+  return created;
+}
+
+/**
+ * The bookkeeping of merged files in one statement (data-modifying CTEs run to completion whether
+ * or not they are read): the ingested days, the files done by `processId` and their claims
+ * released, its counters and the jobs' updated_at. Rows are sorted first: the upserts take their
+ * row locks in array order.
+ */
+export async function markDone(c: pg.PoolClient, processId: number, ingested: readonly IngestedDay[], done: readonly MarketFile[]): Promise<void> {
+  const d = [...ingested].sort((x, y) => compare(x.symbol, y.symbol) || compare(x.interval, y.interval) || compare(x.day, y.day));
+  const files = [...new Map(done.map((b) => [`${b.job.job}\n${b.file.key}`, b])).values()].sort(
+    (x, y) => compare(x.job.job, y.job.job) || compare(x.file.key, y.file.key),
+  );
+  await c.query({
+    name: 'pmd_mark_done',
+    text: `WITH ingested AS (
+         INSERT INTO ingested_days (symbol, interval, day, dataset, key, etag, rows)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])
+         ON CONFLICT (symbol, interval, day) DO UPDATE SET
+           dataset = excluded.dataset, key = excluded.key, etag = excluded.etag, rows = excluded.rows
+         RETURNING 1
+       ), done AS (
+         INSERT INTO job_files AS f (job, key, day, size, etag, last_modified, state, done_at, done_by)
+         SELECT u.job, u.key, u.day, u.size, u.etag, u.last_modified, 'done', now(), $14
+         FROM unnest($8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[]) AS u(job, key, day, size, etag, last_modified)
+         ON CONFLICT (job, key) DO UPDATE SET
+           day = excluded.day, size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
+           state = 'done', owner = NULL, claimed_at = NULL, done_at = now(), done_by = $14, error_code = NULL, error_message = NULL
+         RETURNING 1
+       ), counted AS (
+         UPDATE processes SET files_done = files_done + $15, bytes = bytes + $16 WHERE id = $14
+         RETURNING 1
+       )
+       UPDATE jobs SET updated_at = now() WHERE job = ANY($17::text[])`,
+    values: [
+      d.map((x) => x.symbol),
+      d.map((x) => x.interval),
+      d.map((x) => x.day),
+      d.map((x) => x.dataset),
+      d.map((x) => x.key),
+      d.map((x) => x.etag),
+      d.map((x) => x.rows),
+      files.map((b) => b.job.job),
+      files.map((b) => b.file.key),
+      files.map((b) => b.file.day),
+      files.map((b) => b.file.size),
+      files.map((b) => b.file.etag),
+      files.map((b) => b.file.lastModified ?? null),
+      processId,
+      files.length,
+      files.reduce((sum, b) => sum + b.file.size, 0),
+      [...new Set(files.map((b) => b.job.job))],
+    ],
+  });
 }
 
 /** Code-unit order: the same in every process, whatever its locale. */

@@ -2,7 +2,7 @@
 // so its claims live exactly as long as it), its heartbeat, and the claims on files: offer, claim,
 // fail, release. A lost session (a server restart, a terminated backend) is replaced: the process
 // registers again under a new id and takes back the files it still held that nobody else took.
-// The merge and the shared rate are their own modules.
+// The merge, the sinks of large files and the shared rate are their own modules.
 // Longer than ~400 lines on purpose: a lost session's replacement (re-registration, claims
 // moved to the new id, every call waiting for it) guards exactly the claims beside it.
 import { hostname } from 'node:os';
@@ -15,6 +15,7 @@ import { describeError, isConnectionError, retryDelay, type Db } from './db.js';
 import { LIVE_SQL, jobCounts, jobProcesses } from './live.js';
 import { completeFiles } from './merge.js';
 import { SharedRate } from './rate.js';
+import { openSink, sweepSinks } from './sink.js';
 import { toWorkItems, type FileRow } from './rows.js';
 import { LOCK_NAMESPACE, REGISTRY_LOCK } from './schema.js';
 
@@ -70,6 +71,8 @@ export async function openPostgresQueue(db: Db, jobs: readonly JobSpec[], timing
   const { session, id } = await db.retry(() => register(db, names));
   try {
     const rate = new SharedRate(db, names);
+    // The staging tables of processes that died mid-file: never merged, dropped here.
+    await sweepSinks(db, timing.leaseMs);
     const queue = new PostgresQueue(db, session, id, jobs, timing, rate);
     await rate.calibrate(session);
     return queue;
@@ -354,8 +357,9 @@ class PostgresQueue implements WorkQueue {
     );
   }
 
-  async openFile(): Promise<FileSink> {
-    throw new Error('openFile: not implemented yet');
+  async openFile(job: JobSpec, file: DayFile): Promise<FileSink> {
+    const host = { db: this.#db, run: <T>(op: (id: number) => Promise<T>) => this.#run(op), done: (j: string, key: string) => this.#held.delete(`${j}\n${key}`) };
+    return openSink(host, job, file);
   }
 
   async remaining(): Promise<{ pending: number; claimedByOthers: number }> {

@@ -116,8 +116,9 @@ export class PostgresStore implements Store {
   async readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]> {
     return this.#db.query<Bar>(
       `SELECT time, open, high, low, close, volume, transactions FROM bars
-       WHERE symbol = $1 AND interval = $2 AND day >= $3 AND day <= $4 ORDER BY time`,
-      [symbol, interval, start, end],
+       WHERE symbol = $1 AND interval = $2 AND time >= $5 AND time < $6 AND day >= $3 AND day <= $4 ORDER BY time`,
+      [symbol, interval, start, end, ...timeBounds(start, end)],
+      'pmd_read_bars',
     );
   }
 
@@ -129,8 +130,8 @@ export class PostgresStore implements Store {
   ): Promise<{ first: number; last: number } | undefined> {
     const [row] = await this.#db.query<{ first: number | null; last: number | null }>(
       `SELECT MIN(time) AS first, MAX(time) AS last FROM bars
-       WHERE symbol = ANY($1::text[]) AND interval = $2 AND day >= $3 AND day <= $4`,
-      [[...symbols], interval, start, end],
+       WHERE symbol = ANY($1::text[]) AND interval = $2 AND time >= $5 AND time < $6 AND day >= $3 AND day <= $4`,
+      [[...symbols], interval, start, end, ...timeBounds(start, end)],
     );
     return row?.first == null || row.last == null ? undefined : { first: row.first, last: row.last };
   }
@@ -203,4 +204,15 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     await this.#db.end();
   }
+}
+
+/** A day file's bars start within a day of its date, whatever the time zone (stocks: New York; crypto: UTC). */
+const MARGIN_MS = 3 * 86_400_000;
+
+/**
+ * Bar times (ms) that bound the day files of [start, end], with a margin: the reads of a ticker
+ * walk the primary key (symbol, interval, time), and the day test stays the exact one.
+ */
+function timeBounds(start: string, end: string): [number, number] {
+  return [Date.parse(`${start}T00:00:00Z`) - MARGIN_MS, Date.parse(`${end}T00:00:00Z`) + 86_400_000 + MARGIN_MS];
 }
