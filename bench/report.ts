@@ -1,4 +1,5 @@
 /** Turns the samples into the results table and checks them against the targets of issue 4. */
+import { ALL_ROWS } from './all.js';
 import { median } from './measure.js';
 import type { Sample, Scenario } from './types.js';
 
@@ -127,5 +128,16 @@ export function evaluateTargets(results: RowResult[], inFlight: number): TargetR
     ratio('minute large cold <= 1.25x its floor (1 Gbit/s link)', 'minute large cold', 'minute large floor', 1.25),
     ratio('minute cold, no cap <= 1.25x its floor (loopback)', 'minute cold, no cap', 'minute floor, no cap', 1.25),
     below('minute peak RSS < 300 MB (highest run, both file sizes)', peakMb('minute cold', 'minute cold, no cap', 'minute large cold'), 300, (x) => `${x.toFixed(0)} MB`),
+    ratio('--all 5y daily into SQLite no slower than DuckDB read_csv', ALL_ROWS.sqlite, ALL_ROWS.duckdb, 1),
+    ratio('--all into PostgreSQL <= 1.5x SQLite', ALL_ROWS.postgres, ALL_ROWS.sqlite, 1.5),
+    ratio('--all, 3 processes on PostgreSQL faster than 1', ALL_ROWS.three, ALL_ROWS.one, 1),
+    below('--all minute month peak RSS < 600 MB (highest run)', peakMb(ALL_ROWS.minute), 600, (x) => `${x.toFixed(0)} MB`),
+    below('sync a week later < 2 s (median)', wall(ALL_ROWS.sync), 2000, formatMs),
+    ((): TargetResult => {
+      const gets = row(ALL_ROWS.sync)?.samples.map((s) => s.gets ?? 0);
+      return gets === undefined
+        ? { target: 'sync a week later: 5 GETs', measured: 'not run', pass: undefined }
+        : { target: 'sync a week later: 5 GETs', measured: gets.join(', '), pass: gets.every((g) => g === 5) };
+    })(),
   ];
 }

@@ -3,7 +3,7 @@
  * See issue 4. Flags:
  *   --runs N          runs per scenario (default 3); median and min–max are reported
  *   --latency-ms N    injected per-request server latency (default 20)
- *   --scenarios a,b   any of floor, cold, sequential, layouts, multi, resume, warm, minute, reference, profile, cluster
+ *   --scenarios a,b   any of floor, cold, sequential, layouts, multi, resume, warm, minute, reference, profile, cluster, all
  *   --quick           1 run of floor, cold, resume and warm: a smoke test
  *   --profile         also profile one cold run (node --cpu-prof) and summarise it
  *   --server KIND     fast (default: bench/fast-s3.ts, in memory) or s3rver
@@ -103,7 +103,7 @@ if (selected.has('profile')) mkdirSync(profileDir, { recursive: true });
 
 let minute: Context['minute'];
 const minuteDirs: string[] = [];
-if (selected.has('minute') || selected.has('cluster')) {
+if (selected.has('minute') || selected.has('cluster') || selected.has('all')) {
   if (serverKind !== 'fast') throw new Error('The minute and cluster scenarios need --server fast: they cap the bandwidth, which s3rver cannot do');
   log(`Minute files: ${MINUTE_FROM}..${END_DATE}, and ${MINUTE_LARGE_FROM}..${END_DATE} with ${MINUTE_LARGE_TICKERS} tickers (generated once, a few minutes the first time)`);
   t = performance.now();
@@ -141,8 +141,8 @@ const server = await startBenchServer(serverKind, [ds.dir, ...minuteDirs], laten
 log(`Server: ${serverKind} at ${server.endpoint}, ${latencyMs} ms per request (ready in ${formatMs(performance.now() - t)})`);
 
 const tslaRows = expected.length - (ds.haltedDays['TSLA'] ?? []).filter((d) => d >= start && d <= END_DATE).length;
-const ctx: Context = { server, bucket: ds.bucket, end: END_DATE, expected, tslaRows, keysFile, tmp, inFlight: IN_FLIGHT, app, profileDir, notes: [], ...(minute ? { minute } : {}) };
-if (selected.has('cluster')) {
+const ctx: Context = { server, bucket: ds.bucket, end: END_DATE, expected, tslaRows, keysFile, tmp, inFlight: IN_FLIGHT, app, profileDir, storeDir: ds.dir, notes: [], ...(minute ? { minute } : {}) };
+if (selected.has('cluster') || selected.has('all')) {
   t = performance.now();
   ctx.postgres = await startPostgres();
   log(`PostgreSQL for the cluster scenario: embedded, ready in ${formatMs(performance.now() - t)}`);

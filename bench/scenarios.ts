@@ -13,6 +13,7 @@ import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
 import { cliEnv, measure, type Measured } from './measure.js';
 import { summariseProfiles } from './profile.js';
 import { TSX_LOADER, type BenchStats } from './server.js';
+import { allRows } from './all.js';
 import { clusterRows, mergeRows } from './cluster.js';
 import { corporateActionsFixture } from '../test/fixtures/actions.js';
 import type { TestPostgres } from '../test/fixtures/postgres.js';
@@ -496,11 +497,12 @@ export function buildRows(ctx: Context, selected: ReadonlySet<Scenario>): Row[] 
   if (selected.has('minute')) rows.push(...minuteRows(ctx));
   if (selected.has('reference')) rows.push(...referenceRows(ctx));
   if (selected.has('profile')) rows.push(profileRow(ctx));
+  const pg = (): TestPostgres => {
+    if (!ctx.postgres) throw new Error('the cluster and all scenarios need their PostgreSQL server');
+    return ctx.postgres;
+  };
+  if (selected.has('all')) rows.push(...allRows(ctx, ctx.storeDir, pg));
   if (selected.has('cluster')) {
-    const pg = (): TestPostgres => {
-      if (!ctx.postgres) throw new Error('the cluster scenario needs its PostgreSQL server');
-      return ctx.postgres;
-    };
     // One process on a fresh PostgreSQL store instead of the SQLite file (its CPU column is the CLI's alone).
     const store = async (): Promise<string[]> => ['--store', await pg().freshDatabase()];
     rows.push(coldRow(ctx, 'cold, PostgreSQL store (1 process)', 'cluster', tsla, store), ...clusterRows(ctx, pg), ...mergeRows(ctx, pg));

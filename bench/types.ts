@@ -5,7 +5,7 @@ import type { RestServer } from '../test/fixtures/rest-server.js';
 import type { ProfileSummary } from './profile.js';
 import type { BenchServer } from './server.js';
 
-export const SCENARIOS = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'minute', 'reference', 'profile', 'cluster'] as const;
+export const SCENARIOS = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'minute', 'reference', 'profile', 'cluster', 'all'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** What a run must download, and how it is asked for. */
@@ -45,6 +45,8 @@ export interface Context {
   rest?: Promise<RestServer>;
   /** The cluster scenario's PostgreSQL server, started when it is selected. */
   postgres?: TestPostgres;
+  /** The generated store the server serves (its buckets' objects as files), for readers of local disk. */
+  storeDir: string;
   notes: string[];
 }
 
