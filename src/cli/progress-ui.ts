@@ -38,7 +38,7 @@ export class ProgressUi {
         {
           stream: io.stderr,
           // Payload names must not shadow cli-progress's own tokens (eta, duration, value...).
-          format: '{bar} files {value}/{total} ({pct}%) | {mbps} MB/s | {elapsedText} | ETA {etaText} | resumed: {skipped} skipped | failed: {failed}',
+          format: '{bar} files {value}/{total} ({pct}%) | {mbps} MB/s | {rowsText} rows/s | {elapsedText} | ETA {etaText} | resumed: {skipped} skipped | failed: {failed}',
           hideCursor: true,
           fps: 10,
           barsize: 24,
@@ -66,6 +66,11 @@ export class ProgressUi {
   #plan(e: PlanEvent): void {
     for (const job of e.jobs) {
       for (const s of job.symbols) {
+        // An --all job: one scope, every ticker of the dataset.
+        if (s.symbol === '*') {
+          this.#say(`Every ticker of ${job.dataset}, ${job.start ?? 'first available day'} to ${job.end}`);
+          continue;
+        }
         const kind = KINDS[s.assetClass] + (s.ticker === s.symbol ? '' : ` (${s.ticker})`);
         this.#say(
           job.defaultPeriod
@@ -93,6 +98,7 @@ export class ProgressUi {
     const payload = {
       pct: total === 0 ? 0 : Math.floor((done / total) * 100),
       mbps: workMs > 0 ? (e.bytes / 1024 ** 2 / (workMs / 1000)).toFixed(1) : '0.0',
+      rowsText: workMs > 0 ? formatCount(e.bars / (workMs / 1000)) : '0',
       elapsedText: formatDuration(now - this.#started),
       etaText: formatDuration(estimateRemainingMs({ total, done, worked, elapsedMs: workMs, listingDone: e.listingDone })),
       skipped: e.skipped,
@@ -102,4 +108,11 @@ export class ProgressUi {
     this.#bar.setTotal(Math.max(total, 1));
     this.#bar.update(done, payload);
   }
+}
+
+/** 1234567 -> "1.2M", 45678 -> "45.7k": rows a second, short enough for the bar. */
+export function formatCount(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return n.toFixed(0);
 }
