@@ -70,7 +70,8 @@ const env = {
   MASSIVE_API_URL: rest.url,
 };
 try {
-  const cli = [join(root, 'bin/preload-market-data.js'), ...(symbols.length > 0 ? args : ['TSLA', ...args])];
+  // --all takes no symbols: every ticker of the generated files.
+  const cli = [join(root, 'bin/preload-market-data.js'), ...(symbols.length > 0 || values.all === true ? args : ['TSLA', ...args])];
   console.log(`$ preload-market-data ${cli.slice(1).join(' ')}`);
   // In a cluster, the first process draws its bar (the whole job's progress); the others report in JSON.
   const others = Array.from({ length: Math.max(0, cluster - 1) }, () => {
@@ -121,6 +122,15 @@ try {
         await new Promise((resolve) => spawn(process.execPath, [cli[0] ?? '', ...shown, ...where], { env, stdio: 'inherit' }).on('close', resolve));
       }
       console.log(`\n${symbol}'s ${split.splitTo}-for-${split.splitFrom} split of ${split.executionDate}: the raw close drops to 1/${split.splitTo / split.splitFrom}, the adjusted one does not. Its actions: preload-market-data actions ${symbol}`);
+    }
+    if (values.all === true) {
+      // Any ticker of the files, one no command named, straight from the store; then a sync (nothing new today).
+      const other = ds.tickers['us_stocks_sip/day_aggs_v1']?.find((t) => t.startsWith('Q')) ?? 'AAPL';
+      const where = store === undefined ? ['--cache-dir', cacheDir] : ['--store', store];
+      for (const shown of [['show', other, '--last', '3', '--adjust', 'none'], ['sync']]) {
+        console.log(`\n$ preload-market-data ${shown.join(' ')}`);
+        await new Promise((resolve) => spawn(process.execPath, [cli[0] ?? '', ...shown, ...where], { env, stdio: 'inherit' }).on('close', resolve));
+      }
     }
   }
   process.exitCode = code ?? 1;
