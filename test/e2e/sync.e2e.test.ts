@@ -2,12 +2,11 @@
 // week it lists again, nothing new, the lock against a second sync, and an empty store.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preload, readBars, sync } from '../../src/index.js';
-import { CSV_HEADER, dayFilesFor } from '../fixtures/generate.js';
+import { dayFilesFor } from '../fixtures/generate.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
-import { readSourceBars, rowsOfBody } from '../fixtures/source-bars.js';
+import { bodyOf, readSourceBars, rowsOfBody } from '../fixtures/source-bars.js';
 import { END, putObject, runCli, STOCKS, startWorld, type World } from './helpers.js';
 
 let w: World;
@@ -33,8 +32,7 @@ describe('sync', () => {
     if (!republished) throw new Error('no file on 2026-11-12');
     const rows = rowsOfBody(readFileSync(join(w.ds.dir, w.ds.bucket, `${republished.key}._S3rver_object`)), republished.day);
     const changed = rows.map((r) => (r.ticker === 'TSLA' ? { ...r, close: r.close + 7 } : r));
-    const body = `${CSV_HEADER}\n${changed.map((r) => `${r.ticker},${r.volume},${r.open},${r.close},${r.high},${r.low},${BigInt(r.time) * 1_000_000n},${r.transactions ?? ''}`).join('\n')}\n`;
-    const restore = putObject(w, republished.key, gzipSync(body));
+    const restore = putObject(w, republished.key, bodyOf(changed));
     try {
       await w.server.resetStats();
       const report = await sync(opts(cacheDir));
