@@ -9,6 +9,7 @@ import { ActionStore } from '../src/cache/actions.js';
 import { BarStore } from '../src/cache/bars.js';
 import { openDatabase, type Db } from '../src/cache/database.js';
 import { ConfigurationError } from '../src/errors.js';
+import { SCHEMA_2, SCHEMA_3 } from './fixtures/old-schemas.js';
 
 let dir: string;
 let db: Db;
@@ -105,20 +106,46 @@ describe('openDatabase', () => {
   it('refuses a cache written with another schema instead of misreading it', () => {
     db.pragma('user_version = 1');
     db.close();
-    expect(() => openDatabase(dir)).toThrow(/another version of preload-market-data \(schema 1, expected 3\)/);
+    expect(() => openDatabase(dir)).toThrow(/another version of preload-market-data \(schema 1, expected 4\)/);
     db = new Database(join(dir, 'other.sqlite')); // for afterEach
   });
 
-  it('migrates a cache of schema 2 (0.2) in place: its bars stay, the actions tables appear', () => {
-    bars.upsert('1d', [bar('2024-01-02', 7)]);
-    db.exec('DROP TABLE splits; DROP TABLE dividends; DROP TABLE actions_fetched');
-    db.pragma('user_version = 2');
+  it.each([
+    [2, SCHEMA_2],
+    [3, SCHEMA_3],
+  ])('brings a cache of schema %i up in place: its bars stay and read the same, the new tables appear', (version, schema) => {
     db.close();
-    db = openDatabase(dir);
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
-    expect(new BarStore(db).read('TSLA', '1d', '2024-01-01', '2024-12-31').map((b) => b.close)).toEqual([7]);
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
-    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['splits', 'dividends', 'actions_fetched']));
+    const old = mkdtempSync(join(tmpdir(), 'pmd-cache-old-'));
+    const legacy = new Database(join(old, 'market-data.sqlite'));
+    legacy.pragma('journal_mode = WAL');
+    legacy.exec(schema);
+    const insert = legacy.prepare('INSERT INTO bars VALUES (?, ?, ?, ?, 1, 2, 0.5, ?, 10.5, ?)');
+    const days = ['2024-01-02', '2024-01-03', '2024-01-04'];
+    for (const [i, day] of days.entries()) {
+      insert.run('TSLA', '1d', Date.parse(`${day}T05:00:00Z`), day, 7 + i, i === 1 ? null : 3);
+      insert.run('X:BTC-USD', '1d', Date.parse(`${day}T00:00:00Z`), day, 40_000 + i, 9);
+      for (let m = 0; m < 3; m++) insert.run('TSLA', '1m', Date.parse(`${day}T14:30:00Z`) + m * 60_000, day, 100 + m, 1);
+    }
+    legacy.prepare("INSERT INTO ingested_days VALUES ('TSLA', '1d', '2024-01-02', 'd', 'k', 'e', 1)").run();
+    const before = legacy.prepare('SELECT * FROM bars ORDER BY symbol, interval, time').all();
+    legacy.pragma(`user_version = ${version}`);
+    legacy.close();
+
+    db = openDatabase(old);
+    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    expect(db.prepare('SELECT * FROM bars ORDER BY symbol, interval, time').all()).toEqual(before);
+    const migrated = new BarStore(db);
+    expect(migrated.read('TSLA', '1d', '2024-01-01', '2024-12-31').map((b) => [b.close, b.transactions])).toEqual([[7, 3], [8, null], [9, 3]]);
+    expect(migrated.read('TSLA', '1m', '2024-01-03', '2024-01-03').map((b) => b.close)).toEqual([100, 101, 102]);
+    expect(migrated.symbols('1d')).toEqual(['TSLA', 'X:BTC-USD']);
+    expect(migrated.symbols('1m')).toEqual(['TSLA']);
+    expect(migrated.ingestedDays('TSLA', '1d', '2024-01-01', '2024-01-31')).toEqual(new Map([['2024-01-02', 'e']]));
+    const names = (db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name").all() as Array<{ name: string }>).map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['bars', 'bar_symbols', 'splits', 'dividends', 'actions_fetched']));
+    expect(names.filter((n) => n.startsWith('bars_'))).toEqual([]);
+    db.close();
+    rmSync(old, { recursive: true, force: true });
+    db = openDatabase(dir); // for afterEach
   });
 
   it('lets several processes open one fresh cache at the same moment', async () => {

@@ -4,10 +4,13 @@
 import { join } from 'node:path';
 import { ActionStore } from '../cache/actions.js';
 import { BarStore } from '../cache/bars.js';
+import { DayReplacer } from '../cache/bulk.js';
 import { CACHE_FILE, openDatabase, type Db } from '../cache/database.js';
+import { StagedFile } from '../cache/staging.js';
 import { ProgressStore } from '../progress/store.js';
-import type { Bar, DayFile, JobCounts } from '../types.js';
+import type { Bar, DayFile, JobCounts, RowColumns } from '../types.js';
 import type { CorporateActions } from '../actions/types.js';
+import { allScope, tickerPrefix } from './scope.js';
 import type { CompletedFile, DoneKey, FileSink, JobProgress, JobSpec, JobStatus, Store, StoredActions, WorkItem, WorkQueue } from './types.js';
 
 /** Opens (creating if needed) the SQLite store in `cacheDir`. */
@@ -22,7 +25,9 @@ export class SqliteStore implements Store {
   readonly #bars: BarStore;
   readonly #progress: ProgressStore;
   readonly #actions: ActionStore;
-  readonly #commit: (batch: readonly CompletedFile[]) => void;
+  readonly #days: DayReplacer;
+  readonly #commit;
+  readonly #commitStaged;
 
   constructor(db: Db, where: string) {
     this.#db = db;
@@ -30,17 +35,33 @@ export class SqliteStore implements Store {
     this.#bars = new BarStore(db);
     this.#progress = new ProgressStore(db);
     this.#actions = new ActionStore(db);
+    this.#days = new DayReplacer(db, this.#bars);
     // The key is recorded done in the same transaction that merges its bars.
     this.#commit = db.transaction((batch: readonly CompletedFile[]) => {
-      for (const { job, file, rows } of batch) {
-        for (const ticker of job.tickers) {
-          const own = rows.filter((r) => r.ticker === ticker).map((r) => ({ ...r, symbol: ticker, day: file.day }));
-          this.#bars.replaceDay(ticker, job.interval, file.day, own);
-          this.#bars.markIngested(ticker, job.interval, { ...file, dataset: job.dataset }, own.length);
+      for (const { job, file, rows, columns } of batch) {
+        if (job.all) {
+          this.#days.fromColumns(job.interval, file.day, tickerPrefix(job.dataset), columns ?? NO_ROWS);
+          this.#ingested(job, file, columns?.length ?? 0);
+        } else {
+          for (const ticker of job.tickers) {
+            const own = rows.filter((r) => r.ticker === ticker).map((r) => ({ ...r, symbol: ticker, day: file.day }));
+            this.#bars.replaceDay(ticker, job.interval, file.day, own);
+            this.#bars.markIngested(ticker, job.interval, { ...file, dataset: job.dataset }, own.length);
+          }
         }
         this.#progress.markDone(job.job, file);
       }
     });
+    this.#commitStaged = db.transaction((job: JobSpec, file: DayFile, staged: StagedFile) => {
+      this.#days.fromStaging(job.interval, file.day, tickerPrefix(job.dataset), staged.table);
+      this.#ingested(job, file, staged.rows);
+      this.#progress.markDone(job.job, file);
+    });
+  }
+
+  /** An `--all` job's day: one ingested row under the job's scope. */
+  #ingested(job: JobSpec, file: DayFile, rows: number): void {
+    this.#bars.markIngested(allScope(job.dataset), job.interval, { ...file, dataset: job.dataset }, rows);
   }
 
   async prepareJob(job: JobSpec, opts: { clear: boolean }): Promise<void> {
@@ -58,7 +79,30 @@ export class SqliteStore implements Store {
 
   /** Synchronous under the hood: the whole batch is one SQLite transaction. */
   commitNow(batch: readonly CompletedFile[]): void {
-    this.#commit(batch);
+    // IMMEDIATE: the write lock from the start, so a process sharing the cache is waited for
+    // (busy timeout) rather than failing the upgrade from reader to writer.
+    this.#undoing(() => this.#commit.immediate(batch));
+  }
+
+  /** Runs a write transaction; if it rolls back, what the symbol list remembered goes too. */
+  #undoing(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      this.#bars.listed.forget();
+      throw error;
+    }
+  }
+
+  /** A staging area for one large file of an `--all` job (see LocalQueue.openFile). */
+  stage(): StagedFile {
+    return new StagedFile(this.#db);
+  }
+
+  /** Replaces the file's day with its staged rows and marks it done, in one transaction; then drops the staging. */
+  commitStaged(job: JobSpec, file: DayFile, staged: StagedFile): void {
+    this.#undoing(() => this.#commitStaged.immediate(job, file, staged));
+    staged.drop();
   }
 
   async addCoverage(symbol: string, interval: string, start: string, end: string): Promise<void> {
@@ -135,6 +179,18 @@ export class SqliteStore implements Store {
   }
 }
 
+const NO_ROWS: RowColumns = {
+  length: 0,
+  ticker: [],
+  time: new Float64Array(0),
+  open: new Float64Array(0),
+  high: new Float64Array(0),
+  low: new Float64Array(0),
+  close: new Float64Array(0),
+  volume: new Float64Array(0),
+  transactions: new Float64Array(0),
+};
+
 /** One process, one run: every file the listing offers is this process's to download. */
 class LocalQueue implements WorkQueue {
   readonly processId = undefined;
@@ -170,8 +226,18 @@ class LocalQueue implements WorkQueue {
     return { pending: this.#fifo.length, claimedByOthers: 0 };
   }
 
-  async openFile(): Promise<FileSink> {
-    throw new Error('openFile: not implemented yet');
+  async openFile(job: JobSpec, file: DayFile): Promise<FileSink> {
+    const staged = this.#store.stage();
+    return {
+      write: async (chunk) => staged.write(chunk),
+      reset: async () => staged.clear(),
+      commit: async () => {
+        this.#store.commitStaged(job, file, staged);
+        this.#counts.claimed -= 1;
+        this.#counts.done += 1;
+      },
+      abort: async () => staged.drop(),
+    };
   }
 
   async complete(batch: readonly CompletedFile[]): Promise<void> {
