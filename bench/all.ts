@@ -6,7 +6,8 @@
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
 import type { TestPostgres } from '../test/fixtures/postgres.js';
 import { cliEnv, measure, type Measured } from './measure.js';
 import { TSX_LOADER } from './server.js';
@@ -26,6 +27,7 @@ export const ALL_ROWS = {
   one: `all: 1 process on PostgreSQL, ${ALL_MBPS} Mbit/s`,
   three: `all: 3 processes on PostgreSQL, ${ALL_MBPS} Mbit/s each`,
   minute: 'all: --all minute month',
+  warm: 'all: warm fetchSymbol TSLA 5y, whole-market cache',
   sync: 'sync: a week of new files, 5y cache of 3 symbols',
 } as const;
 
@@ -124,8 +126,35 @@ export function allRows(ctx: Context, storeDir: string, pg: () => TestPostgres):
   ];
   const month = ctx.minute?.month;
   if (month) rows.push({ name: ALL_ROWS.minute, scenario: 'all', floor: ALL_ROWS.minute, run: () => runAll(ctx, { ...month, mbps: 0 }, ['--interval', '1m', '--start', firstDay(month)]) });
-  rows.push(syncRow(ctx));
+  rows.push(warmRow(ctx, daily), syncRow(ctx));
   return rows;
+}
+
+/** Warm reads of one ticker's 5y from a cache that holds the whole market (filled once by an --all run). */
+function warmRow(ctx: Context, daily: Workload): Row {
+  const dir = path.join(ctx.tmp, 'all-warm');
+  type Library = typeof import('../src/index.js');
+  let lib: Library | undefined;
+  return {
+    name: ALL_ROWS.warm,
+    scenario: 'all',
+    runs: 20,
+    setup: async () => {
+      const m = await measure(process.execPath, [bin(ctx), '--all', ...daily.args, '--end', ctx.end, '--endpoint', ctx.server.endpoint, '--cache-dir', dir, '--json'], cliEnv());
+      if (m.code !== 0) throw new Error(`warm setup exited ${m.code}:\n${m.stderr}`);
+      lib = (await import(pathToFileURL(path.join(ctx.app, 'dist', 'index.js')).href)) as Library;
+    },
+    run: async () => {
+      if (!lib) throw new Error('warm row not set up');
+      await ctx.server.resetStats();
+      const started = performance.now();
+      const bars = await lib.fetchSymbol('TSLA', { period: '5y', end: ctx.end, cacheDir: dir, endpoint: ctx.server.endpoint, credentials: S3_CREDENTIALS, adjust: 'none' });
+      const wallMs = performance.now() - started;
+      const { requests } = await ctx.server.stats();
+      if (requests > 0 || bars.length < ctx.tslaRows) throw new Error(`${ALL_ROWS.warm}: ${bars.length} bars, ${requests} requests (expected ${ctx.tslaRows} bars, none)`);
+      return { wallMs, rssKb: undefined, cpuMs: undefined, files: 0, bytes: 0, gets: 0 };
+    },
+  };
 }
 
 /** A 5y cache of three symbols filled up to a week before the last file, then `sync` (a fresh copy of that cache each run). */

@@ -132,6 +132,7 @@ export function evaluateTargets(results: RowResult[], inFlight: number): TargetR
     ratio('--all into PostgreSQL <= 1.5x SQLite', ALL_ROWS.postgres, ALL_ROWS.sqlite, 1.5),
     ratio('--all, 3 processes on PostgreSQL faster than 1', ALL_ROWS.three, ALL_ROWS.one, 1),
     below('--all minute month peak RSS < 600 MB (highest run)', peakMb(ALL_ROWS.minute), 600, (x) => `${x.toFixed(0)} MB`),
+    below('warm fetchSymbol in a whole-market cache < 20 ms (median)', wall(ALL_ROWS.warm), 20, formatMs),
     below('sync a week later < 2 s (median)', wall(ALL_ROWS.sync), 2000, formatMs),
     ((): TargetResult => {
       const gets = row(ALL_ROWS.sync)?.samples.map((s) => s.gets ?? 0);
