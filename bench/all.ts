@@ -4,12 +4,13 @@
  * processes on one PostgreSQL store against one, each with its own link; the minute month; and a
  * `sync` a week after a 5y cache of three symbols was filled.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
 import type { TestPostgres } from '../test/fixtures/postgres.js';
 import { cliEnv, measure, type Measured } from './measure.js';
+import { formatProfile, summariseProfiles } from './profile.js';
 import { TSX_LOADER } from './server.js';
 import type { Context, Row, Sample, Workload } from './types.js';
 
@@ -28,6 +29,7 @@ export const ALL_ROWS = {
   three: `all: 3 processes on PostgreSQL, ${ALL_MBPS} Mbit/s each`,
   minute: 'all: --all minute month',
   warm: 'all: warm fetchSymbol TSLA 5y, whole-market cache',
+  profile: 'all: --all 5y daily, SQLite, --cpu-prof',
   sync: 'sync: a week of new files, 5y cache of 3 symbols',
 } as const;
 
@@ -41,14 +43,14 @@ interface Report {
 const bin = (ctx: Context): string => path.join(ctx.app, 'bin', 'preload-market-data.js');
 
 /** One or more CLI processes at once; fails loudly unless every file of `w` was downloaded once between them. */
-async function runAll(ctx: Context, w: Workload, extra: string[], endpoints: string[] = [ctx.server.endpoint]): Promise<Sample> {
+async function runAll(ctx: Context, w: Workload, extra: string[], endpoints: string[] = [ctx.server.endpoint], nodeArgs: string[] = []): Promise<Sample> {
   const dirs = endpoints.map(() => mkdtempSync(path.join(ctx.tmp, 'all-')));
   try {
     await ctx.server.resetStats();
     const started = performance.now();
     const runs = await Promise.all(
       endpoints.map((endpoint, i) =>
-        measure(process.execPath, [bin(ctx), '--all', ...w.args, '--end', ctx.end, '--endpoint', endpoint, '--cache-dir', dirs[i] ?? '', '--json', ...extra], cliEnv()),
+        measure(process.execPath, [...nodeArgs, bin(ctx), '--all', ...w.args, '--end', ctx.end, '--endpoint', endpoint, '--cache-dir', dirs[i] ?? '', '--json', ...extra], cliEnv()),
       ),
     );
     const wallMs = performance.now() - started;
@@ -62,6 +64,8 @@ async function runAll(ctx: Context, w: Workload, extra: string[], endpoints: str
       throw new Error(`--all: ${downloaded} files downloaded, ${stats.totalGets} GETs, for ${w.expected.length} files`);
     }
     const rows = reports.reduce((n, r) => n + r.bars, 0);
+    // What the rows take on disk (SQLite: the cache file after its WAL is checkpointed at close).
+    const dbBytes = extra.includes('--store') ? 0 : dirs.reduce((n, d) => n + fileSize(path.join(d, 'market-data.sqlite')), 0);
     return {
       wallMs,
       rssKb: Math.max(...runs.map((m) => m.rssKb ?? 0)),
@@ -69,7 +73,7 @@ async function runAll(ctx: Context, w: Workload, extra: string[], endpoints: str
       files: downloaded,
       bytes: reports.reduce((n, r) => n + r.bytes, 0),
       gets: stats.totalGets,
-      extra: { rows, rowsPerS: rows / (wallMs / 1000), tickers: Math.max(...reports.map((r) => r.tickers ?? 0)), processes: endpoints.length },
+      extra: { rows, rowsPerS: rows / (wallMs / 1000), tickers: Math.max(...reports.map((r) => r.tickers ?? 0)), processes: endpoints.length, ...(dbBytes > 0 ? { dbBytes } : {}) },
     };
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -85,6 +89,24 @@ function duckDir(ctx: Context, storeDir: string): string {
     symlinkSync(path.join(storeDir, ctx.bucket, `${f.key}._S3rver_object`), target);
   }
   return dir;
+}
+
+/** Where an --all run's time goes: one run under --cpu-prof, its summary added to the notes (`--scenarios all,profile`). */
+export function allProfileRow(ctx: Context): Row {
+  const profiles = path.join(ctx.tmp, 'all-profile');
+  const daily: Workload = { bucket: ctx.bucket, expected: ctx.expected, keysFile: ctx.keysFile, args: ['--period', '5y'], mbps: 0 };
+  return {
+    name: ALL_ROWS.profile,
+    scenario: 'all',
+    runs: 1,
+    floor: ALL_ROWS.duckdb,
+    run: async () => {
+      mkdirSync(profiles, { recursive: true });
+      const sample = await runAll(ctx, daily, [], [ctx.server.endpoint], ['--cpu-prof', '--cpu-prof-dir', profiles]);
+      ctx.notes.push(`--all profile (${ALL_ROWS.profile}):\n${formatProfile(summariseProfiles(profiles, ctx.app))}`);
+      return sample;
+    },
+  };
 }
 
 export function allRows(ctx: Context, storeDir: string, pg: () => TestPostgres): Row[] {
@@ -193,4 +215,12 @@ function firstDay(w: { expected: Array<{ key: string }> }): string {
 
 function addDays(day: string, n: number): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }

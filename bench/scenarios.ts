@@ -13,7 +13,7 @@ import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
 import { cliEnv, measure, type Measured } from './measure.js';
 import { summariseProfiles } from './profile.js';
 import { TSX_LOADER, type BenchStats } from './server.js';
-import { allRows } from './all.js';
+import { allProfileRow, allRows } from './all.js';
 import { clusterRows, mergeRows } from './cluster.js';
 import { corporateActionsFixture } from '../test/fixtures/actions.js';
 import type { TestPostgres } from '../test/fixtures/postgres.js';
@@ -501,7 +501,7 @@ export function buildRows(ctx: Context, selected: ReadonlySet<Scenario>): Row[] 
     if (!ctx.postgres) throw new Error('the cluster and all scenarios need their PostgreSQL server');
     return ctx.postgres;
   };
-  if (selected.has('all')) rows.push(...allRows(ctx, ctx.storeDir, pg));
+  if (selected.has('all')) rows.push(...allRows(ctx, ctx.storeDir, pg), ...(selected.has('profile') ? [allProfileRow(ctx)] : []));
   if (selected.has('cluster')) {
     // One process on a fresh PostgreSQL store instead of the SQLite file (its CPU column is the CLI's alone).
     const store = async (): Promise<string[]> => ['--store', await pg().freshDatabase()];
