@@ -75,6 +75,8 @@ export interface ExportReport {
   symbols: string[];
   /** Tickers asked for with no bars in the window: absent from the files. */
   empty: string[];
+  /** `'all'` only: stored tickers that cannot be read as a symbol (characters the symbol check refuses), left out. */
+  skipped: string[];
   files: ExportedFile[];
   rows: number;
   bytes: number;
