@@ -66,7 +66,7 @@ function parseDayFile(ds: GeneratedDataset, f: GeneratedFile): BarRow[] {
   const lines = gunzipSync(readFileSync(objectPath)).toString('latin1').split('\n');
   const header = (lines[0] ?? '').split(',');
   const at = (name: string): number => header.indexOf(name);
-  const [iT, iO, iH, iL, iC, iV, iS, iN] = ['ticker', 'open', 'high', 'low', 'close', 'volume', 'window_start', 'transactions'].map(at) as number[];
+  const [iT, iO, iH, iL, iC, iV, iS, iN] = ['ticker', 'open', 'high', 'low', 'close', 'volume', 'window_start', 'transactions'].map<number>(at);
   const out: BarRow[] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] ?? '';

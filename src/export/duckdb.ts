@@ -20,8 +20,11 @@ type DuckDbType = import('@duckdb/node-api').DuckDBType;
 export const DUCKDB_PACKAGE = '@duckdb/node-api';
 /** Rows of one data chunk: DuckDB's vector size. */
 const CHUNK_ROWS = 2048;
-/** Chunks appended between two yields to the event loop (an abort or a progress callback in between). */
-const CHUNKS_PER_YIELD = 64;
+/**
+ * Chunks between two flushes of the appender (which otherwise holds every row until it is closed,
+ * measured: 1.6 GB for the whole market), each followed by a yield to the event loop.
+ */
+const CHUNKS_PER_FLUSH = 64;
 /**
  * DuckDB's own memory: past it the table's blocks are written to the database file and read back
  * when a partition is copied. The whole market's 5 years of day bars then stay under ~500 MB RSS.
@@ -114,8 +117,7 @@ export class BarTable {
    * time. Resolves after yielding to the event loop every few chunks.
    */
   async append(sid: number, bars: readonly Bar[], dayOf: (timeMs: number) => number): Promise<void> {
-    const c = this.#columns;
-    const [ids, time, day, open, high, low, close, volume, tx] = c as [number[], number[], number[], number[], number[], number[], number[], number[], Array<number | null>];
+    let [ids, time, day, open, high, low, close, volume, tx] = this.#columns as Columns;
     for (const b of bars) {
       ids.push(sid);
       time.push(b.time);
@@ -126,7 +128,14 @@ export class BarTable {
       close.push(b.close);
       volume.push(b.volume);
       tx.push(b.transactions === null ? null : Math.round(b.transactions));
-      if (ids.length === CHUNK_ROWS && this.#appendChunk() % CHUNKS_PER_YIELD === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (ids.length < CHUNK_ROWS) continue;
+      const chunks = this.#appendChunk();
+      // A fresh set of columns: the full ones now belong to the appended chunk.
+      [ids, time, day, open, high, low, close, volume, tx] = this.#columns as Columns;
+      if (chunks % CHUNKS_PER_FLUSH === 0) {
+        this.#appender.flushSync();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
   }
 
@@ -193,6 +202,8 @@ export class BarTable {
     this.#instance.closeSync();
   }
 }
+
+type Columns = [number[], number[], number[], number[], number[], number[], number[], number[], Array<number | null>];
 
 function newColumns(): Array<Array<number | null>> {
   return Array.from({ length: 9 }, () => []);
