@@ -26,10 +26,10 @@ const CHUNK_ROWS = 2048;
  */
 const CHUNKS_PER_FLUSH = 64;
 /**
- * DuckDB's own memory: past it the table's blocks are written to the database file and read back
- * when a partition is copied. The whole market's 5 years of day bars then stay under ~500 MB RSS.
+ * DuckDB's own memory (MB): past it the table's blocks are written to the database file and read
+ * back when a partition is copied. The whole market's 5 years of day bars then stay under 500 MB RSS.
  */
-export const MEMORY_LIMIT = '192MB';
+export const DEFAULT_MEMORY_LIMIT_MB = 192;
 const DAY_MS = 86_400_000;
 
 /** Loads the optional DuckDB client; `specifier` is for tests. */
@@ -82,9 +82,9 @@ export class BarTable {
   }
 
   /** Opens a fresh database in `dir` (the staging directory: removed with it). */
-  static async open(duck: DuckDbModule, dir: string): Promise<BarTable> {
+  static async open(duck: DuckDbModule, dir: string, memoryLimitMb: number = DEFAULT_MEMORY_LIMIT_MB): Promise<BarTable> {
     const instance = await duck.DuckDBInstance.create(join(dir, 'bars.duckdb'), {
-      memory_limit: MEMORY_LIMIT,
+      memory_limit: `${memoryLimitMb}MB`,
       temp_directory: join(dir, 'duckdb.tmp'),
     });
     try {

@@ -16,7 +16,7 @@ import { planJobs, type JobPlan } from '../plan.js';
 import { readSymbolBars } from '../read-bars.js';
 import { withStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
-import { BarTable, loadDuckDb } from './duckdb.js';
+import { BarTable, DEFAULT_MEMORY_LIMIT_MB, loadDuckDb } from './duckdb.js';
 import { claimOut, createStaging, inside, swapIntoPlace, writeMarker } from './layout.js';
 import { Partitions } from './partition.js';
 import { planStored } from './stored.js';
@@ -27,6 +27,7 @@ const exportSchema = z.object({
   format: z.enum(EXPORT_FORMATS).default('parquet').describe(`one of ${EXPORT_FORMATS.join(', ')}`),
   partition: z.enum(EXPORT_PARTITIONS).default('year').describe(`one of ${EXPORT_PARTITIONS.join(', ')}`),
   force: z.boolean().default(false).describe('a boolean'),
+  memoryLimitMb: z.number().int().min(64).max(1_000_000).default(DEFAULT_MEMORY_LIMIT_MB).describe('an integer from 64 (MB)'),
   signal: z.instanceof(AbortSignal).optional().describe('an AbortSignal'),
   onProgress: z
     .custom<(event: ExportEvent) => void>((v) => typeof v === 'function')
@@ -87,7 +88,7 @@ export async function exportBars(symbols: readonly string[] | 'all', options: Ex
   const staging = await createStaging(out);
   let table: BarTable | undefined;
   try {
-    const t = await BarTable.open(duck, staging);
+    const t = await BarTable.open(duck, staging, e.memoryLimitMb);
     table = t;
     const exported: string[] = [];
     const empty: string[] = [];
@@ -187,7 +188,7 @@ async function checkActions(store: Store, plans: readonly JobPlan[], adjust: Adj
 }
 
 function parseExportOptions(options: ExportOptions): z.output<typeof exportSchema> {
-  const input = { out: options.out, format: options.format, partition: options.partition, force: options.force, signal: options.signal, onProgress: options.onProgress };
+  const input = { out: options.out, format: options.format, partition: options.partition, force: options.force, memoryLimitMb: options.memoryLimitMb, signal: options.signal, onProgress: options.onProgress };
   const parsed = exportSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   const option = String(parsed.error.issues[0]?.path[0] ?? 'options');
