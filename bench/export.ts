@@ -12,14 +12,14 @@
  * bench/results-export.json.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CRYPTO_DATASET, generateDataset, STOCKS_DATASET } from '../test/fixtures/generate.js';
-import { fillExportStore, fillMinuteStore } from './export-store.js';
+import { fillExportStore, fillMinuteStore, type FilledStore } from './export-store.js';
 import { measure, median, rusageMethod, type Measured } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -91,11 +91,17 @@ export async function runExportBench(argv: string[]): Promise<void> {
       const min = await cli(['TSLA', '--interval', '1m', '--out', path.join(scratch, `minute-${round}`), '--cache-dir', minute.cacheDir, '--adjust', 'none']);
       add('minute', min.m);
       log(`  one: ${(one.m.wallMs / 1000).toFixed(2)} s; minute: ${(min.m.wallMs / 1000).toFixed(1)} s, ${((min.m.rssKb ?? 0) / 1024).toFixed(0)} MB peak RSS`);
+      writeResults(rows, { runs, fraction, store, minute, marketRows, lakeBytes });
     }
   } finally {
     floor?.close();
   }
+  process.stdout.write(`${readFileSync(path.join(ROOT, 'bench', 'results-export.json'), 'utf8')}`);
+}
 
+/** Writes bench/results-export.json from the rounds so far (after every round: a long run stopped early keeps them). */
+function writeResults(rows: Record<string, Row>, c: { runs: number; fraction: number; store: FilledStore; minute: FilledStore; marketRows: number; lakeBytes: number }): void {
+  const { store, minute, marketRows, lakeBytes, runs, fraction } = c;
   const summary = Object.values(rows).map((r) => ({
     name: r.name,
     medianMs: Math.round(median(r.wallMs)),
@@ -110,7 +116,8 @@ export async function runExportBench(argv: string[]): Promise<void> {
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
     commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim(),
     rusage: rusageMethod,
-    runs,
+    runs: Math.max(...Object.values(rows).map((r) => r.wallMs.length)),
+    runsAsked: runs,
     fraction,
     store: { rows: store.rows, tickers: store.tickers, files: store.files, sourceBytes: store.sourceBytes },
     market: { rows: marketRows, rowsPerS: Math.round(marketRows / (med('market') / 1000)), lakeBytes, lakeVsSource: lakeBytes / store.sourceBytes },
@@ -119,7 +126,6 @@ export async function runExportBench(argv: string[]): Promise<void> {
     rows: summary,
   };
   writeFileSync(path.join(ROOT, 'bench', 'results-export.json'), `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
 /** The floor: the same rows in an in-memory DuckDB table, copied by DuckDB's own partitioned writer. */
