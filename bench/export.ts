@@ -68,8 +68,6 @@ export async function runExportBench(argv: string[]): Promise<void> {
   };
 
   const lake = path.join(scratch, 'market');
-  let marketRows = 0;
-  let lakeBytes = 0;
   let floor: Floor | undefined;
   try {
     for (let round = 1; round <= runs; round++) {
@@ -77,8 +75,8 @@ export async function runExportBench(argv: string[]): Promise<void> {
       rmSync(lake, { recursive: true, force: true });
       const market = await cli(['--all', '--out', lake, '--cache-dir', store.cacheDir, '--adjust', 'none']);
       add('market', market.m);
-      marketRows = market.report.rows;
-      lakeBytes = market.report.bytes;
+      const marketRows = market.report.rows;
+      const lakeBytes = market.report.bytes;
       log(`  market: ${(market.m.wallMs / 1000).toFixed(1)} s, ${marketRows} rows, ${((market.m.rssKb ?? 0) / 1024).toFixed(0)} MB peak RSS`);
       floor ??= await Floor.load(lake);
       for (const compression of ['snappy', 'zstd'] as const) {
