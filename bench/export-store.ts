@@ -12,6 +12,7 @@ import { openDatabase } from '../src/cache/database.js';
 import type { GeneratedDataset, GeneratedFile } from '../test/fixtures/generate.js';
 
 const FILES_PER_TRANSACTION = 50;
+const MARKER = 'filled.json';
 
 /** What the filled store holds. */
 export interface FilledStore {
@@ -28,12 +29,8 @@ export interface FilledStore {
  * `keep` is true (a fraction of the market). Returns at once when a marker says it is done.
  */
 export function fillExportStore(ds: GeneratedDataset, files: readonly GeneratedFile[], cacheDir: string, keep: (ticker: string) => boolean, tag: string): FilledStore {
-  const markerPath = path.join(cacheDir, 'filled.json');
-  if (existsSync(markerPath)) {
-    const m = JSON.parse(readFileSync(markerPath, 'utf8')) as FilledStore & { tag: string };
-    if (m.tag === tag) return m;
-  }
-  rmSync(cacheDir, { recursive: true, force: true });
+  const cached = filledBefore(cacheDir, tag);
+  if (cached) return cached;
   const db = openDatabase(cacheDir);
   const bars = new BarStore(db);
   const tickers = new Set<string>();
@@ -56,8 +53,19 @@ export function fillExportStore(ds: GeneratedDataset, files: readonly GeneratedF
     db.close();
   }
   const filled: FilledStore = { cacheDir, rows, tickers: tickers.size, sourceBytes, files: files.length };
-  writeFileSync(markerPath, JSON.stringify({ ...filled, tag }));
+  writeFileSync(path.join(cacheDir, MARKER), JSON.stringify({ ...filled, tag }));
   return filled;
+}
+
+/** The store filled by an earlier run with the same `tag`; otherwise the directory is emptied for a new fill. */
+function filledBefore(cacheDir: string, tag: string): FilledStore | undefined {
+  const markerPath = path.join(cacheDir, MARKER);
+  if (existsSync(markerPath)) {
+    const m = JSON.parse(readFileSync(markerPath, 'utf8')) as FilledStore & { tag: string };
+    if (m.tag === tag) return m;
+  }
+  rmSync(cacheDir, { recursive: true, force: true });
+  return undefined;
 }
 
 /** Every row of a generated day file, read by header name. */
@@ -96,13 +104,9 @@ function parseDayFile(ds: GeneratedDataset, f: GeneratedFile): BarRow[] {
  * year reads. Cached by a marker like the day store.
  */
 export function fillMinuteStore(cacheDir: string, ticker: string, year: number): FilledStore {
-  const markerPath = path.join(cacheDir, 'filled.json');
   const tag = `minute-${ticker}-${year}-v1`;
-  if (existsSync(markerPath)) {
-    const m = JSON.parse(readFileSync(markerPath, 'utf8')) as FilledStore & { tag: string };
-    if (m.tag === tag) return m;
-  }
-  rmSync(cacheDir, { recursive: true, force: true });
+  const cached = filledBefore(cacheDir, tag);
+  if (cached) return cached;
   const db = openDatabase(cacheDir);
   const bars = new BarStore(db);
   let rows = 0;
@@ -131,6 +135,6 @@ export function fillMinuteStore(cacheDir: string, ticker: string, year: number):
     db.close();
   }
   const filled: FilledStore = { cacheDir, rows, tickers: 1, sourceBytes: 0, files: 0 };
-  writeFileSync(markerPath, JSON.stringify({ ...filled, tag }));
+  writeFileSync(path.join(cacheDir, MARKER), JSON.stringify({ ...filled, tag }));
   return filled;
 }

@@ -14,6 +14,7 @@ import { openSqliteStore } from '../src/store/sqlite.js';
 import type { JobSpec, Store } from '../src/store/types.js';
 import type { DayFile, ParsedRow } from '../src/types.js';
 import { cachedBarsAt, runCli } from './e2e/helpers.js';
+import { toBar, type LakeRow } from './fixtures/lake.js';
 import { corporateActionsFixture } from './fixtures/actions.js';
 import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
 
@@ -74,25 +75,13 @@ async function fill(store: Store, minutes = false): Promise<void> {
   }
 }
 
-interface Row {
-  symbol: string;
-  time: Date;
-  day: Date;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  transactions: bigint | null;
-  interval: string;
-}
 
-async function readLake(out: string, interval = '1d'): Promise<Row[]> {
-  const rows: Row[] = [];
+async function readLake(out: string, interval = '1d'): Promise<LakeRow[]> {
+  const rows: LakeRow[] = [];
   const dir = join(out, `interval=${interval}`);
   for (const part of readdirSync(dir).sort()) {
     const file = await asyncBufferFromFile(join(dir, part, 'part-0.parquet'));
-    const got = (await parquetReadObjects({ file, compressors })) as unknown as Row[];
+    const got = (await parquetReadObjects({ file, compressors })) as unknown as LakeRow[];
     const keys = got.map((r) => `${r.symbol}\u0000${r.time.toISOString()}`);
     expect(keys).toEqual([...keys].sort());
     rows.push(...got);
@@ -100,8 +89,7 @@ async function readLake(out: string, interval = '1d'): Promise<Row[]> {
   return rows;
 }
 
-const toBar = (r: Row): Bar => ({ time: r.time.getTime(), open: r.open, high: r.high, low: r.low, close: r.close, volume: r.volume, transactions: r.transactions === null ? null : Number(r.transactions) });
-const bySymbol = (rows: Row[], s: string): Bar[] => rows.filter((r) => r.symbol === s).map(toBar).sort((a, b) => a.time - b.time);
+const bySymbol = (rows: LakeRow[], s: string): Bar[] => rows.filter((r) => r.symbol === s).map(toBar).sort((a, b) => a.time - b.time);
 
 let root: string;
 let cacheDir: string;
