@@ -29,7 +29,7 @@ const CHUNKS_PER_FLUSH = 64;
  * DuckDB's own memory (MB): past it the table's blocks are written to the database file and read
  * back when a partition is copied. The whole market's 5 years of day bars then stay under 500 MB RSS.
  */
-export const DEFAULT_MEMORY_LIMIT_MB = 192;
+export const DEFAULT_MEMORY_LIMIT_MB = 128;
 const DAY_MS = 86_400_000;
 
 /** Loads the optional DuckDB client; `specifier` is for tests. */
