@@ -7,6 +7,7 @@
  *   --quick           1 run of floor, cold, resume and warm: a smoke test
  *   --profile         also profile one cold run (node --cpu-prof) and summarise it
  *   --server KIND     fast (default: bench/fast-s3.ts, in memory) or s3rver
+ *   export [--runs N] [--fraction F]  the export benchmark instead (bench/export.ts)
  *   --out FILE        where the results go (default bench/results.json; e.g. bench/results-cluster.json
  *                     for a run of one scenario, so the full run's file stays whole)
  * Writes bench/results.json.
@@ -26,6 +27,13 @@ import { buildRows, runFloor } from './scenarios.js';
 import { SCENARIOS, type Context, type Sample, type Scenario, type Workload } from './types.js';
 import { startBenchServer, type ServerKind } from './server.js';
 import { startPostgres } from '../test/fixtures/postgres.js';
+
+// `npm run bench -- export`: the export benchmark, a run of its own (bench/export.ts).
+if (process.argv[2] === 'export') {
+  const { runExportBench } = await import('./export.js');
+  await runExportBench(process.argv.slice(3));
+  process.exit(0);
+}
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA_DIR = path.join(ROOT, '.bench-data');

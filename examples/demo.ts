@@ -8,6 +8,7 @@
 //   npm run demo -- TSLA --clear-progress
 //   npm run demo -- TSLA --interval 5m     # from the two weeks of minute files
 //   npm run demo -- TSLA --cluster 3       # three processes share one job on an embedded PostgreSQL
+//   npm run demo -- TSLA AAPL --export     # then `export` them to a Parquet lake and read it back with DuckDB
 //
 // The generated files carry real splits in their raw prices (TSLA's 3-for-1 of 2022-08-25 among
 // them), and a REST server on loopback serves the corporate actions as the provider's API does, so
@@ -35,7 +36,10 @@ const argv = process.argv.slice(2);
 const at = argv.indexOf('--cluster');
 const cluster = at === -1 ? 0 : Number(argv[at + 1]);
 if (at !== -1 && !(Number.isInteger(cluster) && cluster >= 1 && cluster <= 8)) throw new Error(`Expected --cluster to be an integer from 1 to 8, got \`${argv[at + 1]}\``);
-const args = at === -1 ? argv : [...argv.slice(0, at), ...argv.slice(at + 2)];
+const clustered = at === -1 ? argv : [...argv.slice(0, at), ...argv.slice(at + 2)];
+// --export: after the preload, the stored bars as a Parquet lake, read back (README, "Export").
+const exporting = clustered.includes('--export');
+const args = clustered.filter((a) => a !== '--export');
 // Read with the CLI's own option table, so an option's value (`--period 1y`) is never a symbol.
 const { values, positionals: symbols } = parseArgs({ args, options: FLAGS, allowPositionals: true, strict: false });
 
@@ -132,10 +136,32 @@ try {
         await new Promise((resolve) => spawn(process.execPath, [cli[0] ?? '', ...shown, ...where], { env, stdio: 'inherit' }).on('close', resolve));
       }
     }
+    if (exporting) await exportDemo(cli[0] ?? '', symbols.length > 0 ? symbols : ['TSLA'], interval, store === undefined ? ['--cache-dir', cacheDir] : ['--store', store]);
   }
   process.exitCode = code ?? 1;
 } finally {
   await rest.close();
   await server.stop();
   await postgres?.close();
+}
+
+/** `export` of what the demo preloaded, then the lake read back with DuckDB's read_parquet. */
+async function exportDemo(bin: string, exported: readonly string[], interval: string, where: string[]): Promise<void> {
+  const lake = join(dataDir, 'lake');
+  const cmd = ['export', ...exported, '--interval', interval, '--out', lake];
+  console.log(`\n$ preload-market-data ${cmd.join(' ')}`);
+  const code = await new Promise<number | null>((resolve) => spawn(process.execPath, [bin, ...cmd, ...where], { env, stdio: 'inherit' }).on('close', resolve));
+  if (code !== 0) return;
+  const sql = `SELECT symbol, time, day, open, close, volume, year FROM read_parquet('${lake}/interval=${interval}/*/*.parquet', hive_partitioning = true) ORDER BY time DESC, symbol LIMIT 5`;
+  console.log(`\nRead back with DuckDB (polars: pl.scan_parquet('${lake}/**/*.parquet', hive_partitioning=True); pandas: pd.read_parquet('${lake}')):\n  ${sql}`);
+  try {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const connection = await (await DuckDBInstance.create(':memory:')).connect();
+    await connection.run(`SET TimeZone = 'UTC'`);
+    const rows = (await connection.runAndReadAll(sql)).getRowObjectsJson();
+    console.table(rows);
+    connection.closeSync();
+  } catch (error) {
+    console.log(`(DuckDB could not read it back here: ${(error as Error).message.split('\n')[0]})`);
+  }
 }

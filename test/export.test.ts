@@ -16,6 +16,7 @@ import { openSqliteStore } from '../src/store/sqlite.js';
 import type { JobSpec, Store } from '../src/store/types.js';
 import type { DayFile, ParsedRow } from '../src/types.js';
 import { cachedBarsAt, runCli } from './e2e/helpers.js';
+import { toBar, type LakeRow } from './fixtures/lake.js';
 import { corporateActionsFixture } from './fixtures/actions.js';
 import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
 
@@ -71,23 +72,11 @@ async function fill(store: Store): Promise<void> {
   await store.replaceActions(new Map(['TSLA', 'AAPL'].map((t) => [t, fixture.get(t) ?? { splits: [], dividends: [] }])), new Date().toISOString());
 }
 
-interface Row {
-  symbol: string;
-  time: Date;
-  day: Date;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  transactions: bigint | null;
-  interval: string;
-}
 
-async function readParquet(path: string): Promise<{ rows: Row[]; metadata: Awaited<ReturnType<typeof parquetMetadataAsync>> }> {
+async function readParquet(path: string): Promise<{ rows: LakeRow[]; metadata: Awaited<ReturnType<typeof parquetMetadataAsync>> }> {
   const file = await asyncBufferFromFile(path);
   const metadata = await parquetMetadataAsync(file);
-  const rows = (await parquetReadObjects({ file, compressors })) as unknown as Row[];
+  const rows = (await parquetReadObjects({ file, compressors })) as unknown as LakeRow[];
   return { rows, metadata };
 }
 
@@ -110,15 +99,6 @@ function snapshot(dir: string): Record<string, string> {
   return Object.fromEntries(listFiles(dir).map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
 }
 
-const toBar = (r: Row): Bar => ({
-  time: r.time.getTime(),
-  open: r.open,
-  high: r.high,
-  low: r.low,
-  close: r.close,
-  volume: r.volume,
-  transactions: r.transactions === null ? null : Number(r.transactions),
-});
 
 let root: string;
 let cacheDir: string;
@@ -160,7 +140,7 @@ describe('exportBars to Parquet', () => {
     expect(events.filter((e) => e.type === 'export-read').map((e) => e.symbol)).toEqual(['TSLA', 'AAPL', 'I:SPX']);
     expect(events.filter((e) => e.type === 'export-file')).toHaveLength(3);
 
-    const all: Row[] = [];
+    const all: LakeRow[] = [];
     for (const f of report.files) {
       const { rows, metadata } = await readParquet(join(out, f.path));
       expect(rows).toHaveLength(f.rows);

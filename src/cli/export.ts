@@ -1,19 +1,22 @@
-// `preload-market-data export SYMBOL... --out DIR`: the stored bars as a Parquet or CSV lake.
+// `preload-market-data export (SYMBOL... | --all) --out DIR`: the stored bars as a Parquet or CSV lake.
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
 import { exportBars } from '../export/export.js';
 import type { ExportEvent, ExportFormat, ExportPartition, ExportReport } from '../export/types.js';
 import { EXIT, errorLine, exitCodeOf } from './exit.js';
 import { formatBytes, formatDuration } from './format.js';
+import type { UiStream } from './progress-ui.js';
 import { WINDOW_FLAGS, windowOptions } from './flags.js';
 
-export const EXPORT_USAGE = `Usage: preload-market-data export <SYMBOL...> --out DIR [options]
+export const EXPORT_USAGE = `Usage: preload-market-data export (<SYMBOL...> | --all) --out DIR [options]
 
 Write bars already in the store as Parquet (zstd) or CSV files, hive-partitioned:
 DIR/interval=1d/year=2024/part-0.parquet. Never touches the network. The partitions
 written replace the same partitions of an earlier export in DIR, once all are written.
 
 Options:
+  --all                every symbol the store holds for the interval (with --dataset,
+                       only that dataset's tickers)
   --out DIR            export directory (created; a non-empty directory that is not an
                        earlier export is refused unless --force)
   --format F           parquet (default) or csv
@@ -29,7 +32,8 @@ Options:
   --force              write into a non-empty directory that is not an export
   --json               print one JSON report on stdout, nothing else
   --verbose            one line per file written, and stack traces on errors
-Needs the optional package @duckdb/node-api. --all (every stored symbol) is not supported yet.`;
+On a terminal a progress line (symbols and rows read, files written) is drawn on stderr.
+Needs the optional package @duckdb/node-api.`;
 
 const FLAGS = {
   ...WINDOW_FLAGS,
@@ -46,7 +50,12 @@ const FLAGS = {
 const FLAG_NAMES: ReadonlySet<string> = new Set(Object.keys(FLAGS));
 
 /** Runs `export` with its arguments; returns the exit code. Never throws. */
-export async function exportCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function exportCommand(
+  argv: string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+  io: { stderr: UiStream } = { stderr: process.stderr },
+): Promise<number> {
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.on('SIGINT', onSignal);
@@ -59,10 +68,15 @@ export async function exportCommand(argv: string[], out: (s: string) => void, er
       out(EXPORT_USAGE);
       return EXIT.ok;
     }
-    if (v.all) throw new InvalidOptionError('all', true, 'export --all is not supported yet: name the symbols, e.g. `preload-market-data export TSLA AAPL --out DIR`');
-    if (positionals.length === 0) throw new InvalidOptionError('symbols', positionals, 'export takes at least one symbol, e.g. `preload-market-data export TSLA --out ./lake`');
+    if (v.all && positionals.length > 0) {
+      throw new InvalidOptionError('all', positionals, `export takes symbols or --all, not both (got --all and ${positionals.join(' ')})`);
+    }
+    if (!v.all && positionals.length === 0) {
+      throw new InvalidOptionError('symbols', positionals, 'export takes at least one symbol, or --all, e.g. `preload-market-data export TSLA --out ./lake`');
+    }
     if (v.out === undefined) throw new InvalidOptionError('out', undefined, 'export needs `out`, the directory to write, e.g. `--out ./lake`');
-    const report = await exportBars(positionals, {
+    const line = new ProgressLine(io.stderr, Boolean(v.json));
+    const report = await exportBars(v.all ? 'all' : positionals, {
       ...windowOptions(v),
       out: v.out,
       ...(v.format !== undefined && { format: v.format as ExportFormat }),
@@ -70,9 +84,10 @@ export async function exportCommand(argv: string[], out: (s: string) => void, er
       force: Boolean(v.force),
       signal: controller.signal,
       onProgress: (e: ExportEvent) => {
-        if (verbose && !v.json && e.type === 'export-file') err(`wrote ${e.path}: ${e.rows} rows, ${formatBytes(e.bytes)}`);
+        line.onEvent(e);
+        if (verbose && !v.json && e.type === 'export-file') line.say(`wrote ${e.path}: ${e.rows} rows, ${formatBytes(e.bytes)}`, err);
       },
-    });
+    }).finally(() => line.stop());
     out(v.json ? JSON.stringify(report) : exportSummary(report));
     return EXIT.ok;
   } catch (error) {
@@ -85,15 +100,73 @@ export async function exportCommand(argv: string[], out: (s: string) => void, er
   }
 }
 
+/** Symbols named in the summary; past this many, a count and the first few. */
+const LISTED = 10;
+
 export function exportSummary(r: ExportReport): string {
   const lines = [
     r.files.length === 0
-      ? `Nothing exported: no bars stored for ${r.empty.join(', ')} in this window (run \`preload-market-data <SYMBOL>\` first); ${r.out} is unchanged.`
-      : `Exported ${r.symbols.join(', ')} (${r.interval}, adjust ${r.adjust}) to ${r.out}`,
+      ? `Nothing exported: no bars stored for ${r.empty.length === 0 ? 'any symbol' : listed(r.empty)} in this window (run \`preload-market-data <SYMBOL>\` first); ${r.out} is unchanged.`
+      : `Exported ${listed(r.symbols)} (${r.interval}, adjust ${r.adjust}) to ${r.out}`,
     `  files:   ${r.files.length} ${r.format} (partition ${r.partition}), ${formatBytes(r.bytes)}`,
     `  rows:    ${r.rows}`,
     `  elapsed: ${formatDuration(r.elapsedMs)}`,
   ];
-  if (r.files.length > 0 && r.empty.length > 0) lines.push(`  no bars stored for: ${r.empty.join(', ')}`);
+  if (r.files.length > 0 && r.empty.length > 0) lines.push(`  no bars stored for: ${listed(r.empty)}`);
+  if (r.skipped.length > 0) lines.push(`  skipped (stored tickers that are not valid symbols): ${listed(r.skipped)}`);
   return lines.join('\n');
+}
+
+function listed(symbols: readonly string[]): string {
+  if (symbols.length <= LISTED) return symbols.join(', ');
+  return `${symbols.length} symbols (${symbols.slice(0, 3).join(', ')}, ...)`;
+}
+
+/** The live line on stderr, on a terminal only: symbols and rows read, then files written. */
+class ProgressLine {
+  readonly #stream: UiStream;
+  readonly #on: boolean;
+  #rows = 0;
+  #drawnAt = 0;
+  #drawn = false;
+
+  constructor(stream: UiStream, json: boolean) {
+    this.#stream = stream;
+    this.#on = Boolean(stream.isTTY) && !json;
+  }
+
+  onEvent(e: ExportEvent): void {
+    if (!this.#on) return;
+    if (e.type === 'export-read') {
+      this.#rows += e.rows;
+      // A redraw per symbol would be thousands a second for day bars: at most ten a second.
+      const now = performance.now();
+      if (now - this.#drawnAt < 100 && e.symbolsDone < e.symbolsTotal) return;
+      this.#drawnAt = now;
+      this.#draw(`export: read ${e.symbolsDone}/${e.symbolsTotal} symbols, ${this.#rows} rows`);
+    } else {
+      this.#draw(`export: ${this.#rows} rows read; wrote ${e.filesDone}/${e.filesTotal} files (${e.path})`);
+    }
+  }
+
+  /** A line of its own, above the live one. */
+  say(s: string, err: (s: string) => void): void {
+    this.#clear();
+    err(s);
+  }
+
+  stop(): void {
+    this.#clear();
+  }
+
+  #draw(s: string): void {
+    this.#stream.write(`\r\x1b[2K${s}`);
+    this.#drawn = true;
+  }
+
+  #clear(): void {
+    if (!this.#drawn) return;
+    this.#stream.write('\r\x1b[2K');
+    this.#drawn = false;
+  }
 }

@@ -99,7 +99,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   if (argv[0] === 'show') return subcommand('show', () => show(argv.slice(1)), out, err);
   if (argv[0] === 'status') return subcommand('status', () => status(argv.slice(1)), out, err);
   if (argv[0] === 'actions') return subcommand('actions', () => actions(argv.slice(1)), out, err);
-  if (argv[0] === 'export') return (await import('./export.js')).exportCommand(argv.slice(1), out, err);
+  if (argv[0] === 'export') return (await import('./export.js')).exportCommand(argv.slice(1), out, err, io);
   if (argv[0] === 'sync') return (await import('./sync.js')).syncCommand(argv.slice(1), io, out, err);
 
   let args: ReturnType<typeof parse>;

@@ -1,18 +1,25 @@
 // `exportBars`: the bars of the store (no network) as a Parquet or CSV lake under one directory.
-// Read per symbol through the same steps as `readBars` (stored bars, adjusted, then aggregated),
-// appended to an in-memory DuckDB table, written per partition into staging, swapped into place.
+// Read a symbol at a time through the same steps as `readBars` (stored bars, adjusted, then
+// aggregated), appended to the writer's table (duckdb.ts), written per partition into staging,
+// swapped into place.
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { sessionDay } from '../actions/adjust.js';
-import { AbortedError, InvalidOptionError } from '../errors.js';
+import { missingActions } from '../actions/read.js';
+import { hasActions } from '../actions/refresh.js';
+import type { Adjust } from '../actions/types.js';
+import { todayUtc } from '../dates.js';
+import { AbortedError, ConfigurationError, InvalidOptionError } from '../errors.js';
 import { describeValue, resolveOptions, type PreloadOptions } from '../options.js';
-import { planJobs } from '../plan.js';
+import { planJobs, type JobPlan } from '../plan.js';
 import { readSymbolBars } from '../read-bars.js';
 import { withStore } from '../store/open.js';
-import { BarTable, loadDuckDb } from './duckdb.js';
-import { claimOut, createStaging, encodePartitionValue, inside, swapIntoPlace, writeMarker } from './layout.js';
+import type { Store } from '../store/types.js';
+import { BarTable, DEFAULT_MEMORY_LIMIT_MB, loadDuckDb } from './duckdb.js';
+import { claimOut, createStaging, inside, swapIntoPlace, writeMarker } from './layout.js';
+import { Partitions } from './partition.js';
+import { planStored } from './stored.js';
 import { EXPORT_FORMATS, EXPORT_PARTITIONS, type ExportEvent, type ExportOptions, type ExportReport, type ExportedFile } from './types.js';
 
 const exportSchema = z.object({
@@ -20,6 +27,7 @@ const exportSchema = z.object({
   format: z.enum(EXPORT_FORMATS).default('parquet').describe(`one of ${EXPORT_FORMATS.join(', ')}`),
   partition: z.enum(EXPORT_PARTITIONS).default('year').describe(`one of ${EXPORT_PARTITIONS.join(', ')}`),
   force: z.boolean().default(false).describe('a boolean'),
+  memoryLimitMb: z.number().int().min(64).max(1_000_000).default(DEFAULT_MEMORY_LIMIT_MB).describe('an integer from 64 (MB)'),
   signal: z.instanceof(AbortSignal).optional().describe('an AbortSignal'),
   onProgress: z
     .custom<(event: ExportEvent) => void>((v) => typeof v === 'function')
@@ -30,39 +38,45 @@ const exportSchema = z.object({
 const READ_KEYS = ['cacheDir', 'store', 'period', 'start', 'end', 'interval', 'session', 'dataset', 'adjust', 'now'] as const;
 
 /**
- * Writes the stored bars of `symbols` under `options.out` as a hive-partitioned lake:
- * `interval=1d/year=2024/part-0.parquet` (zstd; columns symbol, time (UTC timestamp), day (the New
- * York session date), open, high, low, close, volume, transactions, interval; sorted by symbol
- * and time), or CSV. Reads the store only, never the network; stock bars are split-adjusted by
- * default, as `readBars` returns them. With no `period` or `start`, everything stored.
+ * Writes the stored bars of `symbols` (or of every symbol the store holds for the interval, with
+ * `'all'`) under `options.out` as a hive-partitioned lake: `interval=1d/year=2024/part-0.parquet`
+ * (zstd; columns symbol, time (UTC timestamp), day (the New York session date), open, high, low,
+ * close, volume, transactions, interval; sorted by symbol and time), or CSV. Reads the store only,
+ * never the network; stock bars are split-adjusted by default, as `readBars` returns them. With no
+ * `period` or `start`, everything stored.
  *
- * The partitions it writes replace the same partitions of an earlier export in `out`, all at the
- * end: an export that fails or is stopped leaves the previous one whole. Needs the optional
- * package `@duckdb/node-api`.
+ * `'all'` is the string, not a symbol in an array (`['ALL']` is Allstate): it takes the tickers as
+ * stored, each in the dataset its prefix names (only those of `dataset` when one is given); a
+ * stored ticker that cannot be a symbol is skipped and named in the report's `skipped`.
+ *
+ * Memory stays bounded whatever the size: one symbol's bars at a time are read, and the writer's
+ * table spills to a database file in the staging directory. The partitions it writes replace the
+ * same partitions of an earlier export in `out`, all at the end: an export that fails or is stopped
+ * leaves the previous one whole. Needs the optional package `@duckdb/node-api`.
  *
  * @throws InvalidOptionError for a bad option or symbol, or an `out` that holds other files.
- * @throws ConfigurationError when `@duckdb/node-api` is missing, or adjusted bars lack stored actions.
+ * @throws ConfigurationError when `@duckdb/node-api` is missing, or adjusted stock bars lack stored
+ * actions (as `readBars`; with `'all'`, checked for every stock before anything is written).
  * @throws AbortedError when `signal` stops it.
  * @example
  * const report = await exportBars(['TSLA', 'I:SPX'], { out: './lake', period: '5y' });
+ * const market = await exportBars('all', { out: './lake', adjust: 'none' });
  */
-export async function exportBars(symbols: readonly string[], options: ExportOptions): Promise<ExportReport> {
+export async function exportBars(symbols: readonly string[] | 'all', options: ExportOptions): Promise<ExportReport> {
   const started = Date.now();
+  if (symbols !== 'all' && !Array.isArray(symbols)) {
+    throw new InvalidOptionError('symbols', symbols, `Expected \`symbols\` to be an array of symbols or 'all', got ${describeValue('symbols', symbols)}`);
+  }
   const e = parseExportOptions(options);
   const readInput: PreloadOptions = {};
   for (const key of READ_KEYS) if (options[key] !== undefined) Object.assign(readInput, { [key]: options[key] });
   // Like `show`: with no window given, everything stored.
   if (readInput.period === undefined && readInput.start === undefined) readInput.period = 'max';
   const o = resolveOptions(readInput);
-  const plans = planJobs(symbols, o);
-  const firstPlan = plans[0];
-  if (firstPlan === undefined) throw new RangeError('no plan');
+  // Named symbols are checked before `out` is touched; the store's are known once it is open.
+  const named = symbols === 'all' ? undefined : planJobs(symbols, o);
   const interval = o.interval;
-  const intervalDir = `interval=${encodePartitionValue(interval)}`;
-  const partOf = (ticker: string) => (day: string): string => {
-    if (e.partition === 'none') return intervalDir;
-    return `${intervalDir}/${e.partition === 'year' ? `year=${day.slice(0, 4)}` : `symbol=${encodePartitionValue(ticker)}`}`;
-  };
+  const parts = new Partitions(e.partition, interval);
   const stopped = (): void => {
     if (e.signal?.aborted) throw new AbortedError('Export stopped: the previous export in the directory is unchanged');
   };
@@ -72,58 +86,63 @@ export async function exportBars(symbols: readonly string[], options: ExportOpti
   const out = resolve(e.out);
   const marker = await claimOut(out, e.force);
   const staging = await createStaging(out);
-  const table = await BarTable.open(duck);
+  let table: BarTable | undefined;
   try {
-    const rowsByPart = new Map<string, number>();
+    const t = await BarTable.open(duck, staging, e.memoryLimitMb);
+    table = t;
     const exported: string[] = [];
     const empty: string[] = [];
-    const total = plans.reduce((n, p) => n + p.symbols.length, 0);
-    await withStore(o, async (store) => {
-      for (const plan of plans) {
-        for (const s of plan.symbols) {
-          stopped();
-          const bars = await readSymbolBars(store, plan, s, o.adjust);
-          stopped();
-          const counts = await table.append(s.ticker, interval, bars, sessionDay, partOf(s.ticker));
-          for (const [part, n] of counts) rowsByPart.set(part, (rowsByPart.get(part) ?? 0) + n);
-          (bars.length > 0 ? exported : empty).push(s.ticker);
-          e.onProgress?.({ type: 'export-read', symbol: s.ticker, rows: bars.length, symbolsDone: exported.length + empty.length, symbolsTotal: total });
-        }
+    const { plans, skipped } = await withStore(o, async (store) => {
+      const stored = named === undefined ? planStored(await store.listSymbols(storedInterval(interval)), o) : { plans: named, skipped: [] };
+      if (named === undefined) await checkActions(store, stored.plans, o.adjust);
+      const reads = stored.plans.flatMap((plan) => plan.symbols.map((s) => ({ plan, s })));
+      // Ids in sorted ticker order: the files' (symbol, time) order is then an order of numbers.
+      const tickers = [...new Set(reads.map((r) => r.s.ticker))].sort();
+      const sid = new Map(tickers.map((t, i) => [t, i]));
+      t.setSymbols(tickers);
+      for (const { plan, s } of reads) {
+        stopped();
+        const bars = await readSymbolBars(store, plan, s, o.adjust);
+        stopped();
+        const id = sid.get(s.ticker) ?? 0;
+        await t.append(id, bars, parts.dayOf);
+        if (bars.length > 0) parts.addSymbol(id, s.ticker);
+        (bars.length > 0 ? exported : empty).push(s.ticker);
+        e.onProgress?.({ type: 'export-read', symbol: s.ticker, rows: bars.length, symbolsDone: exported.length + empty.length, symbolsTotal: reads.length });
       }
+      return stored;
     });
+    await t.finish();
 
     const exportedAt = new Date().toISOString();
     const datasets = plans.map((p) => p.dataset);
-    const metadata = {
-      adjust: o.adjust,
-      dataset: datasets.join(','),
-      exported_at: exportedAt,
-      interval,
-      generator: `preload-market-data ${version()}`,
-    };
+    const metadata = { adjust: o.adjust, dataset: datasets.join(','), exported_at: exportedAt, interval, generator: `preload-market-data ${version()}` };
     const ext = e.format === 'csv' ? 'csv' : 'parquet';
-    const parts = [...rowsByPart.keys()].sort();
+    const partitions = parts.list();
     const files: ExportedFile[] = [];
-    for (const part of parts) {
+    for (const part of partitions) {
       stopped();
-      const dir = inside(join(staging, 'new'), part);
+      const dir = inside(join(staging, 'new'), part.dir);
       await mkdir(dir, { recursive: true });
       const path = inside(dir, `part-0.${ext}`);
-      await table.write(part, path, e.format, metadata);
-      const file = { path: `${part}/part-0.${ext}`, rows: rowsByPart.get(part) ?? 0, bytes: (await stat(path)).size };
+      const rows = await t.write(part.where, path, e.format, interval, metadata);
+      const file = { path: `${part.dir}/part-0.${ext}`, rows, bytes: (await stat(path)).size };
       files.push(file);
-      e.onProgress?.({ type: 'export-file', ...file, filesDone: files.length, filesTotal: parts.length });
+      e.onProgress?.({ type: 'export-file', ...file, filesDone: files.length, filesTotal: partitions.length });
     }
     stopped();
+    table.close();
+    table = undefined;
 
-    if (parts.length > 0) {
+    if (partitions.length > 0) {
       // Another layout (format or partitioning) of this interval is replaced whole, never mixed.
       const previous = marker.intervals[interval];
       const relayout = previous !== undefined && (previous.format !== e.format || previous.partition !== e.partition);
-      await swapIntoPlace(out, staging, relayout ? [intervalDir] : parts);
+      await swapIntoPlace(out, staging, relayout ? [parts.intervalDir] : partitions.map((p) => p.dir));
       marker.intervals[interval] = { format: e.format, partition: e.partition, adjust: o.adjust, exportedAt };
       await writeMarker(out, marker);
     }
+    const first = plans[0];
     return {
       out,
       format: e.format,
@@ -131,23 +150,45 @@ export async function exportBars(symbols: readonly string[], options: ExportOpti
       interval,
       adjust: o.adjust,
       datasets,
-      start: firstPlan.start,
-      end: firstPlan.end,
+      start: first?.start,
+      end: first?.end ?? o.end ?? todayUtc(o.now),
       symbols: [...exported].sort(),
       empty: [...empty].sort(),
+      skipped,
       files,
       rows: files.reduce((n, f) => n + f.rows, 0),
       bytes: files.reduce((n, f) => n + f.bytes, 0),
       elapsedMs: Date.now() - started,
     };
   } finally {
-    table.close();
+    table?.close();
     await rm(staging, { recursive: true, force: true });
   }
 }
 
+/** What the store keeps for an interval: day bars, or the minutes intraday bars are built from. */
+function storedInterval(interval: string): '1d' | '1m' {
+  return interval === '1d' ? '1d' : '1m';
+}
+
+/**
+ * Adjusted bars of a stock need its stored actions, as `readBars` says: for `'all'`, every stock
+ * is checked at once, before hours of reading end in that refusal.
+ */
+async function checkActions(store: Store, plans: readonly JobPlan[], adjust: Adjust): Promise<void> {
+  if (adjust === 'none') return;
+  const stocks = plans.filter((p) => hasActions(p.dataset)).flatMap((p) => p.symbols.map((s) => s.ticker));
+  if (stocks.length === 0) return;
+  const fetched = await store.actionsFetchedAt(stocks);
+  const missing = stocks.filter((t) => !fetched.has(t));
+  const firstMissing = missing[0];
+  if (firstMissing === undefined) return;
+  const error = missingActions(firstMissing);
+  throw new ConfigurationError(`${error.message} (${missing.length} of the ${stocks.length} stocks stored have no actions stored)`);
+}
+
 function parseExportOptions(options: ExportOptions): z.output<typeof exportSchema> {
-  const input = { out: options.out, format: options.format, partition: options.partition, force: options.force, signal: options.signal, onProgress: options.onProgress };
+  const input = { out: options.out, format: options.format, partition: options.partition, force: options.force, memoryLimitMb: options.memoryLimitMb, signal: options.signal, onProgress: options.onProgress };
   const parsed = exportSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   const option = String(parsed.error.issues[0]?.path[0] ?? 'options');

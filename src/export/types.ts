@@ -45,6 +45,11 @@ export interface ExportOptions extends ReadOptions {
   partition?: ExportPartition | undefined;
   /** Write into a non-empty directory that is not an earlier export (its other content is kept). @default false */
   force?: boolean | undefined;
+  /**
+   * Memory the writer (DuckDB) may use, in MB; past it its table spills to a file in the staging
+   * directory (at least 64: DuckDB's sort and Parquet writer need that much). @default 128
+   */
+  memoryLimitMb?: number | undefined;
   /** Stops the export; the previous export in `out` stays whole. */
   signal?: AbortSignal | undefined;
   /** Receives a read event per symbol and a file event per file written. */
@@ -75,6 +80,8 @@ export interface ExportReport {
   symbols: string[];
   /** Tickers asked for with no bars in the window: absent from the files. */
   empty: string[];
+  /** `'all'` only: stored tickers that cannot be read as a symbol (characters the symbol check refuses), left out. */
+  skipped: string[];
   files: ExportedFile[];
   rows: number;
   bytes: number;
