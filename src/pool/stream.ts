@@ -197,11 +197,12 @@ export class StreamDownload {
         throw new Error('the server ignored the Range request');
       }
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        // A stall is measured between chunks, not over the whole (long) body.
+        // A stall is measured while waiting for the server's next chunk, not over the whole (long)
+        // body, nor while the store holds this body back (--all: a writer busy with other files).
         clearTimeout(timer);
-        timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
         await raw?.write(chunk);
         await sink.write(chunk);
+        timer = setTimeout(() => idle.abort(), task.requestTimeoutMs);
       }
     } catch (error) {
       // Only a cut keeps what arrived: a refusal before any byte, a parse error or a stop start over.
