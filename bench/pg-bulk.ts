@@ -5,14 +5,16 @@
  * round by round (`--runs`), medians side by side:
  * - COPY binary (src/store/postgres/binary.ts, hand-written: 8 fixed columns) vs COPY text;
  * - straight into bars vs a staging table and one INSERT ... ON CONFLICT;
- * - index layouts: PK + (interval, day, symbol) [schema 3] vs PK + (symbol, interval, day) +
- *   (interval, day) [schema 2 plus the index an --all delete needs];
+ * - bars layouts: schema 3 (day-major: PK (interval, day, symbol, time), nothing else) vs the
+ *   symbol-major layout it replaced (PK (symbol, interval, time) + (interval, day, symbol)) and
+ *   schema 2 plus the index an --all delete needs (PK + (symbol, interval, day) + (interval, day));
  * - re-ingesting every day (republished: the delete finds rows), 3 connections at once, and a
  *   session with a larger work_mem;
  * - a reference: better-sqlite3, a prepared INSERT per row, one transaction per file, into the
  *   SQLite cache's bars layout (PK + bars_by_day), on the same rows.
  * Then one ticker's read over every day, through each layout. Usage:
- *   npx tsx bench/pg-bulk.ts [--days 60] [--tickers 11000] [--runs 3] [--out bench/results-pg-bulk.json]
+ *   npx tsx bench/pg-bulk.ts [--days 60] [--tickers 11000] [--runs 3] [--only day-major,symbol-major] [--out bench/results-pg-bulk.json]
+ * `--only`: the variants whose name contains one of the words (the SQLite reference: `sqlite`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -33,7 +35,7 @@ import type { RowColumns } from '../src/types.js';
 import { startPostgres, type TestPostgres } from '../test/fixtures/postgres.js';
 
 const { values: args } = parseArgs({
-  options: { days: { type: 'string', default: '60' }, tickers: { type: 'string', default: '11000' }, runs: { type: 'string', default: '3' }, out: { type: 'string', default: 'bench/results-pg-bulk.json' } },
+  options: { days: { type: 'string', default: '60' }, tickers: { type: 'string', default: '11000' }, runs: { type: 'string', default: '3' }, only: { type: 'string', default: '' }, out: { type: 'string', default: 'bench/results-pg-bulk.json' } },
 });
 const DAYS = Number(args.days);
 const TICKERS = Number(args.tickers);
@@ -123,8 +125,16 @@ const stagedUpsert = (setup = ''): Ingest =>
     await insertStaged(c, completed(f.day, f.cols, ''), 'bench_stage', false);
   }, setup);
 
-/** Index layouts on top of schema 3 (PK + bars_by_interval_day). */
-const LAYOUT_V2_PLUS = 'DROP INDEX bars_by_interval_day; CREATE INDEX bars_by_day ON bars (symbol, interval, day); CREATE INDEX bars_iday ON bars (interval, day);';
+/**
+ * Earlier layouts, built on schema 3's table (the --all path only COPYs and deletes by day, so it
+ * runs on them unchanged; ticker jobs' upserts need schema 3's key).
+ */
+const SYMBOL_MAJOR = 'ALTER TABLE bars DROP CONSTRAINT bars_pkey; ALTER TABLE bars ADD PRIMARY KEY (symbol, interval, time);';
+const LAYOUT_V3_OLD = `${SYMBOL_MAJOR} CREATE INDEX bars_by_interval_day ON bars (interval, day, symbol);`;
+const LAYOUT_V2_PLUS = `${SYMBOL_MAJOR} CREATE INDEX bars_by_day ON bars (symbol, interval, day); CREATE INDEX bars_iday ON bars (interval, day);`;
+/** The read of one ticker on a symbol-major layout (the store's before schema 3 went day-major). */
+const SYMBOL_MAJOR_READ = `SELECT time, open, high, low, close, volume, transactions FROM bars
+  WHERE symbol = $1 AND interval = $2 AND time >= $5 AND time < $6 AND day >= $3 AND day <= $4 ORDER BY time`;
 
 interface Variant {
   name: string;
@@ -136,15 +146,21 @@ interface Variant {
   parallel?: number;
 }
 
-const VARIANTS: Variant[] = [
-  { name: 'binary COPY into bars (schema 3: PK + (interval, day, symbol))', ingest: viaComplete },
-  { name: 'text COPY into bars (schema 3)', ingest: textDirect },
-  { name: 'binary COPY, staging table + INSERT ON CONFLICT (schema 3)', ingest: stagedUpsert() },
-  { name: 'staging + INSERT ON CONFLICT, work_mem 64MB (schema 3)', ingest: stagedUpsert("SET LOCAL work_mem = '64MB'") },
-  { name: 'binary COPY into bars (PK + (symbol, interval, day) + (interval, day))', layout: LAYOUT_V2_PLUS, ingest: viaComplete },
-  { name: 're-ingest every day, binary COPY (schema 3)', before: viaComplete, ingest: (db, files) => viaComplete(db, files, 'etag-2') },
-  { name: '3 connections at once, binary COPY (schema 3)', ingest: viaComplete, parallel: 3 },
+const ALL_VARIANTS: Variant[] = [
+  { name: 'binary COPY into bars (schema 3, day-major: PK (interval, day, symbol, time))', ingest: viaComplete },
+  { name: 'binary COPY into bars, symbol-major (PK (symbol, interval, time) + (interval, day, symbol))', layout: LAYOUT_V3_OLD, ingest: viaComplete },
+  { name: 'text COPY into bars (schema 3, day-major)', ingest: textDirect },
+  { name: 'binary COPY, staging table + INSERT ON CONFLICT (schema 3, day-major)', ingest: stagedUpsert() },
+  { name: 'staging + INSERT ON CONFLICT, work_mem 64MB (schema 3, day-major)', ingest: stagedUpsert("SET LOCAL work_mem = '64MB'") },
+  { name: 'binary COPY into bars, symbol-major (PK + (symbol, interval, day) + (interval, day))', layout: LAYOUT_V2_PLUS, ingest: viaComplete },
+  { name: 're-ingest every day, binary COPY (schema 3, day-major)', before: viaComplete, ingest: (db, files) => viaComplete(db, files, 'etag-2') },
+  { name: 're-ingest every day, binary COPY, symbol-major (PK + (interval, day, symbol))', layout: LAYOUT_V3_OLD, before: viaComplete, ingest: (db, files) => viaComplete(db, files, 'etag-2') },
+  { name: '3 connections at once, binary COPY (schema 3, day-major)', ingest: viaComplete, parallel: 3 },
 ];
+const ONLY = args.only.split(',').filter((w) => w !== '');
+const picked = (name: string) => ONLY.length === 0 || ONLY.some((w) => name.includes(w));
+const VARIANTS = ALL_VARIANTS.filter((v) => picked(v.name));
+const SQLITE = 'SQLite reference (better-sqlite3, INSERT per row)';
 
 async function runVariant(pg: TestPostgres, v: Variant): Promise<number> {
   const url = await pg.freshDatabase();
@@ -204,29 +220,36 @@ function sqliteRun(): number {
   }
 }
 
-/** One ticker's bars over every day, through the store's readBars, on each layout: median of 20 reads. */
+/** One ticker's bars over every day, on each layout (day-major through the store's readBars): median of 20 reads. */
 async function readTimes(pg: TestPostgres): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const [name, layout] of [['schema 3', ''], ['PK + (symbol, interval, day) + (interval, day)', LAYOUT_V2_PLUS]] as const) {
+  const layouts = [
+    ['schema 3 (day-major)', ''],
+    ['symbol-major (PK + (interval, day, symbol))', LAYOUT_V3_OLD],
+  ] as const;
+  for (const [name, layout] of layouts) {
     const url = await pg.freshDatabase();
     const db = new Db(url, 1);
     await ensureSchema(db);
     if (layout) await db.query(layout);
     await viaComplete(db, FILES, 'e');
     await db.query('ANALYZE bars');
-    await db.end();
     const store = await openPostgresStore(url);
     const ticker = TICKER_NAMES[Math.floor(TICKERS / 2)] as string;
+    const [start, end] = [DAY_LIST[0] as string, DAY_LIST.at(-1) as string];
+    const margin = 3 * 86_400_000;
+    const bounds = [Date.parse(`${start}T00:00:00Z`) - margin, Date.parse(`${end}T00:00:00Z`) + 86_400_000 + margin];
     const times: number[] = [];
     for (let i = 0; i < 21; i++) {
       const t0 = performance.now();
-      const bars = await store.readBars(ticker, '1d', DAY_LIST[0] as string, DAY_LIST.at(-1) as string);
+      const bars = layout ? await db.query(SYMBOL_MAJOR_READ, [ticker, '1d', start, end, ...bounds]) : await store.readBars(ticker, '1d', start, end);
       if (bars.length !== DAYS) throw new Error(`read ${bars.length} bars of ${ticker}, expected ${DAYS}`);
       if (i > 0) times.push(performance.now() - t0);
     }
     await store.close();
+    await db.end();
     await dropDatabase(pg, url);
-    out[name] = median(times);
+    out[name] = Math.round(median(times) * 100) / 100;
   }
   return out;
 }
@@ -239,12 +262,13 @@ function median(xs: number[]): number {
 
 const pg = await startPostgres();
 try {
-  const samples = new Map<string, number[]>([...VARIANTS.map((v) => [v.name, []] as [string, number[]]), ['SQLite reference (better-sqlite3, INSERT per row)', []]]);
+  const samples = new Map<string, number[]>(VARIANTS.map((v) => [v.name, []] as [string, number[]]));
+  if (picked('sqlite')) samples.set(SQLITE, []);
   for (let r = 0; r < RUNS; r++) {
     for (const v of VARIANTS) samples.get(v.name)?.push(await runVariant(pg, v));
-    samples.get('SQLite reference (better-sqlite3, INSERT per row)')?.push(sqliteRun());
+    if (picked('sqlite')) samples.get(SQLITE)?.push(sqliteRun());
   }
-  const base = median(samples.get(VARIANTS[0]?.name ?? '') ?? []);
+  const base = median([...samples.values()][0] ?? []);
   const rows = [...samples].map(([name, ms]) => ({
     name,
     medianMs: Math.round(median(ms)),

@@ -88,7 +88,7 @@ async function withStore(jobs: JobSpec[], test: (t: { url: string; store: Awaite
 
 describe('complete() of --all files (columns)', () => {
   it('stores every row of the file, NaN transactions as NULL, the last of a repeated key; one ingested day under the scope', async () => {
-    await withStore([ALL], async ({ queue, admin }) => {
+    await withStore([ALL], async ({ store, queue, admin }) => {
       const rows = marketRows(D1, 3000, 10);
       // A repeated (ticker, time): the file is no longer strictly sorted, the last row wins.
       rows.push({ ...row('T00005', D1, 999), transactions: 1 });
@@ -104,6 +104,8 @@ describe('complete() of --all files (columns)', () => {
       expect((await admin.query('SELECT symbol, interval, day, rows FROM ingested_days')).rows).toEqual([{ symbol: allScope(STOCKS), interval: '1d', day: D1, rows: 3001 }]);
       expect((await admin.query('SELECT state, done_by FROM job_files')).rows).toEqual([{ state: 'done', done_by: queue.processId }]);
       expect((await admin.query('SELECT files_done FROM processes WHERE id = $1', [queue.processId])).rows).toEqual([{ files_done: 1 }]);
+      expect(await store.listSymbols('1d')).toEqual(expected(file).map((b) => b.symbol));
+      expect(await store.listSymbols('1m')).toEqual([]);
     });
   });
 
@@ -123,15 +125,22 @@ describe('complete() of --all files (columns)', () => {
     });
   });
 
-  it('a key still stored under another day takes the upsert path: the bar moves to the later file, nothing is lost', async () => {
-    await withStore([ALL], async ({ queue, admin }) => {
+  it('a time repeated by the file of another day is stored under both days (the key leads with the day); a read returns the later file bar', async () => {
+    await withStore([ALL], async ({ store, queue, admin }) => {
       const first = allFile(ALL, dayFile(D1), marketRows(D1, 300, 1));
-      // D2's file repeats D1's time for one ticker (the direct COPY meets that key and falls back).
+      // D2's file repeats D1's time for one ticker.
       const second = allFile(ALL, dayFile(D2), [...marketRows(D2, 300, 500, (i) => i === 3), { ...row('T00003', D1, 77), transactions: 5 }]);
       await queue.complete([first]);
       await queue.complete([second]);
-      expect(await stored(admin)).toEqual(expected(first, second));
-      expect((await stored(admin)).find((b) => b.symbol === 'T00003')).toMatchObject({ day: D2, close: 77 });
+      const both = [...expected(first), ...expected(second)].sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : x.time - y.time || (x.day < y.day ? -1 : 1)));
+      const all = (await stored(admin)).sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : x.time - y.time || (x.day < y.day ? -1 : 1)));
+      expect(all).toEqual(both);
+      expect(all.filter((b) => b.symbol === 'T00003').map((b) => [b.day, b.close])).toEqual([
+        [D1, expect.any(Number) as unknown],
+        [D2, 77],
+      ]);
+      const read = await store.readBars('T00003', '1d', D1, D2);
+      expect(read.map((b) => [b.time, b.close, b.transactions])).toEqual([[Date.parse(`${D1}T05:00:00Z`), 77, 5]]);
     });
   });
 
@@ -186,7 +195,7 @@ describe('openFile() sinks', () => {
   });
 
   it('keeps the last of a key repeated across chunks; reset() forgets what was staged; abort() drops it', async () => {
-    await withStore([ALL], async ({ queue, admin }) => {
+    await withStore([ALL], async ({ store, queue, admin }) => {
       const sink = await queue.openFile(ALL, dayFile(D1));
       await sink.write(toColumns([row('GARBAGE', D1, 1)]));
       await sink.reset();
@@ -194,6 +203,8 @@ describe('openFile() sinks', () => {
       await sink.write(toColumns([row('BBB', D1, 3), row('CCC', D1, 4)]));
       await sink.commit();
       expect((await stored(admin)).map((b) => [b.symbol, b.close])).toEqual([['AAA', 1], ['BBB', 3], ['CCC', 4]]);
+      // bar_symbols: the committed tickers, not the reset ones (nor, below, an aborted sink's).
+      expect(await store.listSymbols('1d')).toEqual(['AAA', 'BBB', 'CCC']);
 
       const dropped = await queue.openFile(ALL, dayFile(D2));
       await dropped.write(toColumns([row('AAA', D2, 9)]));
@@ -202,6 +213,7 @@ describe('openFile() sinks', () => {
       expect((await stored(admin)).filter((b) => b.day === D2)).toEqual([]);
       expect((await admin.query('SELECT COUNT(*)::int AS n FROM job_files WHERE day = $1', [D2])).rows).toEqual([{ n: 0 }]);
       await expect(dropped.write(toColumns([row('AAA', D2, 9)]))).rejects.toThrow(/committed or aborted/);
+      expect(await store.listSymbols('1d')).toEqual(['AAA', 'BBB', 'CCC']);
     });
   });
 

@@ -117,6 +117,10 @@ describe('completeFiles', () => {
           { symbol: '\\N', day: d1, close: 3, transactions: 3 },
         ].sort((a, b) => (a.symbol < b.symbol ? -1 : 1)),
       );
+      // bar_symbols lists the merged tickers (no index of bars leads with the symbol).
+      const listed = await db.query<{ interval: string; symbol: string }>('SELECT interval, symbol FROM bar_symbols');
+      expect(listed.map((r) => r.symbol).sort()).toEqual([...odd].sort());
+      expect(new Set(listed.map((r) => r.interval))).toEqual(new Set([JOB.interval]));
     });
   });
 

@@ -39,10 +39,11 @@ describe('postgres schema', () => {
       const meta = await client.query("SELECT value FROM pmd_meta WHERE key = 'schema_version'");
       expect(meta.rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
       const tables = await client.query<{ t: string }>(
-        "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+        `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name::text COLLATE "C"`,
       );
       expect(tables.rows.map((r) => r.t)).toEqual([
         'actions_fetched',
+        'bar_symbols',
         'bars',
         'coverage',
         'dividends',
@@ -134,7 +135,7 @@ describe('postgres schema', () => {
     expect(tables).toEqual([{ table_name: 'actions_fetched' }, { table_name: 'dividends' }, { table_name: 'splits' }]);
   });
 
-  it('brings a store of version 2 up to 3: its bars stay and read as before, by the indexes of version 3', async () => {
+  it('brings a store of version 2 up to 3: its bars stay, keyed (interval, day, symbol, time), and read as before; bar_symbols lists them', async () => {
     const url = await server.freshDatabase();
     await admin(url, 'CREATE TABLE pmd_meta (key text PRIMARY KEY, value text NOT NULL)');
     await admin(url, `${MIGRATIONS.get(1) ?? ''}${MIGRATIONS.get(2) ?? ''}`);
@@ -143,6 +144,8 @@ describe('postgres schema', () => {
     for (const b of bars) {
       await admin(url, "INSERT INTO bars VALUES ('AAA', '1d', $1, $2, 1, 2, 0.5, $3, 10, NULL), ('X:BTCUSD', '1d', $1, $2, 1, 2, 0.5, $3, 10, 7)", [b.time, b.day, b.close]);
     }
+    const ALL = 'SELECT symbol, interval, time::float8 AS time, day, open, high, low, close, volume, transactions FROM bars ORDER BY symbol, time';
+    const before = await admin(url, ALL);
     const store = await openPostgresStore(url);
     try {
       const read = await store.readBars('AAA', '1d', '2024-01-01', '2024-01-31');
@@ -153,10 +156,18 @@ describe('postgres schema', () => {
       await store.close();
     }
     expect(await admin(url, "SELECT value FROM pmd_meta WHERE key = 'schema_version'")).toEqual([{ value: '3' }]);
-    expect(await admin(url, 'SELECT COUNT(*)::int AS n FROM bars')).toEqual([{ n: 6 }]);
+    expect(await admin(url, ALL)).toEqual(before);
+    expect(before).toHaveLength(6);
+    // One index: the day-major key (no index that puts a whole-market day at 11,000 places).
     const indexes = await admin<{ indexname: string; indexdef: string }>(url, "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'bars' ORDER BY 1");
-    expect(indexes.map((i) => i.indexname)).toEqual(['bars_by_interval_day', 'bars_pkey']);
-    expect(indexes[0]?.indexdef).toContain('("interval", day, symbol)');
+    expect(indexes.map((i) => i.indexname)).toEqual(['bars_pkey']);
+    expect(indexes[0]?.indexdef).toContain('("interval", day, symbol, "time")');
+    expect(await admin(url, 'SELECT interval, symbol FROM bar_symbols ORDER BY symbol')).toEqual([
+      { interval: '1d', symbol: 'AAA' },
+      { interval: '1d', symbol: 'X:BTCUSD' },
+    ]);
+    // The old table is gone, its name taken by the new one.
+    expect(await admin(url, "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'bars%' ORDER BY 1")).toEqual([{ table_name: 'bars' }]);
   });
 
   it('rolls back a migration that fails, leaving a store it can create again', async () => {

@@ -1,13 +1,14 @@
 // The merge of an `--all` file: every stored bar of its (interval, day) that belongs to its
 // dataset's tickers is replaced by the file's rows, inside the caller's transaction (the one that
-// marks the file done). Rows go in by COPY binary straight into bars when none of their keys is
-// stored any more after the delete (the usual case: the day's rows were just deleted), else
-// through a staging table and one INSERT ... ON CONFLICT (bench/pg-bulk.ts measured both).
+// marks the file done). bars is keyed (interval, day, symbol, time): the day is one contiguous
+// range of the key, deleted and appended in one place. Rows go in by COPY binary straight into
+// bars when none of their keys is stored any more after the delete (the usual case), else through
+// a staging table and one INSERT ... ON CONFLICT (bench/pg-bulk.ts measured both).
 //
 // Lock order, as in merge.ts: the caller has locked the files' job_files rows; then, per file in
 // (interval, day) order, an advisory lock on the day (two --all merges of one day queue behind
 // each other: the second sees the first's rows, and deletes them), then the day's bars in key
-// order, then the inserts.
+// order, then the inserts; bar_symbols after every file's bars (merge.ts listTickers).
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -67,7 +68,7 @@ export async function clearMarketDay(c: pg.PoolClient, m: MarketFile): Promise<v
   // (the rows are ours by then; a join back by key would cost a second lookup per row).
   await c.query({
     name: 'pmd_all_lock_day',
-    text: `SELECT COUNT(*) FROM (SELECT 1 FROM bars WHERE interval = $1 AND day = $2 AND ${OF_DATASET} ORDER BY symbol, interval, time FOR UPDATE) l`,
+    text: `SELECT COUNT(*) FROM (SELECT 1 FROM bars WHERE interval = $1 AND day = $2 AND ${OF_DATASET} ORDER BY interval, day, symbol, time FOR UPDATE) l`,
     values,
   });
   await c.query({ name: 'pmd_all_delete_day', text: `DELETE FROM bars WHERE interval = $1 AND day = $2 AND ${OF_DATASET}`, values });
@@ -89,7 +90,7 @@ export async function insertColumns(c: pg.PoolClient, m: MarketFile, cols: RowCo
     await c.query('RELEASE SAVEPOINT pmd_direct');
   } catch (error) {
     if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
-    // A key still stored under another day (or committed by a ticker job's merge meanwhile):
+    // A key of the day committed meanwhile by a ticker job's merge (which takes no day lock):
     // the slower path that updates it.
     await c.query('ROLLBACK TO SAVEPOINT pmd_direct');
     await c.query(`CREATE TEMP TABLE pmd_all_incoming (${STAGE_COLUMNS}) ON COMMIT DROP`);
@@ -102,8 +103,8 @@ export async function insertColumns(c: pg.PoolClient, m: MarketFile, cols: RowCo
 
 /**
  * Inserts the rows staged in `table` (after {@link clearMarketDay}). `unique`: the stager saw
- * every key once, so a plain INSERT is tried first (under a savepoint: a key still stored under
- * another day falls back to the upsert).
+ * every key once, so a plain INSERT is tried first (under a savepoint: a key committed meanwhile
+ * by a ticker job's merge falls back to the upsert).
  */
 export async function insertStaged(c: pg.PoolClient, m: MarketFile, table: string, unique: boolean): Promise<void> {
   if (unique) {
@@ -130,8 +131,8 @@ async function upsertStaged(c: pg.PoolClient, m: MarketFile, table: string): Pro
     `INSERT INTO bars (symbol, interval, time, day, open, high, low, close, volume, transactions)
      SELECT DISTINCT ON (symbol, time) symbol, $1, time, $2, open, high, low, close, volume, transactions
      FROM ${table} ORDER BY symbol, time, seq DESC
-     ON CONFLICT (symbol, interval, time) DO UPDATE SET
-       day = excluded.day, open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+     ON CONFLICT (interval, day, symbol, time) DO UPDATE SET
+       open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
        volume = excluded.volume, transactions = excluded.transactions`,
     [m.job.interval, m.file.day],
   );

@@ -4,8 +4,8 @@
 //
 // Two jobs that share a ticker (TSLA AAPL, AAPL MSFT) replace the same bars and ingested_days
 // rows, so every merge takes its row locks in one global order, whatever the order its files
-// arrived in: job_files by (job, key), bars by (symbol, interval, time), ingested_days by
-// (symbol, interval, day). Merges that meet then queue behind each other instead of deadlocking;
+// arrived in: job_files by (job, key), bars by their key (interval, day, symbol, time), then
+// bar_symbols by (interval, symbol), ingested_days by (symbol, interval, day). Merges that meet then queue behind each other instead of deadlocking;
 // a deadlock left to chance (a third merge committing rows between the others' steps) is retried
 // whole by db.transaction.
 import { Readable } from 'node:stream';
@@ -39,11 +39,16 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
       const market = todo.filter((b) => b.job.all === true).sort(byDay);
       const days: IngestedDay[] = [];
       if (plain.length > 0 && (await mergeTickers(c, plain, days))) created = c;
+      const listed = plainTickers(plain);
       for (const b of market) {
         await clearMarketDay(c, b);
-        const rows = await insertColumns(c, b, b.columns ?? NO_ROWS);
+        const cols = b.columns ?? NO_ROWS;
+        const rows = await insertColumns(c, b, cols);
+        addTickers(listed, b.job.interval, cols.ticker);
         days.push(scopeDay(b, rows));
       }
+      // After every bar of the transaction: bar_symbols comes next in the lock order.
+      await listTickers(c, listed);
       await markDone(c, processId, days, todo);
     },
     { retry: true },
@@ -120,29 +125,31 @@ async function mergeTickers(c: pg.PoolClient, files: readonly CompletedFile[], d
   days.push(...d);
   const cols = [d.map((x) => x.symbol), d.map((x) => x.interval), d.map((x) => x.day)];
   // The days' bars locked first, in key order (a locking clause under ORDER BY locks rows as
-  // they are sorted), then deleted: a join's own order is the plan's (here the batch's).
+  // they are sorted), then deleted: a join's own order is the plan's (here the batch's). Each
+  // (interval, day, symbol) is a prefix of the key: one index range per ticker's day.
   await c.query({
     name: 'pmd_delete_days',
     text: `WITH locked AS (
-         SELECT b.symbol, b.interval, b.time FROM bars b
+         SELECT b.interval, b.day, b.symbol, b.time FROM bars b
          JOIN unnest($1::text[], $2::text[], $3::text[]) AS d(symbol, interval, day)
-           ON b.symbol = d.symbol AND b.interval = d.interval AND b.day = d.day
-         ORDER BY b.symbol, b.interval, b.time
+           ON b.interval = d.interval AND b.day = d.day AND b.symbol = d.symbol
+         ORDER BY b.interval, b.day, b.symbol, b.time
          FOR UPDATE OF b
        )
-       DELETE FROM bars b USING locked l WHERE b.symbol = l.symbol AND b.interval = l.interval AND b.time = l.time`,
+       DELETE FROM bars b USING locked l
+       WHERE b.interval = l.interval AND b.day = l.day AND b.symbol = l.symbol AND b.time = l.time`,
     values: cols,
   });
-  // DISTINCT ON: a (symbol, interval, time) twice in the batch keeps the last, as sequential
-  // upserts would (ON CONFLICT may not touch one row twice in a statement). Inserted in key
-  // order, as the bars were locked.
+  // DISTINCT ON: a key twice in the batch keeps the last, as sequential upserts would (ON
+  // CONFLICT may not touch one row twice in a statement). Inserted in key order, as the bars
+  // were locked.
   await c.query({
     name: 'pmd_merge_bars',
     text: `INSERT INTO bars (symbol, interval, time, day, open, high, low, close, volume, transactions)
-       SELECT DISTINCT ON (symbol, interval, time) symbol, interval, time, day, open, high, low, close, volume, transactions
-       FROM pmd_incoming ORDER BY symbol, interval, time, seq DESC
-       ON CONFLICT (symbol, interval, time) DO UPDATE SET
-         day = excluded.day, open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+       SELECT DISTINCT ON (interval, day, symbol, time) symbol, interval, time, day, open, high, low, close, volume, transactions
+       FROM pmd_incoming ORDER BY interval, day, symbol, time, seq DESC
+       ON CONFLICT (interval, day, symbol, time) DO UPDATE SET
+         open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
          volume = excluded.volume, transactions = excluded.transactions`,
   });
   return created;
@@ -199,6 +206,53 @@ export async function markDone(c: pg.PoolClient, processId: number, ingested: re
       files.reduce((sum, b) => sum + b.file.size, 0),
       [...new Set(files.map((b) => b.job.job))],
     ],
+  });
+}
+
+/** Tickers by interval, to list in bar_symbols. */
+export type Listed = Map<string, Set<string>>;
+
+/** The tickers with rows in ticker jobs' files (only their jobs' tickers are merged). */
+function plainTickers(files: readonly CompletedFile[]): Listed {
+  const listed: Listed = new Map();
+  for (const b of files) {
+    const wanted = new Set(b.job.tickers);
+    addTickers(
+      listed,
+      b.job.interval,
+      b.rows.map((r) => r.ticker).filter((t) => wanted.has(t)),
+    );
+  }
+  return listed;
+}
+
+export function addTickers(listed: Listed, interval: string, tickers: Iterable<string>): void {
+  let set = listed.get(interval);
+  if (set === undefined) listed.set(interval, (set = new Set()));
+  for (const t of tickers) set.add(t);
+}
+
+/**
+ * Lists the tickers in bar_symbols, in one statement sorted by its key (an insert of a key another
+ * transaction has just inserted waits for it: one order for all, after the bars). A ticker
+ * already listed costs one index probe; nothing is ever taken off (a replaced day leaves it).
+ */
+export async function listTickers(c: pg.PoolClient, listed: Listed): Promise<void> {
+  const intervals: string[] = [];
+  const symbols: string[] = [];
+  for (const [interval, set] of listed) {
+    for (const s of set) {
+      intervals.push(interval);
+      symbols.push(s);
+    }
+  }
+  if (symbols.length === 0) return;
+  await c.query({
+    name: 'pmd_list_tickers',
+    text: `INSERT INTO bar_symbols (interval, symbol)
+       SELECT * FROM unnest($1::text[], $2::text[]) AS u(interval, symbol) ORDER BY interval, symbol
+       ON CONFLICT DO NOTHING`,
+    values: [intervals, symbols],
   });
 }
 

@@ -13,7 +13,7 @@ import { binaryTuples, lastOfEachKey } from './binary.js';
 import { clearMarketDay, insertStaged, scopeDay, STAGE_COLUMNS, type MarketFile } from './bulk.js';
 import type { Db } from './db.js';
 import { LIVE_SQL } from './live.js';
-import { lockUndone, markDone } from './merge.js';
+import { addTickers, listTickers, lockUndone, markDone, type Listed } from './merge.js';
 import { LOCK_NAMESPACE } from './schema.js';
 
 /** What a sink needs of its queue. */
@@ -72,6 +72,8 @@ class PostgresSink implements FileSink {
   /** Every key staged so far came once, in increasing order (a plain INSERT then suffices). */
   #unique = true;
   #last: { ticker: string; time: number } | undefined;
+  /** The tickers staged so far, for bar_symbols. */
+  #tickers: Listed = new Map();
   /** A write failed: what is staged is unknown until a reset. */
   #broken: unknown;
   #ended = false;
@@ -103,6 +105,7 @@ class PostgresSink implements FileSink {
       throw error;
     }
     this.#rows += chunk.length;
+    addTickers(this.#tickers, this.#file.job.interval, chunk.ticker);
     const end = chunk.length - 1;
     this.#last = { ticker: chunk.ticker[end] as string, time: chunk.time[end] as number };
   }
@@ -113,6 +116,7 @@ class PostgresSink implements FileSink {
     this.#rows = 0;
     this.#unique = true;
     this.#last = undefined;
+    this.#tickers = new Map();
     this.#broken = undefined;
   }
 
@@ -129,6 +133,7 @@ class PostgresSink implements FileSink {
           if (todo !== undefined) {
             await clearMarketDay(c, m);
             if (this.#rows > 0) await insertStaged(c, m, this.#table, this.#unique);
+            await listTickers(c, this.#tickers);
             await markDone(c, id, [scopeDay(m, this.#rows)], [m]);
           }
           await c.query(`DROP TABLE IF EXISTS ${this.#table}`);

@@ -2,6 +2,7 @@
 // same jobs. This module holds the Store's reads and bookkeeping; each process's claims on files
 // are its queue's (queue.ts), and every statement goes through the one pool of db.ts.
 import type { CorporateActions } from '../../actions/types.js';
+import { formatDay, parseDay } from '../../dates.js';
 import type { Bar } from '../../types.js';
 import type { DoneKey, JobProgress, JobSpec, JobStatus, Store, StoredActions, WorkQueue } from '../types.js';
 import * as actions from './actions.js';
@@ -114,10 +115,13 @@ export class PostgresStore implements Store {
   }
 
   async readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]> {
+    // One probe of the primary key (interval, day, symbol, time) per calendar day of the window.
+    // Two day files holding one time (overlapping files) both keep it: the later file's is read,
+    // as the SQLite cache does.
     return this.#db.query<Bar>(
-      `SELECT time, open, high, low, close, volume, transactions FROM bars
-       WHERE symbol = $1 AND interval = $2 AND time >= $5 AND time < $6 AND day >= $3 AND day <= $4 ORDER BY time`,
-      [symbol, interval, start, end, ...timeBounds(start, end)],
+      `SELECT DISTINCT ON (time) time, open, high, low, close, volume, transactions FROM bars
+       WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = $3 ORDER BY time, day DESC`,
+      [interval, windowDays(start, end), symbol],
       'pmd_read_bars',
     );
   }
@@ -130,24 +134,14 @@ export class PostgresStore implements Store {
   ): Promise<{ first: number; last: number } | undefined> {
     const [row] = await this.#db.query<{ first: number | null; last: number | null }>(
       `SELECT MIN(time) AS first, MAX(time) AS last FROM bars
-       WHERE symbol = ANY($1::text[]) AND interval = $2 AND time >= $5 AND time < $6 AND day >= $3 AND day <= $4`,
-      [[...symbols], interval, start, end, ...timeBounds(start, end)],
+       WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = ANY($3::text[])`,
+      [interval, windowDays(start, end), [...symbols]],
     );
     return row?.first == null || row.last == null ? undefined : { first: row.first, last: row.last };
   }
 
   async listSymbols(interval: string): Promise<string[]> {
-    // A loose index scan: one index seek per ticker instead of reading every bar.
-    const rows = await this.#db.query<{ symbol: string }>(
-      `WITH RECURSIVE s AS (
-         (SELECT symbol FROM bars ORDER BY symbol LIMIT 1)
-         UNION ALL
-         SELECT (SELECT b.symbol FROM bars b WHERE b.symbol > s.symbol ORDER BY b.symbol LIMIT 1) FROM s WHERE s.symbol IS NOT NULL
-       )
-       SELECT symbol FROM s WHERE symbol IS NOT NULL
-         AND EXISTS (SELECT 1 FROM bars b WHERE b.symbol = s.symbol AND b.interval = $1)`,
-      [interval],
-    );
+    const rows = await this.#db.query<{ symbol: string }>('SELECT symbol FROM bar_symbols WHERE interval = $1', [interval]);
     // Sorted here in code-unit order: the database's collation may order text otherwise.
     return rows.map((r) => r.symbol).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
@@ -206,13 +200,12 @@ export class PostgresStore implements Store {
   }
 }
 
-/** A day file's bars start within a day of its date, whatever the time zone (stocks: New York; crypto: UTC). */
-const MARGIN_MS = 3 * 86_400_000;
-
-/**
- * Bar times (ms) that bound the day files of [start, end], with a margin: the reads of a ticker
- * walk the primary key (symbol, interval, time), and the day test stays the exact one.
- */
-function timeBounds(start: string, end: string): [number, number] {
-  return [Date.parse(`${start}T00:00:00Z`) - MARGIN_MS, Date.parse(`${end}T00:00:00Z`) + 86_400_000 + MARGIN_MS];
+/** Every calendar day of [start, end] ('YYYY-MM-DD'): the days a window's bars are keyed under. */
+export function windowDays(start: string, end: string): string[] {
+  const first = parseDay(start);
+  const last = parseDay(end);
+  const days: string[] = [];
+  if (first === undefined || last === undefined) return days;
+  for (let ms = first; ms <= last; ms += 86_400_000) days.push(formatDay(ms));
+  return days;
 }
