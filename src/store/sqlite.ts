@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ActionStore } from '../cache/actions.js';
 import { BarStore } from '../cache/bars.js';
 import { DayReplacer } from '../cache/bulk.js';
-import { CACHE_FILE, openDatabase, type Db } from '../cache/database.js';
+import { CACHE_FILE, openDatabase, WRITE_CACHE_KIB, type Db } from '../cache/database.js';
 import { StagedFile } from '../cache/staging.js';
 import { ProgressStore } from '../progress/store.js';
 import type { Bar, DayFile, JobCounts, RowColumns } from '../types.js';
@@ -171,6 +171,8 @@ export class SqliteStore implements Store {
   }
 
   async openQueue(): Promise<WorkQueue> {
+    // A run writes in bulk: the page cache a reader keeps small is raised for it (database.ts).
+    this.#db.pragma(`cache_size = -${WRITE_CACHE_KIB}`);
     return new LocalQueue(this);
   }
 
