@@ -10,18 +10,13 @@ export interface BarRow extends Bar {
 }
 
 /**
- * The calendar days of [@start, @end], clamped to the interval's first and last stored day (a read
- * from '0000-01-01' must not walk 2,000 years). Bars are keyed by day first (database.ts): a
- * ticker's bars are one seek per day, ~1 ms for 5 years of days (bench/sqlite-bulk.ts).
+ * A ticker's bars, a seek per day: bars are keyed by day first (database.ts), and bar_days holds
+ * the days that have bars of each interval, so a read from '0000-01-01' seeks only those (5 years
+ * of daily bars: ~1,255 seeks, a few ms; bench/sqlite-bulk.ts). CROSS JOIN keeps SQLite's order:
+ * the days outside, ascending, a seek into bars for each.
  */
-const DAYS = `
-  WITH RECURSIVE
-    span(lo, hi) AS (SELECT max(@start, (SELECT min(day) FROM bars WHERE interval = @interval)),
-                            min(@end, (SELECT max(day) FROM bars WHERE interval = @interval))),
-    days(day) AS (SELECT lo FROM span WHERE lo <= hi
-                  UNION ALL SELECT date(day, '+1 day') FROM days, span WHERE day < hi)`;
-// CROSS JOIN keeps SQLite's join order: days outside, a seek into bars for each.
-const OF_SYMBOL = 'FROM days CROSS JOIN bars b ON b.interval = @interval AND b.day = days.day AND b.symbol = @symbol';
+const OF_SYMBOL = `FROM bar_days d CROSS JOIN bars b ON b.interval = d.interval AND b.day = d.day AND b.symbol = @symbol
+  WHERE d.interval = @interval AND d.day >= @start AND d.day <= @end`;
 const EVER = { start: '0000-01-01', end: '9999-12-31' };
 
 interface Window {
@@ -41,6 +36,7 @@ export class BarStore {
   readonly #select;
   readonly #range;
   readonly #any;
+  readonly #day;
   readonly #days;
   readonly #deleteDay;
 
@@ -55,11 +51,12 @@ export class BarStore {
       VALUES (?, ?, ?, ?, ?, ?, ?)`);
     // No ORDER BY: rows come day after day, each day's by time (the key's order), and a sort of a
     // month of minute bars cost a third more than the whole read (bench/sqlite-bulk.ts, minute).
-    this.#select = db.prepare<Window, Bar>(`${DAYS} SELECT b.time, b.open, b.high, b.low, b.close, b.volume, b.transactions ${OF_SYMBOL}`);
+    this.#select = db.prepare<Window, Bar>(`SELECT b.time, b.open, b.high, b.low, b.close, b.volume, b.transactions ${OF_SYMBOL}`);
     this.#range = db.prepare<Window, { first: number | null; last: number | null }>(
-      `${DAYS} SELECT MIN(b.time) AS first, MAX(b.time) AS last ${OF_SYMBOL}`,
+      `SELECT MIN(b.time) AS first, MAX(b.time) AS last ${OF_SYMBOL}`,
     );
-    this.#any = db.prepare<Window, { n: number }>(`${DAYS} SELECT 1 AS n ${OF_SYMBOL} LIMIT 1`);
+    this.#any = db.prepare<Window, { n: number }>(`SELECT 1 AS n ${OF_SYMBOL} LIMIT 1`);
+    this.#day = db.prepare('INSERT OR IGNORE INTO bar_days (interval, day) VALUES (?, ?)');
     this.#days = db.prepare<[string, string, string, string], { day: string; etag: string }>(
       'SELECT day, etag FROM ingested_days WHERE symbol = ? AND interval = ? AND day >= ? AND day <= ?',
     );
@@ -73,6 +70,12 @@ export class BarStore {
   upsert(interval: string, rows: readonly BarRow[]): void {
     for (const r of rows) this.#upsert.run(r.symbol, interval, r.time, r.day, r.open, r.high, r.low, r.close, r.volume, r.transactions);
     this.listed.add(interval, new Set(rows.map((r) => r.symbol)));
+    for (const day of new Set(rows.map((r) => r.day))) this.markDay(interval, day);
+  }
+
+  /** Records that (interval, day) has bars (a day whose bars all go later stays: a seek that finds none). */
+  markDay(interval: string, day: string): void {
+    this.#day.run(interval, day);
   }
 
   /**

@@ -91,6 +91,7 @@ export class DayReplacer {
     const named = { interval, day };
     const replaced = this.#remove(named, prefix);
     this.#insert.insert(columns, named);
+    this.#bars.markDay(interval, day);
     this.#bars.listed.add(interval, columns.ticker);
     this.#unlistDropped(named, replaced);
   }
@@ -105,6 +106,7 @@ export class DayReplacer {
          SELECT symbol, @interval, time, @day, open, high, low, close, volume, transactions FROM temp."${table}" WHERE true ORDER BY rowid`,
       )
       .run(named);
+    this.#bars.markDay(interval, day);
     this.#bars.listed.addDay(interval, day);
     this.#unlistDropped(named, replaced);
   }

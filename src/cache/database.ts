@@ -20,7 +20,7 @@ const MIGRATABLE = new Set([2, 3]);
 // at 11,000 places of the table and wrote ~11,000 pages a file (bench/sqlite-bulk.ts: ~25k rows/s
 // once the table outgrew the page cache, against ~1M). A ticker's read seeks once per day
 // (bars.ts), a few ms for 5 years. bar_symbols lists the tickers that have bars, since no index
-// leads with the symbol any more.
+// leads with the symbol any more, and bar_days the days a read seeks.
 const BARS_TABLE = `
 CREATE TABLE IF NOT EXISTS bars (
   symbol TEXT NOT NULL,
@@ -41,6 +41,13 @@ CREATE TABLE IF NOT EXISTS bar_symbols (
   interval TEXT NOT NULL,
   symbol TEXT NOT NULL,
   PRIMARY KEY (interval, symbol)
+) WITHOUT ROWID;
+
+-- The days that have bars of each interval: a ticker's read seeks those, not every calendar day.
+CREATE TABLE IF NOT EXISTS bar_days (
+  interval TEXT NOT NULL,
+  day TEXT NOT NULL,
+  PRIMARY KEY (interval, day)
 ) WITHOUT ROWID;
 `;
 
@@ -171,6 +178,8 @@ function initDatabase(cacheDir: string): Db {
     // with the 16 MB default and ~20 ms with 2 MB, measured here. A run's queue raises it for its
     // bulk writes (WRITE_CACHE_KIB, store/sqlite.ts).
     db.pragma(`cache_size = -${READ_CACHE_KIB}`);
+    // Staging of large files (staging.ts) in a temp file, never in memory, whatever the build's default.
+    db.pragma('temp_store = FILE');
     // One write transaction for check, tables and version: a second process opening a fresh
     // cache at the same moment must not see the tables before their version.
     db.transaction(() => {
@@ -205,5 +214,6 @@ function rekeyBars(db: Db): void {
       SELECT symbol, interval, time, day, open, high, low, close, volume, transactions FROM bars_v3
       ORDER BY interval, day, symbol, time;
     INSERT OR IGNORE INTO bar_symbols (interval, symbol) SELECT DISTINCT interval, symbol FROM bars_v3;
+    INSERT OR IGNORE INTO bar_days (interval, day) SELECT DISTINCT interval, day FROM bars;
     DROP TABLE bars_v3;`);
 }
