@@ -121,7 +121,7 @@ export class PostgresStore implements Store {
     return this.#db.query<Bar>(
       `SELECT DISTINCT ON (time) time, open, high, low, close, volume, transactions FROM bars
        WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = $3 ORDER BY time, day DESC`,
-      [interval, windowDays(start, end), symbol],
+      [interval, await this.#storedDays(interval, start, end), symbol],
       'pmd_read_bars',
     );
   }
@@ -135,9 +135,23 @@ export class PostgresStore implements Store {
     const [row] = await this.#db.query<{ first: number | null; last: number | null }>(
       `SELECT MIN(time) AS first, MAX(time) AS last FROM bars
        WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = ANY($3::text[])`,
-      [interval, windowDays(start, end), [...symbols]],
+      [interval, await this.#storedDays(interval, start, end), [...symbols]],
     );
     return row?.first == null || row.last == null ? undefined : { first: row.first, last: row.last };
+  }
+
+  /**
+   * The calendar days of [start, end] clamped to the interval's first and last stored day: a read
+   * of everything stored (from '0000-01-01') must not probe two thousand years of days.
+   */
+  async #storedDays(interval: string, start: string, end: string): Promise<string[]> {
+    const [span] = await this.#db.query<{ lo: string | null; hi: string | null }>(
+      'SELECT min(day) AS lo, max(day) AS hi FROM bars WHERE interval = $1',
+      [interval],
+      'pmd_stored_days',
+    );
+    if (!span?.lo || !span.hi) return [];
+    return windowDays(start > span.lo ? start : span.lo, end < span.hi ? end : span.hi);
   }
 
   async listSymbols(interval: string): Promise<string[]> {
