@@ -78,6 +78,7 @@ describe('Dispatch', () => {
         size: 100,
         etag: 'e-2026-01-05',
         tickers: ['TSLA', 'AAPL'],
+        all: false,
         lastModified: '2026-01-06T00:00:00.000Z',
       },
     ]);

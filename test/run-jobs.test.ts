@@ -12,7 +12,7 @@ describe('Jobs', () => {
       expect(jobs.get(plan.job).spec).toEqual(jobSpec(plan));
     }
     expect(jobs.specs().map((s) => s.job)).toEqual(all.map((p) => p.job));
-    expect(jobSpec(all[0] ?? (undefined as never))).toEqual({ job: all[0]?.job, dataset: 'us_stocks_sip/day_aggs_v1', interval: '1d', tickers: ['TSLA', 'AAPL'] });
+    expect(jobSpec(all[0] ?? (undefined as never))).toEqual({ job: all[0]?.job, dataset: 'us_stocks_sip/day_aggs_v1', interval: '1d', tickers: ['TSLA', 'AAPL'], all: false });
   });
 
   it('an id that is not one of the run\'s jobs is a RangeError', () => {
