@@ -180,6 +180,9 @@ function initDatabase(cacheDir: string): Db {
     db.pragma(`cache_size = -${READ_CACHE_KIB}`);
     // Staging of large files (staging.ts) in a temp file, never in memory, whatever the build's default.
     db.pragma('temp_store = FILE');
+    // A cache at this version has its tables (they were created in the transaction that set it):
+    // no write transaction then, which every read would otherwise pay for (and a WAL frame each).
+    if ((db.pragma('user_version', { simple: true }) as number) === SCHEMA_VERSION) return db;
     // One write transaction for check, tables and version: a second process opening a fresh
     // cache at the same moment must not see the tables before their version.
     db.transaction(() => {
