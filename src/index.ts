@@ -12,7 +12,7 @@ export type { ErrorCode } from './errors.js';
 export type { PreloadReport, Failure, JobReport } from './preload.js';
 export type { ReadOptions } from './read-bars.js';
 export type { SyncOptions, SyncReport, SyncPart } from './sync.js';
-export type { ExportOptions, ExportReport, ExportedFile, ExportEvent, ExportReadEvent, ExportFileEvent, ExportFormat, ExportPartition } from './export/types.js';
+export type { ExportOptions, ExportReport, ExportedFile, ExportEvent, ExportReadEvent, ExportScanEvent, ExportFileEvent, ExportFormat, ExportPartition } from './export/types.js';
 export type { ActionsOptions, CorporateActionsReport, SplitFactor, DividendFactor } from './actions/list.js';
 export type { Adjust, Split, Dividend } from './actions/types.js';
 export type { PreloadOptions, Period, Interval } from './options.js';

@@ -24,10 +24,14 @@ export interface ParsedRow extends Bar {
  * Rows of one file of an `--all` job, in columns: what a worker thread hands over for the whole
  * market (typed arrays are transferred, not copied, and hold no object per row).
  */
-export interface RowColumns {
+export interface RowColumns extends BarColumns {
   length: number;
   /** The ticker of each row. */
   ticker: string[];
+}
+
+/** Bars in columns, one typed array per field. */
+export interface BarColumns {
   /** Start of each bar in ms since the epoch, UTC. */
   time: Float64Array;
   open: Float64Array;

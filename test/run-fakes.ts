@@ -164,7 +164,10 @@ export class FakeStore implements Store {
   }
   listSymbols(): Promise<string[]> {
     return Promise.resolve([]);
+  }  scanDays(): AsyncIterable<never> {
+    throw new Error('not used by runs');
   }
+
   barRange(): Promise<{ first: number; last: number } | undefined> {
     return Promise.resolve(this.range);
   }

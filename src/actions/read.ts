@@ -17,11 +17,21 @@ import type { Adjust } from './types.js';
  * raw bars passed off as adjusted.
  */
 export async function adjustBars(store: Store, symbol: string, ticker: string, dataset: string, bars: Bar[], adjust: Adjust): Promise<Bar[]> {
-  if (adjust === 'none' || !hasActions(dataset) || bars.length === 0) return bars;
+  if (bars.length === 0) return bars;
+  const steps = await adjustmentOf(store, symbol, ticker, dataset, adjust);
+  return steps.length === 0 ? bars : applyAdjustment(bars, steps, sessionDay);
+}
+
+/**
+ * The step function `adjustBars` applies to `ticker`'s bars (empty: nothing to adjust), for a
+ * caller that multiplies rows by `factorFor(steps, sessionDay(time))` itself (a bulk export).
+ * @throws ConfigurationError as `adjustBars`, when a stock has no stored actions.
+ */
+export async function adjustmentOf(store: Store, symbol: string, ticker: string, dataset: string, adjust: Adjust): Promise<Step[]> {
+  if (adjust === 'none' || !hasActions(dataset)) return [];
   const actions = await store.getActions(ticker);
   if (actions === undefined) throw missingActions(symbol);
-  const { steps } = await stepsFor(store, ticker, actions, adjust);
-  return steps.length === 0 ? bars : applyAdjustment(bars, steps, sessionDay);
+  return (await stepsFor(store, ticker, actions, adjust)).steps;
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { ScanKey } from '../store/scan.js';
+import type { ScanRow } from '../store/types.js';
 import type { Bar } from '../types.js';
 import type { Db } from './database.js';
 import { SymbolList } from './symbols.js';
@@ -39,6 +41,8 @@ export class BarStore {
   readonly #day;
   readonly #days;
   readonly #deleteDay;
+  readonly #page;
+  readonly #storedDays;
 
   constructor(db: Db) {
     this.#db = db;
@@ -61,6 +65,15 @@ export class BarStore {
       'SELECT day, etag FROM ingested_days WHERE symbol = ? AND interval = ? AND day >= ? AND day <= ?',
     );
     this.#deleteDay = db.prepare('DELETE FROM bars WHERE interval = ? AND day = ? AND symbol = ?');
+    // One day along the primary key, from just after a key: one seek, then rows in key order.
+    this.#page = db
+      .prepare<ScanKey & { interval: string; day: string; limit: number }, ScanRow>(
+        `SELECT symbol, time, open, high, low, close, volume, transactions FROM bars
+         WHERE interval = @interval AND day = @day AND (symbol, time) > (@symbol, @time)
+         ORDER BY symbol, time LIMIT @limit`,
+      )
+      .raw(true);
+    this.#storedDays = db.prepare<[string, string, string], string>('SELECT day FROM bar_days WHERE interval = ? AND day >= ? AND day <= ? ORDER BY day').pluck();
   }
 
   /**
@@ -119,6 +132,16 @@ export class BarStore {
     }
     bars.length = n;
     return bars;
+  }
+
+  /** The days of [start, end] that have bars of `interval`, ascending. */
+  days(interval: string, start: string, end: string): string[] {
+    return this.#storedDays.all(interval, start, end);
+  }
+
+  /** Up to `limit` bars of `interval` from day file `day` after `after`, in key order (store/scan.ts). */
+  page(interval: string, day: string, after: ScanKey, limit: number): ScanRow[] {
+    return this.#page.all({ interval, day, limit, ...after });
   }
 
   /** First and last bar time of these symbols' bars from the day files of [start, end]. */

@@ -144,6 +144,12 @@ class ProgressLine {
       if (now - this.#drawnAt < 100 && e.symbolsDone < e.symbolsTotal) return;
       this.#drawnAt = now;
       this.#draw(`export: read ${e.symbolsDone}/${e.symbolsTotal} symbols, ${this.#rows} rows`);
+    } else if (e.type === 'export-scan') {
+      this.#rows += e.rows;
+      const now = performance.now();
+      if (now - this.#drawnAt < 100 && e.daysDone < e.daysTotal) return;
+      this.#drawnAt = now;
+      this.#draw(`export: read ${e.daysDone}/${e.daysTotal} days (${e.day}), ${this.#rows} rows`);
     } else {
       this.#draw(`export: ${this.#rows} rows read; wrote ${e.filesDone}/${e.filesTotal} files (${e.path})`);
     }

@@ -1,6 +1,7 @@
 // The writer: DuckDB's Node client, an optional dependency loaded only when an export runs. Bars
 // go into a table of numbers only (the ticker as an id into a second table, the time as epoch ms,
-// the day as days since 1970), appended a data chunk of typed columns at a time, then each
+// the day as days since 1970), appended a data chunk at a time from typed columns (one chunk,
+// reused: a chunk per 2,048 rows held ~1 GB of native memory until the event loop turned), then each
 // partition is written with its own `COPY (SELECT ... WHERE <partition> ORDER BY symbol, time)`.
 // The table lives in a DuckDB database file in the staging directory under a memory limit, so
 // the whole market's bars spill to disk instead of filling memory (measured: README, Export).
@@ -9,6 +10,7 @@
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import type { Bar } from '../types.js';
+import type { ColumnBatch } from './columns.js';
 import type { ExportFormat } from './types.js';
 
 type DuckDbModule = typeof import('@duckdb/node-api');
@@ -30,7 +32,6 @@ const CHUNKS_PER_FLUSH = 64;
  * back when a partition is copied. The whole market's 5 years of day bars then stay under 500 MB RSS.
  */
 export const DEFAULT_MEMORY_LIMIT_MB = 128;
-const DAY_MS = 86_400_000;
 
 /** Loads the optional DuckDB client; `specifier` is for tests. */
 export async function loadDuckDb(specifier: string = DUCKDB_PACKAGE): Promise<DuckDbModule> {
@@ -49,14 +50,10 @@ export function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-/** Days since 1970-01-01 of a `YYYY-MM-DD` day. */
-export function dayNumber(day: string): number {
-  return Math.round(Date.parse(`${day}T00:00:00Z`) / DAY_MS);
-}
 
 // The stored columns turned into the exported ones (ids to tickers, epoch ms to a UTC timestamp).
 const SELECT = (interval: string): string =>
-  `s.symbol AS symbol, CAST(epoch_ms(CAST(b.time AS BIGINT)) AS TIMESTAMPTZ) AS time, CAST(DATE '1970-01-01' + b.day AS DATE) AS day, b.open AS open, b.high AS high, b.low AS low, b.close AS close, b.volume AS volume, CAST(b.transactions AS BIGINT) AS transactions, ${sqlString(interval)} AS interval`;
+  `s.symbol AS symbol, CAST(epoch_ms(CAST(b.time AS BIGINT)) AS TIMESTAMPTZ) AS time, CAST(DATE '1970-01-01' + b.day AS DATE) AS day, b.open AS open, b.high AS high, b.low AS low, b.close AS close, b.volume AS volume, CASE WHEN isnan(b.transactions) THEN NULL ELSE CAST(b.transactions AS BIGINT) END AS transactions, ${sqlString(interval)} AS interval`;
 // ISO 8601 in UTC with milliseconds, as `new Date(ms).toISOString()` prints it.
 const CSV_COLUMNS = `symbol, strftime(timezone('UTC', time), '%Y-%m-%dT%H:%M:%S.%gZ') AS time, strftime(day, '%Y-%m-%d') AS day, open, high, low, close, volume, transactions, interval`;
 
@@ -68,17 +65,30 @@ export class BarTable {
   readonly #instance: Instance;
   readonly #connection: Connection;
   readonly #appender: Appender;
-  readonly #chunkOf: (n: number) => import('@duckdb/node-api').DuckDBDataChunk;
+  readonly #chunk: import('@duckdb/node-api').DuckDBDataChunk;
   #symbols: string[] = [];
-  #columns: Array<Array<number | null>> = newColumns();
+  // The rows of the chunk being filled, column by column (the table's order).
+  readonly #sid = new Int32Array(CHUNK_ROWS);
+  readonly #time = new Float64Array(CHUNK_ROWS);
+  readonly #day = new Int32Array(CHUNK_ROWS);
+  readonly #open = new Float64Array(CHUNK_ROWS);
+  readonly #high = new Float64Array(CHUNK_ROWS);
+  readonly #low = new Float64Array(CHUNK_ROWS);
+  readonly #close = new Float64Array(CHUNK_ROWS);
+  readonly #volume = new Float64Array(CHUNK_ROWS);
+  /** NaN where a bar has no transactions (SELECT makes it NULL). */
+  readonly #tx = new Float64Array(CHUNK_ROWS);
+  readonly #src = new Int32Array(CHUNK_ROWS);
+  #n = 0;
   #rows = 0;
   #chunks = 0;
+  #dedupe = false;
 
-  private constructor(instance: Instance, connection: Connection, appender: Appender, chunkOf: (n: number) => import('@duckdb/node-api').DuckDBDataChunk) {
+  private constructor(instance: Instance, connection: Connection, appender: Appender, chunk: import('@duckdb/node-api').DuckDBDataChunk) {
     this.#instance = instance;
     this.#connection = connection;
     this.#appender = appender;
-    this.#chunkOf = chunkOf;
+    this.#chunk = chunk;
   }
 
   /** Opens a fresh database in `dir` (the staging directory: removed with it). */
@@ -90,14 +100,15 @@ export class BarTable {
     try {
       const connection = await instance.connect();
       await connection.run(`SET TimeZone = 'UTC'`);
+      // src: the stored day file of a scanned row (days since 1970), for `dedupe`; 0 when read per symbol.
       await connection.run(
-        'CREATE TABLE bars (sid INTEGER NOT NULL, time DOUBLE NOT NULL, day INTEGER NOT NULL, open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE, transactions DOUBLE)',
+        'CREATE TABLE bars (sid INTEGER NOT NULL, time DOUBLE NOT NULL, day INTEGER NOT NULL, open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE, transactions DOUBLE, src INTEGER NOT NULL)',
       );
       await connection.run('CREATE TABLE symbols (sid INTEGER PRIMARY KEY, symbol VARCHAR NOT NULL)');
       const appender = await connection.createAppender('bars');
       const { INTEGER, DOUBLE, DuckDBDataChunk } = duck;
-      const types: DuckDbType[] = [INTEGER, DOUBLE, INTEGER, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE];
-      return new BarTable(instance, connection, appender, (n) => DuckDBDataChunk.create(types, n));
+      const types: DuckDbType[] = [INTEGER, DOUBLE, INTEGER, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, INTEGER];
+      return new BarTable(instance, connection, appender, DuckDBDataChunk.create(types, CHUNK_ROWS));
     } catch (error) {
       instance.closeSync();
       throw error;
@@ -113,46 +124,77 @@ export class BarTable {
   }
 
   /**
+   * Keeps one row per (symbol, time) when the partitions are written, the one of the latest day
+   * file (`src`), as a read per symbol does: for scanned rows of day files that overlap.
+   */
+  dedupe(): void {
+    this.#dedupe = true;
+  }
+
+  /**
    * Appends bars of symbol `sid`, each with its day (days since 1970, from `dayOf`), a data chunk at a
    * time. Resolves after yielding to the event loop every few chunks.
    */
   async append(sid: number, bars: readonly Bar[], dayOf: (timeMs: number) => number): Promise<void> {
-    let [ids, time, day, open, high, low, close, volume, tx] = this.#columns as Columns;
     for (const b of bars) {
-      ids.push(sid);
-      time.push(b.time);
-      day.push(dayOf(b.time));
-      open.push(b.open);
-      high.push(b.high);
-      low.push(b.low);
-      close.push(b.close);
-      volume.push(b.volume);
-      tx.push(b.transactions === null ? null : Math.round(b.transactions));
-      if (ids.length < CHUNK_ROWS) continue;
-      const chunks = this.#appendChunk();
-      // A fresh set of columns: the full ones now belong to the appended chunk.
-      [ids, time, day, open, high, low, close, volume, tx] = this.#columns as Columns;
-      if (chunks % CHUNKS_PER_FLUSH === 0) {
+      if (this.#put(sid, b.time, dayOf(b.time), b.open, b.high, b.low, b.close, b.volume, b.transactions)) await yieldToLoop();
+    }
+  }
+
+  /** Adds one row; true every few chunks, when the caller should yield to the event loop. */
+  #put(sid: number, time: number, day: number, open: number, high: number, low: number, close: number, volume: number, transactions: number | null): boolean {
+    const i = this.#n;
+    this.#sid[i] = sid;
+    this.#time[i] = time;
+    this.#day[i] = day;
+    this.#open[i] = open;
+    this.#high[i] = high;
+    this.#low[i] = low;
+    this.#close[i] = close;
+    this.#volume[i] = volume;
+    this.#tx[i] = transactions === null ? Number.NaN : Math.round(transactions);
+    this.#src[i] = 0;
+    this.#n = i + 1;
+    if (this.#n < CHUNK_ROWS) return false;
+    return this.#appendChunk() % CHUNKS_PER_FLUSH === 0;
+  }
+
+  /** Appends a batch of scanned rows (columns.ts), a data chunk at a time, yielding every few chunks. */
+  async appendBatch(b: ColumnBatch): Promise<void> {
+    this.#appendChunk();
+    const chunk = this.#chunk;
+    const columns = [b.sid, b.time, b.day, b.open, b.high, b.low, b.close, b.volume, b.transactions, b.src];
+    for (let from = 0; from < b.n; from += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, b.n - from);
+      chunk.rowCount = n;
+      // The typed columns are read by index, as an array of numbers would be.
+      columns.forEach((c, i) => chunk.setColumnValues(i, c.subarray(from, from + n) as unknown as readonly number[]));
+      this.#appender.appendDataChunk(chunk);
+      this.#rows += n;
+      if (++this.#chunks % CHUNKS_PER_FLUSH === 0) {
         this.#appender.flushSync();
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await yieldToLoop();
       }
     }
   }
 
   /** Rows appended so far. */
   get rows(): number {
-    return this.#rows + (this.#columns[0]?.length ?? 0);
+    return this.#rows + this.#n;
   }
 
   #appendChunk(): number {
-    const n = this.#columns[0]?.length ?? 0;
+    const n = this.#n;
     if (n === 0) return this.#chunks;
-    const chunk = this.#chunkOf(n);
-    chunk.setColumns(this.#columns);
+    const chunk = this.#chunk;
+    chunk.rowCount = n;
+    const columns = [this.#sid, this.#time, this.#day, this.#open, this.#high, this.#low, this.#close, this.#volume, this.#tx, this.#src];
+    columns.forEach((c, i) => chunk.setColumnValues(i, c.subarray(0, n) as unknown as readonly number[]));
     this.#appender.appendDataChunk(chunk);
-    this.#columns = newColumns();
+    this.#n = 0;
     this.#rows += n;
-    return ++this.#chunks;
+    if (++this.#chunks % CHUNKS_PER_FLUSH === 0) this.#appender.flushSync();
+    return this.#chunks;
   }
 
   /** Appends what is buffered, and the symbols' names: call once, before `write`. */
@@ -178,7 +220,8 @@ export class BarTable {
    * (symbol, time), to `path`. Returns the rows written.
    */
   async write(where: string, path: string, format: ExportFormat, interval: string, metadata: Readonly<Record<string, string>>): Promise<number> {
-    const query = `SELECT ${SELECT(interval)} FROM bars b JOIN symbols s ON s.sid = b.sid WHERE ${where} ORDER BY b.sid, b.time`;
+    const once = this.#dedupe ? ' QUALIFY row_number() OVER (PARTITION BY b.sid, b.time ORDER BY b.src DESC) = 1' : '';
+    const query = `SELECT ${SELECT(interval)} FROM bars b JOIN symbols s ON s.sid = b.sid WHERE ${where}${once} ORDER BY b.sid, b.time`;
     let sql: string;
     if (format === 'csv') {
       sql = `COPY (SELECT ${CSV_COLUMNS} FROM (${query})) TO ${sqlString(path)} (FORMAT csv, HEADER true)`;
@@ -203,8 +246,8 @@ export class BarTable {
   }
 }
 
-type Columns = [number[], number[], number[], number[], number[], number[], number[], number[], Array<number | null>];
-
-function newColumns(): Array<Array<number | null>> {
-  return Array.from({ length: 9 }, () => []);
+/** Lets the event loop run (DuckDB's client frees native memory from it). */
+export function yieldToLoop(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }
+

@@ -1,7 +1,7 @@
 // `exportBars`: the bars of the store (no network) as a Parquet or CSV lake under one directory.
 // Read a symbol at a time through the same steps as `readBars` (stored bars, adjusted, then
-// aggregated), appended to the writer's table (duckdb.ts), written per partition into staging,
-// swapped into place.
+// aggregated), or for `'all'` of bars as stored in one scan of the store (scan.ts), appended to
+// the writer's table (duckdb.ts), written per partition into staging, swapped into place.
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import type { Store } from '../store/types.js';
 import { BarTable, DEFAULT_MEMORY_LIMIT_MB, loadDuckDb } from './duckdb.js';
 import { claimOut, createStaging, inside, swapIntoPlace, writeMarker } from './layout.js';
 import { Partitions } from './partition.js';
+import { appendScanned, canScan } from './scan.js';
 import { planStored } from './stored.js';
 import { EXPORT_FORMATS, EXPORT_PARTITIONS, type ExportEvent, type ExportOptions, type ExportReport, type ExportedFile } from './types.js';
 
@@ -100,6 +101,17 @@ export async function exportBars(symbols: readonly string[] | 'all', options: Ex
       const tickers = [...new Set(reads.map((r) => r.s.ticker))].sort();
       const sid = new Map(tickers.map((t, i) => [t, i]));
       t.setSymbols(tickers);
+      if (named === undefined && canScan(stored.plans, e.partition)) {
+        // The whole market as stored: one pass along the store's day-major key (scan.ts).
+        const cacheDir = store.kind === 'sqlite' ? o.cacheDir : undefined;
+        const { rows, years } = await appendScanned(store, cacheDir, t, stored.plans, sid, o.adjust, { stopped, onProgress: e.onProgress });
+        parts.addYears(years);
+        for (const [id, ticker] of tickers.entries()) {
+          if ((rows[id] ?? 0) > 0) parts.addSymbol(id, ticker);
+          ((rows[id] ?? 0) > 0 ? exported : empty).push(ticker);
+        }
+        return stored;
+      }
       for (const { plan, s } of reads) {
         stopped();
         const bars = await readSymbolBars(store, plan, s, o.adjust);

@@ -1,7 +1,7 @@
 // Which partition each exported row falls in: its directory under `out` and the SQL that selects
 // its rows from the writer's table (columns `b.day`, days since 1970, and `b.sid`, the symbol's id).
 import { sessionDay } from '../actions/adjust.js';
-import { dayNumber } from './duckdb.js';
+import { dayNumber } from './columns.js';
 import { encodePartitionValue } from './layout.js';
 import type { ExportPartition } from './types.js';
 
@@ -47,6 +47,11 @@ export class Partitions {
   addSymbol(sid: number, ticker: string): void {
     if (this.#mode === 'symbol') this.#add(`${this.#intervalDir}/symbol=${encodePartitionValue(ticker)}`, `b.sid = ${sid}`);
     else if (this.#mode === 'none') this.#add(this.#intervalDir, 'TRUE');
+  }
+
+  /** Notes rows of these years (YYYY) of session days, found without `dayOf` (a scan, columns.ts). */
+  addYears(years: Iterable<string>): void {
+    if (this.#mode === 'year') for (const y of years) this.#addYear(y);
   }
 
   /** Every partition found, sorted by directory. */

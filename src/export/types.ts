@@ -16,6 +16,17 @@ export interface ExportReadEvent {
   symbolsTotal: number;
 }
 
+/** `--all` of stored bars as they are (day bars, minutes): a day file's rows read from the store's scan. */
+export interface ExportScanEvent {
+  type: 'export-scan';
+  /** The day file, YYYY-MM-DD. */
+  day: string;
+  /** Rows of it taken (of the tickers exported). */
+  rows: number;
+  daysDone: number;
+  daysTotal: number;
+}
+
 /** One file has been written into the staging directory (not yet in place). */
 export interface ExportFileEvent {
   type: 'export-file';
@@ -27,7 +38,7 @@ export interface ExportFileEvent {
   filesTotal: number;
 }
 
-export type ExportEvent = ExportReadEvent | ExportFileEvent;
+export type ExportEvent = ExportReadEvent | ExportScanEvent | ExportFileEvent;
 
 /**
  * Options of `exportBars`: where the bars are and which window (as for `readBars`; with no

@@ -10,8 +10,9 @@ import { StagedFile } from '../cache/staging.js';
 import { ProgressStore } from '../progress/store.js';
 import type { Bar, DayFile, JobCounts, RowColumns } from '../types.js';
 import type { CorporateActions } from '../actions/types.js';
+import { scanByKey } from './scan.js';
 import { allScope, tickerPrefix } from './scope.js';
-import type { CompletedFile, DoneKey, FileSink, JobProgress, JobSpec, JobStatus, Store, StoredActions, WorkItem, WorkQueue } from './types.js';
+import type { CompletedFile, DoneKey, FileSink, JobProgress, JobSpec, JobStatus, Store, StoredActions, StoredDayChunk, WorkItem, WorkQueue } from './types.js';
 
 /** Opens (creating if needed) the SQLite store in `cacheDir`. */
 export function openSqliteStore(cacheDir: string): SqliteStore {
@@ -123,6 +124,11 @@ export class SqliteStore implements Store {
 
   async listSymbols(interval: string): Promise<string[]> {
     return this.#bars.symbols(interval);
+  }
+
+  scanDays(interval: string, start: string, end: string, maxRows: number): AsyncIterable<StoredDayChunk> {
+    const days = this.#bars.days(interval, start, end);
+    return scanByKey(days, (day, after, limit) => this.#bars.page(interval, day, after, limit), maxRows);
   }
 
   async getJob(job: string): Promise<JobProgress | undefined> {

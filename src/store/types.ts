@@ -160,6 +160,19 @@ export interface WorkQueue {
   close(): Promise<void>;
 }
 
+/** A stored bar as a scan returns it: symbol, time, open, high, low, close, volume, transactions (null: none). */
+export type ScanRow = [string, number, number, number, number, number, number, number | null];
+
+/** Stored rows of one day file, in key order (see `Store.scanDays`). */
+export interface StoredDayChunk {
+  /** The day file they came from. */
+  day: string;
+  rows: ScanRow[];
+  /** This day's place among the days of the scan (1 for the first), and how many it has. */
+  place: number;
+  days: number;
+}
+
 /** The store behind a run and behind `fetchSymbol` / `readBars` / `show`. */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -182,6 +195,13 @@ export interface Store {
   barRange(symbols: readonly string[], interval: string, start: string, end: string): Promise<{ first: number; last: number } | undefined>;
   /** Every ticker with bars of `interval` in the store, sorted (code-unit order). */
   listSymbols(interval: string): Promise<string[]>;
+  /**
+   * Every stored bar of `interval` from the day files of [start, end], in the key's order: day by
+   * day, each day's rows by ticker, then time. At most `maxRows` rows a chunk, and a chunk never
+   * spans two days. The bulk read of a whole-market export: one pass along the day-major key,
+   * where a read per ticker seeks once per ticker and day.
+   */
+  scanDays(interval: string, start: string, end: string, maxRows: number): AsyncIterable<StoredDayChunk>;
   getJob(job: string): Promise<JobProgress | undefined>;
   listJobs(): Promise<JobProgress[]>;
   /**

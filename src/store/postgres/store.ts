@@ -4,7 +4,8 @@
 import type { CorporateActions } from '../../actions/types.js';
 import { formatDay, parseDay } from '../../dates.js';
 import type { Bar } from '../../types.js';
-import type { DoneKey, JobProgress, JobSpec, JobStatus, Store, StoredActions, WorkQueue } from '../types.js';
+import { scanByKey, type ScanKey } from '../scan.js';
+import type { DoneKey, JobProgress, JobSpec, JobStatus, ScanRow, Store, StoredActions, StoredDayChunk, WorkQueue } from '../types.js';
 import * as actions from './actions.js';
 import { clearJob } from './clear.js';
 import { Db } from './db.js';
@@ -158,6 +159,18 @@ export class PostgresStore implements Store {
     const rows = await this.#db.query<{ symbol: string }>('SELECT symbol FROM bar_symbols WHERE interval = $1', [interval]);
     // Sorted here in code-unit order: the database's collation may order text otherwise.
     return rows.map((r) => r.symbol).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  async *scanDays(interval: string, start: string, end: string, maxRows: number): AsyncIterable<StoredDayChunk> {
+    // A day along the primary key (interval, day, symbol, time); rows as arrays, as SQLite pages them.
+    const page = (day: string, after: ScanKey, limit: number): Promise<ScanRow[]> =>
+      this.#db.queryArrays<ScanRow>(
+        `SELECT symbol, time, open, high, low, close, volume, transactions FROM bars
+         WHERE interval = $1 AND day = $2 AND (symbol, time) > ($3, $4) ORDER BY symbol, time LIMIT $5`,
+        [interval, day, after.symbol, after.time, limit],
+        'pmd_scan_day',
+      );
+    yield* scanByKey(await this.#storedDays(interval, start, end), page, maxRows);
   }
 
   async getJob(job: string): Promise<JobProgress | undefined> {

@@ -1,0 +1,140 @@
+// Scanned rows (Store.scanDays) turned into the writer's columns: the ticker as its id, the
+// session day, prices and volume adjusted, in typed arrays that move between threads without a
+// copy. Shared by the scan thread of a SQLite store (scan-thread.ts) and the main thread's scan of
+// a PostgreSQL store (scan.ts).
+import { factorFor, sessionDay, type Step } from '../actions/adjust.js';
+import type { ScanRow } from '../store/types.js';
+import type { BarColumns } from '../types.js';
+
+/** One ticker to export: its id in the writer's table, and the adjustment of its rows. */
+export interface ExportTarget {
+  sid: number;
+  steps: readonly Step[];
+}
+
+/** Rows in the writer's column order (duckdb.ts), prices and volume adjusted. */
+export interface ColumnBatch extends BarColumns {
+  n: number;
+  sid: Int32Array;
+  /** The session day (New York), days since 1970. */
+  day: Int32Array;
+  /** The day file a row came from, days since 1970. */
+  src: Int32Array;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Days since 1970-01-01 of a `YYYY-MM-DD` day. */
+export function dayNumber(day: string): number {
+  return Math.round(Date.parse(`${day}T00:00:00Z`) / DAY_MS);
+}
+
+/** The typed arrays of a batch, in column order, for a transfer list. */
+export function batchBuffers(b: ColumnBatch): ArrayBuffer[] {
+  return [b.sid, b.time, b.day, b.open, b.high, b.low, b.close, b.volume, b.transactions, b.src].map((a) => a.buffer as ArrayBuffer);
+}
+
+/** Fills batches of `capacity` rows from scanned pages, keeping what the export reports. */
+export class ColumnBuilder {
+  readonly #targets: ReadonlyMap<string, ExportTarget>;
+  readonly #capacity: number;
+  #batch: ColumnBatch;
+  /** Rows taken per ticker id. */
+  readonly rows: Uint32Array;
+  readonly #lastTime: Float64Array;
+  /** True once a ticker had a time in two day files: the writer must keep the later file's row. */
+  overlaps = false;
+  /** The years (YYYY) of the session days taken. */
+  readonly years = new Set<string>();
+  #lastTime1 = Number.NaN;
+  #lastDay = '';
+  #lastDayNumber = 0;
+
+  constructor(targets: ReadonlyMap<string, ExportTarget>, sids: number, capacity: number) {
+    this.#targets = targets;
+    this.#capacity = capacity;
+    this.#batch = newBatch(capacity);
+    this.rows = new Uint32Array(sids);
+    this.#lastTime = new Float64Array(sids).fill(Number.NEGATIVE_INFINITY);
+  }
+
+  /** Takes the rows of day file `day` whose tickers are targets; returns the batches filled on the way. */
+  take(day: string, rows: readonly ScanRow[]): { taken: number; full: ColumnBatch[] } {
+    const full: ColumnBatch[] = [];
+    const src = dayNumber(day);
+    let b = this.#batch;
+    let taken = 0;
+    let ticker = '';
+    let target: ExportTarget | undefined;
+    for (const r of rows) {
+      // A day's rows come ticker by ticker: the lookup changes only with the ticker.
+      if (r[0] !== ticker) {
+        ticker = r[0];
+        target = this.#targets.get(ticker);
+      }
+      if (target === undefined) continue;
+      const id = target.sid;
+      const time = r[1];
+      if (time <= (this.#lastTime[id] as number)) this.overlaps = true;
+      else this.#lastTime[id] = time;
+      let price = 1;
+      let volume = 1;
+      if (target.steps.length > 0) ({ price, volume } = factorFor(target.steps, sessionDay(time)));
+      const i = b.n;
+      b.sid[i] = id;
+      b.time[i] = time;
+      b.day[i] = this.#sessionDayNumber(time);
+      b.open[i] = r[2] * price;
+      b.high[i] = r[3] * price;
+      b.low[i] = r[4] * price;
+      b.close[i] = r[5] * price;
+      b.volume[i] = r[6] * volume;
+      b.transactions[i] = r[7] === null ? Number.NaN : Math.round(r[7]);
+      b.src[i] = src;
+      this.rows[id] = (this.rows[id] as number) + 1;
+      taken++;
+      if (++b.n === this.#capacity) {
+        full.push(b);
+        b = this.#batch = newBatch(this.#capacity);
+      }
+    }
+    return { taken, full };
+  }
+
+  /** The batch being filled, if it has rows; a fresh one takes its place. */
+  drain(): ColumnBatch | undefined {
+    const b = this.#batch;
+    if (b.n === 0) return undefined;
+    this.#batch = newBatch(this.#capacity);
+    return b;
+  }
+
+  #sessionDayNumber(time: number): number {
+    if (time !== this.#lastTime1) {
+      this.#lastTime1 = time;
+      const day = sessionDay(time);
+      if (day !== this.#lastDay) {
+        this.#lastDay = day;
+        this.#lastDayNumber = dayNumber(day);
+        this.years.add(day.slice(0, 4));
+      }
+    }
+    return this.#lastDayNumber;
+  }
+}
+
+function newBatch(n: number): ColumnBatch {
+  return {
+    n: 0,
+    sid: new Int32Array(n),
+    time: new Float64Array(n),
+    day: new Int32Array(n),
+    open: new Float64Array(n),
+    high: new Float64Array(n),
+    low: new Float64Array(n),
+    close: new Float64Array(n),
+    volume: new Float64Array(n),
+    transactions: new Float64Array(n),
+    src: new Int32Array(n),
+  };
+}

@@ -1,0 +1,155 @@
+// `export --all` of bars stored as they are exported (day bars; minutes of the extended session),
+// by year or in one partition: the store is scanned day by day along its day-major key
+// (Store.scanDays) straight into the writer's table. Read per ticker instead, the whole market's
+// 5 years cost a seek per ticker and day, ~14 million (README, Export: measured). A SQLite store is
+// scanned in a thread of its own (scan-thread.ts); a PostgreSQL store here, its rows arriving over
+// the network.
+import { Worker } from 'node:worker_threads';
+import { adjustmentOf } from '../actions/read.js';
+import type { Adjust } from '../actions/types.js';
+import type { JobPlan } from '../plan.js';
+import type { Store } from '../store/types.js';
+import { ColumnBuilder, type ExportTarget } from './columns.js';
+import type { BarTable } from './duckdb.js';
+import type { ScanMessage, ScanThreadData } from './scan-thread.js';
+import type { ExportEvent, ExportPartition } from './types.js';
+
+/** Rows a page of the store's scan holds at most. */
+const PAGE_ROWS = 65_536;
+/** Rows of a batch of columns handed to the writer. */
+const BATCH_ROWS = 65_536;
+
+// Under the TypeScript sources (tests, tsx) the thread is a .ts file that needs tsx's loader.
+const fromSource = import.meta.url.endsWith('.ts');
+const THREAD = new URL(fromSource ? './scan-thread.ts' : './scan-thread.js', import.meta.url);
+
+/**
+ * True when the plans can be read by one scan: a stored interval as it is exported (day bars, or
+ * minutes with no session filter), one window for all, partitions that are not per symbol (those
+ * are written by a COPY each, which wants the table in symbol order, as a read per ticker leaves it).
+ */
+export function canScan(plans: readonly JobPlan[], partition: ExportPartition): boolean {
+  const first = plans[0];
+  if (first === undefined || partition === 'symbol') return false;
+  const asStored = (p: JobPlan): boolean => p.barInterval === p.interval && (p.interval === '1d' || (p.interval === '1m' && p.session === 'extended'));
+  return plans.every((p) => asStored(p) && p.interval === first.interval && p.start === first.start && p.end === first.end);
+}
+
+/** What a scan appended: rows per ticker id, and the years of their session days. */
+export interface Scanned {
+  rows: Uint32Array;
+  years: string[];
+}
+
+/**
+ * Appends every stored row of the plans' tickers (`sid`: their ids) to `table`, adjusted as
+ * `adjust` says. Day files that overlap (a time of a ticker in two of them) make the table keep
+ * the later file's row, as a read per ticker does. `cacheDir`: the SQLite store's, scanned in a
+ * thread; undefined for a PostgreSQL store.
+ */
+export async function appendScanned(
+  store: Store,
+  cacheDir: string | undefined,
+  table: BarTable,
+  plans: readonly JobPlan[],
+  sid: ReadonlyMap<string, number>,
+  adjust: Adjust,
+  hooks: { stopped: () => void; onProgress?: ((e: ExportEvent) => void) | undefined },
+): Promise<Scanned> {
+  const targets = new Map<string, ExportTarget>();
+  for (const plan of plans) {
+    for (const s of plan.symbols) {
+      const id = sid.get(s.ticker);
+      if (id === undefined) continue;
+      hooks.stopped();
+      targets.set(s.ticker, { sid: id, steps: await adjustmentOf(store, s.symbol, s.ticker, plan.dataset, adjust) });
+    }
+  }
+  const first = plans[0];
+  if (first === undefined) return { rows: new Uint32Array(sid.size), years: [] };
+  const window = { interval: first.interval, start: first.start ?? '0000-01-01', end: first.end };
+  const messages = cacheDir === undefined ? scanHere(store, window, targets, sid.size) : scanThread({ ...window, cacheDir, targets: [...targets], sids: sid.size });
+  for await (const m of messages) {
+    hooks.stopped();
+    if (m.type === 'batch') await table.appendBatch(m.batch);
+    else if (m.type === 'page') hooks.onProgress?.({ type: 'export-scan', day: m.day, rows: m.taken, daysDone: m.place, daysTotal: m.days });
+    else {
+      if (m.overlaps) table.dedupe();
+      return { rows: m.rows, years: m.years };
+    }
+  }
+  throw new Error('The scan of the store ended before its last message');
+}
+
+interface Window {
+  interval: string;
+  start: string;
+  end: string;
+}
+
+/** A store's scan on this thread (PostgreSQL: the rows arrive over the network). */
+async function* scanHere(store: Store, w: Window, targets: ReadonlyMap<string, ExportTarget>, sids: number): AsyncGenerator<ScanMessage> {
+  const builder = new ColumnBuilder(targets, sids, BATCH_ROWS);
+  for await (const page of store.scanDays(w.interval, w.start, w.end, PAGE_ROWS)) {
+    const { taken, full } = builder.take(page.day, page.rows);
+    for (const batch of full) yield { type: 'batch', batch };
+    yield { type: 'page', day: page.day, taken, place: page.place, days: page.days };
+  }
+  const last = builder.drain();
+  if (last !== undefined) yield { type: 'batch', batch: last };
+  yield { type: 'done', rows: builder.rows, overlaps: builder.overlaps, years: [...builder.years] };
+}
+
+/** A SQLite store's scan in a thread of its own (scan-thread.ts): its messages, each batch acknowledged once taken. */
+async function* scanThread(d: Omit<ScanThreadData, 'flags' | 'batchRows' | 'pageRows'>): AsyncGenerator<ScanMessage> {
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  const workerData = { ...d, flags: flags.buffer, batchRows: BATCH_ROWS, pageRows: PAGE_ROWS } satisfies ScanThreadData;
+  // From the sources, a JavaScript entry point registers tsx's loader, then imports the .ts thread
+  // (`--import tsx` in execArgv did not reach a plain Worker's entry point: tried, on Node 20).
+  const worker = fromSource
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => m.register()).then(() => import(${JSON.stringify(THREAD.href)}));`, {
+        eval: true,
+        workerData,
+      })
+    : new Worker(THREAD, { workerData });
+  const queue: ScanMessage[] = [];
+  let failed: Error | undefined;
+  let exited = false;
+  let wake: (() => void) | undefined;
+  worker.on('message', (m: ScanMessage) => {
+    queue.push(m);
+    wake?.();
+  });
+  worker.on('error', (error: unknown) => {
+    failed = error instanceof Error ? error : new Error(`The scan thread failed: ${JSON.stringify(error)}`);
+    wake?.();
+  });
+  worker.on('exit', () => {
+    exited = true;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      const m = queue.shift();
+      if (m !== undefined) {
+        yield m;
+        if (m.type === 'batch') {
+          // Taken (appended): room for the next.
+          Atomics.sub(flags, 0, 1);
+          Atomics.notify(flags, 0);
+        }
+        if (m.type === 'done') return;
+        continue;
+      }
+      if (failed !== undefined) throw failed;
+      if (exited) throw new Error('The scan thread ended before its last message');
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+  } finally {
+    // Stopped or failed on this side: the thread ends at its next page or batch.
+    Atomics.store(flags, 1, 1);
+    Atomics.notify(flags, 0);
+    if (!exited) await new Promise((resolve) => worker.once('exit', resolve));
+  }
+}
