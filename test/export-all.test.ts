@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigurationError, exportBars, readBars, type Bar } from '../src/index.js';
+import { AbortedError, ConfigurationError, exportBars, readBars, type Bar, type ExportEvent } from '../src/index.js';
 import { MARKER } from '../src/export/layout.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
@@ -24,8 +24,9 @@ const STOCKS = ['AAPL', 'AMZN', 'BRK.B', 'GOOG', 'META', 'MSFT', 'NVDA', 'SPY', 
 const CRYPTO = ['X:BTC-USD', 'X:BTCUSD'];
 /** A ticker no symbol can name (lower case): skipped with a note, never fatal. */
 const ODD = 'odd';
+const STOCKS_DAY = 'us_stocks_sip/day_aggs_v1';
 const JOBS: JobSpec[] = [
-  { job: 'all/stocks', dataset: 'us_stocks_sip/day_aggs_v1', interval: '1d', tickers: [...STOCKS, ODD] },
+  { job: 'all/stocks', dataset: STOCKS_DAY, interval: '1d', tickers: [...STOCKS, ODD] },
   { job: 'all/indices', dataset: 'us_indices/day_aggs_v1', interval: '1d', tickers: ['I:SPX'] },
   { job: 'all/crypto', dataset: 'global_crypto/day_aggs_v1', interval: '1d', tickers: CRYPTO },
 ];
@@ -153,6 +154,72 @@ describe("exportBars('all')", () => {
     expect(rows).toHaveLength(STOCKS.length * 2 * 2);
   });
 
+  it('exports stored minutes of every ticker as they are, and the regular session through the per-symbol reads', async () => {
+    const minuteCache = join(root, 'minute-cache-1m');
+    const store = openSqliteStore(minuteCache);
+    try {
+      await fill(store, true);
+    } finally {
+      await store.close();
+    }
+    const events: ExportEvent[] = [];
+    const report = await exportBars('all', { cacheDir: minuteCache, out: join(root, 'minutes-1m'), interval: '1m', adjust: 'none', onProgress: (e) => events.push(e) });
+    const rows = await readLake(report.out, '1m');
+    for (const t of STOCKS) expect(bySymbol(rows, t)).toEqual(cachedBarsAt(minuteCache, t, '1m'));
+    // The scan says how far it is, day by day.
+    const scans = events.filter((e) => e.type === 'export-scan');
+    expect(scans.map((e) => `${e.day} ${e.daysDone}/${e.daysTotal}`)).toEqual([`${DAYS[0]} 1/2`, `${DAYS[1]} 2/2`]);
+    expect(scans.reduce((n, e) => n + e.rows, 0)).toBe(report.rows);
+    const regular = await exportBars('all', { cacheDir: minuteCache, out: join(root, 'minutes-regular'), interval: '1m', session: 'regular', adjust: 'none' });
+    const regularRows = await readLake(regular.out, '1m');
+    for (const t of STOCKS) expect(bySymbol(regularRows, t)).toEqual(await readBars(t, { cacheDir: minuteCache, interval: '1m', session: 'regular', period: 'max', adjust: 'none' }));
+  });
+
+  it("keeps the later file's bar where two day files hold one time, rewriting a year already written", async () => {
+    const overlapCache = join(root, 'overlap-cache');
+    const store: Store = openSqliteStore(overlapCache);
+    const first = DAYS[0] ?? '';
+    // A file of a later day (after 2023 is complete, so its partition is already written) with a
+    // bar of AAPL at the time of its first bar, and another value: a bogus window_start.
+    const bogus = { ...rawBar('AAPL', first, 0), close: 999 };
+    const job: JobSpec = { job: 'bogus', dataset: STOCKS_DAY, interval: '1d', tickers: ['AAPL'] };
+    try {
+      await fill(store);
+      await store.prepareJob(job, { clear: false });
+      const queue = await store.openQueue([job]);
+      await queue.offer(job, [dayFile(STOCKS_DAY, '2024-08-31')]);
+      const [item] = await queue.claim(1);
+      if (!item) throw new Error('no claim');
+      await queue.complete([{ job, file: item.file, rows: [bogus] }]);
+      await queue.close();
+    } finally {
+      await store.close();
+    }
+    const report = await exportBars('all', { cacheDir: overlapCache, out: join(root, 'overlap'), adjust: 'none' });
+    const rows = await readLake(report.out);
+    expect(rows).toHaveLength(EXPORTED.length * DAYS.length);
+    const aapl = bySymbol(rows, 'AAPL');
+    expect(aapl).toEqual(await readBars('AAPL', { cacheDir: overlapCache, period: 'max', adjust: 'none' }));
+    expect(aapl[0]).toMatchObject({ time: bogus.time, close: 999 });
+    expect(cachedBarsAt(overlapCache, 'AAPL', '1d').filter((b) => b.time === bogus.time)).toHaveLength(2);
+  });
+
+  it('stops a scan when told, leaving nothing in place', async () => {
+    const out = join(root, 'stopped-scan');
+    const controller = new AbortController();
+    const error = await exportBars('all', {
+      cacheDir,
+      out,
+      adjust: 'none',
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === 'export-scan') controller.abort();
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortedError);
+    expect(readdirSync(out)).toEqual([MARKER]);
+  });
+
   it('refuses adjusted bars when stocks have no stored actions, naming one, before writing anything', async () => {
     const out = join(root, 'adjusted');
     const error = await exportBars('all', { cacheDir, out }).catch((e: unknown) => e);
@@ -180,6 +247,10 @@ describe("exportBars('all')", () => {
     expect(report.adjust).toBe('splits');
     const rows = await readLake(out);
     for (const t of STOCKS) expect(bySymbol(rows, t)).toEqual(await readBars(t, { cacheDir: adjustedCache, period: 'max' }));
+    // Dividends too: the scan's factors per row against readBars' adjustment of each symbol's bars.
+    const total = await readLake((await exportBars('all', { cacheDir: adjustedCache, out: join(root, 'adjusted-total'), adjust: 'total' })).out);
+    for (const t of STOCKS) expect(bySymbol(total, t)).toEqual(await readBars(t, { cacheDir: adjustedCache, period: 'max', adjust: 'total' }));
+    expect(bySymbol(total, 'AAPL')[0]?.close).toBeLessThan(bySymbol(rows, 'AAPL')[0]?.close ?? 0);
     // NVDA's 10-for-1 of 2024-06-10 is inside the window: its earlier closes are a tenth of the stored ones.
     const nvda = bySymbol(rows, 'NVDA');
     const raw = cachedBarsAt(adjustedCache, 'NVDA', '1d');

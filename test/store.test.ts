@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closesBefore } from '../src/actions/read.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-import type { Store, WorkItem } from '../src/store/types.js';
+import type { JobSpec, Store, StoredDayChunk, WorkItem } from '../src/store/types.js';
+import type { ParsedRow } from '../src/types.js';
 import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
 import { JOB, completed, dayFile, days, row } from './fixtures/store-jobs.js';
 
@@ -70,6 +71,40 @@ describe.each(stores)('%s store', (_name, open) => {
       expect(await store.barRange(['ZZZ'], '1d', d1, d2)).toBeUndefined();
       expect(await store.getJob(JOB.job)).toMatchObject({ job: JOB.job, symbols: ['AAA', 'BBB'], doneKeys: 2, bytes: 2000 });
       await queue.close();
+    });
+  });
+
+  it('scans the bars of a window day by day in key order, a page of at most maxRows, no page across days', async () => {
+    await withStore(open, async (store) => {
+      const job: JobSpec = { ...JOB, job: 'scan', tickers: ['AAA', 'BBB', 'CCC'] };
+      await store.prepareJob(job, { clear: false });
+      const queue = await store.openQueue([job]);
+      const all = days(5);
+      const files = all.map((d) => dayFile(d));
+      await queue.offer(job, files);
+      await queue.claim(10);
+      // Day i holds i + 3 rows: pages of 3 fill exactly on some days and not on others.
+      const rowsOf = (day: string, i: number): ParsedRow[] => Array.from({ length: i + 3 }, (_, k) => row(job.tickers[k % 3] ?? '', day, 10 + k, Math.floor(k / 3)));
+      await queue.complete(files.map((f, i) => completed(f, rowsOf(f.day, i), job)));
+      await queue.close();
+
+      const [, from, , to] = all as [string, string, string, string];
+      const pages: StoredDayChunk[] = [];
+      for await (const page of store.scanDays('1d', from, to, 3)) pages.push(page);
+      // What went in, in key order: (day, symbol, time), each as a scan row.
+      const expected = all
+        .flatMap((d, i) => rowsOf(d, i).map((r) => ({ day: d, r })))
+        .filter(({ day }) => day >= from && day <= to)
+        .sort((a, b) => (a.day !== b.day ? (a.day < b.day ? -1 : 1) : a.r.ticker !== b.r.ticker ? (a.r.ticker < b.r.ticker ? -1 : 1) : a.r.time - b.r.time))
+        .map(({ day, r }) => ({ day, row: [r.ticker, r.time, r.open, r.high, r.low, r.close, r.volume, r.transactions] }));
+      expect(pages.flatMap((p) => p.rows.map((row) => ({ day: p.day, row })))).toEqual(expected);
+      expect(pages.every((p) => p.rows.length >= 1 && p.rows.length <= 3)).toBe(true);
+      expect(pages.map((p) => `${p.day}:${p.place}/${p.days}`)).toEqual([
+        `${all[1]}:1/3`, `${all[1]}:1/3`,
+        `${all[2]}:2/3`, `${all[2]}:2/3`,
+        `${all[3]}:3/3`, `${all[3]}:3/3`,
+      ]);
+      expect(await store.scanDays('1m', from, to, 3)[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
     });
   });
 

@@ -46,6 +46,9 @@ export class ColumnBuilder {
   overlaps = false;
   /** The years (YYYY) of the session days taken. */
   readonly years = new Set<string>();
+  /** Years closed (`closeYears`) that rows were taken for afterwards, or that have rows of overlapping files. */
+  readonly late = new Set<string>();
+  readonly #closed = new Set<string>();
   #lastTime1 = Number.NaN;
   #lastDay = '';
   #lastDayNumber = 0;
@@ -75,15 +78,19 @@ export class ColumnBuilder {
       if (target === undefined) continue;
       const id = target.sid;
       const time = r[1];
-      if (time <= (this.#lastTime[id] as number)) this.overlaps = true;
-      else this.#lastTime[id] = time;
+      const dayNum = this.#sessionDayNumber(time);
+      if (time > (this.#lastTime[id] as number)) this.#lastTime[id] = time;
+      else {
+        this.overlaps = true;
+        this.late.add(this.#lastDay.slice(0, 4));
+      }
       let price = 1;
       let volume = 1;
       if (target.steps.length > 0) ({ price, volume } = factorFor(target.steps, sessionDay(time)));
       const i = b.n;
       b.sid[i] = id;
       b.time[i] = time;
-      b.day[i] = this.#sessionDayNumber(time);
+      b.day[i] = dayNum;
       b.open[i] = r[2] * price;
       b.high[i] = r[3] * price;
       b.low[i] = r[4] * price;
@@ -99,6 +106,20 @@ export class ColumnBuilder {
       }
     }
     return { taken, full };
+  }
+
+  /**
+   * The years whose rows are all taken once the scan is at day file `day`: a day file holds
+   * bars of its own day and at most the evening before (crypto's, stamped at midnight UTC), so a
+   * year is complete two days into the next. A row of a closed year taken later (a file with bogus
+   * times) puts its year in `late`.
+   */
+  closeYears(day: string): string[] {
+    const closed = [...this.years].filter((y) => !this.#closed.has(y) && day >= `${Number(y) + 1}-01-03`).sort();
+    for (const y of closed) this.#closed.add(y);
+    // The next row's session day is worked out afresh, and checked against the closed years.
+    if (closed.length > 0) this.#lastTime1 = Number.NaN;
+    return closed;
   }
 
   /** The batch being filled, if it has rows; a fresh one takes its place. */
@@ -118,6 +139,7 @@ export class ColumnBuilder {
         this.#lastDayNumber = dayNumber(day);
         this.years.add(day.slice(0, 4));
       }
+      if (this.#closed.has(day.slice(0, 4))) this.late.add(day.slice(0, 4));
     }
     return this.#lastDayNumber;
   }

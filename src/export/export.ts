@@ -2,8 +2,8 @@
 // Read a symbol at a time through the same steps as `readBars` (stored bars, adjusted, then
 // aggregated), or for `'all'` of bars as stored in one scan of the store (scan.ts), appended to
 // the writer's table (duckdb.ts), written per partition into staging, swapped into place.
-import { mkdir, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { missingActions } from '../actions/read.js';
@@ -17,10 +17,11 @@ import { readSymbolBars } from '../read-bars.js';
 import { withStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { BarTable, DEFAULT_MEMORY_LIMIT_MB, loadDuckDb } from './duckdb.js';
-import { claimOut, createStaging, inside, swapIntoPlace, writeMarker } from './layout.js';
+import { claimOut, createStaging, swapIntoPlace, writeMarker } from './layout.js';
 import { Partitions } from './partition.js';
 import { appendScanned, canScan } from './scan.js';
 import { planStored } from './stored.js';
+import { PartitionWriter } from './writer.js';
 import { EXPORT_FORMATS, EXPORT_PARTITIONS, type ExportEvent, type ExportOptions, type ExportReport, type ExportedFile } from './types.js';
 
 const exportSchema = z.object({
@@ -88,27 +89,44 @@ export async function exportBars(symbols: readonly string[] | 'all', options: Ex
   const marker = await claimOut(out, e.force);
   const staging = await createStaging(out);
   let table: BarTable | undefined;
+  let writer: PartitionWriter | undefined;
   try {
     const t = await BarTable.open(duck, staging, e.memoryLimitMb);
     table = t;
     const exported: string[] = [];
     const empty: string[] = [];
+    const exportedAt = new Date(started).toISOString();
+    const files: ExportedFile[] = [];
+    const writerFor = (datasets: readonly string[]): PartitionWriter =>
+      new PartitionWriter(t, staging, {
+        format: e.format,
+        interval,
+        metadata: { adjust: o.adjust, dataset: datasets.join(','), exported_at: exportedAt, interval, generator: `preload-market-data ${version()}` },
+        onFile: (file, done) => e.onProgress?.({ type: 'export-file', ...file, filesDone: done, filesTotal: Math.max(done, parts.list().length) }),
+      });
+    let late = new Set<string>();
     const { plans, skipped } = await withStore(o, async (store) => {
       const stored = named === undefined ? planStored(await store.listSymbols(storedInterval(interval)), o) : { plans: named, skipped: [] };
       if (named === undefined) await checkActions(store, stored.plans, o.adjust);
+      const w = (writer = writerFor(stored.plans.map((p) => p.dataset)));
       const reads = stored.plans.flatMap((plan) => plan.symbols.map((s) => ({ plan, s })));
       // Ids in sorted ticker order: the files' (symbol, time) order is then an order of numbers.
       const tickers = [...new Set(reads.map((r) => r.s.ticker))].sort();
       const sid = new Map(tickers.map((t, i) => [t, i]));
-      t.setSymbols(tickers);
+      await t.setSymbols(tickers);
       if (named === undefined && canScan(stored.plans, e.partition)) {
-        // The whole market as stored: one pass along the store's day-major key (scan.ts).
+        // The whole market as stored: one pass along the store's day-major key (scan.ts), each
+        // year's file written as soon as its rows are in.
         const cacheDir = store.kind === 'sqlite' ? o.cacheDir : undefined;
-        const { rows, years } = await appendScanned(store, cacheDir, t, stored.plans, sid, o.adjust, { stopped, onProgress: e.onProgress });
-        parts.addYears(years);
+        const onYears = (years: string[]): void => {
+          for (const part of parts.addYears(years)) w.start(part);
+        };
+        const scanned = await appendScanned(store, cacheDir, t, stored.plans, sid, o.adjust, { stopped, onProgress: e.onProgress, onYears });
+        parts.addYears(scanned.years);
+        late = new Set(parts.addYears(scanned.late).map((p) => p.dir));
         for (const [id, ticker] of tickers.entries()) {
-          if ((rows[id] ?? 0) > 0) parts.addSymbol(id, ticker);
-          ((rows[id] ?? 0) > 0 ? exported : empty).push(ticker);
+          if ((scanned.rows[id] ?? 0) > 0) parts.addSymbol(id, ticker);
+          ((scanned.rows[id] ?? 0) > 0 ? exported : empty).push(ticker);
         }
         return stored;
       }
@@ -124,24 +142,10 @@ export async function exportBars(symbols: readonly string[] | 'all', options: Ex
       }
       return stored;
     });
-    await t.finish();
-
-    const exportedAt = new Date().toISOString();
+    t.finish();
     const datasets = plans.map((p) => p.dataset);
-    const metadata = { adjust: o.adjust, dataset: datasets.join(','), exported_at: exportedAt, interval, generator: `preload-market-data ${version()}` };
-    const ext = e.format === 'csv' ? 'csv' : 'parquet';
     const partitions = parts.list();
-    const files: ExportedFile[] = [];
-    for (const part of partitions) {
-      stopped();
-      const dir = inside(join(staging, 'new'), part.dir);
-      await mkdir(dir, { recursive: true });
-      const path = inside(dir, `part-0.${ext}`);
-      const rows = await t.write(part.where, path, e.format, interval, metadata);
-      const file = { path: `${part.dir}/part-0.${ext}`, rows, bytes: (await stat(path)).size };
-      files.push(file);
-      e.onProgress?.({ type: 'export-file', ...file, filesDone: files.length, filesTotal: partitions.length });
-    }
+    files.push(...(await (writer ?? writerFor(datasets)).finish(partitions, late, stopped)));
     stopped();
     table.close();
     table = undefined;
@@ -173,6 +177,8 @@ export async function exportBars(symbols: readonly string[] | 'all', options: Ex
       elapsedMs: Date.now() - started,
     };
   } finally {
+    // A partition still being written when the export failed or stopped ends before the table closes.
+    await writer?.settle();
     table?.close();
     await rm(staging, { recursive: true, force: true });
   }

@@ -49,9 +49,10 @@ export class Partitions {
     else if (this.#mode === 'none') this.#add(this.#intervalDir, 'TRUE');
   }
 
-  /** Notes rows of these years (YYYY) of session days, found without `dayOf` (a scan, columns.ts). */
-  addYears(years: Iterable<string>): void {
-    if (this.#mode === 'year') for (const y of years) this.#addYear(y);
+  /** Notes rows of these years (YYYY) of session days, found without `dayOf` (a scan); returns their partitions. */
+  addYears(years: Iterable<string>): Partition[] {
+    if (this.#mode !== 'year') return [];
+    return [...years].map((y) => this.#addYear(y));
   }
 
   /** Every partition found, sorted by directory. */
@@ -59,12 +60,16 @@ export class Partitions {
     return [...this.#found.values()].sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
   }
 
-  #addYear(year: string): void {
+  #addYear(year: string): Partition {
     const dir = `${this.#intervalDir}/year=${year}`;
-    if (!this.#found.has(dir)) this.#add(dir, `b.day BETWEEN ${dayNumber(`${year}-01-01`)} AND ${dayNumber(`${year}-12-31`)}`);
+    return this.#found.get(dir) ?? this.#add(dir, `b.day BETWEEN ${dayNumber(`${year}-01-01`)} AND ${dayNumber(`${year}-12-31`)}`);
   }
 
-  #add(dir: string, where: string): void {
-    if (!this.#found.has(dir)) this.#found.set(dir, { dir, where });
+  #add(dir: string, where: string): Partition {
+    const found = this.#found.get(dir);
+    if (found) return found;
+    const part = { dir, where };
+    this.#found.set(dir, part);
+    return part;
   }
 }

@@ -25,7 +25,9 @@ export interface ScanThreadData {
 export type ScanMessage =
   | { type: 'batch'; batch: ColumnBatch }
   | { type: 'page'; day: string; taken: number; place: number; days: number }
-  | { type: 'done'; rows: Uint32Array; overlaps: boolean; years: string[] };
+  /** Every row of these years is in the batches before. */
+  | { type: 'years'; years: string[] }
+  | { type: 'done'; rows: Uint32Array; overlaps: boolean; years: string[]; late: string[] };
 
 /** Batches posted and not yet appended, at most. */
 export const MAX_IN_FLIGHT = 2;
@@ -57,13 +59,19 @@ async function scan(): Promise<void> {
     const builder = new ColumnBuilder(new Map(data.targets), data.sids, data.batchRows);
     for await (const page of store.scanDays(data.interval, data.start, data.end, data.pageRows)) {
       if (Atomics.load(flags, 1) === 1) return;
+      const closed = builder.closeYears(page.day);
+      if (closed.length > 0) {
+        const rest = builder.drain();
+        if (rest !== undefined && !postBatch(rest)) return;
+        post({ type: 'years', years: closed });
+      }
       const { taken, full } = builder.take(page.day, page.rows);
       for (const batch of full) if (!postBatch(batch)) return;
       post({ type: 'page', day: page.day, taken, place: page.place, days: page.days });
     }
     const last = builder.drain();
     if (last !== undefined && !postBatch(last)) return;
-    post({ type: 'done', rows: builder.rows, overlaps: builder.overlaps, years: [...builder.years] });
+    post({ type: 'done', rows: builder.rows, overlaps: builder.overlaps, years: [...builder.years], late: [...builder.late] });
   } finally {
     await store.close();
   }

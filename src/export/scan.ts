@@ -35,17 +35,20 @@ export function canScan(plans: readonly JobPlan[], partition: ExportPartition): 
   return plans.every((p) => asStored(p) && p.interval === first.interval && p.start === first.start && p.end === first.end);
 }
 
-/** What a scan appended: rows per ticker id, and the years of their session days. */
+/** What a scan appended: rows per ticker id, the years of their session days, and those to write again. */
 export interface Scanned {
   rows: Uint32Array;
   years: string[];
+  /** Years handed to `onYears` that rows arrived for afterwards (or overlapping files): their files are stale. */
+  late: string[];
 }
 
 /**
  * Appends every stored row of the plans' tickers (`sid`: their ids) to `table`, adjusted as
  * `adjust` says. Day files that overlap (a time of a ticker in two of them) make the table keep
  * the later file's row, as a read per ticker does. `cacheDir`: the SQLite store's, scanned in a
- * thread; undefined for a PostgreSQL store.
+ * thread; undefined for a PostgreSQL store. `onYears` is told of each year whose rows are all in
+ * the table (committed), while later years are still read: its partition can be written.
  */
 export async function appendScanned(
   store: Store,
@@ -54,7 +57,7 @@ export async function appendScanned(
   plans: readonly JobPlan[],
   sid: ReadonlyMap<string, number>,
   adjust: Adjust,
-  hooks: { stopped: () => void; onProgress?: ((e: ExportEvent) => void) | undefined },
+  hooks: { stopped: () => void; onProgress?: ((e: ExportEvent) => void) | undefined; onYears: (years: string[]) => void },
 ): Promise<Scanned> {
   const targets = new Map<string, ExportTarget>();
   for (const plan of plans) {
@@ -66,16 +69,19 @@ export async function appendScanned(
     }
   }
   const first = plans[0];
-  if (first === undefined) return { rows: new Uint32Array(sid.size), years: [] };
+  if (first === undefined) return { rows: new Uint32Array(sid.size), years: [], late: [] };
   const window = { interval: first.interval, start: first.start ?? '0000-01-01', end: first.end };
   const messages = cacheDir === undefined ? scanHere(store, window, targets, sid.size) : scanThread({ ...window, cacheDir, targets: [...targets], sids: sid.size });
   for await (const m of messages) {
     hooks.stopped();
     if (m.type === 'batch') await table.appendBatch(m.batch);
     else if (m.type === 'page') hooks.onProgress?.({ type: 'export-scan', day: m.day, rows: m.taken, daysDone: m.place, daysTotal: m.days });
-    else {
+    else if (m.type === 'years') {
+      table.flush();
+      hooks.onYears(m.years);
+    } else {
       if (m.overlaps) table.dedupe();
-      return { rows: m.rows, years: m.years };
+      return { rows: m.rows, years: m.years, late: m.late };
     }
   }
   throw new Error('The scan of the store ended before its last message');
@@ -91,13 +97,19 @@ interface Window {
 async function* scanHere(store: Store, w: Window, targets: ReadonlyMap<string, ExportTarget>, sids: number): AsyncGenerator<ScanMessage> {
   const builder = new ColumnBuilder(targets, sids, BATCH_ROWS);
   for await (const page of store.scanDays(w.interval, w.start, w.end, PAGE_ROWS)) {
+    const closed = builder.closeYears(page.day);
+    if (closed.length > 0) {
+      const rest = builder.drain();
+      if (rest !== undefined) yield { type: 'batch', batch: rest };
+      yield { type: 'years', years: closed };
+    }
     const { taken, full } = builder.take(page.day, page.rows);
     for (const batch of full) yield { type: 'batch', batch };
     yield { type: 'page', day: page.day, taken, place: page.place, days: page.days };
   }
   const last = builder.drain();
   if (last !== undefined) yield { type: 'batch', batch: last };
-  yield { type: 'done', rows: builder.rows, overlaps: builder.overlaps, years: [...builder.years] };
+  yield { type: 'done', rows: builder.rows, overlaps: builder.overlaps, years: [...builder.years], late: [...builder.late] };
 }
 
 /** A SQLite store's scan in a thread of its own (scan-thread.ts): its messages, each batch acknowledged once taken. */
