@@ -77,6 +77,17 @@ async function fill(store: Store, minutes = false): Promise<void> {
 }
 
 
+/** A SQLite cache in `dir` filled by {@link fill}. */
+async function filledCache(dir: string, minutes = false): Promise<string> {
+  const store = openSqliteStore(dir);
+  try {
+    await fill(store, minutes);
+  } finally {
+    await store.close();
+  }
+  return dir;
+}
+
 async function readLake(out: string, interval = '1d'): Promise<LakeRow[]> {
   const rows: LakeRow[] = [];
   const dir = join(out, `interval=${interval}`);
@@ -139,13 +150,7 @@ describe("exportBars('all')", () => {
   });
 
   it('aggregates stored minutes of every ticker for an intraday interval', async () => {
-    const minuteCache = join(root, 'minute-cache');
-    const store = openSqliteStore(minuteCache);
-    try {
-      await fill(store, true);
-    } finally {
-      await store.close();
-    }
+    const minuteCache = await filledCache(join(root, 'minute-cache'), true);
     const out = join(root, 'minutes');
     const report = await exportBars('all', { cacheDir: minuteCache, out, interval: '5m', adjust: 'none' });
     expect(report.symbols).toEqual([...STOCKS].sort());
@@ -155,13 +160,7 @@ describe("exportBars('all')", () => {
   });
 
   it('exports stored minutes of every ticker as they are, and the regular session through the per-symbol reads', async () => {
-    const minuteCache = join(root, 'minute-cache-1m');
-    const store = openSqliteStore(minuteCache);
-    try {
-      await fill(store, true);
-    } finally {
-      await store.close();
-    }
+    const minuteCache = await filledCache(join(root, 'minute-cache-1m'), true);
     const events: ExportEvent[] = [];
     const report = await exportBars('all', { cacheDir: minuteCache, out: join(root, 'minutes-1m'), interval: '1m', adjust: 'none', onProgress: (e) => events.push(e) });
     const rows = await readLake(report.out, '1m');
