@@ -3,11 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { estimateRemainingMs, formatBytes, formatDuration, kebab } from '../src/cli/format.js';
+import { estimateRemainingMs, failureLine, formatBytes, formatDuration, kebab } from '../src/cli/format.js';
 import { main, summary } from '../src/cli/main.js';
 import type { PreloadReport } from '../src/preload.js';
 
 describe('CLI formatting', () => {
+  it('names a failed key once, whether or not its message starts with it', () => {
+    const key = 'us_stocks_sip/day_aggs_v1/2024/01/2024-01-02.csv.gz';
+    expect(failureLine({ key, message: `${key}: 3 bytes, expected 5`, code: 'ERR_INTEGRITY' })).toBe(`failed: ${key}: 3 bytes, expected 5 [ERR_INTEGRITY]`);
+    expect(failureLine({ key, message: 'HTTP 500', code: 'ERR_HTTP' })).toBe(`failed: ${key}: HTTP 500 [ERR_HTTP]`);
+  });
+
   it.each([
     [512, '512 B'],
     [2048, '2.0 KB'],

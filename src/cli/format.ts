@@ -27,3 +27,9 @@ export function estimateRemainingMs(o: { total: number; done: number; worked: nu
   const remaining = o.total - o.done;
   return (remaining * o.elapsedMs) / o.worked;
 }
+
+/** `failed: key: message [code]`, naming the key once: some messages already start with it. */
+export function failureLine(f: { key: string; message: string; code: string }): string {
+  const message = f.message.startsWith(`${f.key}: `) ? f.message.slice(f.key.length + 2) : f.message;
+  return `failed: ${f.key}: ${message} [${f.code}]`;
+}

@@ -4,6 +4,7 @@ import type { PreloadEvent } from '../events.js';
 import { preload, PreloadAbortedError } from '../preload.js';
 import { urlPasswords } from '../store/url.js';
 import { EXIT, errorLine, exitCodeOf } from './exit.js';
+import { failureLine } from './format.js';
 import { ProgressUi } from './progress-ui.js';
 import { FLAGS, runOptions } from './run-options.js';
 import { show } from './show.js';
@@ -145,7 +146,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     if (v.json) out(JSON.stringify(jsonReport(report)));
     else if (!v.quiet) out(summary(report));
     if (report.failures.length > 0) {
-      if (v.quiet) for (const f of report.failures) err(`failed: ${f.key}: ${f.message} [${f.code}]`);
+      if (v.quiet) for (const f of report.failures) err(failureLine(f));
       return EXIT.failed;
     }
     // A shared job is done only when every process's files are: another's failures count too.

@@ -3,7 +3,7 @@
 import cliProgress from 'cli-progress';
 import type { PlanEvent, PreloadEvent, ProgressEvent } from '../events.js';
 import type { AssetClass } from '../symbols.js';
-import { estimateRemainingMs, formatDuration } from './format.js';
+import { estimateRemainingMs, failureLine, formatDuration } from './format.js';
 
 /** Where the bar is drawn. */
 export interface UiStream extends NodeJS.WritableStream {
@@ -51,7 +51,7 @@ export class ProgressUi {
   onEvent(e: PreloadEvent): void {
     if (e.type === 'plan') this.#plan(e);
     else if (e.type === 'progress') this.#progress(e);
-    else if (this.#verbose || !this.#bars) this.#say(`failed: ${e.key}: ${e.message} [${e.code}]`);
+    else if (this.#verbose || !this.#bars) this.#say(failureLine(e));
   }
 
   stop(): void {
