@@ -226,7 +226,7 @@ const LISTED = new WeakMap<Db, Listed>();
 
 export function knownTickers(db: Db): Listed {
   let known = LISTED.get(db);
-  if (known === undefined) LISTED.set(db, (known = new Map()));
+  if (known === undefined) LISTED.set(db, (known = new Map<string, Set<string>>()));
   return known;
 }
 
