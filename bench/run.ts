@@ -302,12 +302,12 @@ function cpuClock(): CpuClock {
 }
 
 /**
- * Cores busy with anything but this sample (its child, the fast server, this process) while it
+ * Cores busy with anything but this sample (its child, the fast server, its PostgreSQL, this process) while it
  * ran: the noise in its numbers. On a 2-core machine, a few tenths already slow a CPU-bound run.
  */
 function otherCores(before: CpuClock, s: Sample): number {
   const now = cpuClock();
-  const mine = now.ownMs - before.ownMs + (s.cpuMs ?? 0) + (s.extra?.['serverCpuMs'] ?? 0) + (s.extra?.['untimedCpuMs'] ?? 0);
+  const mine = now.ownMs - before.ownMs + (s.cpuMs ?? 0) + (s.extra?.['serverCpuMs'] ?? 0) + (s.extra?.['untimedCpuMs'] ?? 0) + (s.extra?.['pgCpuMs'] ?? 0);
   return Math.max(0, now.machineMs - before.machineMs - mine) / (now.at - before.at);
 }
 
