@@ -4,7 +4,7 @@
  * processes on one PostgreSQL store against one, each with its own link; the minute month; and a
  * `sync` a week after a 5y cache of three symbols was filled.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
@@ -47,13 +47,16 @@ async function runAll(ctx: Context, w: Workload, extra: string[], endpoints: str
   const dirs = endpoints.map(() => mkdtempSync(path.join(ctx.tmp, 'all-')));
   try {
     await ctx.server.resetStats();
+    const store = extra[extra.indexOf('--store') + 1];
+    const pgBefore = extra.includes('--store') && store !== undefined ? serverCpuMs(store) : undefined;
     const started = performance.now();
     const runs = await Promise.all(
       endpoints.map((endpoint, i) =>
-        measure(process.execPath, [...nodeArgs, bin(ctx), '--all', ...w.args, '--end', ctx.end, '--endpoint', endpoint, '--cache-dir', dirs[i] ?? '', '--json', ...extra], cliEnv()),
+        measure(process.execPath, [...nodeArgs, ...extraNodeArgs(), bin(ctx), '--all', ...w.args, '--end', ctx.end, '--endpoint', endpoint, '--cache-dir', dirs[i] ?? '', '--json', ...extra], cliEnv()),
       ),
     );
     const wallMs = performance.now() - started;
+    const pgCpuMs = pgBefore === undefined || store === undefined ? undefined : (serverCpuMs(store) ?? 0) - pgBefore;
     const stats = await ctx.server.stats();
     const reports = runs.map((m: Measured) => {
       if (m.code !== 0) throw new Error(`--all exited ${m.code}:\n${m.stderr}`);
@@ -73,11 +76,19 @@ async function runAll(ctx: Context, w: Workload, extra: string[], endpoints: str
       files: downloaded,
       bytes: reports.reduce((n, r) => n + r.bytes, 0),
       gets: stats.totalGets,
-      extra: { rows, rowsPerS: rows / (wallMs / 1000), tickers: Math.max(...reports.map((r) => r.tickers ?? 0)), processes: endpoints.length, ...(dbBytes > 0 ? { dbBytes } : {}) },
+      extra: { rows, rowsPerS: rows / (wallMs / 1000), tickers: Math.max(...reports.map((r) => r.tickers ?? 0)), processes: endpoints.length, ...(dbBytes > 0 ? { dbBytes } : {}), ...(pgCpuMs === undefined ? {} : { pgCpuMs }) },
     };
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
+}
+
+/**
+ * Node flags for every CLI process of these rows from BENCH_ALL_NODE_ARGS (space-separated, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/p`): NODE_OPTIONS refuses --cpu-prof, and would reach the bench too.
+ */
+function extraNodeArgs(): string[] {
+  return (process.env['BENCH_ALL_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 }
 
 /** The day files as DuckDB reads them: `<dir>/YYYY/MM/YYYY-MM-DD.csv.gz`, links to the bench store's objects. */
@@ -215,6 +226,48 @@ function firstDay(w: { expected: Array<{ key: string }> }): string {
 
 function addDays(day: string, n: number): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * CPU time of the PostgreSQL server behind `url` (Linux): its postmaster's own and reaped children's
+ * (a backend's CPU lands there when its session ends) plus its live children's, in ms. Undefined
+ * where /proc cannot say.
+ */
+function serverCpuMs(url: string): number | undefined {
+  const port = new URL(url).port;
+  const tick = 10; // ms per clock tick (USER_HZ 100 on Linux)
+  const stat = (pid: string): string[] | undefined => {
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return text.slice(text.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return undefined;
+    }
+  };
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return undefined;
+  }
+  const postmaster = pids.find((p) => {
+    try {
+      const args = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      return args[0]?.endsWith('/postgres') === true && args[args.indexOf('-p') + 1] === port;
+    } catch {
+      return false;
+    }
+  });
+  const own = postmaster === undefined ? undefined : stat(postmaster);
+  if (postmaster === undefined || own === undefined) return undefined;
+  // Fields after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+  const cpu = (f: string[], children: boolean): number => (Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0)) * tick;
+  let ms = cpu(own, true);
+  for (const p of pids) {
+    const f = stat(p);
+    if (f !== undefined && f[1] === postmaster) ms += cpu(f, true);
+  }
+  return ms;
 }
 
 function fileSize(file: string): number {

@@ -8,6 +8,9 @@
  *   --profile         also profile one cold run (node --cpu-prof) and summarise it
  *   --server KIND     fast (default: bench/fast-s3.ts, in memory) or s3rver
  *   export [--runs N] [--fraction F]  the export benchmark instead (bench/export.ts)
+ *   --rows a,b        only the rows whose name contains one of these (e.g. `--scenarios all --rows PostgreSQL`)
+ *   --compare DIR,..  also run every selected row with the build in each DIR (its bin/, dist/, package.json), as
+ *                     "<row> [B]", "[C]"..., round by round beside this build's: an A/B of builds in one run
  *   --out FILE        where the results go (default bench/results.json; e.g. bench/results-cluster.json
  *                     for a run of one scenario, so the full run's file stays whole)
  * Writes bench/results.json.
@@ -60,6 +63,8 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean' },
     server: { type: 'string' },
     out: { type: 'string' },
+    rows: { type: 'string' },
+    compare: { type: 'string' },
   },
 });
 
@@ -79,6 +84,8 @@ for (const s of requested) {
   if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`Unknown scenario \`${s}\`; expected some of ${SCENARIOS.join(', ')}`);
 }
 const selected = new Set<Scenario>([...(requested as Scenario[]), ...(flags.profile ? (['profile'] as const) : [])]);
+const rowFilter = flags.rows?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+const wantsRow = (name: string): boolean => rowFilter === undefined || rowFilter.some((f) => name.includes(f));
 
 if (!existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
 
@@ -111,7 +118,8 @@ if (selected.has('profile')) mkdirSync(profileDir, { recursive: true });
 
 let minute: Context['minute'];
 const minuteDirs: string[] = [];
-if (selected.has('minute') || selected.has('cluster') || selected.has('all')) {
+// The all scenario's minute row needs the minute files too (unless --rows leaves it out).
+if (selected.has('minute') || selected.has('cluster') || (selected.has('all') && wantsRow('all: --all minute month'))) {
   if (serverKind !== 'fast') throw new Error('The minute and cluster scenarios need --server fast: they cap the bandwidth, which s3rver cannot do');
   log(`Minute files: ${MINUTE_FROM}..${END_DATE}, and ${MINUTE_LARGE_FROM}..${END_DATE} with ${MINUTE_LARGE_TICKERS} tickers (generated once, a few minutes the first time)`);
   t = performance.now();
@@ -161,7 +169,18 @@ try {
   log(`Server ceiling (no latency, plain http floor client, ${IN_FLIGHT} in flight): ${ceiling.getsPerS.toFixed(0)} GETs/s, ${ceiling.mbPerS.toFixed(0)} MB/s` +
     (ceiling.serverCpuShare === undefined ? '' : `, the server process ${(100 * ceiling.serverCpuShare).toFixed(0)}% of a core busy meanwhile`));
 
-  const rows = buildRows(ctx, selected);
+  const chosen = buildRows(ctx, selected).filter((r) => wantsRow(r.name));
+  const builds = flags.compare?.split(',').map((d) => path.resolve(d)) ?? [];
+  // The other builds' rows, each right after its twin: all see the same moment's noise.
+  const twins = builds.map((app) => buildRows({ ...ctx, app }, selected).filter((r) => wantsRow(r.name)));
+  const rows = chosen.flatMap((r, i) => [
+    r,
+    ...twins.flatMap((t, b) => {
+      const twin = t[i];
+      return twin ? [{ ...twin, name: `${r.name} [${String.fromCharCode(66 + b)}]`, ...(r.floor ? { floor: r.floor } : {}) }] : [];
+    }),
+  ]);
+  if (rows.length === 0) throw new Error(`--rows ${flags.rows ?? ''} matches no row of the selected scenarios`);
   for (const row of rows) await row.setup?.();
   const samples = new Map(rows.map((r) => [r, [] as Sample[]]));
   const rounds = Math.max(0, ...rows.map((r) => r.runs ?? runs));
@@ -283,12 +302,12 @@ function cpuClock(): CpuClock {
 }
 
 /**
- * Cores busy with anything but this sample (its child, the fast server, this process) while it
+ * Cores busy with anything but this sample (its child, the fast server, its PostgreSQL, this process) while it
  * ran: the noise in its numbers. On a 2-core machine, a few tenths already slow a CPU-bound run.
  */
 function otherCores(before: CpuClock, s: Sample): number {
   const now = cpuClock();
-  const mine = now.ownMs - before.ownMs + (s.cpuMs ?? 0) + (s.extra?.['serverCpuMs'] ?? 0) + (s.extra?.['untimedCpuMs'] ?? 0);
+  const mine = now.ownMs - before.ownMs + (s.cpuMs ?? 0) + (s.extra?.['serverCpuMs'] ?? 0) + (s.extra?.['untimedCpuMs'] ?? 0) + (s.extra?.['pgCpuMs'] ?? 0);
   return Math.max(0, now.machineMs - before.machineMs - mine) / (now.at - before.at);
 }
 

@@ -144,6 +144,24 @@ describe('complete() of --all files (columns)', () => {
     });
   });
 
+  it('lists every ticker in bar_symbols: those new in a later file, and those of a file whose first commit failed', async () => {
+    await withStore([ALL], async ({ store, queue }) => {
+      const [d1, d2, d3] = days(3) as [string, string, string];
+      const names = (n: number) => Array.from({ length: n }, (_, i) => `T${String(i).padStart(5, '0')}`);
+      await queue.complete([allFile(ALL, dayFile(d1), marketRows(d1, 100, 1))]);
+      expect(await store.listSymbols('1d')).toEqual(names(100));
+      // A file that brings 50 new tickers and fails inside its transaction (a time that is not an
+      // integer): none of them is listed, and none may be taken as listed by this process.
+      const bad = marketRows(d2, 150, 1);
+      bad.push({ ...row('T99999', d2, 1), time: 1.5 });
+      await expect(queue.complete([allFile(ALL, dayFile(d2), bad)])).rejects.toThrow();
+      expect(await store.listSymbols('1d')).toEqual(names(100));
+      await queue.complete([allFile(ALL, dayFile(d2), marketRows(d2, 150, 1))]);
+      await queue.complete([allFile(ALL, dayFile(d3), [...marketRows(d3, 150, 1), row('ZNEW', d3, 1)])]);
+      expect(await store.listSymbols('1d')).toEqual([...names(150), 'ZNEW']);
+    });
+  });
+
   it('two processes completing the same file at once store it once, without a deadlock', async () => {
     const url = await server.freshDatabase();
     const [a, b] = [await openPostgresStore(url), await openPostgresStore(url)];

@@ -28,73 +28,83 @@ export interface BinaryLayout {
 export function* binaryTuples(cols: RowColumns, layout: BinaryLayout, indexes?: Uint32Array): Generator<Buffer> {
   const constants = (layout.constants ?? []).map((s) => Buffer.from(s, 'utf8'));
   const seq = layout.seqBase !== undefined;
+  const seqBase = layout.seqBase ?? 0;
   const fields = (seq ? 1 : 0) + 1 + constants.length + 7;
   const fixed = 2 + (seq ? 12 : 0) + 4 + constants.reduce((n, b) => n + 4 + b.length, 0) + 7 * 12;
+  // A DataView's setters are inlined by V8: several times cheaper per field than Buffer's
+  // writeInt32BE/writeDoubleBE, and this runs ~10 times a row on the main thread.
   let buf = Buffer.allocUnsafe(CHUNK_BYTES + 4096);
+  let view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   SIGNATURE.copy(buf, 0);
-  buf.writeInt32BE(0, 11); // flags
-  buf.writeInt32BE(0, 15); // header extension length
+  view.setInt32(11, 0); // flags
+  view.setInt32(15, 0); // header extension length
   let at = 19;
-  let lastTicker: string | undefined;
-  let tickerBytes = Buffer.alloc(0);
+  const { ticker: tickers, time, open, high, low, close, volume, transactions } = cols;
   const n = indexes?.length ?? cols.length;
   for (let k = 0; k < n; k++) {
     const i = indexes === undefined ? k : (indexes[k] as number);
-    const ticker = cols.ticker[i] as string;
-    // Rows come sorted by ticker: encode each ticker once per run of rows.
-    if (ticker !== lastTicker) {
-      tickerBytes = Buffer.from(ticker, 'utf8');
-      lastTicker = ticker;
-    }
-    const need = fixed + tickerBytes.length;
+    const ticker = tickers[i] as string;
+    // A ticker takes at most 3 bytes of UTF-8 per UTF-16 unit: room is checked for that.
+    const need = fixed + 3 * ticker.length;
     if (at + need > buf.length) {
       yield buf.subarray(0, at);
       buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, need) + 4096);
+      view = new DataView(buf.buffer, buf.byteOffset, buf.length);
       at = 0;
     }
-    at = buf.writeInt16BE(fields, at);
-    if (seq) at = int8(buf, at, (layout.seqBase as number) + i);
-    at = buf.writeInt32BE(tickerBytes.length, at);
-    at += tickerBytes.copy(buf, at);
+    view.setInt16(at, fields);
+    at += 2;
+    if (seq) at = int8(view, at, seqBase + i);
+    // Written in place, then its length before it.
+    const len = buf.write(ticker, at + 4, 'utf8');
+    view.setInt32(at, len);
+    at += 4 + len;
     for (const c of constants) {
-      at = buf.writeInt32BE(c.length, at);
-      at += c.copy(buf, at);
+      view.setInt32(at, c.length);
+      at += 4 + c.copy(buf, at + 4);
     }
-    at = int8(buf, at, cols.time[i] as number);
-    at = float8(buf, at, cols.open[i] as number);
-    at = float8(buf, at, cols.high[i] as number);
-    at = float8(buf, at, cols.low[i] as number);
-    at = float8(buf, at, cols.close[i] as number);
-    at = float8(buf, at, cols.volume[i] as number);
-    const trades = cols.transactions[i] as number;
-    at = Number.isNaN(trades) ? buf.writeInt32BE(-1, at) : int8(buf, at, trades);
+    at = int8(view, at, time[i] as number);
+    at = float8(view, at, open[i] as number);
+    at = float8(view, at, high[i] as number);
+    at = float8(view, at, low[i] as number);
+    at = float8(view, at, close[i] as number);
+    at = float8(view, at, volume[i] as number);
+    const trades = transactions[i] as number;
+    if (Number.isNaN(trades)) {
+      view.setInt32(at, -1);
+      at += 4;
+    } else at = int8(view, at, trades);
     if (at >= CHUNK_BYTES) {
       yield buf.subarray(0, at);
       buf = Buffer.allocUnsafe(CHUNK_BYTES + 4096);
+      view = new DataView(buf.buffer, buf.byteOffset, buf.length);
       at = 0;
     }
   }
   if (at + 2 > buf.length) {
     yield buf.subarray(0, at);
     buf = Buffer.allocUnsafe(2);
+    view = new DataView(buf.buffer, buf.byteOffset, buf.length);
     at = 0;
   }
-  at = buf.writeInt16BE(-1, at); // trailer
-  yield buf.subarray(0, at);
+  view.setInt16(at, -1); // trailer
+  yield buf.subarray(0, at + 2);
 }
 
 /** An int8 field: its length, then the value as two 32-bit halves (exact for any safe integer). */
-function int8(buf: Buffer, at: number, v: number): number {
+function int8(view: DataView, at: number, v: number): number {
   if (!Number.isSafeInteger(v)) throw new RangeError(`Expected an integer for a bigint column, got ${v}`);
   const hi = Math.floor(v / TWO_32);
-  at = buf.writeInt32BE(8, at);
-  at = buf.writeInt32BE(hi, at);
-  return buf.writeUInt32BE(v - hi * TWO_32, at);
+  view.setInt32(at, 8);
+  view.setInt32(at + 4, hi);
+  view.setUint32(at + 8, v - hi * TWO_32);
+  return at + 12;
 }
 
-function float8(buf: Buffer, at: number, v: number): number {
-  at = buf.writeInt32BE(8, at);
-  return buf.writeDoubleBE(v, at);
+function float8(view: DataView, at: number, v: number): number {
+  view.setInt32(at, 8);
+  view.setFloat64(at + 4, v);
+  return at + 12;
 }
 
 /**

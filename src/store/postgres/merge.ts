@@ -28,10 +28,13 @@ const INCOMING_READY = new WeakSet<pg.PoolClient>();
 export async function completeFiles(db: Db, processId: number, batch: readonly CompletedFile[]): Promise<void> {
   if (batch.length === 0) return;
   let created: pg.PoolClient | undefined;
+  const known = knownTickers(db);
+  let listed: Listed = new Map();
   await db.transaction(
     async (c) => {
       // Again at each attempt: a rolled-back attempt took its temporary table with it.
       created = undefined;
+      listed = new Map();
       const todo = await lockUndone(c, batch);
       if (todo.length === 0) return;
 
@@ -39,12 +42,12 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
       const market = todo.filter((b) => b.job.all === true).sort(byDay);
       const days: IngestedDay[] = [];
       if (plain.length > 0 && (await mergeTickers(c, plain, days))) created = c;
-      const listed = plainTickers(plain);
+      listed = plainTickers(plain, known);
       for (const b of market) {
         await clearMarketDay(c, b);
         const cols = b.columns ?? NO_ROWS;
         const rows = await insertColumns(c, b, cols);
-        addTickers(listed, b.job.interval, cols.ticker);
+        addTickers(listed, b.job.interval, cols.ticker, known);
         days.push(scopeDay(b, rows));
       }
       // After every bar of the transaction: bar_symbols comes next in the lock order.
@@ -54,6 +57,7 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
     { retry: true },
   );
   if (created) INCOMING_READY.add(created);
+  rememberListed(db, listed);
 }
 
 /**
@@ -212,8 +216,28 @@ export async function markDone(c: pg.PoolClient, processId: number, ingested: re
 /** Tickers by interval, to list in bar_symbols. */
 export type Listed = Map<string, Set<string>>;
 
-/** The tickers with rows in ticker jobs' files (only their jobs' tickers are merged). */
-function plainTickers(files: readonly CompletedFile[]): Listed {
+/**
+ * Per pool, the tickers this process has seen committed to bar_symbols. Nothing is ever taken off
+ * that table, so they need not be listed again: a whole-market file then lists the few tickers new
+ * to this process instead of sending and probing ~11,000 (measured: most of a file's statements'
+ * server CPU after the COPY).
+ */
+const LISTED = new WeakMap<Db, Listed>();
+
+export function knownTickers(db: Db): Listed {
+  let known = LISTED.get(db);
+  if (known === undefined) LISTED.set(db, (known = new Map<string, Set<string>>()));
+  return known;
+}
+
+/** After the commit of a transaction that listed `listed` (not before: a rollback lists nothing). */
+export function rememberListed(db: Db, listed: Listed): void {
+  const known = knownTickers(db);
+  for (const [interval, set] of listed) addTickers(known, interval, set);
+}
+
+/** The tickers with rows in ticker jobs' files (only their jobs' tickers are merged), less those `known`. */
+function plainTickers(files: readonly CompletedFile[], known: Listed): Listed {
   const listed: Listed = new Map();
   for (const b of files) {
     const wanted = new Set(b.job.tickers);
@@ -221,15 +245,21 @@ function plainTickers(files: readonly CompletedFile[]): Listed {
       listed,
       b.job.interval,
       b.rows.map((r) => r.ticker).filter((t) => wanted.has(t)),
+      known,
     );
   }
   return listed;
 }
 
-export function addTickers(listed: Listed, interval: string, tickers: Iterable<string>): void {
+/** Adds `tickers` of `interval` to `listed`, but for those already in `known`. */
+export function addTickers(listed: Listed, interval: string, tickers: Iterable<string>, known?: Listed): void {
+  const skip = known?.get(interval);
   let set = listed.get(interval);
-  if (set === undefined) listed.set(interval, (set = new Set()));
-  for (const t of tickers) set.add(t);
+  for (const t of tickers) {
+    if (skip?.has(t) === true) continue;
+    if (set === undefined) listed.set(interval, (set = new Set()));
+    set.add(t);
+  }
 }
 
 /**

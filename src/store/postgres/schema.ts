@@ -143,12 +143,14 @@ CREATE TABLE actions_fetched (
 -- checkpoint). A bar's time belongs to one day file, so the key is as unique as (symbol, interval,
 -- time) was. A ticker's read probes the key once per day of its window (store.ts); no index leads
 -- with the symbol, so bar_symbols lists the tickers with bars (written by every merge). The rows
--- are copied in key order and the key built once, in this migration's transaction.
+-- are copied in key order and the key built once, in this migration's transaction. The key's text
+-- columns compare bytewise (COLLATE "C"): every row of a load is a key insert, and a libc collation
+-- (even C.UTF-8) compares through strcoll. UTF-8 bytes order as code points.
 CREATE TABLE bars_v3 (
-  symbol text NOT NULL,
-  interval text NOT NULL,
+  symbol text COLLATE "C" NOT NULL,
+  interval text COLLATE "C" NOT NULL,
   time bigint NOT NULL,
-  day text NOT NULL,
+  day text COLLATE "C" NOT NULL,
   open float8 NOT NULL,
   high float8 NOT NULL,
   low float8 NOT NULL,
@@ -163,8 +165,8 @@ ALTER TABLE bars_v3 RENAME TO bars;
 ALTER TABLE bars ADD CONSTRAINT bars_pkey PRIMARY KEY (interval, day, symbol, time);
 
 CREATE TABLE bar_symbols (
-  interval text NOT NULL,
-  symbol text NOT NULL,
+  interval text COLLATE "C" NOT NULL,
+  symbol text COLLATE "C" NOT NULL,
   PRIMARY KEY (interval, symbol)
 );
 INSERT INTO bar_symbols (interval, symbol) SELECT DISTINCT interval, symbol FROM bars;

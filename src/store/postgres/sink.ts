@@ -13,7 +13,7 @@ import { binaryTuples, lastOfEachKey } from './binary.js';
 import { clearMarketDay, insertStaged, scopeDay, STAGE_COLUMNS, type MarketFile } from './bulk.js';
 import type { Db } from './db.js';
 import { LIVE_SQL } from './live.js';
-import { addTickers, listTickers, lockUndone, markDone, type Listed } from './merge.js';
+import { addTickers, knownTickers, listTickers, lockUndone, markDone, rememberListed, type Listed } from './merge.js';
 import { LOCK_NAMESPACE } from './schema.js';
 
 /** What a sink needs of its queue. */
@@ -105,7 +105,7 @@ class PostgresSink implements FileSink {
       throw error;
     }
     this.#rows += chunk.length;
-    addTickers(this.#tickers, this.#file.job.interval, chunk.ticker);
+    addTickers(this.#tickers, this.#file.job.interval, chunk.ticker, knownTickers(this.#host.db));
     const end = chunk.length - 1;
     this.#last = { ticker: chunk.ticker[end] as string, time: chunk.time[end] as number };
   }
@@ -141,6 +141,7 @@ class PostgresSink implements FileSink {
         { retry: true },
       );
     await withCommitSlot(db, () => this.#host.run(merge));
+    rememberListed(db, this.#tickers);
     this.#ended = true;
     this.#host.done(m.job.job, m.file.key);
   }
