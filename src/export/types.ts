@@ -58,7 +58,7 @@ export interface ExportOptions extends ReadOptions {
   force?: boolean | undefined;
   /**
    * Memory the writer (DuckDB) may use, in MB; past it its table spills to a file in the staging
-   * directory (at least 64: DuckDB's sort and Parquet writer need that much). @default 96
+   * directory (at least 64: DuckDB's sort and Parquet writer need that much). @default 80
    */
   memoryLimitMb?: number | undefined;
   /** Stops the export; the previous export in `out` stays whole. */
