@@ -3,7 +3,7 @@
 // copy. Shared by the scan thread of a SQLite store (scan-thread.ts) and the main thread's scan of
 // a PostgreSQL store (scan.ts).
 import { factorFor, sessionDay, type Step } from '../actions/adjust.js';
-import type { ScanRow } from '../store/types.js';
+import type { ScanRow, StoredDayChunk } from '../store/types.js';
 import type { BarColumns } from '../types.js';
 
 /** One ticker to export: its id in the writer's table, and the adjustment of its rows. */
@@ -29,6 +29,36 @@ export function dayNumber(day: string): number {
   return Math.round(Date.parse(`${day}T00:00:00Z`) / DAY_MS);
 }
 
+/** What a scan hands the writer, in order; `done` last. */
+export type ScanMessage =
+  | { type: 'batch'; batch: ColumnBatch }
+  | { type: 'page'; day: string; taken: number; place: number; days: number }
+  /** Every row of these years is in the batches before. */
+  | { type: 'years'; years: string[] }
+  | { type: 'done'; rows: Uint32Array; overlaps: boolean; years: string[]; late: string[] };
+
+/**
+ * The messages of a scan's pages through `builder`: the batches as they fill, a year handed over
+ * (after the batch holding its last rows) once the scan is past it, a `page` after each page.
+ * The same whether the scan runs in its own thread (scan-thread.ts) or on the main one (scan.ts).
+ */
+export async function* scanMessages(pages: AsyncIterable<StoredDayChunk>, builder: ColumnBuilder): AsyncGenerator<ScanMessage> {
+  for await (const page of pages) {
+    const closed = builder.closeYears(page.day);
+    if (closed.length > 0) {
+      const rest = builder.drain();
+      if (rest !== undefined) yield { type: 'batch', batch: rest };
+      yield { type: 'years', years: closed };
+    }
+    const { taken, full } = builder.take(page.day, page.rows);
+    for (const batch of full) yield { type: 'batch', batch };
+    yield { type: 'page', day: page.day, taken, place: page.place, days: page.days };
+  }
+  const last = builder.drain();
+  if (last !== undefined) yield { type: 'batch', batch: last };
+  yield { type: 'done', rows: builder.rows, overlaps: builder.overlaps, years: [...builder.years], late: [...builder.late] };
+}
+
 /** The typed arrays of a batch, in column order, for a transfer list. */
 export function batchBuffers(b: ColumnBatch): ArrayBuffer[] {
   return [b.sid, b.time, b.day, b.open, b.high, b.low, b.close, b.volume, b.transactions, b.src].map((a) => a.buffer as ArrayBuffer);
@@ -49,7 +79,7 @@ export class ColumnBuilder {
   /** Years closed (`closeYears`) that rows were taken for afterwards, or that have rows of overlapping files. */
   readonly late = new Set<string>();
   readonly #closed = new Set<string>();
-  #lastTime1 = Number.NaN;
+  #dayOfTime = Number.NaN;
   #lastDay = '';
   #lastDayNumber = 0;
 
@@ -86,7 +116,8 @@ export class ColumnBuilder {
       }
       let price = 1;
       let volume = 1;
-      if (target.steps.length > 0) ({ price, volume } = factorFor(target.steps, sessionDay(time)));
+      // #sessionDayNumber left the row's session day in #lastDay.
+      if (target.steps.length > 0) ({ price, volume } = factorFor(target.steps, this.#lastDay));
       const i = b.n;
       b.sid[i] = id;
       b.time[i] = time;
@@ -118,7 +149,7 @@ export class ColumnBuilder {
     const closed = [...this.years].filter((y) => !this.#closed.has(y) && day >= `${Number(y) + 1}-01-03`).sort();
     for (const y of closed) this.#closed.add(y);
     // The next row's session day is worked out afresh, and checked against the closed years.
-    if (closed.length > 0) this.#lastTime1 = Number.NaN;
+    if (closed.length > 0) this.#dayOfTime = Number.NaN;
     return closed;
   }
 
@@ -131,8 +162,8 @@ export class ColumnBuilder {
   }
 
   #sessionDayNumber(time: number): number {
-    if (time !== this.#lastTime1) {
-      this.#lastTime1 = time;
+    if (time !== this.#dayOfTime) {
+      this.#dayOfTime = time;
       const day = sessionDay(time);
       if (day !== this.#lastDay) {
         this.#lastDay = day;

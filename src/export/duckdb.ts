@@ -173,26 +173,15 @@ export class BarTable {
     this.#tx[i] = transactions === null ? Number.NaN : Math.round(transactions);
     this.#src[i] = 0;
     this.#n = i + 1;
-    if (this.#n < CHUNK_ROWS) return false;
-    return this.#appendChunk() % CHUNKS_PER_FLUSH === 0;
+    return this.#n === CHUNK_ROWS && this.#appendChunk();
   }
 
   /** Appends a batch of scanned rows (columns.ts), a data chunk at a time, yielding every few chunks. */
   async appendBatch(b: ColumnBatch): Promise<void> {
     this.#appendChunk();
-    const chunk = this.#chunk;
     const columns = [b.sid, b.time, b.day, b.open, b.high, b.low, b.close, b.volume, b.transactions, b.src];
     for (let from = 0; from < b.n; from += CHUNK_ROWS) {
-      const n = Math.min(CHUNK_ROWS, b.n - from);
-      chunk.rowCount = n;
-      // The typed columns are read by index, as an array of numbers would be.
-      columns.forEach((c, i) => chunk.setColumnValues(i, c.subarray(from, from + n) as unknown as readonly number[]));
-      this.#appender.appendDataChunk(chunk);
-      this.#rows += n;
-      if (++this.#chunks % CHUNKS_PER_FLUSH === 0) {
-        this.#appender.flushSync();
-        await yieldToLoop();
-      }
+      if (this.#appendColumns(columns, from, Math.min(CHUNK_ROWS, b.n - from))) await yieldToLoop();
     }
   }
 
@@ -201,18 +190,28 @@ export class BarTable {
     return this.#rows + this.#n;
   }
 
-  #appendChunk(): number {
+  /** Appends the rows put so far (`#put`); true when that committed, as `#appendColumns`. */
+  #appendChunk(): boolean {
     const n = this.#n;
-    if (n === 0) return this.#chunks;
+    if (n === 0) return false;
+    this.#n = 0;
+    return this.#appendColumns([this.#sid, this.#time, this.#day, this.#open, this.#high, this.#low, this.#close, this.#volume, this.#tx, this.#src], 0, n);
+  }
+
+  /**
+   * Appends rows [from, from + n) of typed columns in the table's order through the one data chunk;
+   * commits every CHUNKS_PER_FLUSH chunks and returns true then: the caller yields to the event loop.
+   */
+  #appendColumns(columns: ReadonlyArray<Int32Array | Float64Array>, from: number, n: number): boolean {
     const chunk = this.#chunk;
     chunk.rowCount = n;
-    const columns = [this.#sid, this.#time, this.#day, this.#open, this.#high, this.#low, this.#close, this.#volume, this.#tx, this.#src];
-    columns.forEach((c, i) => chunk.setColumnValues(i, c.subarray(0, n) as unknown as readonly number[]));
+    // The typed columns are read by index, as an array of numbers would be.
+    columns.forEach((c, i) => chunk.setColumnValues(i, c.subarray(from, from + n) as unknown as readonly number[]));
     this.#appender.appendDataChunk(chunk);
-    this.#n = 0;
     this.#rows += n;
-    if (++this.#chunks % CHUNKS_PER_FLUSH === 0) this.#appender.flushSync();
-    return this.#chunks;
+    if (++this.#chunks % CHUNKS_PER_FLUSH !== 0) return false;
+    this.#appender.flushSync();
+    return true;
   }
 
   /** Commits what is appended so far: a `write` then sees it. */

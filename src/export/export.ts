@@ -22,7 +22,7 @@ import { Partitions } from './partition.js';
 import { appendScanned, canScan } from './scan.js';
 import { planStored } from './stored.js';
 import { PartitionWriter } from './writer.js';
-import { EXPORT_FORMATS, EXPORT_PARTITIONS, type ExportEvent, type ExportOptions, type ExportReport, type ExportedFile } from './types.js';
+import { EXPORT_FORMATS, EXPORT_PARTITIONS, type ExportEvent, type ExportOptions, type ExportReport } from './types.js';
 
 const exportSchema = z.object({
   out: z.string().min(1).describe('a directory path'),
@@ -96,7 +96,6 @@ export async function exportBars(symbols: readonly string[] | 'all', options: Ex
     const exported: string[] = [];
     const empty: string[] = [];
     const exportedAt = new Date(started).toISOString();
-    const files: ExportedFile[] = [];
     const writerFor = (datasets: readonly string[]): PartitionWriter =>
       new PartitionWriter(t, staging, {
         format: e.format,
@@ -105,10 +104,11 @@ export async function exportBars(symbols: readonly string[] | 'all', options: Ex
         onFile: (file, done) => e.onProgress?.({ type: 'export-file', ...file, filesDone: done, filesTotal: Math.max(done, parts.list().length) }),
       });
     let late = new Set<string>();
-    const { plans, skipped } = await withStore(o, async (store) => {
+    const { plans, skipped, w } = await withStore(o, async (store) => {
       const stored = named === undefined ? planStored(await store.listSymbols(storedInterval(interval)), o) : { plans: named, skipped: [] };
       if (named === undefined) await checkActions(store, stored.plans, o.adjust);
       const w = (writer = writerFor(stored.plans.map((p) => p.dataset)));
+      const done = { ...stored, w };
       const reads = stored.plans.flatMap((plan) => plan.symbols.map((s) => ({ plan, s })));
       // Ids in sorted ticker order: the files' (symbol, time) order is then an order of numbers.
       const tickers = [...new Set(reads.map((r) => r.s.ticker))].sort();
@@ -128,7 +128,7 @@ export async function exportBars(symbols: readonly string[] | 'all', options: Ex
           if ((scanned.rows[id] ?? 0) > 0) parts.addSymbol(id, ticker);
           ((scanned.rows[id] ?? 0) > 0 ? exported : empty).push(ticker);
         }
-        return stored;
+        return done;
       }
       for (const { plan, s } of reads) {
         stopped();
@@ -140,12 +140,12 @@ export async function exportBars(symbols: readonly string[] | 'all', options: Ex
         (bars.length > 0 ? exported : empty).push(s.ticker);
         e.onProgress?.({ type: 'export-read', symbol: s.ticker, rows: bars.length, symbolsDone: exported.length + empty.length, symbolsTotal: reads.length });
       }
-      return stored;
+      return done;
     });
     t.finish();
     const datasets = plans.map((p) => p.dataset);
     const partitions = parts.list();
-    files.push(...(await (writer ?? writerFor(datasets)).finish(partitions, late, stopped)));
+    const files = await w.finish(partitions, late, stopped);
     stopped();
     table.close();
     table = undefined;

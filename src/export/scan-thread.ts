@@ -5,7 +5,7 @@
 // and at most MAX_IN_FLIGHT wait for the main thread at any time.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteStore } from '../store/sqlite.js';
-import { batchBuffers, ColumnBuilder, type ColumnBatch, type ExportTarget } from './columns.js';
+import { batchBuffers, ColumnBuilder, scanMessages, type ColumnBatch, type ExportTarget, type ScanMessage } from './columns.js';
 
 /** What the thread is given. */
 export interface ScanThreadData {
@@ -20,14 +20,6 @@ export interface ScanThreadData {
   /** Int32 [batches posted and not yet appended, stop (1: end now)]. */
   flags: SharedArrayBuffer;
 }
-
-/** What the thread posts, in order; `done` last. */
-export type ScanMessage =
-  | { type: 'batch'; batch: ColumnBatch }
-  | { type: 'page'; day: string; taken: number; place: number; days: number }
-  /** Every row of these years is in the batches before. */
-  | { type: 'years'; years: string[] }
-  | { type: 'done'; rows: Uint32Array; overlaps: boolean; years: string[]; late: string[] };
 
 /** Batches posted and not yet appended, at most. */
 export const MAX_IN_FLIGHT = 2;
@@ -57,21 +49,14 @@ async function scan(): Promise<void> {
   const store = openSqliteStore(data.cacheDir);
   try {
     const builder = new ColumnBuilder(new Map(data.targets), data.sids, data.batchRows);
-    for await (const page of store.scanDays(data.interval, data.start, data.end, data.pageRows)) {
-      if (Atomics.load(flags, 1) === 1) return;
-      const closed = builder.closeYears(page.day);
-      if (closed.length > 0) {
-        const rest = builder.drain();
-        if (rest !== undefined && !postBatch(rest)) return;
-        post({ type: 'years', years: closed });
+    for await (const m of scanMessages(store.scanDays(data.interval, data.start, data.end, data.pageRows), builder)) {
+      if (m.type === 'batch') {
+        if (!postBatch(m.batch)) return;
+      } else {
+        if (Atomics.load(flags, 1) === 1) return;
+        post(m);
       }
-      const { taken, full } = builder.take(page.day, page.rows);
-      for (const batch of full) if (!postBatch(batch)) return;
-      post({ type: 'page', day: page.day, taken, place: page.place, days: page.days });
     }
-    const last = builder.drain();
-    if (last !== undefined && !postBatch(last)) return;
-    post({ type: 'done', rows: builder.rows, overlaps: builder.overlaps, years: [...builder.years], late: [...builder.late] });
   } finally {
     await store.close();
   }

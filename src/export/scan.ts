@@ -9,9 +9,9 @@ import { adjustmentOf } from '../actions/read.js';
 import type { Adjust } from '../actions/types.js';
 import type { JobPlan } from '../plan.js';
 import type { Store } from '../store/types.js';
-import { ColumnBuilder, type ExportTarget } from './columns.js';
+import { ColumnBuilder, scanMessages, type ExportTarget, type ScanMessage } from './columns.js';
 import type { BarTable } from './duckdb.js';
-import type { ScanMessage, ScanThreadData } from './scan-thread.js';
+import type { ScanThreadData } from './scan-thread.js';
 import type { ExportEvent, ExportPartition } from './types.js';
 
 /** Rows a page of the store's scan holds at most. */
@@ -71,7 +71,11 @@ export async function appendScanned(
   const first = plans[0];
   if (first === undefined) return { rows: new Uint32Array(sid.size), years: [], late: [] };
   const window = { interval: first.interval, start: first.start ?? '0000-01-01', end: first.end };
-  const messages = cacheDir === undefined ? scanHere(store, window, targets, sid.size) : scanThread({ ...window, cacheDir, targets: [...targets], sids: sid.size });
+  const messages =
+    cacheDir === undefined
+      ? // PostgreSQL on this thread: its rows arrive over the network.
+        scanMessages(store.scanDays(window.interval, window.start, window.end, PAGE_ROWS), new ColumnBuilder(targets, sid.size, BATCH_ROWS))
+      : scanThread({ ...window, cacheDir, targets: [...targets], sids: sid.size });
   for await (const m of messages) {
     hooks.stopped();
     if (m.type === 'batch') await table.appendBatch(m.batch);
@@ -85,31 +89,6 @@ export async function appendScanned(
     }
   }
   throw new Error('The scan of the store ended before its last message');
-}
-
-interface Window {
-  interval: string;
-  start: string;
-  end: string;
-}
-
-/** A store's scan on this thread (PostgreSQL: the rows arrive over the network). */
-async function* scanHere(store: Store, w: Window, targets: ReadonlyMap<string, ExportTarget>, sids: number): AsyncGenerator<ScanMessage> {
-  const builder = new ColumnBuilder(targets, sids, BATCH_ROWS);
-  for await (const page of store.scanDays(w.interval, w.start, w.end, PAGE_ROWS)) {
-    const closed = builder.closeYears(page.day);
-    if (closed.length > 0) {
-      const rest = builder.drain();
-      if (rest !== undefined) yield { type: 'batch', batch: rest };
-      yield { type: 'years', years: closed };
-    }
-    const { taken, full } = builder.take(page.day, page.rows);
-    for (const batch of full) yield { type: 'batch', batch };
-    yield { type: 'page', day: page.day, taken, place: page.place, days: page.days };
-  }
-  const last = builder.drain();
-  if (last !== undefined) yield { type: 'batch', batch: last };
-  yield { type: 'done', rows: builder.rows, overlaps: builder.overlaps, years: [...builder.years], late: [...builder.late] };
 }
 
 /** A SQLite store's scan in a thread of its own (scan-thread.ts): its messages, each batch acknowledged once taken. */
