@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { AllRowsParser, extractAll, parseAllRows } from '../src/parse/all-rows.js';
+import { AllRowsParser, decimal, extractAll, parseAllRows } from '../src/parse/all-rows.js';
 import { ParseError, parseRows } from '../src/parse/day-file.js';
 import type { ParsedRow, RowColumns } from '../src/types.js';
 
@@ -96,5 +96,42 @@ describe('parseAllRows', () => {
     expect(() => extractAll([Buffer.from('not gzip at all')], DAY)).toThrow(/not a valid gzip file/);
     const gz = gzipSync(dayFile(5));
     expect(rowsOf(extractAll([gz.subarray(0, 10), gz.subarray(10)], DAY).columns)).toEqual(rowsOf(parseAllRows(dayFile(5), DAY).columns));
+  });
+});
+
+describe('decimal', () => {
+  const read = (s: string): number => decimal(`,${s},`, 1, 1 + s.length);
+
+  it('reads every field as Number() does (its second source of truth), fast path or not', () => {
+    const odd = ['', '-', '.', '-.', '5.', '.5', '-.5', '-0', '0', '007', '1e5', '1E-7', ' 5', '+5', '--5', '1.2.3', 'x', 'NaN', 'Infinity', '0x10', '1_0'];
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const digits = (n: number): string => Array.from({ length: n }, () => String(rand(10))).join('');
+    const generated = Array.from({ length: 20_000 }, () => {
+      const int = digits(rand(12));
+      const frac = rand(3) === 0 ? '' : `.${digits(1 + rand(12))}`;
+      return `${rand(4) === 0 ? '-' : ''}${int}${frac}`;
+    });
+    for (const s of [...odd, ...generated, '123456789012345', '1234567890123456', '0.000000000000001', '99999999999999.9', '9007199254740993']) {
+      expect(Object.is(read(s), Number(s === '' ? Number.NaN : s)), s).toBe(true);
+    }
+  });
+});
+
+describe('parseAllRows, a ticker whose bars go back in time', () => {
+  it('keeps every distinct bar and the last of a repeat, wherever it is in the run', () => {
+    const at = (m: number): string => (BigInt(T0) + BigInt(m) * 60_000_000_000n).toString();
+    const file = csv(HEADER, `AAA,1,1,1,1,1,${at(2)},1`, `AAA,2,2,2,2,2,${at(1)},2`, `AAA,3,3,3,3,3,${at(3)},3`, `AAA,4,4,4,4,4,${at(2)},4`, `BBB,5,5,5,5,5,${at(2)},5`);
+    const { columns, counts } = parseAllRows(file, DAY);
+    expect(rowsOf(columns).map((r) => [r.ticker, r.open])).toEqual([
+      ['AAA', 4],
+      ['AAA', 2],
+      ['AAA', 3],
+      ['BBB', 5],
+    ]);
+    expect(counts).toEqual({ rows: 4, malformed: 0, duplicates: 1, tickers: 2 });
   });
 });
