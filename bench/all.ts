@@ -94,6 +94,8 @@ function extraNodeArgs(): string[] {
 /** The day files as DuckDB reads them: `<dir>/YYYY/MM/YYYY-MM-DD.csv.gz`, links to the bench store's objects. */
 function duckDir(ctx: Context, storeDir: string): string {
   const dir = path.join(ctx.tmp, 'duckdb-files');
+  // A row's setup runs once per build compared (--compare): start afresh each time.
+  rmSync(dir, { recursive: true, force: true });
   for (const f of ctx.expected) {
     const target = path.join(dir, f.key);
     mkdirSync(path.dirname(target), { recursive: true });

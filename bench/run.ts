@@ -8,7 +8,8 @@
  *   --profile         also profile one cold run (node --cpu-prof) and summarise it
  *   --server KIND     fast (default: bench/fast-s3.ts, in memory) or s3rver
  *   export [--runs N] [--fraction F]  the export benchmark instead (bench/export.ts)
- *   --rows a,b        only the rows whose name contains one of these (e.g. `--scenarios all --rows PostgreSQL`)
+ *   --rows a,b        only the rows whose name contains one of these (e.g. `--scenarios all --rows PostgreSQL`);
+ *                     separated by ';' instead when a name holds a comma (`--rows '5y daily, SQLite;DuckDB'`)
  *   --compare DIR,..  also run every selected row with the build in each DIR (its bin/, dist/, package.json), as
  *                     "<row> [B]", "[C]"..., round by round beside this build's: an A/B of builds in one run
  *   --out FILE        where the results go (default bench/results.json; e.g. bench/results-cluster.json
@@ -84,7 +85,8 @@ for (const s of requested) {
   if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`Unknown scenario \`${s}\`; expected some of ${SCENARIOS.join(', ')}`);
 }
 const selected = new Set<Scenario>([...(requested as Scenario[]), ...(flags.profile ? (['profile'] as const) : [])]);
-const rowFilter = flags.rows?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+// Split on ';' when there is one: row names hold commas.
+const rowFilter = flags.rows?.split(flags.rows.includes(';') ? ';' : ',').map((s) => s.trim()).filter((s) => s !== '');
 const wantsRow = (name: string): boolean => rowFilter === undefined || rowFilter.some((f) => name.includes(f));
 
 if (!existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
