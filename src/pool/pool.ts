@@ -34,7 +34,15 @@ export interface PoolData {
   stop: SharedArrayBuffer;
   /** The process's clock offset to the S3 server (s3/clock.ts), shared with the main thread. */
   clock: SharedArrayBuffer;
+  /** How much lower than the main thread each thread runs (priority.ts); 0: the same. */
+  nice: number;
 }
+
+/**
+ * The threads' nice value when the main thread's store writer caps the run (`--all`): measured
+ * on 2 cores, README "The whole market".
+ */
+export const WRITER_BOUND_NICE = 10;
 
 /** How long close() waits for stopped downloads to settle before terminating the threads anyway. */
 const SETTLE_MS = 5_000;
@@ -48,7 +56,8 @@ export class DownloadPool {
   readonly #stop = new SharedArrayBuffer(4);
   readonly #running = new Set<Promise<unknown>>();
 
-  constructor(layout: PoolLayout) {
+  /** `nice`: how much lower the threads run than the main thread (PoolData). */
+  constructor(layout: PoolLayout, nice = 0) {
     this.layout = layout;
     this.#piscina = new Piscina({
       filename: WORKER,
@@ -58,7 +67,7 @@ export class DownloadPool {
       // The default 'sync' parks a thread's event loop between tasks; ours do async I/O.
       atomics: 'disabled',
       idleTimeout: 60_000,
-      workerData: { stop: this.#stop, clock: clockBuffer() } satisfies PoolData,
+      workerData: { stop: this.#stop, clock: clockBuffer(), nice } satisfies PoolData,
       ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}),
     });
     // Piscina emits 'error' for what no task can receive; with no listener that would crash the

@@ -6,6 +6,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { readRaw, writeRaw } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { extractAll } from '../parse/all-rows.js';
+import { lowerThreadPriority } from './priority.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
 import { correctClock, shareClock } from '../s3/clock.js';
@@ -26,6 +27,7 @@ import type { PoolData } from './pool.js';
 const stopping = watchStop((workerData as PoolData).stop);
 // Every thread signs with the process's clock offset, and corrects it for all (s3/clock.ts).
 shareClock((workerData as PoolData).clock);
+lowerThreadPriority((workerData as PoolData).nice);
 
 function watchStop(buffer: SharedArrayBuffer): AbortSignal {
   const controller = new AbortController();

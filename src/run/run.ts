@@ -8,7 +8,7 @@ import { AbortedError, type PreloadError } from '../errors.js';
 import type { PreloadEvent } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { JobPlan } from '../plan.js';
-import { DownloadPool, poolLayout } from '../pool/pool.js';
+import { DownloadPool, poolLayout, WRITER_BOUND_NICE } from '../pool/pool.js';
 import { resolveCredentials, type S3Config } from '../s3/client.js';
 import { releaseCredentials } from '../s3/credentials.js';
 import { createListObjects } from '../s3/list-objects.js';
@@ -143,7 +143,7 @@ export class Run {
     const rawDir = join(o.cacheDir, 'raw');
     const dispatch = new Dispatch({
       jobs: this.#jobs,
-      download: (task, transfer) => (this.#pool ??= new DownloadPool(poolLayout(o.workers, o.threads))).run(task, transfer),
+      download: (task, transfer) => (this.#pool ??= new DownloadPool(poolLayout(o.workers, o.threads), this.#writerBound() ? WRITER_BOUND_NICE : 0)).run(task, transfer),
       task: taskSettings(o, { config, rateLimit, throttleSignal, rawDir }),
       queue,
       writer: this.#writer,
@@ -179,6 +179,11 @@ export class Run {
   }
 
   /** The first error stops the run (later ones, and aborts once it is stopping, are not the cause). */
+  /** An `--all` job's rows all go through the main thread's store writer, which then caps the run. */
+  #writerBound(): boolean {
+    return this.#jobs.specs().some((spec) => spec.all === true);
+  }
+
   #fail(error: unknown): void {
     if (this.#fatal === undefined && !(this.#controller.signal.aborted && isAbort(error))) this.#fatal = asPreloadError(error);
     this.#controller.abort();
