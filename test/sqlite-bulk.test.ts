@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CACHE_FILE } from '../src/cache/database.js';
+import { notIn } from '../src/cache/symbols.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store, WorkQueue } from '../src/store/types.js';
 import type { ParsedRow } from '../src/types.js';
@@ -62,6 +63,55 @@ function expected(rows: readonly ParsedRow[], interval: string, day: string): St
 }
 
 const ingested = (symbol: string) => reader.prepare('SELECT symbol, interval, day, dataset, etag, rows FROM ingested_days WHERE symbol = ? ORDER BY day').all(symbol);
+
+describe('notIn', () => {
+  it('finds every ticker of the next list not in the previous one, and only those when both are sorted', () => {
+    let seed = 11;
+    const rand = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const pick = (from: readonly string[], keep: number): string[] => from.filter(() => rand(100) < keep);
+    const universe = names(400);
+    for (let round = 0; round < 200; round++) {
+      const previous = pick(universe, 70);
+      const next = pick(universe, 70);
+      const truly = next.filter((t) => !previous.includes(t));
+      expect(notIn(previous, next)).toEqual(truly);
+      // Out of order, either list: never fewer than the truly new ones, and nothing that is not in next.
+      const shuffled = [...previous].sort(() => rand(3) - 1);
+      const rest = notIn(shuffled, [...next].reverse());
+      expect(rest).toEqual(expect.arrayContaining(truly));
+      expect(rest.every((t) => next.includes(t))).toBe(true);
+    }
+  });
+});
+
+describe('bar_symbols across days whose tickers come and go', () => {
+  it('lists exactly the tickers that have bars, read back from bars itself', async () => {
+    const job = allJob(STOCKS);
+    await store.prepareJob(job, { clear: false });
+    const listed = (): string[] => (reader.prepare("SELECT symbol FROM bar_symbols WHERE interval = '1d' ORDER BY symbol").pluck().all() as string[]);
+    const inBars = (): string[] => (reader.prepare("SELECT DISTINCT symbol FROM bars WHERE interval = '1d' ORDER BY symbol").pluck().all() as string[]);
+    const all = names(60);
+    const days: Array<[string, string[], string?]> = [
+      ['2024-01-02', all.slice(0, 40)],
+      ['2024-01-03', all.slice(5, 50)],
+      ['2024-01-04', [...all.slice(0, 3), ...all.slice(20, 60)]],
+      // Republished: drops T0000-T0019, which the 3rd and 4th still have, and T0045-T0049, which the 3rd has.
+      ['2024-01-02', all.slice(20, 40), 'etag-2'],
+      // Republished: drops T0040-T0049 and T0005-T0019, now in no file at all, and T0000-T0004.
+      ['2024-01-03', all.slice(20, 40), 'etag-2'],
+      // They come back, with a ticker never seen.
+      ['2024-01-05', [...all.slice(0, 12), ...all.slice(45, 60), 'ZZZ']],
+    ];
+    for (const [day, tickers, etag] of days) {
+      await queue.complete([{ job, file: file(STOCKS, day, etag), rows: [], columns: toColumns(dayRows(tickers, day, 1)) }]);
+      expect(listed(), day).toEqual(inBars());
+    }
+    expect(listed()).toEqual([...all.slice(0, 3), ...all.slice(0, 12).slice(3), ...all.slice(20, 60), 'ZZZ'].sort());
+  });
+});
 
 describe('complete: a whole day from columns', () => {
   it('stores every row of the file, the last of a duplicated (ticker, time), with one ingested day under the scope', async () => {

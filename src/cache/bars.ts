@@ -82,7 +82,7 @@ export class BarStore {
    */
   upsert(interval: string, rows: readonly BarRow[]): void {
     for (const r of rows) this.#upsert.run(r.symbol, interval, r.time, r.day, r.open, r.high, r.low, r.close, r.volume, r.transactions);
-    this.listed.add(interval, new Set(rows.map((r) => r.symbol)));
+    this.listed.add(interval, [...new Set(rows.map((r) => r.symbol))]);
     for (const day of new Set(rows.map((r) => r.day))) this.markDay(interval, day);
   }
 

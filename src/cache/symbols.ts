@@ -15,6 +15,8 @@ export class SymbolList {
   readonly #insert;
   readonly #delete;
   readonly #known = new Map<string, Set<string>>();
+  /** The last tickers `add` listed, by interval: all in #known (dropped whenever #known changes but by `add`). */
+  readonly #previous = new Map<string, readonly string[]>();
   #seen: number | undefined;
 
   constructor(db: Db) {
@@ -25,13 +27,14 @@ export class SymbolList {
   }
 
   /** Lists `tickers` under `interval`. Call inside a write transaction. */
-  add(interval: string, tickers: Iterable<string>): void {
+  add(interval: string, tickers: readonly string[]): void {
     const known = this.#listed(interval);
-    for (const t of tickers) {
+    for (const t of notIn(this.#previous.get(interval) ?? [], tickers)) {
       if (known.has(t)) continue;
       this.#insert.run(interval, t);
       known.add(t);
     }
+    this.#previous.set(interval, tickers);
   }
 
   /** Lists every ticker with a bar of (interval, day). Call inside a write transaction. */
@@ -40,12 +43,14 @@ export class SymbolList {
       .prepare('INSERT OR IGNORE INTO bar_symbols (interval, symbol) SELECT DISTINCT interval, symbol FROM bars WHERE interval = ? AND day = ?')
       .run(interval, day);
     this.#known.delete(interval);
+    this.#previous.delete(interval);
   }
 
   /** Takes `symbol` off the list of `interval`. Call inside a write transaction. */
   remove(interval: string, symbol: string): void {
     this.#delete.run(interval, symbol);
     this.#known.get(interval)?.delete(symbol);
+    this.#previous.delete(interval);
   }
 
   /** The listed tickers of `interval`, sorted. */
@@ -59,16 +64,35 @@ export class SymbolList {
   /** A transaction that wrote here rolled back: what was remembered may not be in the table. */
   forget(): void {
     this.#known.clear();
+    this.#previous.clear();
   }
 
   #listed(interval: string): Set<string> {
     const version = this.#version.get();
     if (version !== this.#seen) {
       this.#known.clear();
+      this.#previous.clear();
       this.#seen = version;
     }
     let known = this.#known.get(interval);
     if (!known) this.#known.set(interval, (known = new Set(this.all(interval))));
     return known;
   }
+}
+
+/**
+ * The tickers of `next` that a walk along `previous` does not find: exactly those not in
+ * `previous` when both are in ascending order (a day file's tickers are, and the next day's are
+ * nearly the same), more (never fewer) when not. A string comparison or two a ticker, where a
+ * Set costs a hash lookup each; what it returns the caller still checks in its Set.
+ */
+export function notIn(previous: readonly string[], next: readonly string[]): string[] {
+  const rest: string[] = [];
+  let j = 0;
+  for (const t of next) {
+    while (j < previous.length && (previous[j] as string) < t) j++;
+    // Skipped only when found, so an order broken anywhere can only add to `rest`.
+    if (previous[j] !== t) rest.push(t);
+  }
+  return rest;
 }

@@ -1,5 +1,6 @@
 // The counters of one run: what the library emits as progress events and returns as its report.
 import type { ProgressEvent } from '../events.js';
+import { notIn } from '../cache/symbols.js';
 import type { Failure, RunTotals } from './report.js';
 
 export type Counts = Omit<ProgressEvent, 'type' | 'job'>;
@@ -34,8 +35,12 @@ export class RunStats implements RunTotals {
   /** `--all`: the distinct tickers of the rows stored this run. */
   readonly tickers = new Set<string>();
 
+  /** The last tickers seen: all in `tickers` already. */
+  #previous: readonly string[] = [];
+
   sawTickers(tickers: readonly string[]): void {
-    for (const t of tickers) this.tickers.add(t);
+    for (const t of notIn(this.#previous, tickers)) this.tickers.add(t);
+    this.#previous = tickers;
   }
 
   downloaded(d: Downloaded): void {
