@@ -11,6 +11,10 @@ import { Inflater } from './inflate.js';
 
 const REQUIRED = ['ticker', 'open', 'close', 'high', 'low', 'window_start'] as const;
 const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+const ZERO = 0x30;
+const DOT = 0x2e;
+const MINUS = 0x2d;
 /** A day's bars start within 36 h of its midnight UTC (as day-file.ts checks for a symbol's rows). */
 const DAY_SLACK_MS = 36 * 3_600_000;
 
@@ -100,7 +104,6 @@ export class AllRowsParser {
   #header: { cols: number; ticker: number; idx: number[] } | undefined;
   #carry: Buffer | undefined;
   readonly #tickers = new Set<string>();
-  /** The current ticker's bars in this chunk, by time: a repeated bar overwrites its row. */
   /** The current ticker, where its rows start in the chunk, and its latest time. */
   #runTicker = '';
   #runStart = 0;
@@ -216,18 +219,21 @@ export class AllRowsParser {
       this.#onChunk?.(this.#builder.take());
       // Rows of the chunk handed over can no longer be overwritten: a later repeat is appended,
       // and the store's upsert keeps the last one.
-      this.#runStart = 0;
-      this.#lastTime = Number.NEGATIVE_INFINITY;
-      this.#run = undefined;
+      this.#restartRun();
     }
   }
 
   #startRun(ticker: string): void {
     this.#runTicker = ticker;
+    this.#restartRun();
+    this.#tickers.add(ticker);
+  }
+
+  /** The current ticker's run starts afresh at the builder's next row. */
+  #restartRun(): void {
     this.#runStart = this.#builder.length;
     this.#lastTime = Number.NEGATIVE_INFINITY;
     this.#run = undefined;
-    this.#tickers.add(ticker);
   }
 
   /**
@@ -254,10 +260,6 @@ export class AllRowsParser {
   }
 }
 
-const COMMA = 0x2c;
-const ZERO = 0x30;
-const DOT = 0x2e;
-const MINUS = 0x2d;
 /** Exact powers of ten as doubles (10^22 is the last one). */
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 

@@ -6,7 +6,6 @@ import pRetry, { AbortError } from 'p-retry';
 import { readRaw, writeRaw } from '../cache/raw.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { extractAll } from '../parse/all-rows.js';
-import { lowerThreadPriority } from './priority.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
 import type { S3Config } from '../s3/client.js';
 import { correctClock, shareClock } from '../s3/clock.js';
@@ -19,6 +18,7 @@ import type { DownloadTask, TaskResult } from './messages.js';
 import { RowStream } from './row-stream.js';
 import { StreamDownload, streamFromMirror } from './stream.js';
 import type { PoolData } from './pool.js';
+import { lowerThreadPriority } from './priority.js';
 
 // Piscina hands its `workerData` option to each thread as Node's own: importing it from 'piscina'
 // loaded the whole pool library into every thread (~55 ms of CPU each, measured here).

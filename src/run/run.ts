@@ -178,12 +178,12 @@ export class Run {
     this.#emitProgress();
   }
 
-  /** The first error stops the run (later ones, and aborts once it is stopping, are not the cause). */
   /** An `--all` job's rows all go through the main thread's store writer, which then caps the run. */
   #writerBound(): boolean {
     return this.#jobs.specs().some((spec) => spec.all === true);
   }
 
+  /** The first error stops the run (later ones, and aborts once it is stopping, are not the cause). */
   #fail(error: unknown): void {
     if (this.#fatal === undefined && !(this.#controller.signal.aborted && isAbort(error))) this.#fatal = asPreloadError(error);
     this.#controller.abort();
