@@ -75,3 +75,20 @@ function invalid(input: string): InvalidOptionError {
     `Invalid symbol ${JSON.stringify(input.length > 40 ? `${input.slice(0, 40)}...` : input)}: expected a ticker like TSLA, BRK.B, BTC-USD, EUR-USD, I:SPX or O:SPY250117C00500000`,
   );
 }
+
+/**
+ * The tickers of `next` that a walk along `previous` does not find: exactly those not in
+ * `previous` when both are in ascending order (a day file's tickers are, and the next day's are
+ * nearly the same), more (never fewer) when not. A string comparison or two a ticker, where a
+ * Set costs a hash lookup each; what it returns the caller still checks in its Set.
+ */
+export function notIn(previous: readonly string[], next: readonly string[]): string[] {
+  const rest: string[] = [];
+  let j = 0;
+  for (const t of next) {
+    while (j < previous.length && (previous[j] as string) < t) j++;
+    // Skipped only when found, so an order broken anywhere can only add to `rest`.
+    if (previous[j] !== t) rest.push(t);
+  }
+  return rest;
+}

@@ -10,7 +10,6 @@ import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CACHE_FILE } from '../src/cache/database.js';
-import { notIn } from '../src/cache/symbols.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store, WorkQueue } from '../src/store/types.js';
 import type { ParsedRow } from '../src/types.js';
@@ -63,29 +62,6 @@ function expected(rows: readonly ParsedRow[], interval: string, day: string): St
 }
 
 const ingested = (symbol: string) => reader.prepare('SELECT symbol, interval, day, dataset, etag, rows FROM ingested_days WHERE symbol = ? ORDER BY day').all(symbol);
-
-describe('notIn', () => {
-  it('finds every ticker of the next list not in the previous one, and only those when both are sorted', () => {
-    let seed = 11;
-    const rand = (n: number): number => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-      return seed % n;
-    };
-    const pick = (from: readonly string[], keep: number): string[] => from.filter(() => rand(100) < keep);
-    const universe = names(400);
-    for (let round = 0; round < 200; round++) {
-      const previous = pick(universe, 70);
-      const next = pick(universe, 70);
-      const truly = next.filter((t) => !previous.includes(t));
-      expect(notIn(previous, next)).toEqual(truly);
-      // Out of order, either list: never fewer than the truly new ones, and nothing that is not in next.
-      const shuffled = [...previous].sort(() => rand(3) - 1);
-      const rest = notIn(shuffled, [...next].reverse());
-      expect(rest).toEqual(expect.arrayContaining(truly));
-      expect(rest.every((t) => next.includes(t))).toBe(true);
-    }
-  });
-});
 
 describe('bar_symbols across days whose tickers come and go', () => {
   it('lists exactly the tickers that have bars, read back from bars itself', async () => {

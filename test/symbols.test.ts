@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
-import { resolveSymbol } from '../src/symbols.js';
+import { notIn, resolveSymbol } from '../src/symbols.js';
+import { names } from './fixtures/columns.js';
 
 describe('resolveSymbol', () => {
   it.each([
@@ -24,5 +25,28 @@ describe('resolveSymbol', () => {
 
   it.each(['../etc', 'TSLA;DROP', '', 'A'.repeat(200), 'TS LA', '/abs', 'X:', 'Q:TSLA', 'O:SPY', "TSLA'--"])('rejects %j', (bad) => {
     expect(() => resolveSymbol(bad)).toThrow(InvalidOptionError);
+  });
+});
+
+describe('notIn', () => {
+  it('finds every ticker of the next list not in the previous one, and only those when both are sorted', () => {
+    let seed = 11;
+    const rand = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const pick = (from: readonly string[], keep: number): string[] => from.filter(() => rand(100) < keep);
+    const universe = names(400);
+    for (let round = 0; round < 200; round++) {
+      const previous = pick(universe, 70);
+      const next = pick(universe, 70);
+      const truly = next.filter((t) => !previous.includes(t));
+      expect(notIn(previous, next)).toEqual(truly);
+      // Out of order, either list: never fewer than the truly new ones, and nothing that is not in next.
+      const shuffled = [...previous].sort(() => rand(3) - 1);
+      const rest = notIn(shuffled, [...next].reverse());
+      expect(rest).toEqual(expect.arrayContaining(truly));
+      expect(rest.every((t) => next.includes(t))).toBe(true);
+    }
   });
 });

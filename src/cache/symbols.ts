@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
+import { notIn } from '../symbols.js';
 
 /**
  * bar_symbols: the tickers that have bars of each interval (no index of bars leads with the
@@ -78,21 +79,4 @@ export class SymbolList {
     if (!known) this.#known.set(interval, (known = new Set(this.all(interval))));
     return known;
   }
-}
-
-/**
- * The tickers of `next` that a walk along `previous` does not find: exactly those not in
- * `previous` when both are in ascending order (a day file's tickers are, and the next day's are
- * nearly the same), more (never fewer) when not. A string comparison or two a ticker, where a
- * Set costs a hash lookup each; what it returns the caller still checks in its Set.
- */
-export function notIn(previous: readonly string[], next: readonly string[]): string[] {
-  const rest: string[] = [];
-  let j = 0;
-  for (const t of next) {
-    while (j < previous.length && (previous[j] as string) < t) j++;
-    // Skipped only when found, so an order broken anywhere can only add to `rest`.
-    if (previous[j] !== t) rest.push(t);
-  }
-  return rest;
 }

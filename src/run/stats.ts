@@ -1,6 +1,6 @@
 // The counters of one run: what the library emits as progress events and returns as its report.
 import type { ProgressEvent } from '../events.js';
-import { notIn } from '../cache/symbols.js';
+import { notIn } from '../symbols.js';
 import type { Failure, RunTotals } from './report.js';
 
 export type Counts = Omit<ProgressEvent, 'type' | 'job'>;
