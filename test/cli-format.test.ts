@@ -61,6 +61,10 @@ describe('CLI formatting', () => {
       duplicateRows: 0,
     };
     expect(summary(base)).toContain('Nothing to download: all 252 files');
+    expect(summary(base)).toContain('--clear-progress starts over');
+    // A sync takes no --clear-progress: its parts do not offer it.
+    expect(summary(base, { sync: true })).toContain('Nothing to download: all 252 files');
+    expect(summary(base, { sync: true })).not.toContain('--clear-progress');
     const failed = summary({
       ...base,
       files: { listed: 252, downloaded: 1, skipped: 250, failed: 1 },

@@ -42,11 +42,16 @@ function barRange(interval: string, range: { first: string; last: string }): str
   return `${ny(range.first)} to ${ny(range.last)} New York time`;
 }
 
-export function summary(r: PreloadReport): string {
+/**
+ * The human summary of a run. `sync` is for a part of a sync, which takes no --clear-progress:
+ * the line saying there was nothing to download does not offer it.
+ */
+export function summary(r: PreloadReport, opts: { sync?: boolean } = {}): string {
   const f = r.files;
   const lines: string[] = [];
   if (f.downloaded === 0 && f.failed === 0 && f.listed > 0 && f.skipped === f.listed) {
-    lines.push(`Nothing to download: all ${f.listed} files of ${r.start} to ${r.end} are already in the cache (--clear-progress starts over).`);
+    const hint = opts.sync === true ? '' : ' (--clear-progress starts over)';
+    lines.push(`Nothing to download: all ${f.listed} files of ${r.start} to ${r.end} are already in the cache${hint}.`);
   }
   lines.push(
     `${r.all ? 'Every ticker' : r.symbols.join(', ')} from ${r.dataset}, ${r.start} to ${r.end}`,

@@ -87,5 +87,5 @@ export function syncJson(r: SyncReport): Record<string, unknown> {
 export function syncSummary(r: SyncReport): string {
   const files = r.parts.reduce((n, p) => n + p.report.files.downloaded, 0);
   const head = `Synced ${r.parts.length} dataset${r.parts.length === 1 ? '' : 's'}: ${files} new or republished file${files === 1 ? '' : 's'} downloaded`;
-  return [head, ...r.parts.map((p) => summary(p.report))].join('\n');
+  return [head, ...r.parts.map((p) => summary(p.report, { sync: true }))].join('\n');
 }

@@ -71,6 +71,13 @@ describe('sync', () => {
     const doc = JSON.parse(r.stdout) as { parts: Array<{ dataset: string; files: { downloaded: number; skipped: number } }> };
     expect(doc.parts.map((p) => p.dataset)).toEqual([STOCKS]);
     expect(doc.parts[0]?.files.downloaded).toBe(0);
+    // The human summary: a head line, then the part; no --clear-progress offered (sync refuses it).
+    const human = await runCli(['sync'], env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^Synced 1 dataset: 0 new or republished files downloaded\n/);
+    expect(human.stdout).toMatch(/Nothing to download: all \d+ files/);
+    expect(human.stdout).not.toContain('--clear-progress');
+    expect((await w.server.stats()).totalGets).toBe(0);
   });
 
   it('stops with exit 75 and one line while another sync holds the cache, and takes over a lock whose process is gone', async () => {
