@@ -162,6 +162,30 @@ describe('complete() of --all files (columns)', () => {
     });
   });
 
+  it('keeps bar_symbols equal to the tickers of bars over batches of days whose tickers come, go and break their order', async () => {
+    await withStore([ALL], async ({ store, queue, admin }) => {
+      const ds = days(8);
+      let seed = 5;
+      const rand = (n: number): number => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+        return seed % n;
+      };
+      const file = (day: string): CompletedFile => {
+        const rows = marketRows(day, 120, 1, () => rand(100) < 30);
+        // Now and then a file out of ticker order, so the walk along the previous file finds less.
+        if (rand(3) === 0) rows.reverse();
+        return allFile(ALL, dayFile(day), rows);
+      };
+      // Two days per batch: a file is walked along the one before it in the same transaction.
+      for (let i = 0; i < ds.length; i += 2) await queue.complete([file(ds[i] as string), file(ds[i + 1] as string)]);
+      const inBars = (await admin.query<{ symbol: string }>("SELECT DISTINCT symbol FROM bars WHERE interval = '1d'")).rows.map((r) => r.symbol).sort();
+      const listed = (await admin.query<{ symbol: string }>("SELECT symbol FROM bar_symbols WHERE interval = '1d'")).rows.map((r) => r.symbol).sort();
+      expect(inBars.length).toBeGreaterThan(100);
+      expect(listed).toEqual(inBars);
+      expect(await store.listSymbols('1d')).toEqual(inBars);
+    });
+  });
+
   it('two processes completing the same file at once store it once, without a deadlock', async () => {
     const url = await server.freshDatabase();
     const [a, b] = [await openPostgresStore(url), await openPostgresStore(url)];

@@ -23,8 +23,6 @@ export interface AllRowsCounts {
   rows: number;
   malformed: number;
   duplicates: number;
-  /** Distinct tickers of the file. */
-  tickers: number;
 }
 
 /** Growable columns; `take()` hands them over and starts afresh. */
@@ -103,7 +101,6 @@ export class AllRowsParser {
   #builder: ColumnBuilder;
   #header: { cols: number; ticker: number; idx: number[] } | undefined;
   #carry: Buffer | undefined;
-  readonly #tickers = new Set<string>();
   /** The current ticker, where its rows start in the chunk, and its latest time. */
   #runTicker = '';
   #runStart = 0;
@@ -142,7 +139,7 @@ export class AllRowsParser {
     if (this.#header === undefined) throw new ParseError('empty file');
     return {
       columns: this.#builder.take(),
-      counts: { rows: this.rows, malformed: this.malformed, duplicates: this.duplicates, tickers: this.#tickers.size },
+      counts: { rows: this.rows, malformed: this.malformed, duplicates: this.duplicates },
     };
   }
 
@@ -226,7 +223,6 @@ export class AllRowsParser {
   #startRun(ticker: string): void {
     this.#runTicker = ticker;
     this.#restartRun();
-    this.#tickers.add(ticker);
   }
 
   /** The current ticker's run starts afresh at the builder's next row. */
