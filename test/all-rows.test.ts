@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AllRowsParser, decimal, extractAll, parseAllRows } from '../src/parse/all-rows.js';
 import { ParseError, parseRows } from '../src/parse/day-file.js';
 import type { ParsedRow, RowColumns } from '../src/types.js';
+import { seededInts } from './fixtures/random.js';
 
 const HEADER = 'ticker,volume,open,close,high,low,window_start,transactions';
 const DAY = '2023-03-27';
@@ -104,11 +105,7 @@ describe('decimal', () => {
 
   it('reads every field as Number() does (its second source of truth), fast path or not', () => {
     const odd = ['', '-', '.', '-.', '5.', '.5', '-.5', '-0', '0', '007', '1e5', '1E-7', ' 5', '+5', '--5', '1.2.3', 'x', 'NaN', 'Infinity', '0x10', '1_0'];
-    let seed = 7;
-    const rand = (n: number): number => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-      return seed % n;
-    };
+    const rand = seededInts(7);
     const digits = (n: number): string => Array.from({ length: n }, () => String(rand(10))).join('');
     const generated = Array.from({ length: 20_000 }, () => {
       const int = digits(rand(12));

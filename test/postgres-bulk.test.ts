@@ -12,6 +12,7 @@ import type { CompletedFile, JobSpec, WorkItem } from '../src/store/types.js';
 import type { DayFile, ParsedRow } from '../src/types.js';
 import { toColumns } from './fixtures/columns.js';
 import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
+import { seededInts } from './fixtures/random.js';
 import { dayFile, days, row } from './fixtures/store-jobs.js';
 
 let server: TestPostgres;
@@ -165,11 +166,7 @@ describe('complete() of --all files (columns)', () => {
   it('keeps bar_symbols equal to the tickers of bars over batches of days whose tickers come, go and break their order', async () => {
     await withStore([ALL], async ({ store, queue, admin }) => {
       const ds = days(8);
-      let seed = 5;
-      const rand = (n: number): number => {
-        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-        return seed % n;
-      };
+      const rand = seededInts(5);
       const file = (day: string): CompletedFile => {
         const rows = marketRows(day, 120, 1, () => rand(100) < 30);
         // Now and then a file out of ticker order, so the walk along the previous file finds less.

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
 import { notIn, resolveSymbol } from '../src/symbols.js';
 import { names } from './fixtures/columns.js';
+import { seededInts } from './fixtures/random.js';
 
 describe('resolveSymbol', () => {
   it.each([
@@ -30,11 +31,7 @@ describe('resolveSymbol', () => {
 
 describe('notIn', () => {
   it('finds every ticker of the next list not in the previous one, and only those when both are sorted', () => {
-    let seed = 11;
-    const rand = (n: number): number => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-      return seed % n;
-    };
+    const rand = seededInts(11);
     const pick = (from: readonly string[], keep: number): string[] => from.filter(() => rand(100) < keep);
     const universe = names(400);
     for (let round = 0; round < 200; round++) {
