@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { TestPostgres } from '../test/fixtures/postgres.js';
 import { cliEnv, measure } from './measure.js';
 import type { Context, Row, Sample } from './types.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { openSqliteStore } from '../src/store/sqlite/store.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import type { CompletedFile, JobSpec, Store } from '../src/store/types.js';
 

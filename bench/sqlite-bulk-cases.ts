@@ -4,11 +4,11 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { BarStore } from '../src/cache/bars.js';
-import { ColumnInserter } from '../src/cache/bulk.js';
-import { SymbolList } from '../src/cache/symbols.js';
-import { CACHE_FILE, openDatabase, type Db } from '../src/cache/database.js';
-import { SqliteStore, openSqliteStore } from '../src/store/sqlite.js';
+import { BarStore } from '../src/store/sqlite/bars.js';
+import { ColumnInserter } from '../src/store/sqlite/bulk.js';
+import { SymbolList } from '../src/store/sqlite/symbols.js';
+import { CACHE_FILE, openDatabase, type Db } from '../src/store/sqlite/db.js';
+import { SqliteStore, openSqliteStore } from '../src/store/sqlite/store.js';
 import { allScope } from '../src/store/scope.js';
 import type { JobSpec, Store } from '../src/store/types.js';
 import type { DayFile, RowColumns } from '../src/types.js';

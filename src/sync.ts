@@ -2,16 +2,14 @@
 // interval of its jobs, one run over the days after what is stored (and the week before it, where
 // a republished file is caught by its new ETag): each new file is downloaded once and every
 // symbol of every job on that dataset is extracted from it (an `--all` job takes every row).
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { addDays } from './dates.js';
-import { BusyError, ConfigurationError } from './errors.js';
+import { ConfigurationError } from './errors.js';
 import { resolveOptions, type PreloadOptions, type ResolvedOptions } from './options.js';
 import { planJobs, type JobPlan } from './plan.js';
 import { runPlans } from './preload.js';
 import type { PreloadReport } from './run/report.js';
 import { allScope, isAllScope } from './store/scope.js';
-import { withStore } from './store/open.js';
+import { lockForSync, withStore } from './store/open.js';
 import type { JobProgress, Store } from './store/types.js';
 
 /** Days before the last stored one that a sync lists again: a file republished since is replaced. */
@@ -48,7 +46,7 @@ export type SyncOptions = Omit<PreloadOptions, 'period' | 'start' | 'end' | 'int
 export async function sync(options?: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
   const o = resolveOptions(options);
-  const unlock = o.store === undefined ? lockCache(o.cacheDir) : () => {};
+  const unlock = lockForSync(o);
   try {
     const groups = await withStore(o, async (store) => {
       const jobs = await store.listJobs();
@@ -106,60 +104,4 @@ async function lastStoredDay(store: Store, scopes: readonly string[], interval: 
     if (last !== undefined && (oldest === undefined || last < oldest)) oldest = last;
   }
   return oldest;
-}
-
-/**
- * The SQLite cache's sync lock: a file holding the owner's pid, created exclusively. A lock whose
- * process is gone (killed) is taken over.
- */
-function lockCache(cacheDir: string): () => void {
-  const path = join(cacheDir, 'sync.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => {
-        try {
-          unlinkSync(path);
-        } catch {
-          // Already gone: nothing to release.
-        }
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        // No cache directory yet: nothing to sync (the store says so when opened).
-        return () => {};
-      }
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number.parseInt(readSafe(path), 10);
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-        throw new BusyError(`Another sync (pid ${owner}) is still running on ${cacheDir}: this one stops; the next one catches up`);
-      }
-      // Its process is gone: the lock is stale.
-      try {
-        unlinkSync(path);
-      } catch {
-        // Another sync took it over first: the next attempt sees its lock.
-      }
-    }
-  }
-  throw new BusyError(`Another sync is starting on ${cacheDir}: this one stops; the next one catches up`);
-}
-
-function readSafe(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

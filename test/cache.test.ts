@@ -5,9 +5,9 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ActionStore } from '../src/cache/actions.js';
-import { BarStore } from '../src/cache/bars.js';
-import { openDatabase, type Db } from '../src/cache/database.js';
+import { ActionStore } from '../src/store/sqlite/actions.js';
+import { BarStore } from '../src/store/sqlite/bars.js';
+import { openDatabase, type Db } from '../src/store/sqlite/db.js';
 import { ConfigurationError } from '../src/errors.js';
 import { SCHEMA_2, SCHEMA_3 } from './fixtures/old-schemas.js';
 
@@ -151,7 +151,7 @@ describe('openDatabase', () => {
   it('lets several processes open one fresh cache at the same moment', async () => {
     // Threads stand in for processes: each has its own connection. They are held at a gate
     // and released together, many rounds, because the race is in the first milliseconds.
-    const source = pathToFileURL(join(import.meta.dirname, '../dist/cache/database.js')).href;
+    const source = pathToFileURL(join(import.meta.dirname, '../dist/store/sqlite/db.js')).href;
     const code = `
       const { workerData, parentPort } = require('node:worker_threads');
       import(workerData.source).then(({ openDatabase }) => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError, ConfigurationError, exportBars, readBars, type Bar, type ExportEvent } from '../src/index.js';
 import { MARKER } from '../src/export/layout.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { openSqliteStore } from '../src/store/sqlite/store.js';
 import type { JobSpec, Store } from '../src/store/types.js';
 import type { DayFile, ParsedRow } from '../src/types.js';
 import { cachedBarsAt, runCli } from './e2e/helpers.js';

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CACHE_FILE } from '../src/cache/database.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { CACHE_FILE } from '../src/store/sqlite/db.js';
+import { openSqliteStore } from '../src/store/sqlite/store.js';
 import type { JobSpec, Store } from '../src/store/types.js';
 import type { ParsedRow } from '../src/types.js';
 

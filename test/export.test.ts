@@ -12,7 +12,7 @@ import { AbortedError, ConfigurationError, InvalidOptionError, exportBars, readB
 import { loadDuckDb } from '../src/export/duckdb.js';
 import { MARKER, encodePartitionValue, inside } from '../src/export/layout.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { openSqliteStore } from '../src/store/sqlite/store.js';
 import type { JobSpec, Store } from '../src/store/types.js';
 import type { DayFile, ParsedRow } from '../src/types.js';
 import { cachedBarsAt, runCli } from './e2e/helpers.js';

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../src/cache/database.js';
-import { ProgressStore } from '../src/progress/store.js';
+import { openDatabase, type Db } from '../src/store/sqlite/db.js';
+import { ProgressStore } from '../src/store/sqlite/progress.js';
 
 let dir: string;
 let db: Db;

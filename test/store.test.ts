@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closesBefore } from '../src/actions/read.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { openSqliteStore } from '../src/store/sqlite/store.js';
 import type { JobSpec, Store, StoredDayChunk, WorkItem } from '../src/store/types.js';
 import type { ParsedRow } from '../src/types.js';
 import { startPostgres, type TestPostgres } from './fixtures/postgres.js';

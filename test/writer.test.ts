@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatchWriter } from '../src/run/writer.js';
-import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';
+import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/store.js';
 import type { CompletedFile, JobSpec, WorkQueue } from '../src/store/types.js';
 
 const job: JobSpec = { job: 'ds|1d|TSLA', dataset: 'ds', interval: '1d', tickers: ['TSLA'] };

@@ -4,7 +4,7 @@
 // worker_threads Worker and not the download pool. Batches of columns are transferred, not copied,
 // and at most MAX_IN_FLIGHT wait for the main thread at any time.
 import { parentPort, workerData } from 'node:worker_threads';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openSqliteStore } from '../store/sqlite/index.js';
 import { batchBuffers, ColumnBuilder, scanMessages, type ColumnBatch, type ExportTarget, type ScanMessage } from './columns.js';
 
 /** What the thread is given. */

@@ -1,4 +1,4 @@
-import { openSqliteStore } from './sqlite.js';
+import { lockSync, openSqliteStore } from './sqlite/index.js';
 import type { Store } from './types.js';
 
 /** Where the store is: a PostgreSQL URL, else the SQLite file in the cache directory. */
@@ -27,4 +27,13 @@ export async function withStore<T>(o: StoreLocation, fn: (store: Store) => Promi
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Takes the store's sync lock; call the function returned to release it. The SQLite cache allows
+ * one sync at a time (another one fails at once with BusyError); a shared store needs no lock,
+ * its syncs share the work like any job.
+ */
+export function lockForSync(o: StoreLocation): () => void {
+  return o.store === undefined ? lockSync(o.cacheDir) : () => {};
 }

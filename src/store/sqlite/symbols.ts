@@ -1,10 +1,10 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from './database.js';
-import { notIn } from '../symbols.js';
+import type { Db } from './db.js';
+import { notIn } from '../../symbols.js';
 
 /**
  * bar_symbols: the tickers that have bars of each interval (no index of bars leads with the
- * symbol, database.ts). Written in the transactions that write the bars. The tickers already
+ * symbol, db.ts). Written in the transactions that write the bars. The tickers already
  * listed are remembered here, so a whole-market day checks its 11,000 tickers in a JS Set instead
  * of 11,000 lookups in SQLite (~1/6 of the store's time per file, bench/sqlite-bulk.ts); the
  * memory is dropped whenever another connection has committed since (`PRAGMA data_version`), or a

@@ -1,7 +1,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../../errors.js';
 
 export type Db = Database.Database;
 
@@ -176,7 +176,7 @@ function initDatabase(cacheDir: string): Db {
     // A small page cache for reads: every fetchSymbol opens a connection afresh, and its first
     // read of a ticker's 5y (one page per day of a whole-market, day-keyed table) took ~100 ms
     // with the 16 MB default and ~20 ms with 2 MB, measured here. A run's queue raises it for its
-    // bulk writes (WRITE_CACHE_KIB, store/sqlite.ts).
+    // bulk writes (WRITE_CACHE_KIB, store.ts).
     db.pragma(`cache_size = -${READ_CACHE_KIB}`);
     // Staging of large files (staging.ts) in a temp file, never in memory, whatever the build's default.
     db.pragma('temp_store = FILE');

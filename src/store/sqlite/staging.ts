@@ -1,11 +1,11 @@
 // Staging for large files of `--all` jobs: chunks wait in a TEMP table of the connection until
 // the file is complete. The temp database lives in a file SQLite unlinks as it creates it
-// (temp_store = FILE, database.ts) and has a page cache of its own, so staging a file of any
+// (temp_store = FILE, db.ts) and has a page cache of its own, so staging a file of any
 // size keeps memory flat, no other connection or process ever sees it, nothing is locked in the
 // cache file while it fills, and a killed process leaves nothing behind to clean.
-import type { RowColumns } from '../types.js';
+import type { RowColumns } from '../../types.js';
 import { ColumnInserter } from './bulk.js';
-import type { Db } from './database.js';
+import type { Db } from './db.js';
 
 let nextTable = 0;
 

@@ -1,7 +1,7 @@
-import type { ScanKey } from '../store/scan.js';
-import type { ScanRow } from '../store/types.js';
-import type { Bar } from '../types.js';
-import type { Db } from './database.js';
+import type { ScanKey } from '../scan.js';
+import type { ScanRow } from '../types.js';
+import type { Bar } from '../../types.js';
+import type { Db } from './db.js';
 import { SymbolList } from './symbols.js';
 
 /** One bar as users read it. */
@@ -12,7 +12,7 @@ export interface BarRow extends Bar {
 }
 
 /**
- * A ticker's bars, a seek per day: bars are keyed by day first (database.ts), and bar_days holds
+ * A ticker's bars, a seek per day: bars are keyed by day first (db.ts), and bar_days holds
  * the days that have bars of each interval, so a read from '0000-01-01' seeks only those (5 years
  * of daily bars: ~1,255 seeks, a few ms; bench/sqlite-bulk.ts). CROSS JOIN keeps SQLite's order:
  * the days outside, ascending, a seek into bars for each.

@@ -1,9 +1,9 @@
 // Whole-market days (`--all` jobs): a day file's rows replace the day's bars of every ticker of
 // its dataset in one go, from columns handed over by a worker thread or from a staging table.
 import type { Statement } from 'better-sqlite3';
-import type { RowColumns } from '../types.js';
+import type { RowColumns } from '../../types.js';
 import type { BarStore } from './bars.js';
-import type { Db } from './database.js';
+import type { Db } from './db.js';
 
 /**
  * Rows bound per INSERT. Binding dominates an append here: multi-row VALUES costs about a third

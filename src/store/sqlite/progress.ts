@@ -1,5 +1,5 @@
-import type { Db } from '../cache/database.js';
-import type { DoneKey, JobProgress } from '../store/types.js';
+import type { Db } from './db.js';
+import type { DoneKey, JobProgress } from '../types.js';
 
 export type { DoneKey, JobProgress };
 

@@ -2,24 +2,25 @@
 // file is marked done in the same transaction that merges its bars (SQLite transactions are
 // atomic only within one database). One process owns its run: the work queue is a local FIFO.
 import { join } from 'node:path';
-import { ActionStore } from '../cache/actions.js';
-import { BarStore } from '../cache/bars.js';
-import { DayReplacer } from '../cache/bulk.js';
-import { CACHE_FILE, openDatabase, WRITE_CACHE_KIB, type Db } from '../cache/database.js';
-import { StagedFile } from '../cache/staging.js';
-import { ProgressStore } from '../progress/store.js';
-import type { Bar, DayFile, JobCounts, RowColumns } from '../types.js';
-import type { CorporateActions } from '../actions/types.js';
-import { scanByKey } from './scan.js';
-import { allScope, tickerPrefix } from './scope.js';
-import type { CompletedFile, DoneKey, FileSink, JobProgress, JobSpec, JobStatus, Store, StoredActions, StoredDayChunk, WorkItem, WorkQueue } from './types.js';
+import { ActionStore } from './actions.js';
+import { BarStore } from './bars.js';
+import { DayReplacer } from './bulk.js';
+import { CACHE_FILE, openDatabase, WRITE_CACHE_KIB, type Db } from './db.js';
+import { LocalQueue, type LocalCommits } from './queue.js';
+import { StagedFile } from './staging.js';
+import { ProgressStore } from './progress.js';
+import type { Bar, DayFile, RowColumns } from '../../types.js';
+import type { CorporateActions } from '../../actions/types.js';
+import { scanByKey } from '../scan.js';
+import { allScope, tickerPrefix } from '../scope.js';
+import type { CompletedFile, DoneKey, JobProgress, JobSpec, JobStatus, Store, StoredActions, StoredDayChunk, WorkQueue } from '../types.js';
 
 /** Opens (creating if needed) the SQLite store in `cacheDir`. */
 export function openSqliteStore(cacheDir: string): SqliteStore {
   return new SqliteStore(openDatabase(cacheDir), join(cacheDir, CACHE_FILE));
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, LocalCommits {
   readonly kind = 'sqlite';
   readonly where: string;
   readonly #db: Db;
@@ -177,7 +178,7 @@ export class SqliteStore implements Store {
   }
 
   async openQueue(): Promise<WorkQueue> {
-    // A run writes in bulk: the page cache a reader keeps small is raised for it (database.ts).
+    // A run writes in bulk: the page cache a reader keeps small is raised for it (db.ts).
     this.#db.pragma(`cache_size = -${WRITE_CACHE_KIB}`);
     return new LocalQueue(this);
   }
@@ -198,69 +199,3 @@ const NO_ROWS: RowColumns = {
   volume: new Float64Array(0),
   transactions: new Float64Array(0),
 };
-
-/** One process, one run: every file the listing offers is this process's to download. */
-class LocalQueue implements WorkQueue {
-  readonly processId = undefined;
-  readonly #store: SqliteStore;
-  readonly #fifo: WorkItem[] = [];
-  readonly #counts: JobCounts = { files: 0, done: 0, claimed: 0, failed: 0, pending: 0 };
-
-  constructor(store: SqliteStore) {
-    this.#store = store;
-  }
-
-  async offer(job: JobSpec, files: readonly DayFile[]): Promise<void> {
-    for (const file of files) this.#fifo.push({ job: job.job, file });
-    this.#counts.files += files.length;
-  }
-
-  async claim(n: number): Promise<WorkItem[]> {
-    const items = this.#fifo.splice(0, n);
-    this.#counts.claimed += items.length;
-    return items;
-  }
-
-  async fail(): Promise<void> {
-    this.#counts.claimed -= 1;
-    this.#counts.failed += 1;
-  }
-
-  async release(items: readonly WorkItem[]): Promise<void> {
-    this.#counts.claimed -= items.length;
-  }
-
-  async remaining(): Promise<{ pending: number; claimedByOthers: number }> {
-    return { pending: this.#fifo.length, claimedByOthers: 0 };
-  }
-
-  async openFile(job: JobSpec, file: DayFile): Promise<FileSink> {
-    const staged = this.#store.stage();
-    return {
-      write: async (chunk) => staged.write(chunk),
-      reset: async () => staged.clear(),
-      commit: async () => {
-        this.#store.commitStaged(job, file, staged);
-        this.#counts.claimed -= 1;
-        this.#counts.done += 1;
-      },
-      abort: async () => staged.drop(),
-    };
-  }
-
-  async complete(batch: readonly CompletedFile[]): Promise<void> {
-    this.#store.commitNow(batch);
-    this.#counts.claimed -= batch.length;
-    this.#counts.done += batch.length;
-  }
-
-  async counts(): Promise<JobCounts> {
-    return { ...this.#counts, pending: this.#fifo.length };
-  }
-
-  async processes(): Promise<[]> {
-    return [];
-  }
-
-  async close(): Promise<void> {}
-}
