@@ -3,7 +3,7 @@ import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listRaw, rawPath, readRaw, writeRaw } from '../src/cache/raw.js';
+import { listRaw, rawPath, readRaw, writeRaw } from '../src/raw/mirror.js';
 
 const DATASET = 'us_stocks_sip/day_aggs_v1';
 let dir: string;

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { createRawWriter, rawPath, repairMeta, type RawWriter } from '../cache/raw.js';
+import { createRawWriter, rawPath, repairMeta, type RawWriter } from '../raw/mirror.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { AllRowsParser } from '../parse/all-rows.js';
 import { ParseError, RowFilter, type ExtractResult } from '../parse/day-file.js';

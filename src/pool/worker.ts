@@ -3,7 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { workerData } from 'node:worker_threads';
 import pRetry, { AbortError } from 'p-retry';
-import { readRaw, writeRaw } from '../cache/raw.js';
+import { readRaw, writeRaw } from '../raw/mirror.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { extractAll } from '../parse/all-rows.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';

@@ -2,7 +2,7 @@
 // raw mirror), each listed file sorted into skipped (done before with the same ETag) or needed
 // (never ingested, or republished with a new ETag), and the needed ones handed on page by page,
 // so downloads start before the listing ends.
-import { listRaw } from '../cache/raw.js';
+import { listRaw } from '../raw/mirror.js';
 import type { JobPlan } from '../plan.js';
 import type { ListObjects } from '../s3/list-objects.js';
 import { findFirstDay, listDayFiles } from '../s3/list.js';
