@@ -1,13 +1,12 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseDay } from './dates.js';
+import { parseDay, type Session } from './market-time.js';
 import { InvalidOptionError } from './errors.js';
 import type { Adjust } from './actions/types.js';
 import type { Credentials } from './types.js';
 import { isDatasetPrefix } from './symbols.js';
 import type { PreloadEvent } from './events.js';
-import type { Session } from './cache/aggregate.js';
 import { isStoreUrl, maskUrl } from './store/url.js';
 import { DEFAULT_REGION } from './s3/client.js';
 

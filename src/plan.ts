@@ -1,7 +1,6 @@
 // Planning: which jobs a run has (one per dataset), each with its window of days. Options are
 // already validated here (options.ts); symbols are resolved and checked (symbols.ts).
-import type { Session } from './cache/aggregate.js';
-import { addDays, addMonths, lastPublishedDay, todayUtc } from './dates.js';
+import { addDays, addMonths, lastPublishedDay, todayUtc, type Session } from './market-time.js';
 import { InvalidOptionError } from './errors.js';
 import type { Interval, Period, ResolvedOptions } from './options.js';
 import { allScope } from './store/scope.js';

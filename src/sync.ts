@@ -2,7 +2,7 @@
 // interval of its jobs, one run over the days after what is stored (and the week before it, where
 // a republished file is caught by its new ETag): each new file is downloaded once and every
 // symbol of every job on that dataset is extracted from it (an `--all` job takes every row).
-import { addDays } from './dates.js';
+import { addDays } from './market-time.js';
 import { ConfigurationError } from './errors.js';
 import { resolveOptions, type PreloadOptions, type ResolvedOptions } from './options.js';
 import { planJobs, type JobPlan } from './plan.js';

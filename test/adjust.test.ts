@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adjustmentSteps, applyAdjustment, checkHistoricalFactors, dedupeSplits, factorFor, sessionDay, type Step } from '../src/actions/adjust.js';
+import { adjustmentSteps, applyAdjustment, checkHistoricalFactors, dedupeSplits, factorFor, type Step } from '../src/actions/adjust.js';
+import { sessionDay } from '../src/market-time.js';
 import type { CorporateActions, Dividend, Split } from '../src/actions/types.js';
 import type { Bar } from '../src/types.js';
 import { corporateActionsFixture, KNOWN_CLOSE_DIVIDEND, REVERSE_SPLIT_TICKER } from './fixtures/actions.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, newYorkOffset } from '../src/cache/aggregate.js';
+import { aggregate } from '../src/cache/aggregate.js';
+import { newYorkOffset } from '../src/market-time.js';
 import type { Bar } from '../src/types.js';
 
 const minute = (iso: string, o: number, h: number, l: number, c: number, v = 10, n: number | null = 1): Bar => ({

@@ -1,7 +1,5 @@
 // Split- and dividend-adjusted bars, computed when read: the provider's cumulative factors change
 // with every new event, so stored prices stay raw and the adjustment is a step function of the day.
-import { newYorkOffset } from '../cache/aggregate.js';
-import { formatDay } from '../dates.js';
 import type { Bar } from '../types.js';
 import type { Adjust, CorporateActions, Dividend, Split } from './types.js';
 
@@ -201,7 +199,7 @@ export function factorFor(steps: readonly Step[], day: string): { price: number;
  * New bars with prices and volume multiplied by the factors of their session day; `transactions`
  * and every other field copied as is. `bars` is not modified.
  *
- * @param dayOf the session day of a bar's `time`, usually {@link sessionDay}; never earlier for a later time.
+ * @param dayOf the session day of a bar's `time`, usually `sessionDay` (market-time.ts); never earlier for a later time.
  */
 export function applyAdjustment<B extends AdjustableBar>(bars: readonly B[], steps: readonly Step[], dayOf: (time: number) => string): B[] {
   const out = new Array<B>(bars.length);
@@ -264,26 +262,6 @@ export function checkHistoricalFactors(actions: CorporateActions): string[] {
     }
   }
   return notes;
-}
-
-const HOUR = 3_600_000;
-let memoHour = Number.NaN;
-let memoDay = '';
-
-/**
- * The America/New_York calendar day (YYYY-MM-DD) of a bar starting at `timeMs`: a day bar stamped
- * at New York midnight, and a minute bar of 04:00-20:00 New York, both fall on their session's day.
- */
-export function sessionDay(timeMs: number): string {
-  // New York is 4 or 5 hours behind UTC, whole hours: the day is constant within a UTC hour, and
-  // outside 04:00-05:00 UTC both offsets give the same day, with no time-zone lookup at all.
-  const hour = Math.floor(timeMs / HOUR);
-  if (hour !== memoHour) {
-    const edt = formatDay(timeMs - 4 * HOUR);
-    memoDay = edt === formatDay(timeMs - 5 * HOUR) ? edt : formatDay(timeMs + newYorkOffset(timeMs));
-    memoHour = hour;
-  }
-  return memoDay;
 }
 
 function ratioText(s: Split): string {

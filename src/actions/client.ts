@@ -3,7 +3,7 @@
 // unlike the thousands of object GETs of s3/get.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { parseDay } from '../dates.js';
+import { parseDay } from '../market-time.js';
 import { AbortedError, ActionsError, ConfigurationError, InvalidOptionError, PreloadError } from '../errors.js';
 import { requestSignal } from '../s3/get.js';
 import { toDividend } from './rows.js';

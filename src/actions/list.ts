@@ -1,6 +1,7 @@
 // `corporateActions()`: a symbol's stored splits and dividends, each with the factor it applies,
 // for the `actions` command and for apps that want to see what adjusted reads do.
 import { ConfigurationError } from '../errors.js';
+import { previousDay } from '../market-time.js';
 import { resolveOptions, type PreloadOptions } from '../options.js';
 import { planJobs } from '../plan.js';
 import { withStore } from '../store/open.js';
@@ -76,18 +77,17 @@ export async function corporateActions(symbol: string, options: ActionsOptions =
     const closeBefore = (day: string): number | undefined => closes.get(day);
     const splitOnly = adjustmentSteps(stored, 'splits', closeBefore);
     const total = adjustmentSteps(stored, 'total', closeBefore);
-    const dayBefore = (day: string): string => new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
     const cashOn = new Map<string, number>();
     for (const d of stored.dividends) cashOn.set(d.exDividendDate, (cashOn.get(d.exDividendDate) ?? 0) + d.cashAmount);
     return {
       ...base,
       fetchedAt: stored.fetchedAt,
-      splits: stored.splits.map((s) => ({ ...s, factor: s.splitFrom / s.splitTo, cumulative: factorFor(splitOnly.steps, dayBefore(s.executionDate)).price })),
+      splits: stored.splits.map((s) => ({ ...s, factor: s.splitFrom / s.splitTo, cumulative: factorFor(splitOnly.steps, previousDay(s.executionDate)).price })),
       dividends: stored.dividends.map((d) => {
         const close = closes.get(d.exDividendDate);
         const cash = cashOn.get(d.exDividendDate) ?? d.cashAmount;
         const applied = close !== undefined && cash > 0 && cash < close;
-        return { ...d, factor: applied ? 1 - cash / close : undefined, cumulative: factorFor(total.steps, dayBefore(d.exDividendDate)).price };
+        return { ...d, factor: applied ? 1 - cash / close : undefined, cumulative: factorFor(total.steps, previousDay(d.exDividendDate)).price };
       }),
       notes: [...total.notes, ...checkHistoricalFactors(stored)],
     };

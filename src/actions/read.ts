@@ -2,11 +2,11 @@
 // actions, looked up per bar. Stored bars are never rewritten, so a new split changes what reads
 // return as soon as its actions are refreshed.
 import { regularClose } from '../cache/aggregate.js';
-import { addDays } from '../dates.js';
+import { addDays, sessionDay } from '../market-time.js';
 import { ConfigurationError } from '../errors.js';
 import type { Store, StoredActions } from '../store/types.js';
 import type { Bar } from '../types.js';
-import { adjustmentSteps, applyAdjustment, sessionDay, type Step } from './adjust.js';
+import { adjustmentSteps, applyAdjustment, type Step } from './adjust.js';
 import { hasActions } from './refresh.js';
 import type { Adjust } from './types.js';
 

@@ -1,5 +1,5 @@
 // What the CLI prints when a run ends: the human summary and the `--json` document.
-import { newYorkOffset } from '../cache/aggregate.js';
+import { newYorkOffset } from '../market-time.js';
 import type { PreloadReport } from '../preload.js';
 import { formatBytes, formatDuration } from './format.js';
 

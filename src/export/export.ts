@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { missingActions } from '../actions/read.js';
 import { hasActions } from '../actions/refresh.js';
 import type { Adjust } from '../actions/types.js';
-import { todayUtc } from '../dates.js';
+import { todayUtc } from '../market-time.js';
 import { AbortedError, ConfigurationError, InvalidOptionError } from '../errors.js';
 import { describeValue, resolveOptions, type PreloadOptions } from '../options.js';
 import { planJobs, type JobPlan } from '../plan.js';

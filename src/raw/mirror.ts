@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { monthsBetween } from '../dates.js';
+import { monthsBetween } from '../market-time.js';
 import { verifyBody } from '../integrity/verify.js';
 import { dayOfKey } from '../s3/list.js';
 import type { DayFile } from '../types.js';

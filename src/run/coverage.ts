@@ -3,7 +3,7 @@
 // showed, not what the clock expected: the provider says to check for the file, and files do come
 // late, so a day after the last listed file is covered only when the dataset never has a file on
 // it (a weekend for stocks), and a late file is fetched by the next run.
-import { addDays } from '../dates.js';
+import { addDays } from '../market-time.js';
 import type { JobPlan } from '../plan.js';
 import type { Store } from '../store/types.js';
 

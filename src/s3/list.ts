@@ -1,4 +1,4 @@
-import { monthsBetween } from '../dates.js';
+import { monthsBetween } from '../market-time.js';
 import { ConfigurationError, NotEntitledError, PreloadError } from '../errors.js';
 import type { DayFile } from '../types.js';
 import type { ListInput, ListObjects, ListPage } from './list-objects.js';

@@ -2,7 +2,7 @@
 // same jobs. This module holds the Store's reads and bookkeeping; each process's claims on files
 // are its queue's (queue.ts), and every statement goes through the one pool of db.ts.
 import type { CorporateActions } from '../../actions/types.js';
-import { formatDay, parseDay } from '../../dates.js';
+import { windowDays } from '../../market-time.js';
 import type { Bar } from '../../types.js';
 import { scanByKey, type ScanKey } from '../scan.js';
 import type { DoneKey, JobProgress, JobSpec, JobStatus, ScanRow, Store, StoredActions, StoredDayChunk, WorkQueue } from '../types.js';
@@ -225,14 +225,4 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     await this.#db.end();
   }
-}
-
-/** Every calendar day of [start, end] ('YYYY-MM-DD'): the days a window's bars are keyed under. */
-export function windowDays(start: string, end: string): string[] {
-  const first = parseDay(start);
-  const last = parseDay(end);
-  const days: string[] = [];
-  if (first === undefined || last === undefined) return days;
-  for (let ms = first; ms <= last; ms += 86_400_000) days.push(formatDay(ms));
-  return days;
 }

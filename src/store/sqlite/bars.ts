@@ -1,3 +1,4 @@
+import { nextDay } from '../../market-time.js';
 import type { ScanKey } from '../scan.js';
 import type { ScanRow } from '../types.js';
 import type { Bar } from '../../types.js';
@@ -184,8 +185,4 @@ export class BarStore {
     this.#db.prepare('DELETE FROM ingested_days WHERE symbol = ? AND interval = ?').run(symbol, interval);
     this.#db.prepare('DELETE FROM coverage WHERE symbol = ? AND interval = ?').run(symbol, interval);
   }
-}
-
-function nextDay(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
