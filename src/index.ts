@@ -1,20 +1,20 @@
 // The public surface of preload-market-data. Everything else is internal.
 export { preload, PreloadAbortedError } from './preload.js';
-export { fetchSymbol, readBars } from './read-bars.js';
+export { fetchSymbol, readBars } from './read/read-bars.js';
 export { sync } from './sync.js';
 export { getProgress, listProgress, clearProgress, jobStatus } from './job-progress.js';
-export { corporateActions } from './actions/list.js';
+export { corporateActions } from './read/actions.js';
 export { exportBars } from './export/export.js';
 export { resolveSymbol } from './symbols.js';
 export { PreloadError, InvalidOptionError, ConfigurationError, BusyError, NotEntitledError, IntegrityError, AbortedError, StoreError, ActionsError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
 export type { PreloadReport, Failure, JobReport } from './preload.js';
-export type { ReadOptions } from './read-bars.js';
+export type { ReadOptions } from './read/read-bars.js';
 export type { SyncOptions, SyncReport, SyncPart } from './sync.js';
 export type { ExportOptions, ExportReport, ExportedFile, ExportEvent, ExportReadEvent, ExportScanEvent, ExportFileEvent, ExportFormat, ExportPartition } from './export/types.js';
-export type { ActionsOptions, CorporateActionsReport, SplitFactor, DividendFactor } from './actions/list.js';
-export type { Adjust, Split, Dividend } from './actions/types.js';
+export type { ActionsOptions, CorporateActionsReport, SplitFactor, DividendFactor } from './read/actions.js';
+export type { Adjust, Split, Dividend } from './corporate-actions.js';
 export type { PreloadOptions, Period, Interval } from './options.js';
 export type { Bar, Credentials, FailureCode, JobCounts } from './types.js';
 export type { JobProgress, JobStatus, ProcessInfo } from './store/types.js';

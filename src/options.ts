@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseDay, type Session } from './market-time.js';
 import { InvalidOptionError } from './errors.js';
-import type { Adjust } from './actions/types.js';
+import type { Adjust } from './corporate-actions.js';
 import type { Credentials } from './types.js';
 import { isDatasetPrefix } from './symbols.js';
 import type { PreloadEvent } from './events.js';
-import { isStoreUrl, maskUrl } from './store/url.js';
+import { isStoreUrl, maskUrl } from './store-url.js';
 import { DEFAULT_REGION } from './s3/client.js';
 
 export const PERIODS = ['1mo', '3mo', '6mo', '1y', '2y', '5y', '10y', 'ytd', 'max'] as const;

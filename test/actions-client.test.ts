@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchCorporateActions, redactUrl, retryAfterMs, type FetchActionsOptions } from '../src/actions/client.js';
-import type { CorporateActions, Split } from '../src/actions/types.js';
+import type { CorporateActions, Split } from '../src/corporate-actions.js';
 import { ActionsError, PreloadError } from '../src/errors.js';
 import { ACTION_TICKERS, corporateActionsFixture } from './fixtures/actions.js';
 import { splitToWire, startRestServer, type RestServer, type RestServerOptions } from './fixtures/rest-server.js';

@@ -1,9 +1,9 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adjustmentSteps, applyAdjustment, checkHistoricalFactors, dedupeSplits, factorFor, type Step } from '../src/actions/adjust.js';
+import { adjustmentSteps, applyAdjustment, checkHistoricalFactors, dedupeSplits, factorFor, type Step } from '../src/read/adjust.js';
 import { sessionDay } from '../src/market-time.js';
-import type { CorporateActions, Dividend, Split } from '../src/actions/types.js';
+import type { CorporateActions, Dividend, Split } from '../src/corporate-actions.js';
 import type { Bar } from '../src/types.js';
 import { corporateActionsFixture, KNOWN_CLOSE_DIVIDEND, REVERSE_SPLIT_TICKER } from './fixtures/actions.js';
 import { generateDataset, GENERATED_SPLITS, STOCKS_DATASET, type GeneratedDataset } from './fixtures/generate.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate } from '../src/cache/aggregate.js';
+import { aggregate } from '../src/read/aggregate.js';
 import { newYorkOffset } from '../src/market-time.js';
 import type { Bar } from '../src/types.js';
 

@@ -167,6 +167,9 @@ export class FakeStore implements Store {
   }  scanDays(): AsyncIterable<never> {
     throw new Error('not used by runs');
   }
+  scanLocation(): undefined {
+    return undefined;
+  }
 
   barRange(): Promise<{ first: number; last: number } | undefined> {
     return Promise.resolve(this.range);

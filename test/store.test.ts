@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closesBefore } from '../src/actions/read.js';
+import { closesBefore } from '../src/read/adjusted.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { openSqliteStore } from '../src/store/sqlite/store.js';
 import type { JobSpec, Store, StoredDayChunk, WorkItem } from '../src/store/types.js';

@@ -6,8 +6,7 @@ import { z } from 'zod';
 import { parseDay } from '../market-time.js';
 import { AbortedError, ActionsError, ConfigurationError, InvalidOptionError, PreloadError } from '../errors.js';
 import { requestSignal } from '../s3/get.js';
-import { toDividend } from './rows.js';
-import type { CorporateActions, Dividend, Split } from './types.js';
+import { toDividend, type CorporateActions, type Dividend, type Split } from '../corporate-actions.js';
 
 /** The provider's documented REST base URL. */
 export const DEFAULT_API_ENDPOINT = 'https://api.massive.com';

@@ -1,7 +1,7 @@
 // `preload-market-data actions SYMBOL`: the stored splits and dividends of a symbol, each with the
 // factor it applies, and when they were fetched (fetched first when older than a day and a key is set).
 import { parseArgs } from 'node:util';
-import { corporateActions, type CorporateActionsReport } from '../actions/list.js';
+import { corporateActions, type CorporateActionsReport } from '../read/actions.js';
 import { InvalidOptionError } from '../errors.js';
 
 export const ACTIONS_USAGE = `Usage: preload-market-data actions <SYMBOL> [options]

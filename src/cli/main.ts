@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { PreloadEvent } from '../events.js';
 import { preload, PreloadAbortedError } from '../preload.js';
-import { urlPasswords } from '../store/url.js';
+import { urlPasswords } from '../store-url.js';
 import { EXIT, errorLine, exitCodeOf } from './exit.js';
 import { failureLine } from './format.js';
 import { ProgressUi } from './progress-ui.js';

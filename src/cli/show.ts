@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Bar } from '../types.js';
 import { InvalidOptionError } from '../errors.js';
-import { readBars } from '../read-bars.js';
+import { readBars } from '../read/read-bars.js';
 import { WINDOW_FLAGS, windowOptions } from './flags.js';
 
 export const SHOW_USAGE = `Usage: preload-market-data show <SYMBOL> [options]

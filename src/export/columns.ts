@@ -2,7 +2,7 @@
 // session day, prices and volume adjusted, in typed arrays that move between threads without a
 // copy. Shared by the scan thread of a SQLite store (scan-thread.ts) and the main thread's scan of
 // a PostgreSQL store (scan.ts).
-import { factorFor, type Step } from '../actions/adjust.js';
+import { factorFor, type Step } from '../read/adjust.js';
 import { sessionDay } from '../market-time.js';
 import type { ScanRow, StoredDayChunk } from '../store/types.js';
 import type { BarColumns } from '../types.js';

@@ -6,14 +6,14 @@ import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { missingActions } from '../actions/read.js';
+import { missingActions } from '../read/adjusted.js';
 import { hasActions } from '../actions/refresh.js';
-import type { Adjust } from '../actions/types.js';
+import type { Adjust } from '../corporate-actions.js';
 import { todayUtc } from '../market-time.js';
 import { AbortedError, ConfigurationError, InvalidOptionError } from '../errors.js';
 import { describeValue, resolveOptions, type PreloadOptions } from '../options.js';
 import { planJobs, type JobPlan } from '../plan.js';
-import { readSymbolBars } from '../read-bars.js';
+import { readSymbolBars } from '../read/read-bars.js';
 import { withStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { BarTable, DEFAULT_MEMORY_LIMIT_MB, loadDuckDb } from './duckdb.js';
@@ -117,11 +117,10 @@ export async function exportBars(symbols: readonly string[] | 'all', options: Ex
       if (named === undefined && canScan(stored.plans, e.partition)) {
         // The whole market as stored: one pass along the store's day-major key (scan.ts), each
         // year's file written as soon as its rows are in.
-        const cacheDir = store.kind === 'sqlite' ? o.cacheDir : undefined;
         const onYears = (years: string[]): void => {
           for (const part of parts.addYears(years)) w.start(part);
         };
-        const scanned = await appendScanned(store, cacheDir, t, stored.plans, sid, o.adjust, { stopped, onProgress: e.onProgress, onYears });
+        const scanned = await appendScanned(store, t, stored.plans, sid, o.adjust, { stopped, onProgress: e.onProgress, onYears });
         parts.addYears(scanned.years);
         late = new Set(parts.addYears(scanned.late).map((p) => p.dir));
         for (const [id, ticker] of tickers.entries()) {

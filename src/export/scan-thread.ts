@@ -4,12 +4,14 @@
 // worker_threads Worker and not the download pool. Batches of columns are transferred, not copied,
 // and at most MAX_IN_FLIGHT wait for the main thread at any time.
 import { parentPort, workerData } from 'node:worker_threads';
-import { openSqliteStore } from '../store/sqlite/index.js';
+import { openStore } from '../store/open.js';
+import type { StoreLocation } from '../store/types.js';
 import { batchBuffers, ColumnBuilder, scanMessages, type ColumnBatch, type ExportTarget, type ScanMessage } from './columns.js';
 
 /** What the thread is given. */
 export interface ScanThreadData {
-  cacheDir: string;
+  /** Where the store is (Store.scanLocation). */
+  location: StoreLocation;
   interval: string;
   start: string;
   end: string;
@@ -46,7 +48,7 @@ function postBatch(batch: ColumnBatch): boolean {
 }
 
 async function scan(): Promise<void> {
-  const store = openSqliteStore(data.cacheDir);
+  const store = await openStore(data.location);
   try {
     const builder = new ColumnBuilder(new Map(data.targets), data.sids, data.batchRows);
     for await (const m of scanMessages(store.scanDays(data.interval, data.start, data.end, data.pageRows), builder)) {

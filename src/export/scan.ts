@@ -5,8 +5,8 @@
 // scanned in a thread of its own (scan-thread.ts); a PostgreSQL store here, its rows arriving over
 // the network.
 import { Worker } from 'node:worker_threads';
-import { adjustmentOf } from '../actions/read.js';
-import type { Adjust } from '../actions/types.js';
+import { adjustmentOf } from '../read/adjusted.js';
+import type { Adjust } from '../corporate-actions.js';
 import type { JobPlan } from '../plan.js';
 import type { Store } from '../store/types.js';
 import { ColumnBuilder, scanMessages, type ExportTarget, type ScanMessage } from './columns.js';
@@ -46,13 +46,12 @@ export interface Scanned {
 /**
  * Appends every stored row of the plans' tickers (`sid`: their ids) to `table`, adjusted as
  * `adjust` says. Day files that overlap (a time of a ticker in two of them) make the table keep
- * the later file's row, as a read per ticker does. `cacheDir`: the SQLite store's, scanned in a
- * thread; undefined for a PostgreSQL store. `onYears` is told of each year whose rows are all in
+ * the later file's row, as a read per ticker does. A store that names a location to scan from
+ * (Store.scanLocation: SQLite) is scanned in a thread of its own; another on this thread. `onYears` is told of each year whose rows are all in
  * the table (committed), while later years are still read: its partition can be written.
  */
 export async function appendScanned(
   store: Store,
-  cacheDir: string | undefined,
   table: BarTable,
   plans: readonly JobPlan[],
   sid: ReadonlyMap<string, number>,
@@ -71,11 +70,12 @@ export async function appendScanned(
   const first = plans[0];
   if (first === undefined) return { rows: new Uint32Array(sid.size), years: [], late: [] };
   const window = { interval: first.interval, start: first.start ?? '0000-01-01', end: first.end };
+  const location = store.scanLocation();
   const messages =
-    cacheDir === undefined
+    location === undefined
       ? // PostgreSQL on this thread: its rows arrive over the network.
         scanMessages(store.scanDays(window.interval, window.start, window.end, PAGE_ROWS), new ColumnBuilder(targets, sid.size, BATCH_ROWS))
-      : scanThread({ ...window, cacheDir, targets: [...targets], sids: sid.size });
+      : scanThread({ ...window, location, targets: [...targets], sids: sid.size });
   for await (const m of messages) {
     hooks.stopped();
     if (m.type === 'batch') await table.appendBatch(m.batch);

@@ -1,5 +1,5 @@
 // What `exportBars` takes, reports and emits. A leaf of the export folder: types only.
-import type { ReadOptions } from '../read-bars.js';
+import type { ReadOptions } from '../read/read-bars.js';
 
 export const EXPORT_FORMATS = ['parquet', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

@@ -1,13 +1,7 @@
 import { lockSync, openSqliteStore } from './sqlite/index.js';
-import type { Store } from './types.js';
+import type { Store, StoreLocation } from './types.js';
 
-/** Where the store is: a PostgreSQL URL, else the SQLite file in the cache directory. */
-export interface StoreLocation {
-  store: string | undefined;
-  cacheDir: string;
-  /** How long a PostgreSQL store that goes away once reached is waited for (ms). @default 60000 */
-  storeTimeoutMs?: number;
-}
+export type { StoreLocation };
 
 /**
  * Opens the store a run or a read uses: PostgreSQL when `store` is a postgres:// URL, else the

@@ -1,7 +1,7 @@
 // The store behind a run: bars, ingested days, coverage, progress, and (for a shared store) the
 // claims on files. Two implementations: SQLite (the embedded default, one file) and PostgreSQL
 // (shared by processes on several machines). The pipeline talks to this interface only.
-import type { CorporateActions } from '../actions/types.js';
+import type { CorporateActions } from '../corporate-actions.js';
 import type { Bar, DayFile, FailureCode, JobCounts, ParsedRow, RowColumns } from '../types.js';
 
 /** A ticker's stored corporate actions, oldest first, and when they were fetched (ISO time). */
@@ -173,6 +173,14 @@ export interface StoredDayChunk {
   days: number;
 }
 
+/** Where the store is: a PostgreSQL URL, else the SQLite file in the cache directory. */
+export interface StoreLocation {
+  store: string | undefined;
+  cacheDir: string;
+  /** How long a PostgreSQL store that goes away once reached is waited for (ms). @default 60000 */
+  storeTimeoutMs?: number;
+}
+
 /** The store behind a run and behind `fetchSymbol` / `readBars` / `show`. */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -202,6 +210,13 @@ export interface Store {
    * where a read per ticker seeks once per ticker and day.
    */
   scanDays(interval: string, start: string, end: string, maxRows: number): AsyncIterable<StoredDayChunk>;
+  /**
+   * Where a thread of its own may open this store again to run a long `scanDays` (a whole-market
+   * export): a SQLite store answers its location, since its driver blocks the thread it reads on
+   * and the scan is as much work as writing its rows out; a store whose rows arrive over the
+   * network answers undefined, and is scanned on the caller's thread.
+   */
+  scanLocation(): StoreLocation | undefined;
   getJob(job: string): Promise<JobProgress | undefined>;
   listJobs(): Promise<JobProgress[]>;
   /**

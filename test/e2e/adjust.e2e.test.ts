@@ -4,7 +4,7 @@
 // generator's own raw bars and the fixture's actions, not from what the library computed.
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CorporateActions } from '../../src/actions/types.js';
+import type { CorporateActions } from '../../src/corporate-actions.js';
 import { corporateActions, fetchSymbol, readBars, type Bar } from '../../src/index.js';
 import { corporateActionsFixture, DUPLICATE_SPLIT, KNOWN_CLOSE_DIVIDEND } from '../fixtures/actions.js';
 import { CSV_HEADER } from '../fixtures/generate.js';

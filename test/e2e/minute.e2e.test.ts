@@ -46,7 +46,7 @@ function row(ticker: string, m: Minute): string {
   return `${ticker},${m.i % 13},${p},${p + 0.5},${p + 1},${p - 1},${BigInt(m.time) * 1_000_000n},${m.i % 5}`;
 }
 
-/** Independent of src/cache/aggregate.ts: EST fixed, regular = local minutes [570, 960). */
+/** Independent of src/read/aggregate.ts: EST fixed, regular = local minutes [570, 960). */
 function expected(minutes: number, regular: boolean) {
   const groups = new Map<number, Minute[]>();
   for (const day of DAYS) {

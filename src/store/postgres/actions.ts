@@ -1,7 +1,7 @@
 // Corporate actions in the shared store: a ticker's rows replaced whole, with the time they were
 // fetched, in one transaction for the whole fetch (nothing half-stored).
-import type { CorporateActions } from '../../actions/types.js';
-import { toDividend, toSplit, type DividendRow, type SplitRow } from '../../actions/rows.js';
+import type { CorporateActions } from '../../corporate-actions.js';
+import { toDividend, toSplit, type DividendRow, type SplitRow } from '../../corporate-actions.js';
 import type { StoredActions } from '../types.js';
 import type { Db } from './db.js';
 import { LOCK_NAMESPACE } from './schema.js';

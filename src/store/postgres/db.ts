@@ -6,7 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { PreloadError, StoreError } from '../../errors.js';
-import { maskUrl, redact } from '../url.js';
+import { maskUrl, redact } from '../../store-url.js';
 
 // int8 (COUNT, sizes, bar times) as numbers: every value we store fits in 2^53.
 const INT8_OID = 20;

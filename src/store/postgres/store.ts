@@ -1,7 +1,7 @@
 // The PostgreSQL store: one database shared by every process on every machine that preloads the
 // same jobs. This module holds the Store's reads and bookkeeping; each process's claims on files
 // are its queue's (queue.ts), and every statement goes through the one pool of db.ts.
-import type { CorporateActions } from '../../actions/types.js';
+import type { CorporateActions } from '../../corporate-actions.js';
 import { windowDays } from '../../market-time.js';
 import type { Bar } from '../../types.js';
 import { scanByKey, type ScanKey } from '../scan.js';
@@ -159,6 +159,11 @@ export class PostgresStore implements Store {
     const rows = await this.#db.query<{ symbol: string }>('SELECT symbol FROM bar_symbols WHERE interval = $1', [interval]);
     // Sorted here in code-unit order: the database's collation may order text otherwise.
     return rows.map((r) => r.symbol).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Scanned on the caller's thread: its rows arrive over the network. */
+  scanLocation(): undefined {
+    return undefined;
   }
 
   async *scanDays(interval: string, start: string, end: string, maxRows: number): AsyncIterable<StoredDayChunk> {

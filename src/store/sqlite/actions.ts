@@ -1,8 +1,7 @@
 // Corporate actions in the SQLite cache: the provider's rows as given, and when each ticker's
 // were fetched. A ticker's actions are replaced whole, in one transaction, never merged: the
 // provider corrects and removes rows, and a half-replaced set would adjust wrongly.
-import { toDividend, toSplit, type DividendRow, type SplitRow } from '../../actions/rows.js';
-import type { CorporateActions } from '../../actions/types.js';
+import { toDividend, toSplit, type CorporateActions, type DividendRow, type SplitRow } from '../../corporate-actions.js';
 import type { StoredActions } from '../types.js';
 import type { Db } from './db.js';
 

@@ -10,19 +10,20 @@ import { LocalQueue, type LocalCommits } from './queue.js';
 import { StagedFile } from './staging.js';
 import { ProgressStore } from './progress.js';
 import type { Bar, DayFile, RowColumns } from '../../types.js';
-import type { CorporateActions } from '../../actions/types.js';
+import type { CorporateActions } from '../../corporate-actions.js';
 import { scanByKey } from '../scan.js';
 import { allScope, tickerPrefix } from '../scope.js';
-import type { CompletedFile, DoneKey, JobProgress, JobSpec, JobStatus, Store, StoredActions, StoredDayChunk, WorkQueue } from '../types.js';
+import type { CompletedFile, DoneKey, JobProgress, JobSpec, JobStatus, Store, StoredActions, StoredDayChunk, StoreLocation, WorkQueue } from '../types.js';
 
 /** Opens (creating if needed) the SQLite store in `cacheDir`. */
 export function openSqliteStore(cacheDir: string): SqliteStore {
-  return new SqliteStore(openDatabase(cacheDir), join(cacheDir, CACHE_FILE));
+  return new SqliteStore(openDatabase(cacheDir), cacheDir);
 }
 
 export class SqliteStore implements Store, LocalCommits {
   readonly kind = 'sqlite';
   readonly where: string;
+  readonly #cacheDir: string;
   readonly #db: Db;
   readonly #bars: BarStore;
   readonly #progress: ProgressStore;
@@ -31,9 +32,11 @@ export class SqliteStore implements Store, LocalCommits {
   readonly #commit;
   readonly #commitStaged;
 
-  constructor(db: Db, where: string) {
+  /** `cacheDir`: the directory of the cache file (CACHE_FILE) that `db` opened. */
+  constructor(db: Db, cacheDir: string) {
     this.#db = db;
-    this.where = where;
+    this.#cacheDir = cacheDir;
+    this.where = join(cacheDir, CACHE_FILE);
     this.#bars = new BarStore(db);
     this.#progress = new ProgressStore(db);
     this.#actions = new ActionStore(db);
@@ -130,6 +133,10 @@ export class SqliteStore implements Store, LocalCommits {
   scanDays(interval: string, start: string, end: string, maxRows: number): AsyncIterable<StoredDayChunk> {
     const days = this.#bars.days(interval, start, end);
     return scanByKey(days, (day, after, limit) => this.#bars.page(interval, day, after, limit), maxRows);
+  }
+
+  scanLocation(): StoreLocation {
+    return { store: undefined, cacheDir: this.#cacheDir };
   }
 
   async getJob(job: string): Promise<JobProgress | undefined> {

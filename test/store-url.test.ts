@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isStoreUrl, maskUrl, redact, urlPasswords } from '../src/store/url.js';
+import { isStoreUrl, maskUrl, redact, urlPasswords } from '../src/store-url.js';
 
 describe('store URLs', () => {
   it.each([

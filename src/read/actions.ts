@@ -5,9 +5,9 @@ import { previousDay } from '../market-time.js';
 import { resolveOptions, type PreloadOptions } from '../options.js';
 import { planJobs } from '../plan.js';
 import { withStore } from '../store/open.js';
-import { closesBefore } from './read.js';
-import { hasActions, refreshActions } from './refresh.js';
-import type { Dividend, Split } from './types.js';
+import { closesBefore } from './adjusted.js';
+import { hasActions, refreshActions } from '../actions/refresh.js';
+import type { Dividend, Split } from '../corporate-actions.js';
 import { adjustmentSteps, checkHistoricalFactors, factorFor } from './adjust.js';
 
 /** A split with the factors it applies to bars before its execution date. */

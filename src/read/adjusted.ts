@@ -1,14 +1,14 @@
 // Adjusted reads: the raw bars of the store times the step function of the ticker's stored
 // actions, looked up per bar. Stored bars are never rewritten, so a new split changes what reads
 // return as soon as its actions are refreshed.
-import { regularClose } from '../cache/aggregate.js';
+import { regularClose } from './aggregate.js';
 import { addDays, sessionDay } from '../market-time.js';
 import { ConfigurationError } from '../errors.js';
 import type { Store, StoredActions } from '../store/types.js';
 import type { Bar } from '../types.js';
 import { adjustmentSteps, applyAdjustment, type Step } from './adjust.js';
-import { hasActions } from './refresh.js';
-import type { Adjust } from './types.js';
+import { hasActions } from '../actions/refresh.js';
+import type { Adjust } from '../corporate-actions.js';
 
 /**
  * `bars` of `ticker` adjusted as `adjust` says. Bars of a dataset without corporate actions

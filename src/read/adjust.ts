@@ -1,7 +1,7 @@
 // Split- and dividend-adjusted bars, computed when read: the provider's cumulative factors change
 // with every new event, so stored prices stay raw and the adjustment is a step function of the day.
 import type { Bar } from '../types.js';
-import type { Adjust, CorporateActions, Dividend, Split } from './types.js';
+import type { Adjust, CorporateActions, Dividend, Split } from '../corporate-actions.js';
 
 /**
  * One step of the adjustment: bars whose session day is before `date` (and on or after the

@@ -1,5 +1,7 @@
 // Corporate actions as read from the provider's REST API (`/stocks/v1/splits`, `/stocks/v1/dividends`),
-// with the rows' snake_case fields in camelCase. Shared by the client, the adjustment code and the stores.
+// with the rows' snake_case fields in camelCase; and the provider's rows under their own (snake_case)
+// names, as the REST API sends them and as both stores keep them, with the one mapping between
+// the two. A leaf, shared by the client, the adjustment code and the stores.
 
 /** One row of `/stocks/v1/splits`. */
 export interface Split {
@@ -52,4 +54,59 @@ export type Adjust = 'splits' | 'total' | 'none';
 export interface CorporateActions {
   splits: Split[];
   dividends: Dividend[];
+}
+
+/** A split as the REST API and the stores' `splits` table name its fields. */
+export interface SplitRow {
+  ticker: string;
+  execution_date: string;
+  split_from: number;
+  split_to: number;
+  adjustment_type: string;
+  historical_adjustment_factor: number | null;
+  id: string;
+}
+
+export interface DividendRow {
+  ticker: string;
+  ex_dividend_date: string;
+  cash_amount: number;
+  currency: string | null;
+  distribution_type: string | null;
+  frequency: number | null;
+  pay_date: string | null;
+  record_date: string | null;
+  declaration_date: string | null;
+  split_adjusted_cash_amount: number | null;
+  historical_adjustment_factor: number | null;
+  id: string;
+}
+
+export function toSplit(r: SplitRow): Split {
+  return {
+    ticker: r.ticker,
+    executionDate: r.execution_date,
+    splitFrom: r.split_from,
+    splitTo: r.split_to,
+    adjustmentType: r.adjustment_type,
+    historicalAdjustmentFactor: r.historical_adjustment_factor,
+    id: r.id,
+  };
+}
+
+export function toDividend(r: DividendRow): Dividend {
+  return {
+    ticker: r.ticker,
+    exDividendDate: r.ex_dividend_date,
+    cashAmount: r.cash_amount,
+    currency: r.currency,
+    distributionType: r.distribution_type,
+    frequency: r.frequency,
+    payDate: r.pay_date,
+    recordDate: r.record_date,
+    declarationDate: r.declaration_date,
+    splitAdjustedCashAmount: r.split_adjusted_cash_amount,
+    historicalAdjustmentFactor: r.historical_adjustment_factor,
+    id: r.id,
+  };
 }

@@ -1,17 +1,17 @@
 // Reading bars: `fetchSymbol` (from the store, downloading the missing days first) and `readBars`
 // (the store only, never the network).
-import type { Bar } from './types.js';
-import { adjustBars } from './actions/read.js';
-import type { Adjust } from './actions/types.js';
-import { hasActions, refreshActions } from './actions/refresh.js';
-import { aggregate } from './cache/aggregate.js';
-import { INTERVAL_MINUTES, resolveOptions, type PreloadOptions, type ResolvedOptions } from './options.js';
-import { planJobs, type JobPlan } from './plan.js';
-import { runPlans } from './preload.js';
-import { withStore } from './store/open.js';
-import { allScope } from './store/scope.js';
-import type { Store } from './store/types.js';
-import type { ResolvedSymbol } from './symbols.js';
+import type { Bar } from '../types.js';
+import { adjustBars } from './adjusted.js';
+import type { Adjust } from '../corporate-actions.js';
+import { hasActions, refreshActions } from '../actions/refresh.js';
+import { aggregate } from './aggregate.js';
+import { INTERVAL_MINUTES, resolveOptions, type PreloadOptions, type ResolvedOptions } from '../options.js';
+import { planJobs, type JobPlan } from '../plan.js';
+import { runPlans } from '../preload.js';
+import { withStore } from '../store/open.js';
+import { allScope } from '../store/scope.js';
+import type { Store } from '../store/types.js';
+import type { ResolvedSymbol } from '../symbols.js';
 
 /**
  * Bars of one symbol for a window, oldest first. Served from the store without any network
