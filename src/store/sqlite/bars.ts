@@ -29,52 +29,68 @@ interface Window {
   end: string;
 }
 
-/** Bars, the days ingested per symbol, and the windows known complete. */
-export class BarStore {
-  /** The tickers with bars of each interval, kept with the bars. */
-  readonly listed: SymbolList;
-  readonly #db: Db;
-  readonly #upsert;
-  readonly #ingest;
-  readonly #select;
-  readonly #range;
-  readonly #any;
-  readonly #day;
-  readonly #days;
-  readonly #deleteDay;
-  readonly #page;
-  readonly #storedDays;
-
-  constructor(db: Db) {
-    this.#db = db;
-    this.listed = new SymbolList(db);
-    this.#upsert = db.prepare(`
-      INSERT OR REPLACE INTO bars (symbol, interval, time, day, open, high, low, close, volume, transactions)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.#ingest = db.prepare(`
-      INSERT OR REPLACE INTO ingested_days (symbol, interval, day, dataset, key, etag, rows)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`);
+/** The statements of reads, prepared together on the first read. */
+function readStatements(db: Db) {
+  return {
     // No ORDER BY: rows come day after day, each day's by time (the key's order), and a sort of a
     // month of minute bars cost a third more than the whole read (bench/sqlite-bulk.ts, minute).
-    this.#select = db.prepare<Window, Bar>(`SELECT b.time, b.open, b.high, b.low, b.close, b.volume, b.transactions ${OF_SYMBOL}`);
-    this.#range = db.prepare<Window, { first: number | null; last: number | null }>(
-      `SELECT MIN(b.time) AS first, MAX(b.time) AS last ${OF_SYMBOL}`,
-    );
-    this.#any = db.prepare<Window, { n: number }>(`SELECT 1 AS n ${OF_SYMBOL} LIMIT 1`);
-    this.#day = db.prepare('INSERT OR IGNORE INTO bar_days (interval, day) VALUES (?, ?)');
-    this.#days = db.prepare<[string, string, string, string], { day: string; etag: string }>(
+    select: db.prepare<Window, Bar>(`SELECT b.time, b.open, b.high, b.low, b.close, b.volume, b.transactions ${OF_SYMBOL}`),
+    range: db.prepare<Window, { first: number | null; last: number | null }>(`SELECT MIN(b.time) AS first, MAX(b.time) AS last ${OF_SYMBOL}`),
+    any: db.prepare<Window, { n: number }>(`SELECT 1 AS n ${OF_SYMBOL} LIMIT 1`),
+    days: db.prepare<[string, string, string, string], { day: string; etag: string }>(
       'SELECT day, etag FROM ingested_days WHERE symbol = ? AND interval = ? AND day >= ? AND day <= ?',
-    );
-    this.#deleteDay = db.prepare('DELETE FROM bars WHERE interval = ? AND day = ? AND symbol = ?');
+    ),
     // One day along the primary key, from just after a key: one seek, then rows in key order.
-    this.#page = db
+    page: db
       .prepare<ScanKey & { interval: string; day: string; limit: number }, ScanRow>(
         `SELECT symbol, time, open, high, low, close, volume, transactions FROM bars
          WHERE interval = @interval AND day = @day AND (symbol, time) > (@symbol, @time)
          ORDER BY symbol, time LIMIT @limit`,
       )
-      .raw(true);
-    this.#storedDays = db.prepare<[string, string, string], string>('SELECT day FROM bar_days WHERE interval = ? AND day >= ? AND day <= ? ORDER BY day').pluck();
+      .raw(true),
+    storedDays: db.prepare<[string, string, string], string>('SELECT day FROM bar_days WHERE interval = ? AND day >= ? AND day <= ? ORDER BY day').pluck(),
+  };
+}
+
+/** The statements of writes, prepared together on the first write. */
+function writeStatements(db: Db) {
+  return {
+    upsert: db.prepare(`
+      INSERT OR REPLACE INTO bars (symbol, interval, time, day, open, high, low, close, volume, transactions)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    ingest: db.prepare(`
+      INSERT OR REPLACE INTO ingested_days (symbol, interval, day, dataset, key, etag, rows)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    day: db.prepare('INSERT OR IGNORE INTO bar_days (interval, day) VALUES (?, ?)'),
+    deleteDay: db.prepare('DELETE FROM bars WHERE interval = ? AND day = ? AND symbol = ?'),
+  };
+}
+
+/**
+ * Bars, the days ingested per symbol, and the windows known complete. Statements are prepared on
+ * first use, reads apart from writes: a store opened for one read prepares only what reads need.
+ */
+export class BarStore {
+  readonly #db: Db;
+  #reads: ReturnType<typeof readStatements> | undefined;
+  #writes: ReturnType<typeof writeStatements> | undefined;
+  #listed: SymbolList | undefined;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** The tickers with bars of each interval, kept with the bars. */
+  get listed(): SymbolList {
+    return (this.#listed ??= new SymbolList(this.#db));
+  }
+
+  get #r(): ReturnType<typeof readStatements> {
+    return (this.#reads ??= readStatements(this.#db));
+  }
+
+  get #w(): ReturnType<typeof writeStatements> {
+    return (this.#writes ??= writeStatements(this.#db));
   }
 
   /**
@@ -82,14 +98,14 @@ export class BarStore {
    * duplicates them. Call inside a transaction.
    */
   upsert(interval: string, rows: readonly BarRow[]): void {
-    for (const r of rows) this.#upsert.run(r.symbol, interval, r.time, r.day, r.open, r.high, r.low, r.close, r.volume, r.transactions);
+    for (const r of rows) this.#w.upsert.run(r.symbol, interval, r.time, r.day, r.open, r.high, r.low, r.close, r.volume, r.transactions);
     this.listed.add(interval, [...new Set(rows.map((r) => r.symbol))]);
     for (const day of new Set(rows.map((r) => r.day))) this.markDay(interval, day);
   }
 
   /** Records that (interval, day) has bars (a day whose bars all go later stays: a seek that finds none). */
   markDay(interval: string, day: string): void {
-    this.#day.run(interval, day);
+    this.#w.day.run(interval, day);
   }
 
   /**
@@ -97,29 +113,29 @@ export class BarStore {
    * changed a row leaves exactly its own rows. Call inside a transaction.
    */
   replaceDay(symbol: string, interval: string, day: string, rows: readonly BarRow[]): void {
-    const { changes } = this.#deleteDay.run(interval, day, symbol);
+    const { changes } = this.#w.deleteDay.run(interval, day, symbol);
     this.upsert(interval, rows);
     if (changes > 0 && rows.length === 0) this.unlistIfGone(symbol, interval);
   }
 
   /** Takes `symbol` off the list of tickers with bars of `interval` once it has none. */
   unlistIfGone(symbol: string, interval: string): void {
-    if (this.#any.get({ symbol, interval, ...EVER }) === undefined) this.listed.remove(interval, symbol);
+    if (this.#r.any.get({ symbol, interval, ...EVER }) === undefined) this.listed.remove(interval, symbol);
   }
 
   /** Records that `symbol`'s rows of a day file are in, including a day with no row (a halt). */
   markIngested(symbol: string, interval: string, f: { day: string; dataset: string; key: string; etag: string }, rows: number): void {
-    this.#ingest.run(symbol, interval, f.day, f.dataset, f.key, f.etag, rows);
+    this.#w.ingest.run(symbol, interval, f.day, f.dataset, f.key, f.etag, rows);
   }
 
   /** Days already ingested for a symbol within [start, end], with the ETag of the file they came from. */
   ingestedDays(symbol: string, interval: string, start: string, end: string): Map<string, string> {
-    return new Map(this.#days.all(symbol, interval, start, end).map((r) => [r.day, r.etag]));
+    return new Map(this.#r.days.all(symbol, interval, start, end).map((r) => [r.day, r.etag]));
   }
 
   /** Bars of a symbol from the day files of [start, end], oldest first. */
   read(symbol: string, interval: string, start: string, end: string): Bar[] {
-    const bars = this.#select.all({ symbol, interval, start, end });
+    const bars = this.#r.select.all({ symbol, interval, start, end });
     // Times rise from day to day unless two day files overlap; then sort (stable: the later file
     // last) and keep one bar per time, the later file's, as the upsert by time of schema 3 did.
     let sorted = true;
@@ -137,12 +153,12 @@ export class BarStore {
 
   /** The days of [start, end] that have bars of `interval`, ascending. */
   days(interval: string, start: string, end: string): string[] {
-    return this.#storedDays.all(interval, start, end);
+    return this.#r.storedDays.all(interval, start, end);
   }
 
   /** Up to `limit` bars of `interval` from day file `day` after `after`, in key order (store/scan.ts). */
   page(interval: string, day: string, after: ScanKey, limit: number): ScanRow[] {
-    return this.#page.all({ interval, day, limit, ...after });
+    return this.#r.page.all({ interval, day, limit, ...after });
   }
 
   /** First and last bar time of these symbols' bars from the day files of [start, end]. */
@@ -150,7 +166,7 @@ export class BarStore {
     let first: number | undefined;
     let last: number | undefined;
     for (const symbol of symbols) {
-      const r = this.#range.get({ symbol, interval, start, end });
+      const r = this.#r.range.get({ symbol, interval, start, end });
       if (r?.first != null && (first === undefined || r.first < first)) first = r.first;
       if (r?.last != null && (last === undefined || r.last > last)) last = r.last;
     }

@@ -2,6 +2,7 @@
 // file is marked done in the same transaction that merges its bars (SQLite transactions are
 // atomic only within one database). One process owns its run: the work queue is a local FIFO.
 import { join } from 'node:path';
+import type { Transaction } from 'better-sqlite3';
 import { ActionStore } from './actions.js';
 import { BarStore } from './bars.js';
 import { DayReplacer } from './bulk.js';
@@ -26,11 +27,12 @@ export class SqliteStore implements Store, LocalCommits {
   readonly #cacheDir: string;
   readonly #db: Db;
   readonly #bars: BarStore;
-  readonly #progress: ProgressStore;
-  readonly #actions: ActionStore;
-  readonly #days: DayReplacer;
-  readonly #commit;
-  readonly #commitStaged;
+  // Built on first use: a read (readBars, fetchSymbol's warm path) opens the store afresh each
+  // call, and needs none of the progress, actions or bulk-write machinery (DayReplacer's TEMP
+  // table, the commit transactions).
+  #progressStore: ProgressStore | undefined;
+  #actionStore: ActionStore | undefined;
+  #writes: Writes | undefined;
 
   /** `cacheDir`: the directory of the cache file (CACHE_FILE) that `db` opened. */
   constructor(db: Db, cacheDir: string) {
@@ -38,14 +40,29 @@ export class SqliteStore implements Store, LocalCommits {
     this.#cacheDir = cacheDir;
     this.where = join(cacheDir, CACHE_FILE);
     this.#bars = new BarStore(db);
-    this.#progress = new ProgressStore(db);
-    this.#actions = new ActionStore(db);
-    this.#days = new DayReplacer(db, this.#bars);
+  }
+
+  get #progress(): ProgressStore {
+    return (this.#progressStore ??= new ProgressStore(this.#db));
+  }
+
+  get #actions(): ActionStore {
+    return (this.#actionStore ??= new ActionStore(this.#db));
+  }
+
+  /** The commit transactions and the whole-day replacement they use, built on the first write. */
+  get #write(): Writes {
+    return (this.#writes ??= this.#buildWrites());
+  }
+
+  #buildWrites(): Writes {
+    const db = this.#db;
+    const days = new DayReplacer(db, this.#bars);
     // The key is recorded done in the same transaction that merges its bars.
-    this.#commit = db.transaction((batch: readonly CompletedFile[]) => {
+    const commit = db.transaction((batch: readonly CompletedFile[]) => {
       for (const { job, file, rows, columns } of batch) {
         if (job.all) {
-          this.#days.fromColumns(job.interval, file.day, tickerPrefix(job.dataset), columns ?? NO_ROWS);
+          days.fromColumns(job.interval, file.day, tickerPrefix(job.dataset), columns ?? NO_ROWS);
           this.#ingested(job, file, columns?.length ?? 0);
         } else {
           for (const ticker of job.tickers) {
@@ -57,11 +74,12 @@ export class SqliteStore implements Store, LocalCommits {
         this.#progress.markDone(job.job, file);
       }
     });
-    this.#commitStaged = db.transaction((job: JobSpec, file: DayFile, staged: StagedFile) => {
-      this.#days.fromStaging(job.interval, file.day, tickerPrefix(job.dataset), staged.table);
+    const commitStaged = db.transaction((job: JobSpec, file: DayFile, staged: StagedFile) => {
+      days.fromStaging(job.interval, file.day, tickerPrefix(job.dataset), staged.table);
       this.#ingested(job, file, staged.rows);
       this.#progress.markDone(job.job, file);
     });
+    return { commit, commitStaged };
   }
 
   /** An `--all` job's day: one ingested row under the job's scope. */
@@ -86,7 +104,8 @@ export class SqliteStore implements Store, LocalCommits {
   commitNow(batch: readonly CompletedFile[]): void {
     // IMMEDIATE: the write lock from the start, so a process sharing the cache is waited for
     // (busy timeout) rather than failing the upgrade from reader to writer.
-    this.#undoing(() => this.#commit.immediate(batch));
+    const { commit } = this.#write;
+    this.#undoing(() => commit.immediate(batch));
   }
 
   /** Runs a write transaction; if it rolls back, what the symbol list remembered goes too. */
@@ -106,7 +125,8 @@ export class SqliteStore implements Store, LocalCommits {
 
   /** Replaces the file's day with its staged rows and marks it done, in one transaction; then drops the staging. */
   commitStaged(job: JobSpec, file: DayFile, staged: StagedFile): void {
-    this.#undoing(() => this.#commitStaged.immediate(job, file, staged));
+    const { commitStaged } = this.#write;
+    this.#undoing(() => commitStaged.immediate(job, file, staged));
     staged.drop();
   }
 
@@ -193,6 +213,12 @@ export class SqliteStore implements Store, LocalCommits {
   async close(): Promise<void> {
     this.#db.close();
   }
+}
+
+/** A store's write transactions (SqliteStore.#buildWrites). */
+interface Writes {
+  commit: Transaction<(batch: readonly CompletedFile[]) => void>;
+  commitStaged: Transaction<(job: JobSpec, file: DayFile, staged: StagedFile) => void>;
 }
 
 const NO_ROWS: RowColumns = {
