@@ -1,0 +1,195 @@
+// The Store contract, against real databases: the same behaviour tests for each implementation.
+// What only a shared (PostgreSQL) store does is tested module by module: test/postgres-*.test.ts.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closesBefore } from '../../src/read/adjusted.js';
+import { openPostgresStore } from '../../src/store/postgres/index.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
+import type { JobSpec, Store, StoredDayChunk, WorkItem } from '../../src/store/types.js';
+import type { ParsedRow } from '../../src/types.js';
+import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
+import { JOB, completed, dayFile, days, row } from '../fixtures/store-jobs.js';
+
+let server: TestPostgres;
+
+beforeAll(async () => {
+  server = await startPostgres();
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+/** The implementations under test, each on a fresh, empty store. */
+const stores: [string, () => Promise<Store>][] = [
+  ['sqlite', async () => openSqliteStore(await mkdtemp(join(tmpdir(), 'pmd-store-')))],
+  ['postgres', async () => openPostgresStore(await server.freshDatabase())],
+];
+
+async function withStore(open: () => Promise<Store>, test: (store: Store) => Promise<void>): Promise<void> {
+  const store = await open();
+  try {
+    await test(store);
+  } finally {
+    await store.close();
+  }
+}
+
+describe.each(stores)('%s store', (_name, open) => {
+  it('merges a batch, replaces a re-ingested day and never duplicates a row', async () => {
+    await withStore(open, async (store) => {
+      await store.prepareJob(JOB, { clear: false });
+      const queue = await store.openQueue([JOB]);
+      const [d1, d2] = days(2) as [string, string];
+      const f1 = dayFile(d1);
+      const f2 = dayFile(d2);
+      await queue.offer(JOB, [f1, f2]);
+      const claimed = await queue.claim(10);
+      expect(claimed.map((c) => c.file.key)).toEqual([f1.key, f2.key]);
+      // BBB has no row on d2 (a halt): its day is still recorded, with 0 rows.
+      await queue.complete([completed(f1, [row('AAA', d1, 10), row('BBB', d1, 20)]), completed(f2, [row('AAA', d2, 11)])]);
+      expect(await queue.counts()).toEqual({ files: 2, done: 2, claimed: 0, failed: 0, pending: 0 });
+      expect(await store.readBars('AAA', '1d', d1, d2)).toEqual([
+        { time: row('AAA', d1, 10).time, open: 9, high: 11, low: 8, close: 10, volume: 1000.5, transactions: 12 },
+        { time: row('AAA', d2, 11).time, open: 10, high: 12, low: 9, close: 11, volume: 1000.5, transactions: 12 },
+      ]);
+      expect(await store.ingestedDays('BBB', '1d', d1, d2)).toEqual(new Map([[d1, f1.etag], [d2, f2.etag]]));
+
+      // Republished d1: AAA's row changed, BBB's dropped. The day is replaced, not appended to.
+      const f1b = dayFile(d1, 'etag-new');
+      await queue.offer(JOB, [f1b]);
+      expect((await queue.claim(10)).map((c) => c.file.etag)).toEqual(['etag-new']);
+      await queue.complete([completed(f1b, [row('AAA', d1, 15), { ...row('AAA', d1, 16), transactions: null }])]);
+      const aaa = await store.readBars('AAA', '1d', d1, d1);
+      expect(aaa).toHaveLength(1);
+      expect(aaa[0]).toMatchObject({ close: 16, transactions: null });
+      expect(await store.readBars('BBB', '1d', d1, d1)).toEqual([]);
+      expect((await store.doneKeys(JOB.job)).get(f1.key)).toEqual({ key: f1.key, size: 1000, etag: 'etag-new', lastModified: undefined });
+      expect(await store.barRange(['AAA', 'BBB'], '1d', d1, d2)).toEqual({ first: row('AAA', d1, 0).time, last: row('AAA', d2, 0).time });
+      expect(await store.barRange(['ZZZ'], '1d', d1, d2)).toBeUndefined();
+      expect(await store.getJob(JOB.job)).toMatchObject({ job: JOB.job, symbols: ['AAA', 'BBB'], doneKeys: 2, bytes: 2000 });
+      await queue.close();
+    });
+  });
+
+  it('scans the bars of a window day by day in key order, a page of at most maxRows, no page across days', async () => {
+    await withStore(open, async (store) => {
+      const job: JobSpec = { ...JOB, job: 'scan', tickers: ['AAA', 'BBB', 'CCC'] };
+      await store.prepareJob(job, { clear: false });
+      const queue = await store.openQueue([job]);
+      const all = days(5);
+      const files = all.map((d) => dayFile(d));
+      await queue.offer(job, files);
+      await queue.claim(10);
+      // Day i holds i + 3 rows: pages of 3 fill exactly on some days and not on others.
+      const rowsOf = (day: string, i: number): ParsedRow[] => Array.from({ length: i + 3 }, (_, k) => row(job.tickers[k % 3] ?? '', day, 10 + k, Math.floor(k / 3)));
+      await queue.complete(files.map((f, i) => completed(f, rowsOf(f.day, i), job)));
+      await queue.close();
+
+      const [, from, , to] = all as [string, string, string, string];
+      const pages: StoredDayChunk[] = [];
+      for await (const page of store.scanDays('1d', from, to, 3)) pages.push(page);
+      // What went in, in key order: (day, symbol, time), each as a scan row.
+      const expected = all
+        .flatMap((d, i) => rowsOf(d, i).map((r) => ({ day: d, r })))
+        .filter(({ day }) => day >= from && day <= to)
+        .sort((a, b) => (a.day !== b.day ? (a.day < b.day ? -1 : 1) : a.r.ticker !== b.r.ticker ? (a.r.ticker < b.r.ticker ? -1 : 1) : a.r.time - b.r.time))
+        .map(({ day, r }) => ({ day, row: [r.ticker, r.time, r.open, r.high, r.low, r.close, r.volume, r.transactions] }));
+      expect(pages.flatMap((p) => p.rows.map((row) => ({ day: p.day, row })))).toEqual(expected);
+      expect(pages.every((p) => p.rows.length >= 1 && p.rows.length <= 3)).toBe(true);
+      expect(pages.map((p) => `${p.day}:${p.place}/${p.days}`)).toEqual([
+        `${all[1]}:1/3`, `${all[1]}:1/3`,
+        `${all[2]}:2/3`, `${all[2]}:2/3`,
+        `${all[3]}:3/3`, `${all[3]}:3/3`,
+      ]);
+      expect(await store.scanDays('1m', from, to, 3)[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+    });
+  });
+
+  it('hands out a failed file again when a later listing offers it', async () => {
+    await withStore(open, async (store) => {
+      await store.prepareJob(JOB, { clear: false });
+      const queue = await store.openQueue([JOB]);
+      const [d1, d2] = days(2) as [string, string];
+      await queue.offer(JOB, [dayFile(d1), dayFile(d2)]);
+      const [a, b] = (await queue.claim(2)) as [WorkItem, WorkItem];
+      await queue.fail(a, { code: 'ERR_INTEGRITY', message: 'MD5 mismatch' });
+      await queue.complete([completed(b.file, [row('AAA', d2, 1)])]);
+      expect(await queue.counts()).toEqual({ files: 2, done: 1, claimed: 0, failed: 1, pending: 0 });
+      expect(await queue.remaining()).toEqual({ pending: 0, claimedByOthers: 0 });
+      await queue.offer(JOB, [dayFile(d1)]);
+      expect(await queue.remaining()).toEqual({ pending: 1, claimedByOthers: 0 });
+      expect((await queue.claim(5)).map((c) => c.file.day)).toEqual([d1]);
+      await queue.close();
+    });
+  });
+
+  it('answers coverage as the union of recorded windows, and clears a job', async () => {
+    await withStore(open, async (store) => {
+      await store.addCoverage('AAA', '1d', '2024-01-01', '2024-01-10');
+      await store.addCoverage('AAA', '1d', '2024-01-11', '2024-01-20');
+      await store.addCoverage('AAA', '1d', '2024-01-11', '2024-01-20');
+      expect(await store.isCovered('AAA', '1d', '2024-01-05', '2024-01-18')).toBe(true);
+      expect(await store.isCovered('AAA', '1d', '2024-01-05', '2024-01-21')).toBe(false);
+      expect(await store.isCovered('AAA', '1m', '2024-01-05', '2024-01-06')).toBe(false);
+
+      await store.prepareJob(JOB, { clear: false });
+      const queue = await store.openQueue([JOB]);
+      await queue.offer(JOB, days(3).map((d) => dayFile(d)));
+      const items = await queue.claim(3);
+      await queue.complete(items.map((i) => completed(i.file, [row('AAA', i.file.day, 1)])));
+      await queue.close();
+      expect(await store.listJobs()).toHaveLength(1);
+      expect(await store.clearJob(JOB.job, JOB.tickers, '1d')).toBe(3);
+      expect(await store.getJob(JOB.job)).toBeUndefined();
+      expect((await store.doneKeys(JOB.job)).size).toBe(0);
+      expect(await store.isCovered('AAA', '1d', '2024-01-05', '2024-01-06')).toBe(false);
+      expect((await store.ingestedDays('AAA', '1d', '2024-01-01', '2024-12-31')).size).toBe(0);
+    });
+  });
+
+  it("stores a ticker's corporate actions whole and answers the closes before ex-dates", async () => {
+    await withStore(open, async (store) => {
+      const split = { ticker: 'AAA', executionDate: '2024-01-03', splitFrom: 1, splitTo: 2.5, adjustmentType: 'forward_split', historicalAdjustmentFactor: 0.4, id: 's1' };
+      const dividend = {
+        ticker: 'AAA', exDividendDate: '2024-01-04', cashAmount: 0.25, currency: 'USD', distributionType: 'recurring', frequency: 4,
+        payDate: '2024-01-20', recordDate: '2024-01-05', declarationDate: null, splitAdjustedCashAmount: 0.25, historicalAdjustmentFactor: null, id: 'd1',
+      };
+      expect(await store.getActions('AAA')).toBeUndefined();
+      const t0 = '2024-02-01T10:00:00.000Z';
+      await store.replaceActions(new Map([['AAA', { splits: [split, { ...split, id: 's2' }], dividends: [dividend] }], ['BBB', { splits: [], dividends: [] }]]), t0);
+      expect(await store.getActions('AAA')).toEqual({ splits: [split, { ...split, id: 's2' }], dividends: [dividend], fetchedAt: t0 });
+      expect(await store.getActions('BBB')).toEqual({ splits: [], dividends: [], fetchedAt: t0 });
+      expect(await store.actionsFetchedAt(['AAA', 'BBB', 'CCC'])).toEqual(new Map([['AAA', t0], ['BBB', t0]]));
+      // A refresh replaces: the duplicate the provider dropped is gone.
+      const t1 = '2024-02-02T10:00:00.000Z';
+      await store.replaceActions(new Map([['AAA', { splits: [split], dividends: [] }]]), t1);
+      expect(await store.getActions('AAA')).toEqual({ splits: [split], dividends: [], fetchedAt: t1 });
+
+      // Closes: the day bar of the last session before each day, within a week.
+      await store.prepareJob(JOB, { clear: false });
+      const queue = await store.openQueue([JOB]);
+      const [d1, d2] = ['2024-01-02', '2024-01-03'];
+      await queue.offer(JOB, [dayFile(d1), dayFile(d2)]);
+      const items = await queue.claim(2);
+      await queue.complete(items.map((i) => completed(i.file, [row('AAA', i.file.day, i.file.day === d1 ? 40 : 16)])));
+      await queue.close();
+      expect(await closesBefore(store, 'AAA', ['2024-01-03', '2024-01-05', '2024-01-02', '2024-01-20'])).toEqual(
+        new Map([['2024-01-03', 40], ['2024-01-05', 16]]),
+      );
+
+      // A cache of minutes only: the regular session's last minute (15:59 New York), not the evening's.
+      const MINUTES = { job: 'stocks/1m/CCC', dataset: 'us_stocks_sip/minute_aggs_v1', interval: '1m' as const, tickers: ['CCC'] };
+      await store.prepareJob(MINUTES, { clear: false });
+      const minutes = await store.openQueue([MINUTES]);
+      await minutes.offer(MINUTES, [dayFile('2024-01-08')]);
+      const [item] = await minutes.claim(1);
+      if (!item) throw new Error('no claim');
+      await minutes.complete([completed(item.file, [row('CCC', '2024-01-08', 70, 959), row('CCC', '2024-01-08', 71, 990)], MINUTES)]);
+      await minutes.close();
+      expect(await closesBefore(store, 'CCC', ['2024-01-09', '2024-01-08'])).toEqual(new Map([['2024-01-09', 70]]));
+    });
+  });
+});
