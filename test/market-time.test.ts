@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, addMonths, inRegularSession, lastPublishedDay, monthsBetween, nextDay, parseDay, previousDay, windowDays } from '../src/market-time.js';
+import { addDays, addMonths, inRegularSession, lastPublishedDay, monthsBetween, newYorkOffset, nextDay, parseDay, previousDay, sessionDay, windowDays } from '../src/market-time.js';
 
 describe('dates', () => {
   it.each([
@@ -48,5 +48,32 @@ describe('dates', () => {
     expect(inRegularSession(Date.parse('2024-03-08T21:00:00Z'))).toBe(false);
     expect(inRegularSession(Date.parse('2024-03-11T13:30:00Z'))).toBe(true);
     expect(inRegularSession(Date.parse('2024-03-11T20:00:00Z'))).toBe(false);
+  });
+});
+
+describe('sessionDay', () => {
+  it.each([
+    ['a day bar at New York midnight, EST', '2024-01-09T05:00:00Z', '2024-01-09'],
+    ['a day bar at New York midnight, EDT', '2022-08-25T04:00:00Z', '2022-08-25'],
+    ['04:00 pre-market, EDT', '2022-08-25T08:00:00Z', '2022-08-25'],
+    ['19:59 after hours, EST, already the next UTC day', '2024-01-10T00:59:00Z', '2024-01-09'],
+    ['the hour before the spring change', '2024-03-10T06:59:00Z', '2024-03-10'],
+  ])('%s', (_name, iso, day) => {
+    expect(sessionDay(Date.parse(iso))).toBe(day);
+  });
+});
+
+describe('newYorkOffset', () => {
+  it.each([
+    ['2024-01-15T15:00:00Z', -5],
+    ['2024-07-15T15:00:00Z', -4],
+    // 2024-03-10: clocks jump 02:00 EST -> 03:00 EDT, i.e. at 07:00Z.
+    ['2024-03-10T06:59:00Z', -5],
+    ['2024-03-10T07:00:00Z', -4],
+    // 2024-11-03: back from 02:00 EDT to 01:00 EST, i.e. at 06:00Z.
+    ['2024-11-03T05:59:00Z', -4],
+    ['2024-11-03T06:00:00Z', -5],
+  ])('%s is UTC%i', (iso, hours) => {
+    expect(newYorkOffset(Date.parse(iso))).toBe(hours * 3_600_000);
   });
 });

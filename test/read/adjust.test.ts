@@ -305,18 +305,6 @@ describe('checkHistoricalFactors', () => {
   });
 });
 
-describe('sessionDay', () => {
-  it.each([
-    ['a day bar at New York midnight, EST', '2024-01-09T05:00:00Z', '2024-01-09'],
-    ['a day bar at New York midnight, EDT', '2022-08-25T04:00:00Z', '2022-08-25'],
-    ['04:00 pre-market, EDT', '2022-08-25T08:00:00Z', '2022-08-25'],
-    ['19:59 after hours, EST, already the next UTC day', '2024-01-10T00:59:00Z', '2024-01-09'],
-    ['the hour before the spring change', '2024-03-10T06:59:00Z', '2024-03-10'],
-  ])('%s', (_name, iso, day) => {
-    expect(sessionDay(Date.parse(iso))).toBe(day);
-  });
-});
-
 describe('with the generated flat files', () => {
   // The e2e template: shared with the other tests that generate the 5-year dataset.
   let ds: GeneratedDataset;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate } from '../../src/read/aggregate.js';
-import { newYorkOffset } from '../../src/market-time.js';
 import type { Bar } from '../../src/types.js';
 
 const minute = (iso: string, o: number, h: number, l: number, c: number, v = 10, n: number | null = 1): Bar => ({
@@ -11,21 +10,6 @@ const minute = (iso: string, o: number, h: number, l: number, c: number, v = 10,
   close: c,
   volume: v,
   transactions: n,
-});
-
-describe('newYorkOffset', () => {
-  it.each([
-    ['2024-01-15T15:00:00Z', -5],
-    ['2024-07-15T15:00:00Z', -4],
-    // 2024-03-10: clocks jump 02:00 EST -> 03:00 EDT, i.e. at 07:00Z.
-    ['2024-03-10T06:59:00Z', -5],
-    ['2024-03-10T07:00:00Z', -4],
-    // 2024-11-03: back from 02:00 EDT to 01:00 EST, i.e. at 06:00Z.
-    ['2024-11-03T05:59:00Z', -4],
-    ['2024-11-03T06:00:00Z', -5],
-  ])('%s is UTC%i', (iso, hours) => {
-    expect(newYorkOffset(Date.parse(iso))).toBe(hours * 3_600_000);
-  });
 });
 
 describe('aggregate', () => {
