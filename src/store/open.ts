@@ -1,4 +1,4 @@
-import { lockSync, openSqliteStore } from './sqlite/index.js';
+import { lockCache, openSqliteStore } from './sqlite/index.js';
 import type { Store, StoreLocation } from './types.js';
 
 export type { StoreLocation };
@@ -29,5 +29,5 @@ export async function withStore<T>(o: StoreLocation, fn: (store: Store) => Promi
  * its syncs share the work like any job.
  */
 export function lockForSync(o: StoreLocation): () => void {
-  return o.store === undefined ? lockSync(o.cacheDir) : () => {};
+  return o.store === undefined ? lockCache(o.cacheDir) : () => {};
 }

@@ -1,4 +1,4 @@
 // The SQLite store, as the rest of the library (and its tests) open it.
 export { openSqliteStore, type SqliteStore } from './store.js';
 export { CACHE_FILE } from './db.js';
-export { lockSync } from './lock.js';
+export { lockCache } from './lock.js';

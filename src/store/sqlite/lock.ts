@@ -8,7 +8,7 @@ import { BusyError } from '../../errors.js';
  * The SQLite cache's sync lock: a file holding the owner's pid, created exclusively. A lock whose
  * process is gone (killed) is taken over.
  */
-export function lockSync(cacheDir: string): () => void {
+export function lockCache(cacheDir: string): () => void {
   const path = join(cacheDir, 'sync.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
