@@ -29,7 +29,9 @@ export class SqliteStore implements Store, LocalCommits {
   readonly #bars: BarStore;
   // Built on first use: a read (readBars, fetchSymbol's warm path) opens the store afresh each
   // call, and needs none of the progress, actions or bulk-write machinery (DayReplacer's TEMP
-  // table, the commit transactions).
+  // table, the commit transactions). Measured on a whole-market store (1,255 days of ~11,000
+  // tickers): open and close ~1.6 -> ~0.4 ms; a ticker's 5 years of day bars then take ~10 ms,
+  // the 1,255 seeks of the read itself (bars.ts), as on a store already open.
   #progressStore: ProgressStore | undefined;
   #actionStore: ActionStore | undefined;
   #writes: Writes | undefined;
