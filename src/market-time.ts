@@ -37,6 +37,11 @@ export function addMonths(day: string, n: number): string {
   return formatDay(Date.UTC(y, target, Math.min(d.getUTCDate(), lastOfTarget)));
 }
 
+/** Days since 1970-01-01 of a `YYYY-MM-DD` day. */
+export function dayNumber(day: string): number {
+  return Math.round(Date.parse(`${day}T00:00:00Z`) / DAY_MS);
+}
+
 /** The calendar day after `day`. */
 export function nextDay(day: string): string {
   return addDays(day, 1);

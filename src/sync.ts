@@ -2,7 +2,7 @@
 // interval of its jobs, one run over the days after what is stored (and the week before it, where
 // a republished file is caught by its new ETag): each new file is downloaded once and every
 // symbol of every job on that dataset is extracted from it (an `--all` job takes every row).
-import { addDays } from './market-time.js';
+import { addDays, todayUtc } from './market-time.js';
 import { ConfigurationError } from './errors.js';
 import { resolveOptions, type PreloadOptions, type ResolvedOptions } from './options.js';
 import { planJobs, type JobPlan } from './plan.js';
@@ -82,7 +82,7 @@ async function planGroups(store: Store, jobs: readonly JobProgress[], o: Resolve
     }
     byDataset.set(key, g);
   }
-  const today = o.end ?? new Date(o.now).toISOString().slice(0, 10);
+  const today = o.end ?? todayUtc(o.now);
   const groups: Group[] = [];
   for (const g of [...byDataset.values()].sort((a, b) => (a.dataset + a.interval < b.dataset + b.interval ? -1 : 1))) {
     const scopes = g.all ? [allScope(g.dataset)] : [...g.symbols].sort();

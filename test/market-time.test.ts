@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, addMonths, inRegularSession, lastPublishedDay, monthsBetween, newYorkOffset, nextDay, parseDay, previousDay, sessionDay, windowDays } from '../src/market-time.js';
+import { addDays, addMonths, dayNumber, inRegularSession, lastPublishedDay, monthsBetween, newYorkOffset, nextDay, parseDay, previousDay, sessionDay, windowDays } from '../src/market-time.js';
 
 describe('dates', () => {
   it.each([
@@ -38,6 +38,8 @@ describe('dates', () => {
     expect(windowDays('2024-02-27', '2024-03-02')).toEqual(['2024-02-27', '2024-02-28', '2024-02-29', '2024-03-01', '2024-03-02']);
     expect(windowDays('2024-03-02', '2024-03-01')).toEqual([]);
     expect(windowDays('2024-02-30', '2024-03-01')).toEqual([]);
+    expect(dayNumber('1970-01-01')).toBe(0);
+    expect(dayNumber('2024-03-01') - dayNumber('2024-02-28')).toBe(2);
   });
 
   it('knows the regular session in New York time, either side of a DST change', () => {

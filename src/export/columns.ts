@@ -3,7 +3,7 @@
 // copy. Shared by the scan thread of a SQLite store (scan-thread.ts) and the main thread's scan of
 // a PostgreSQL store (scan.ts).
 import { factorFor, type Step } from '../read/adjust.js';
-import { sessionDay } from '../market-time.js';
+import { dayNumber, sessionDay } from '../market-time.js';
 import type { ScanRow, StoredDayChunk } from '../store/types.js';
 import type { BarColumns } from '../types.js';
 
@@ -23,12 +23,6 @@ export interface ColumnBatch extends BarColumns {
   src: Int32Array;
 }
 
-const DAY_MS = 86_400_000;
-
-/** Days since 1970-01-01 of a `YYYY-MM-DD` day. */
-export function dayNumber(day: string): number {
-  return Math.round(Date.parse(`${day}T00:00:00Z`) / DAY_MS);
-}
 
 /** What a scan hands the writer, in order; `done` last. */
 export type ScanMessage =

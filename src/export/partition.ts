@@ -1,7 +1,6 @@
 // Which partition each exported row falls in: its directory under `out` and the SQL that selects
 // its rows from the writer's table (columns `b.day`, days since 1970, and `b.sid`, the symbol's id).
-import { sessionDay } from '../market-time.js';
-import { dayNumber } from './columns.js';
+import { dayNumber, sessionDay } from '../market-time.js';
 import { encodePartitionValue } from './layout.js';
 import type { ExportPartition } from './types.js';
 
