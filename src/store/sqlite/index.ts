@@ -1,4 +1,3 @@
 // The SQLite store, as the rest of the library (and its tests) open it.
 export { openSqliteStore, type SqliteStore } from './store.js';
-export { CACHE_FILE } from './db.js';
 export { lockCache } from './lock.js';
