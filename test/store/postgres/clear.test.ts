@@ -4,11 +4,11 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidOptionError } from '../src/errors.js';
-import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../src/store/postgres/index.js';
-import type { JobSpec, WorkItem, WorkQueue } from '../src/store/types.js';
-import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
-import { JOB, completed, dayFile, days, row } from './fixtures/store-jobs.js';
+import { InvalidOptionError } from '../../../src/errors.js';
+import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../../src/store/postgres/index.js';
+import type { JobSpec, WorkItem, WorkQueue } from '../../../src/store/types.js';
+import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
+import { JOB, completed, dayFile, days, row } from '../../fixtures/store-jobs.js';
 
 let server: TestPostgres;
 
