@@ -68,7 +68,7 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
 export type Listed = Map<string, TickerSet>;
 
 /** The draft of `interval` in `listed`, made on first use. */
-export function draftOf(db: Db, listed: Listed, interval: string): TickerSet {
+function draftOf(db: Db, listed: Listed, interval: string): TickerSet {
   let draft = listed.get(interval);
   if (draft === undefined) listed.set(interval, (draft = db.state.listed(interval).draft()));
   return draft;

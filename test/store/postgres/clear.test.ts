@@ -110,7 +110,7 @@ describe('clearing the progress of a job on a shared store', () => {
         expect(message).toContain(`2 processes are working on it: process ${q1.processId} (pid ${process.pid} on ${hostname()}), process ${q2.processId} (pid`);
         expect(message).not.toContain(`process ${elsewhere.processId} `);
 
-        // Hung (a heartbeat older than the lease, 30 s): not alive, as live.ts has it.
+        // Hung (a heartbeat older than the lease, 30 s): not alive, as the liveness function (schema.ts) has it.
         await w.admin.query("UPDATE processes SET heartbeat_at = now() - interval '1 hour' WHERE id = ANY($1)", [[q1.processId, q2.processId]]);
         await w.clearer.prepareJob(JOB, { clear: true });
         expect(await w.doneKeys()).toEqual([]);

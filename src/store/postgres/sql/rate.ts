@@ -14,7 +14,7 @@ export async function dbNow(c: Queryable): Promise<{ db_now_ms: number } | undef
 export async function takeSlots(c: Queryable, name: string, spanMs: number): Promise<{ next_ms: number; db_now_ms: number } | undefined> {
   const [row] = await execute<{ next_ms: number; db_now_ms: number }>(c, {
     name: 'pmd_take_slots',
-    text: `INSERT INTO rate_limits AS r (name, next_at) VALUES ($1, clock_timestamp() + $2::float8 * interval '1 millisecond'
+    text: `INSERT INTO rate_limits AS r (name, next_at) VALUES ($1, clock_timestamp() + $2::float8 * interval '1 millisecond')
        ON CONFLICT (name) DO UPDATE SET next_at = GREATEST(r.next_at, clock_timestamp()) + $2::float8 * interval '1 millisecond'
        RETURNING EXTRACT(EPOCH FROM r.next_at)::float8 * 1000 AS next_ms, EXTRACT(EPOCH FROM clock_timestamp())::float8 * 1000 AS db_now_ms`,
     values: [name, spanMs],
