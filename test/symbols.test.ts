@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
-import { notIn, resolveSymbol } from '../src/symbols.js';
+import { TickerSet, notIn, resolveSymbol } from '../src/symbols.js';
 import { names } from './fixtures/columns.js';
 import { seededInts } from './fixtures/random.js';
 
@@ -45,5 +45,55 @@ describe('notIn', () => {
       expect(rest).toEqual(expect.arrayContaining(truly));
       expect(rest.every((t) => next.includes(t))).toBe(true);
     }
+  });
+});
+
+describe('TickerSet', () => {
+  const rand = seededInts(23);
+  const universe = names(300);
+  const pick = (keep: number): string[] => universe.filter(() => rand(100) < keep);
+
+  it('holds every ticker of the lists given, and answers each one new exactly once, in order or not', () => {
+    const set = new TickerSet();
+    const truth = new Set<string>();
+    for (let round = 0; round < 100; round++) {
+      const list = pick(60);
+      // Now and then out of order: the walk finds less, and the answer is the same.
+      if (rand(4) === 0) list.reverse();
+      const truly = list.filter((t) => !truth.has(t));
+      expect(set.addList(list)).toEqual(truly);
+      for (const t of list) truth.add(t);
+      expect([...set.added].sort()).toEqual([...truth].sort());
+      expect(set.size).toBe(truth.size);
+    }
+  });
+
+  it('looks a deleted ticker up again, even when the next list is the one it was walked along', () => {
+    const set = new TickerSet(['A', 'B']);
+    expect(set.addList(['A', 'B', 'C'])).toEqual(['C']);
+    set.delete('B');
+    expect(set.has('B')).toBe(false);
+    expect(set.addList(['A', 'B', 'C'])).toEqual(['B']);
+  });
+
+  it('keeps a draft apart until it commits; a draft never committed leaves the set walking its own last list', () => {
+    const base = new TickerSet();
+    base.addList(['A', 'C', 'E']);
+    const lost = base.draft();
+    expect(lost.addList(['A', 'B', 'C', 'D'])).toEqual(['B', 'D']);
+    expect(lost.has('A') && lost.has('D')).toBe(true);
+    expect([...lost.added]).toEqual(['B', 'D']);
+    // Rolled back: B and D are not in the base, and its next list is walked along A C E, not A B C D.
+    expect(base.has('B')).toBe(false);
+    expect(base.addList(['A', 'B', 'C', 'D'])).toEqual(['B', 'D']);
+
+    const kept = base.draft();
+    expect(kept.add(['F', 'F', 'A', 'G'])).toEqual(['F', 'G']);
+    expect(kept.addList(['A', 'B', 'H'])).toEqual(['H']);
+    expect(base.has('H')).toBe(false);
+    kept.commit();
+    expect(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'].filter((t) => !base.has(t))).toEqual([]);
+    // The draft's last list became the base's: walked along A B H, the next finds only Z new.
+    expect(base.addList(['A', 'B', 'H', 'Z'])).toEqual(['Z']);
   });
 });

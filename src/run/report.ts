@@ -72,7 +72,8 @@ export interface RunTotals {
   readonly fromMirror: number;
   readonly malformed: number;
   readonly duplicates: number;
-  readonly tickers: ReadonlySet<string>;
+  /** The distinct tickers of the rows stored (only their count is reported). */
+  readonly tickers: { readonly size: number };
 }
 
 export interface ReportInput {

@@ -1,6 +1,6 @@
 // The counters of one run: what the library emits as progress events and returns as its report.
 import type { ProgressEvent } from '../events.js';
-import { notIn } from '../symbols.js';
+import { TickerSet } from '../symbols.js';
 import type { Failure, RunTotals } from './report.js';
 
 export type Counts = Omit<ProgressEvent, 'type' | 'job'>;
@@ -33,14 +33,11 @@ export class RunStats implements RunTotals {
   malformed = 0;
   duplicates = 0;
   /** `--all`: the distinct tickers of the rows stored this run. */
-  readonly tickers = new Set<string>();
+  readonly tickers = new TickerSet();
 
-  /** The last tickers seen: all in `tickers` already. */
-  #previous: readonly string[] = [];
-
+  /** A file's tickers (sorted, as the files are), walked along the file's before. */
   sawTickers(tickers: readonly string[]): void {
-    for (const t of notIn(this.#previous, tickers)) this.tickers.add(t);
-    this.#previous = tickers;
+    this.tickers.addList(tickers);
   }
 
   downloaded(d: Downloaded): void {

@@ -1,5 +1,5 @@
 // The Store contract, against real databases: the same behaviour tests for each implementation.
-// What only a shared (PostgreSQL) store does is tested module by module: test/postgres-*.test.ts.
+// What only a shared (PostgreSQL) store does is tested module by module: test/store/postgres/*.test.ts.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -9,43 +9,28 @@
 // (interval, day) order, an advisory lock on the day (two --all merges of one day queue behind
 // each other: the second sees the first's rows, and deletes them), then the day's bars in key
 // order, then the inserts; bar_symbols after every file's bars (merge.ts listTickers).
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import type { DayFile, RowColumns } from '../../types.js';
+import type { RowColumns } from '../../types.js';
 import { allScope, tickerPrefix } from '../scope.js';
-import type { JobSpec } from '../types.js';
 import { binaryTuples, lastOfEachKey } from './binary.js';
-import { DAY_LOCK_NAMESPACE } from './schema.js';
-
-/** An `--all` file whose rows are at hand (a small file: its columns) or staged (a sink's table). */
-export interface MarketFile {
-  job: JobSpec;
-  file: DayFile;
-}
-
-/** One ingested_days row: a ticker's day (or an --all job's scope's day) and the file it came from. */
-export interface IngestedDay {
-  symbol: string;
-  interval: string;
-  day: string;
-  dataset: string;
-  key: string;
-  etag: string;
-  rows: number;
-}
+import type { IngestedDay, MarketFile } from './rows.js';
+import {
+  copyBars,
+  copyStaged,
+  createAllIncoming,
+  deleteDayBars,
+  dropStaging,
+  insertStagedRows,
+  lockDayBars,
+  upsertStagedRows,
+} from './sql/bulk.js';
+import { lockDay } from './sql/locks.js';
+import { releaseSavepoint, rollbackToSavepoint, savepoint } from './sql/transaction.js';
 
 /** The one ingested day an --all file records: under its dataset's scope, with the file's row count. */
 export function scopeDay(m: MarketFile, rows: number): IngestedDay {
   return { symbol: allScope(m.job.dataset), interval: m.job.interval, day: m.file.day, dataset: m.job.dataset, key: m.file.key, etag: m.file.etag, rows };
 }
-
-/** The staging tables' columns: what a row of a file is, `seq` saying which of two rows of one key came last. */
-export const STAGE_COLUMNS = `seq bigint, symbol text, time bigint, open float8, high float8, low float8, close float8, volume float8, transactions bigint`;
-
-/** Bars of the dataset's tickers: `$3` is its ticker prefix (scope.ts), NULL for stocks (tickers without ':'). */
-const OF_DATASET = `(CASE WHEN $3::text IS NULL THEN strpos(symbol, ':') = 0 ELSE starts_with(symbol, $3::text) END)`;
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -62,16 +47,12 @@ export function byDay(a: MarketFile, b: MarketFile): number {
  * day (crypto `X:` beside stocks) stay.
  */
 export async function clearMarketDay(c: pg.PoolClient, m: MarketFile): Promise<void> {
-  const values = [m.job.interval, m.file.day, tickerPrefix(m.job.dataset) ?? null];
-  await c.query({ name: 'pmd_all_lock', text: 'SELECT pg_advisory_xact_lock($1, hashtext($2))', values: [DAY_LOCK_NAMESPACE, `${m.job.interval}\n${m.file.day}`] });
+  const prefix = tickerPrefix(m.job.dataset) ?? null;
+  await lockDay(c, m.job.interval, m.file.day);
   // Locked first in key order, as merge.ts locks a ticker's days, then deleted by the predicate
   // (the rows are ours by then; a join back by key would cost a second lookup per row).
-  await c.query({
-    name: 'pmd_all_lock_day',
-    text: `SELECT COUNT(*) FROM (SELECT 1 FROM bars WHERE interval = $1 AND day = $2 AND ${OF_DATASET} ORDER BY interval, day, symbol, time FOR UPDATE) l`,
-    values,
-  });
-  await c.query({ name: 'pmd_all_delete_day', text: `DELETE FROM bars WHERE interval = $1 AND day = $2 AND ${OF_DATASET}`, values });
+  await lockDayBars(c, m.job.interval, m.file.day, prefix);
+  await deleteDayBars(c, m.job.interval, m.file.day, prefix);
 }
 
 /**
@@ -81,22 +62,19 @@ export async function clearMarketDay(c: pg.PoolClient, m: MarketFile): Promise<v
 export async function insertColumns(c: pg.PoolClient, m: MarketFile, cols: RowColumns): Promise<number> {
   if (cols.length === 0) return 0;
   const keep = lastOfEachKey(cols);
-  await c.query('SAVEPOINT pmd_direct');
+  await savepoint(c);
   try {
-    await pipeline(
-      Readable.from(binaryTuples(cols, { constants: [m.job.interval, m.file.day] }, keep)),
-      c.query(copyFrom('COPY bars (symbol, interval, day, time, open, high, low, close, volume, transactions) FROM STDIN (FORMAT binary)')),
-    );
-    await c.query('RELEASE SAVEPOINT pmd_direct');
+    await copyBars(c, binaryTuples(cols, { constants: [m.job.interval, m.file.day] }, keep));
+    await releaseSavepoint(c);
   } catch (error) {
     if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
     // A key of the day committed meanwhile by a ticker job's merge (which takes no day lock):
     // the slower path that updates it.
-    await c.query('ROLLBACK TO SAVEPOINT pmd_direct');
-    await c.query(`CREATE TEMP TABLE pmd_all_incoming (${STAGE_COLUMNS}) ON COMMIT DROP`);
-    await pipeline(Readable.from(binaryTuples(cols, { seqBase: 0 })), c.query(copyFrom('COPY pmd_all_incoming FROM STDIN (FORMAT binary)')));
-    await upsertStaged(c, m, 'pmd_all_incoming');
-    await c.query('DROP TABLE pmd_all_incoming');
+    await rollbackToSavepoint(c);
+    const table = await createAllIncoming(c);
+    await copyStaged(c, table, binaryTuples(cols, { seqBase: 0 }));
+    await upsertStagedRows(c, table, m.job.interval, m.file.day);
+    await dropStaging(c, table);
   }
   return cols.length;
 }
@@ -108,32 +86,15 @@ export async function insertColumns(c: pg.PoolClient, m: MarketFile, cols: RowCo
  */
 export async function insertStaged(c: pg.PoolClient, m: MarketFile, table: string, unique: boolean): Promise<void> {
   if (unique) {
-    await c.query('SAVEPOINT pmd_direct');
+    await savepoint(c);
     try {
-      await c.query(
-        `INSERT INTO bars (symbol, interval, time, day, open, high, low, close, volume, transactions)
-         SELECT symbol, $1, time, $2, open, high, low, close, volume, transactions FROM ${table}`,
-        [m.job.interval, m.file.day],
-      );
-      await c.query('RELEASE SAVEPOINT pmd_direct');
+      await insertStagedRows(c, table, m.job.interval, m.file.day);
+      await releaseSavepoint(c);
       return;
     } catch (error) {
       if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
-      await c.query('ROLLBACK TO SAVEPOINT pmd_direct');
+      await rollbackToSavepoint(c);
     }
   }
-  await upsertStaged(c, m, table);
-}
-
-/** One INSERT ... ON CONFLICT from a staging table; DISTINCT ON keeps the last of a key (ON CONFLICT may not touch a row twice). */
-async function upsertStaged(c: pg.PoolClient, m: MarketFile, table: string): Promise<void> {
-  await c.query(
-    `INSERT INTO bars (symbol, interval, time, day, open, high, low, close, volume, transactions)
-     SELECT DISTINCT ON (symbol, time) symbol, $1, time, $2, open, high, low, close, volume, transactions
-     FROM ${table} ORDER BY symbol, time, seq DESC
-     ON CONFLICT (interval, day, symbol, time) DO UPDATE SET
-       open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
-       volume = excluded.volume, transactions = excluded.transactions`,
-    [m.job.interval, m.file.day],
-  );
+  await upsertStagedRows(c, table, m.job.interval, m.file.day);
 }

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { PreloadError, StoreError } from '../../errors.js';
 import { maskUrl, redact } from '../../store-url.js';
+import { PoolState } from './pool-state.js';
 
 // int8 (COUNT, sizes, bar times) as numbers: every value we store fits in 2^53.
 const INT8_OID = 20;
@@ -107,6 +108,8 @@ export class Db {
   readonly where: string;
   /** How long a lost connection is retried, from its first failure (ms); 0: not at all. */
   readonly retryMs: number;
+  /** What this process keeps beside the pool (bar_symbols known, sink commits, ...). */
+  readonly state = new PoolState();
   readonly #url: string;
   readonly #pool: pg.Pool;
   /** Whether a connection was ever made: a store never reached (a wrong URL) fails at once, it is no outage. */
@@ -281,4 +284,20 @@ export class Db {
       throw this.storeError(error, true);
     }
   }
+}
+
+/** Where one statement runs: the pool (retried by its Db after a lost connection), or one connection (a transaction's, a queue's session). */
+export type Queryable = Db | pg.ClientBase;
+
+/** One statement as node-postgres takes it. A `name` makes it prepared: parsed and planned once per connection. */
+export interface Statement {
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
+/** Runs one statement on `on` and returns its rows: how every module of sql/ runs its statement. */
+export async function execute<R extends pg.QueryResultRow>(on: Queryable, statement: Statement): Promise<R[]> {
+  if (on instanceof Db) return on.query<R>(statement.text, statement.values ?? [], statement.name);
+  return (await on.query<R>(statement)).rows;
 }

@@ -2,9 +2,8 @@
 // so its claims live exactly as long as it), its heartbeat, and the claims on files: offer, claim,
 // fail, release. A lost session (a server restart, a terminated backend) is replaced: the process
 // registers again under a new id and takes back the files it still held that nobody else took.
-// The merge, the sinks of large files and the shared rate are their own modules.
-// Longer than ~400 lines on purpose: a lost session's replacement (re-registration, claims
-// moved to the new id, every call waiting for it) guards exactly the claims beside it.
+// The merge, the sinks of large files and the shared rate are their own modules; the statements
+// are sql/processes.ts's and sql/claims.ts's.
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
@@ -12,12 +11,15 @@ import { PreloadError, StoreError } from '../../errors.js';
 import type { DayFile, JobCounts } from '../../types.js';
 import type { CompletedFile, FileSink, JobSpec, ProcessInfo, WorkItem, WorkQueue } from '../types.js';
 import { describeError, isConnectionError, retryDelay, type Db } from './db.js';
-import { LIVE_SQL, jobCounts, jobProcesses } from './live.js';
 import { completeFiles } from './merge.js';
 import { SharedRate } from './rate.js';
 import { openSink, sweepSinks } from './sink.js';
-import { toWorkItems, type FileRow } from './rows.js';
-import { LOCK_NAMESPACE, REGISTRY_LOCK } from './schema.js';
+import { toWorkItems } from './rows.js';
+import { claimFiles, failClaim, offerFiles, releaseClaims, remaining } from './sql/claims.js';
+import { jobCounts, jobProcesses } from './sql/live.js';
+import { lockProcess, lockRegistryShared } from './sql/locks.js';
+import { adoptClaims, endProcess, heartbeat, insertProcess, setKeepalives } from './sql/processes.js';
+import { begin, commit } from './sql/transaction.js';
 
 /** How long a process's claims outlive its last heartbeat, how often it beats, and how long a lost store is waited for. */
 export interface QueueTiming {
@@ -37,25 +39,16 @@ interface Registration {
 async function register(db: Db, jobs: readonly string[]): Promise<Registration> {
   const session = await db.session();
   try {
-    // The server notices a peer that vanished (power cut) within ~15 s instead of hours, and
-    // then drops the session and its lock.
-    await session.query(`SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 5`);
+    await setKeepalives(session);
     // One transaction under the registry lock, shared: a clear of the job's progress (clear.ts)
     // either sees this process live or has committed before it registers, never in between.
     // (A session lock taken in a transaction outlives its commit.)
-    await session.query('BEGIN');
-    await session.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [LOCK_NAMESPACE, REGISTRY_LOCK]);
-    const [row] = (
-      await session.query<{ id: number }>(
-        // clock_timestamp(): now() is the transaction's start, before any wait for a clear.
-        'INSERT INTO processes (jobs, host, pid, heartbeat_at) VALUES ($1, $2, $3, clock_timestamp()) RETURNING id',
-        [jobs, hostname(), process.pid],
-      )
-    ).rows;
-    if (!row) throw new Error('INSERT INTO processes returned no row');
-    await session.query('SELECT pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, row.id]);
-    await session.query('COMMIT');
-    return { session, id: row.id };
+    await begin(session);
+    await lockRegistryShared(session);
+    const id = await insertProcess(session, jobs, hostname(), process.pid);
+    await lockProcess(session, id);
+    await commit(session);
+    return { session, id };
   } catch (error) {
     await session.end().catch(() => {});
     throw error;
@@ -155,7 +148,7 @@ class PostgresQueue implements WorkQueue {
   async #beat(): Promise<void> {
     const session = this.#session;
     try {
-      await session.query('UPDATE processes SET heartbeat_at = now() WHERE id = $1', [this.#id]);
+      await heartbeat(session, this.#id);
     } catch (error) {
       if (session === this.#session) this.#lose(error);
     }
@@ -190,11 +183,7 @@ class PostgresQueue implements WorkQueue {
         const next = await register(this.#db, this.#jobs);
         const former = [...this.#formerIds, this.#id];
         try {
-          await next.session.query(
-            `WITH ended AS (UPDATE processes SET ended_at = now() WHERE id = ANY($2::int[]) AND ended_at IS NULL RETURNING 1)
-             UPDATE job_files SET owner = $1, claimed_at = now() WHERE state = 'claimed' AND owner = ANY($2::int[])`,
-            [next.id, former],
-          );
+          await adoptClaims(next.session, next.id, former);
         } catch (adoptError) {
           await next.session.end().catch(() => {});
           throw adoptError;
@@ -260,31 +249,7 @@ class PostgresQueue implements WorkQueue {
   async offer(job: JobSpec, files: readonly DayFile[]): Promise<void> {
     const unique = [...new Map(files.map((f) => [f.key, f])).values()];
     if (unique.length === 0) return this.#ready();
-    // A failed file, or a done one whose ETag changed (republished), is to do again; a done one
-    // with the same ETag stays done. A claimed one stays its owner's, with the newer listing (a
-    // process that takes it over fetches what is published now).
-    await this.#run(() =>
-      this.#db.query(
-        `INSERT INTO job_files AS f (job, key, day, size, etag, last_modified, state)
-         SELECT $1, u.key, u.day, u.size, u.etag, u.last_modified, 'pending'
-         FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS u(key, day, size, etag, last_modified)
-         ON CONFLICT (job, key) DO UPDATE SET
-           day = excluded.day, size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
-           state = CASE WHEN f.state = 'claimed' THEN 'claimed' ELSE 'pending' END,
-           owner = CASE WHEN f.state = 'claimed' THEN f.owner END,
-           claimed_at = CASE WHEN f.state = 'claimed' THEN f.claimed_at END,
-           error_code = NULL, error_message = NULL
-         WHERE f.state <> 'done' OR f.etag <> excluded.etag`,
-        [
-          job.job,
-          unique.map((f) => f.key),
-          unique.map((f) => f.day),
-          unique.map((f) => f.size),
-          unique.map((f) => f.etag),
-          unique.map((f) => f.lastModified ?? null),
-        ],
-      ),
-    );
+    await this.#run(() => offerFiles(this.#db, job.job, unique));
   }
 
   async claim(n: number): Promise<WorkItem[]> {
@@ -292,39 +257,8 @@ class PostgresQueue implements WorkQueue {
       await this.#ready();
       return [];
     }
-    // A fair share: no more than the files left over the live processes on these jobs, less what
-    // this process holds, so that a job of a few large files spreads over every process instead
-    // of going to whoever claims first. SKIP LOCKED: two processes claiming at once pick disjoint
-    // rows instead of waiting. A file claimed under our id that we do not hold ($6) is ours to
-    // take again: a claim whose answer was lost with its connection, or one taken back from a
-    // former id.
-    const rows = await this.#run((id) =>
-      this.#db.query<FileRow>(
-        `WITH live AS (${LIVE_SQL}),
-         share AS (
-           SELECT LEAST($5::int, GREATEST(0,
-             CEIL(COUNT(*)::numeric
-                  / GREATEST(1, (SELECT COUNT(*) FROM processes p WHERE p.jobs && $1::text[] AND p.id IN (SELECT id FROM live))))::int
-             - COUNT(*) FILTER (WHERE f.state = 'claimed' AND f.owner = $4 AND (f.job || E'\n' || f.key) = ANY($6::text[]))::int)) AS n
-           FROM job_files f WHERE f.job = ANY($1::text[]) AND f.state IN ('pending', 'claimed')
-         ),
-         picked AS (
-           SELECT f.job, f.key FROM job_files f
-           WHERE f.job = ANY($1::text[])
-             AND (f.state = 'pending'
-               OR (f.state = 'claimed' AND f.owner IS DISTINCT FROM $4 AND NOT EXISTS (SELECT 1 FROM live WHERE live.id = f.owner))
-               OR (f.state = 'claimed' AND f.owner = $4 AND NOT (f.job || E'\n' || f.key) = ANY($6::text[])))
-           ORDER BY f.day, f.key
-           LIMIT (SELECT n FROM share)
-           FOR UPDATE OF f SKIP LOCKED
-         )
-         UPDATE job_files f SET state = 'claimed', owner = $4, claimed_at = now()
-         FROM picked WHERE f.job = picked.job AND f.key = picked.key
-         RETURNING f.job, f.key, f.day, f.size, f.etag, f.last_modified`,
-        [this.#jobs, LOCK_NAMESPACE, this.#leaseMs, id, n, [...this.#held]],
-        'pmd_claim',
-      ),
-    );
+    // A file claimed under our id that we do not hold is ours to take again (sql/claims.ts).
+    const rows = await this.#run((id) => claimFiles(this.#db, { jobs: this.#jobs, leaseMs: this.#leaseMs, owner: id, n, held: [...this.#held] }));
     const items = toWorkItems(rows);
     for (const item of items) this.#held.add(heldKey(item));
     return items;
@@ -332,29 +266,14 @@ class PostgresQueue implements WorkQueue {
 
   async fail(item: WorkItem, failure: { code: string; message: string }): Promise<void> {
     // Under the current id only: a file another process took over while we were away stays theirs.
-    await this.#run((id) =>
-      this.#db.query(
-        `UPDATE job_files SET state = 'failed', owner = NULL, claimed_at = NULL, error_code = $4, error_message = $5
-         WHERE job = $1 AND key = $2 AND state = 'claimed' AND owner = $3`,
-        [item.job, item.file.key, id, failure.code, failure.message],
-      ),
-    );
+    await this.#run((id) => failClaim(this.#db, item.job, item.file.key, id, failure));
     this.#held.delete(heldKey(item));
   }
 
   async release(items: readonly WorkItem[]): Promise<void> {
     if (items.length === 0) return this.#ready();
-    await this.#run((id) => this.#releaseWhere(id, items));
+    await this.#run((id) => releaseClaims(this.#db, id, items.map((i) => ({ job: i.job, key: i.file.key }))));
     for (const item of items) this.#held.delete(heldKey(item));
-  }
-
-  async #releaseWhere(id: number, items: readonly WorkItem[] | undefined): Promise<void> {
-    await this.#db.query(
-      `UPDATE job_files f SET state = 'pending', owner = NULL, claimed_at = NULL
-       WHERE f.state = 'claimed' AND f.owner = $1
-         AND ($2::text[] IS NULL OR (f.job, f.key) IN (SELECT * FROM unnest($2::text[], $3::text[])))`,
-      [id, items?.map((i) => i.job) ?? null, items?.map((i) => i.file.key) ?? null],
-    );
   }
 
   async openFile(job: JobSpec, file: DayFile): Promise<FileSink> {
@@ -363,17 +282,7 @@ class PostgresQueue implements WorkQueue {
   }
 
   async remaining(): Promise<{ pending: number; claimedByOthers: number }> {
-    const [row] = await this.#run((id) =>
-      this.#db.query<{ pending: number; others: number }>(
-        `WITH live AS (${LIVE_SQL})
-         SELECT COUNT(*) FILTER (WHERE f.state = 'pending'
-                   OR (f.state = 'claimed' AND f.owner IS DISTINCT FROM $4 AND f.owner NOT IN (SELECT id FROM live))) AS pending,
-                COUNT(*) FILTER (WHERE f.state = 'claimed' AND f.owner IS DISTINCT FROM $4 AND f.owner IN (SELECT id FROM live)) AS others
-         FROM job_files f WHERE f.job = ANY($1::text[])`,
-        [this.#jobs, LOCK_NAMESPACE, this.#leaseMs, id],
-        'pmd_remaining',
-      ),
-    );
+    const row = await this.#run((id) => remaining(this.#db, this.#jobs, this.#leaseMs, id));
     return { pending: row?.pending ?? 0, claimedByOthers: row?.others ?? 0 };
   }
 
@@ -406,8 +315,8 @@ class PostgresQueue implements WorkQueue {
       await this.#reconnecting?.catch(() => undefined);
       // The session's end drops the lock anyway; releasing first lets others take the files now.
       if (this.#lost === undefined && this.#fatal === undefined) {
-        await this.#releaseWhere(this.#id, undefined);
-        await this.#db.query('UPDATE processes SET ended_at = now(), heartbeat_at = now() WHERE id = $1', [this.#id]);
+        await releaseClaims(this.#db, this.#id, undefined);
+        await endProcess(this.#db, this.#id);
       }
     } finally {
       await this.#beating;

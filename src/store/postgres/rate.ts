@@ -2,6 +2,7 @@
 // in the database's clock and handed out in ours, through an offset measured as NTP does.
 import type pg from 'pg';
 import type { Db } from './db.js';
+import { dbNow, takeSlots } from './sql/rate.js';
 
 /**
  * The offset of the database's clock to ours, from round trips: the fastest one wins (its midpoint
@@ -24,18 +25,13 @@ export class DbClock {
   }
 }
 
-/** One statement's first row, with the local time around it: `mid` (ms) and `rtt`. */
-async function timed<R extends pg.QueryResultRow>(
-  c: pg.ClientBase,
-  text: string,
-  values?: unknown[],
-): Promise<(R & { mid: number; rtt: number }) | undefined> {
+/** One statement's row, with the local time around it: `mid` (ms) and `rtt`. */
+async function timed<R extends object>(statement: () => Promise<R | undefined>): Promise<(R & { mid: number; rtt: number }) | undefined> {
   // Date.now(), the clock acquire() compares slots with (performance.timeOrigin + now() may
   // drift from it by milliseconds, differently in each process).
   const before = Date.now();
-  const result = await c.query<R>(text, values);
+  const row = await statement();
   const after = Date.now();
-  const row = result.rows[0];
   return row && { ...row, mid: (before + after) / 2, rtt: after - before };
 }
 
@@ -53,7 +49,7 @@ export class SharedRate {
   /** Measures the clock offset from a few round trips on `session`. Driver errors are thrown as they are. */
   async calibrate(session: pg.ClientBase): Promise<void> {
     for (let i = 0; i < 5; i++) {
-      const row = await timed<{ db_now_ms: number }>(session, 'SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 * 1000 AS db_now_ms');
+      const row = await timed(() => dbNow(session));
       if (row) this.#clock.measured(row.db_now_ms, row.mid, row.rtt);
     }
   }
@@ -65,15 +61,7 @@ export class SharedRate {
   async slots(rps: number, n: number): Promise<number[]> {
     // 10% margin: requests spaced exactly still arrive bunched where the server measures them.
     const spacingMs = 1100 / rps;
-    const row = await this.#db.withPgClient((c) =>
-      timed<{ next_ms: number; db_now_ms: number }>(
-        c,
-        `INSERT INTO rate_limits AS r (name, next_at) VALUES ($1, clock_timestamp() + $2::float8 * interval '1 millisecond')
-       ON CONFLICT (name) DO UPDATE SET next_at = GREATEST(r.next_at, clock_timestamp()) + $2::float8 * interval '1 millisecond'
-       RETURNING EXTRACT(EPOCH FROM r.next_at)::float8 * 1000 AS next_ms, EXTRACT(EPOCH FROM clock_timestamp())::float8 * 1000 AS db_now_ms`,
-        [this.#name, n * spacingMs],
-      ),
-    );
+    const row = await this.#db.withPgClient((c) => timed(() => takeSlots(c, this.#name, n * spacingMs)));
     if (!row) return [];
     this.#clock.measured(row.db_now_ms, row.mid, row.rtt);
     const first = row.next_ms - n * spacingMs - this.#clock.offset;

@@ -1,5 +1,23 @@
-// What the store's SELECTs return, and how a row becomes the Store contract's types.
-import type { DoneKey, JobProgress, ProcessInfo, WorkItem } from '../types.js';
+// What the store's SELECTs return and its writes take, and how a row becomes the Store contract's types.
+import type { DayFile } from '../../types.js';
+import type { DoneKey, JobProgress, JobSpec, ProcessInfo, WorkItem } from '../types.js';
+
+/** An `--all` file whose rows are at hand (a small file: its columns) or staged (a sink's table). */
+export interface MarketFile {
+  job: JobSpec;
+  file: DayFile;
+}
+
+/** One ingested_days row: a ticker's day (or an --all job's scope's day) and the file it came from. */
+export interface IngestedDay {
+  symbol: string;
+  interval: string;
+  day: string;
+  dataset: string;
+  key: string;
+  etag: string;
+  rows: number;
+}
 
 /** One row of `job_files` as a listing describes it. */
 export interface FileRow {
@@ -10,14 +28,6 @@ export interface FileRow {
   etag: string;
   last_modified: string | null;
 }
-
-/** A job with its done files and their bytes: one {@link JobRow} per job. */
-export const JOB_SELECT = `
-  SELECT j.job, j.dataset, j.interval, j.symbols, j.created_at, j.updated_at,
-         COALESCE(d.done, 0) AS done, COALESCE(d.bytes, 0) AS bytes
-  FROM jobs j LEFT JOIN (
-    SELECT job, COUNT(*) AS done, SUM(size)::bigint AS bytes FROM job_files WHERE state = 'done' GROUP BY job
-  ) d ON d.job = j.job`;
 
 export interface JobRow {
   job: string;

@@ -1,7 +1,9 @@
 // The store's layout: its tables, the version they are at, the migrations that bring an older
-// store up to it, and the advisory lock keys every process agrees on.
+// store up to it, and the liveness function every process asks who is alive.
 import { StoreError } from '../../errors.js';
 import type { Db } from './db.js';
+import { LOCK_NAMESPACE, lockSchema } from './sql/locks.js';
+import { applyDdl, createMeta, functionExists, readSchemaVersion, writeSchemaVersion } from './sql/schema.js';
 
 /** The schema version this code reads and writes. A store of another version is refused. */
 export const SCHEMA_VERSION = 3;
@@ -174,37 +176,42 @@ INSERT INTO bar_symbols (interval, symbol) SELECT DISTINCT interval, symbol FROM
   ],
 ]);
 
-// First key of every advisory lock this library takes (two-int4 form); the second is a process
-// id (positive), 0 for schema creation, -1 for replacing corporate actions (actions.ts) or
-// REGISTRY_LOCK. 'pmd' in ASCII: unlikely to collide with another application's.
-export const LOCK_NAMESPACE = 0x706d64;
-const SCHEMA_LOCK = 0;
-
 /**
- * First key of the transaction lock an --all merge takes on its (interval, day) (second key: its
- * hash): a namespace of its own, so that a hash never meets a process's lock.
+ * The ids of the live processes, given the lease in ms: a process is alive while its session holds
+ * its advisory lock (PostgreSQL drops it with the connection: kill -9, power cut), its heartbeat is
+ * younger than the lease (the fallback for a hung process), and it has not ended. Asked as
+ * `SELECT id FROM pmd_live_processes($n::int)` by the claims, the counts, a clear and the sweep
+ * of staging tables. STABLE: it reads with its caller's snapshot, as the subquery it replaced did;
+ * clock_timestamp() measures the lease from now, not from the transaction's start.
+ *
+ * Not a migration: every open creates it where it is missing (under the schema lock), so a store
+ * of this version made by an earlier release gains it without a change of version, and both
+ * releases keep opening it. What it answers never changes under this name: a change takes a new one.
  */
-export const DAY_LOCK_NAMESPACE = 0x706d65;
+export const LIVE_FUNCTION = {
+  signature: 'pmd_live_processes(integer)',
+  ddl: `
+CREATE FUNCTION pmd_live_processes(lease_ms integer) RETURNS TABLE (id integer)
+LANGUAGE sql STABLE AS $$
+  SELECT p.id FROM processes p
+  JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND l.classid = ${LOCK_NAMESPACE}::oid AND l.objid = p.id::oid AND l.objsubid = 2
+  WHERE p.ended_at IS NULL AND p.heartbeat_at > clock_timestamp() - lease_ms * interval '1 millisecond'
+$$`,
+};
 
 /**
- * Second key of the lock between registering a process and clearing a job's progress: a
- * registration holds it shared until its process row and session lock are committed, a clear
- * exclusive from its check of the live processes to its commit (clear.ts).
- */
-export const REGISTRY_LOCK = -2;
-
-/**
- * Creates the tables of a fresh store, or brings an older one up to {@link SCHEMA_VERSION}, under a
- * transaction-scoped advisory lock: of several processes starting at once, one creates the tables
- * and the others wait and find them.
+ * Creates the tables of a fresh store, or brings an older one up to {@link SCHEMA_VERSION}, and
+ * the liveness function where it is missing, under a transaction-scoped advisory lock: of several
+ * processes starting at once, one creates them and the others wait and find them.
  * @throws {StoreError} a store of a newer (or unreadable) version, or no migration to a version.
  */
 export async function ensureSchema(db: Db): Promise<void> {
   await db.transaction(async (c) => {
-    await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, SCHEMA_LOCK]);
-    await c.query('CREATE TABLE IF NOT EXISTS pmd_meta (key text PRIMARY KEY, value text NOT NULL)');
-    const found = await c.query<{ value: string }>('SELECT value FROM pmd_meta WHERE key = $1', ['schema_version']);
-    const raw = found.rows[0]?.value;
+    await lockSchema(c);
+    await createMeta(c);
+    const raw = await readSchemaVersion(c);
     const version = raw === undefined ? 0 : Number(raw);
     if (!Number.isInteger(version) || version < 0 || version > SCHEMA_VERSION) {
       throw new StoreError(
@@ -215,11 +222,9 @@ export async function ensureSchema(db: Db): Promise<void> {
     for (let v = version + 1; v <= SCHEMA_VERSION; v++) {
       const step = MIGRATIONS.get(v);
       if (step === undefined) throw new StoreError(db.where, `No migration to schema version ${v}`);
-      await c.query(step);
+      await applyDdl(c, step);
     }
-    await c.query(
-      'INSERT INTO pmd_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      ['schema_version', String(SCHEMA_VERSION)],
-    );
+    if (!(await functionExists(c, LIVE_FUNCTION.signature))) await applyDdl(c, LIVE_FUNCTION.ddl);
+    await writeSchemaVersion(c, SCHEMA_VERSION);
   });
 }

@@ -4,17 +4,16 @@
 // transaction, then drops it. A connection is held only while a chunk is copied, so 20 open sinks
 // share a pool of 4. A killed process's tables are dropped by the next queue that opens
 // (`sweepSinks`): a sink is merged only by its own commit, never from a table left behind.
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
+import type { TickerSet } from '../../symbols.js';
 import type { DayFile, RowColumns } from '../../types.js';
 import type { FileSink, JobSpec } from '../types.js';
 import { binaryTuples, lastOfEachKey } from './binary.js';
-import { clearMarketDay, insertStaged, scopeDay, STAGE_COLUMNS, type MarketFile } from './bulk.js';
+import { clearMarketDay, insertStaged, scopeDay } from './bulk.js';
 import type { Db } from './db.js';
-import { LIVE_SQL } from './live.js';
-import { addTickers, knownTickers, listTickers, lockUndone, markDone, rememberListed, type Listed } from './merge.js';
-import { LOCK_NAMESPACE } from './schema.js';
+import { listTickers, lockUndone, markDone } from './merge.js';
+import type { MarketFile } from './rows.js';
+import { copyStaged, createStaging, dropStaging, truncateStaging } from './sql/bulk.js';
+import { deadSinks, shortLockTimeout } from './sql/sinks.js';
 
 /** What a sink needs of its queue. */
 export interface SinkHost {
@@ -26,38 +25,13 @@ export interface SinkHost {
 }
 
 const NAME = /^pmd_sink_(\d+)_(\d+)$/;
-let opened = 0;
-
-/**
- * Commits in flight at once per pool: a large file's commit holds its connection for seconds, and
- * four of them would leave none of the pool's 4 for the other sinks' writes and the claims.
- */
-const COMMITS_PER_POOL = 2;
-const commitSlots = new WeakMap<Db, { free: number; waiting: (() => void)[] }>();
-
-async function withCommitSlot<T>(db: Db, fn: () => Promise<T>): Promise<T> {
-  let slots = commitSlots.get(db);
-  if (slots === undefined) commitSlots.set(db, (slots = { free: COMMITS_PER_POOL, waiting: [] }));
-  const s = slots;
-  if (s.free > 0) s.free--;
-  else await new Promise<void>((resolve) => s.waiting.push(resolve));
-  try {
-    return await fn();
-  } finally {
-    // Handed straight to the next waiter, or given back.
-    const next = s.waiting.shift();
-    if (next) next();
-    else s.free++;
-  }
-}
 
 /** Creates the staging table of one file and returns its sink. */
 export async function openSink(host: SinkHost, job: JobSpec, file: DayFile): Promise<FileSink> {
-  const n = ++opened;
+  const n = host.db.state.nextSink();
   const table = await host.run(async (id) => {
     const name = `pmd_sink_${id}_${n}`;
-    // IF NOT EXISTS: a retried CREATE whose first answer was lost finds its table.
-    await host.db.query(`CREATE UNLOGGED TABLE IF NOT EXISTS ${name} (${STAGE_COLUMNS})`);
+    await createStaging(host.db, name);
     return name;
   });
   return new PostgresSink(host, { job, file }, table);
@@ -72,8 +46,8 @@ class PostgresSink implements FileSink {
   /** Every key staged so far came once, in increasing order (a plain INSERT then suffices). */
   #unique = true;
   #last: { ticker: string; time: number } | undefined;
-  /** The tickers staged so far, for bar_symbols. */
-  #tickers: Listed = new Map();
+  /** The tickers staged so far that this process does not know listed, for bar_symbols: committed with the file. */
+  #tickers: TickerSet;
   /** A write failed: what is staged is unknown until a reset. */
   #broken: unknown;
   #ended = false;
@@ -82,6 +56,11 @@ class PostgresSink implements FileSink {
     this.#host = host;
     this.#file = file;
     this.#table = table;
+    this.#tickers = this.#draft();
+  }
+
+  #draft(): TickerSet {
+    return this.#host.db.state.listed(this.#file.job.interval).draft();
   }
 
   async write(chunk: RowColumns): Promise<void> {
@@ -96,27 +75,25 @@ class PostgresSink implements FileSink {
       // Not retried: a COPY whose answer was lost may have committed, and staging it twice would
       // go unseen. The caller resets (or aborts) after a failed write.
       await this.#host.db.withoutRetry(() =>
-        this.#host.db.withPgClient((c) =>
-          pipeline(Readable.from(binaryTuples(chunk, { seqBase })), c.query(copyFrom(`COPY ${this.#table} FROM STDIN (FORMAT binary)`))),
-        ),
+        this.#host.db.withPgClient((c) => copyStaged(c, this.#table, binaryTuples(chunk, { seqBase }))),
       );
     } catch (error) {
       this.#broken = error;
       throw error;
     }
     this.#rows += chunk.length;
-    addTickers(this.#tickers, this.#file.job.interval, chunk.ticker, knownTickers(this.#host.db));
+    this.#tickers.add(chunk.ticker);
     const end = chunk.length - 1;
     this.#last = { ticker: chunk.ticker[end] as string, time: chunk.time[end] as number };
   }
 
   async reset(): Promise<void> {
     if (this.#ended) throw new Error('reset() after the sink was committed or aborted');
-    await this.#host.db.query(`TRUNCATE ${this.#table}`);
+    await truncateStaging(this.#host.db, this.#table);
     this.#rows = 0;
     this.#unique = true;
     this.#last = undefined;
-    this.#tickers = new Map();
+    this.#tickers = this.#draft();
     this.#broken = undefined;
   }
 
@@ -133,15 +110,15 @@ class PostgresSink implements FileSink {
           if (todo !== undefined) {
             await clearMarketDay(c, m);
             if (this.#rows > 0) await insertStaged(c, m, this.#table, this.#unique);
-            await listTickers(c, this.#tickers);
+            await listTickers(c, new Map([[m.job.interval, this.#tickers]]));
             await markDone(c, id, [scopeDay(m, this.#rows)], [m]);
           }
-          await c.query(`DROP TABLE IF EXISTS ${this.#table}`);
+          await dropStaging(c, this.#table);
         },
         { retry: true },
       );
-    await withCommitSlot(db, () => this.#host.run(merge));
-    rememberListed(db, this.#tickers);
+    await db.state.sinkCommits.run(() => this.#host.run(merge));
+    this.#tickers.commit();
     this.#ended = true;
     this.#host.done(m.job.job, m.file.key);
   }
@@ -149,7 +126,7 @@ class PostgresSink implements FileSink {
   async abort(): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
-    await this.#host.db.query(`DROP TABLE IF EXISTS ${this.#table}`);
+    await dropStaging(this.#host.db, this.#table);
   }
 
   #check(): void {
@@ -163,19 +140,13 @@ class PostgresSink implements FileSink {
  * their rows are never merged. A table still locked (a hung owner mid-COPY) is left to a later sweep.
  */
 export async function sweepSinks(db: Db, leaseMs: number): Promise<number> {
-  const rows = await db.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_class c
-     WHERE c.relkind = 'r' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
-       AND c.relname ~ $1 AND split_part(c.relname, '_', 3)::int NOT IN (${LIVE_SQL})`,
-    [NAME.source, LOCK_NAMESPACE, leaseMs],
-  );
   let dropped = 0;
-  for (const { name } of rows) {
+  for (const name of await deadSinks(db, NAME.source, leaseMs)) {
     if (!NAME.test(name)) continue;
     const gone = await db
       .transaction(async (c) => {
-        await c.query("SET LOCAL lock_timeout = '1s'");
-        await c.query(`DROP TABLE IF EXISTS ${name}`);
+        await shortLockTimeout(c);
+        await dropStaging(c, name);
         return true;
       })
       .catch(() => false);

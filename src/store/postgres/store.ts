@@ -1,6 +1,6 @@
 // The PostgreSQL store: one database shared by every process on every machine that preloads the
 // same jobs. This module holds the Store's reads and bookkeeping; each process's claims on files
-// are its queue's (queue.ts), and every statement goes through the one pool of db.ts.
+// are its queue's (queue.ts). Every statement is a function of sql/, run through the one pool of db.ts.
 import type { CorporateActions } from '../../corporate-actions.js';
 import { windowDays } from '../../market-time.js';
 import type { Bar } from '../../types.js';
@@ -9,10 +9,13 @@ import type { DoneKey, JobProgress, JobSpec, JobStatus, ScanRow, Store, StoredAc
 import * as actions from './actions.js';
 import { clearJob } from './clear.js';
 import { Db } from './db.js';
-import { jobCounts, jobProcesses } from './live.js';
 import { openPostgresQueue } from './queue.js';
-import { JOB_SELECT, toDoneKey, toProgress, type FileRow, type JobRow } from './rows.js';
+import { toDoneKey, toProgress } from './rows.js';
 import { ensureSchema } from './schema.js';
+import * as bars from './sql/bars.js';
+import * as coverage from './sql/coverage.js';
+import { doneFiles, selectJob, selectJobSpecs, selectJobs, upsertJob } from './sql/jobs.js';
+import { jobCounts, jobProcesses } from './sql/live.js';
 
 /** Tuning of a PostgreSQL store (tests shorten them). */
 export interface PostgresStoreOptions {
@@ -73,58 +76,30 @@ export class PostgresStore implements Store {
 
   async prepareJob(job: JobSpec, opts: { clear: boolean }): Promise<void> {
     if (opts.clear) await this.clearJob(job.job, job.tickers, job.interval);
-    await this.#db.query(
-      `INSERT INTO jobs (job, dataset, interval, symbols) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (job) DO UPDATE SET updated_at = now()`,
-      [job.job, job.dataset, job.interval, [...job.tickers].sort()],
-    );
+    await upsertJob(this.#db, { ...job, symbols: [...job.tickers].sort() });
   }
 
   async doneKeys(job: string): Promise<Map<string, DoneKey>> {
-    const rows = await this.#db.query<FileRow>(
-      `SELECT key, size, etag, last_modified FROM job_files WHERE job = $1 AND state = 'done'`,
-      [job],
-    );
+    const rows = await doneFiles(this.#db, job);
     return new Map(rows.map((r) => [r.key, toDoneKey(r)]));
   }
 
   async ingestedDays(symbol: string, interval: string, start: string, end: string): Promise<Map<string, string>> {
-    const rows = await this.#db.query<{ day: string; etag: string }>(
-      'SELECT day, etag FROM ingested_days WHERE symbol = $1 AND interval = $2 AND day >= $3 AND day <= $4',
-      [symbol, interval, start, end],
-    );
+    const rows = await coverage.ingestedDays(this.#db, symbol, interval, start, end);
     return new Map(rows.map((r) => [r.day, r.etag]));
   }
 
   async addCoverage(symbol: string, interval: string, start: string, end: string): Promise<void> {
-    await this.#db.query('INSERT INTO coverage (symbol, interval, start, "end") VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
-      symbol,
-      interval,
-      start,
-      end,
-    ]);
+    await coverage.addCoverage(this.#db, symbol, interval, start, end);
   }
 
   async isCovered(symbol: string, interval: string, start: string, end: string): Promise<boolean> {
-    // daterange is discrete: [01-01, 01-10] and [01-11, 01-20] are adjacent, and range_agg joins them.
-    const [row] = await this.#db.query<{ covered: boolean | null }>(
-      `SELECT range_agg(daterange(start::date, "end"::date, '[]')) @> daterange($3::date, $4::date, '[]') AS covered
-       FROM coverage WHERE symbol = $1 AND interval = $2`,
-      [symbol, interval, start, end],
-    );
-    return row?.covered === true;
+    return coverage.isCovered(this.#db, symbol, interval, start, end);
   }
 
   async readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]> {
     // One probe of the primary key (interval, day, symbol, time) per calendar day of the window.
-    // Two day files holding one time (overlapping files) both keep it: the later file's is read,
-    // as the SQLite cache does.
-    return this.#db.query<Bar>(
-      `SELECT DISTINCT ON (time) time, open, high, low, close, volume, transactions FROM bars
-       WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = $3 ORDER BY time, day DESC`,
-      [interval, await this.#storedDays(interval, start, end), symbol],
-      'pmd_read_bars',
-    );
+    return bars.readBars(this.#db, interval, await this.#storedDays(interval, start, end), symbol);
   }
 
   async barRange(
@@ -133,11 +108,7 @@ export class PostgresStore implements Store {
     start: string,
     end: string,
   ): Promise<{ first: number; last: number } | undefined> {
-    const [row] = await this.#db.query<{ first: number | null; last: number | null }>(
-      `SELECT MIN(time) AS first, MAX(time) AS last FROM bars
-       WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = ANY($3::text[])`,
-      [interval, await this.#storedDays(interval, start, end), [...symbols]],
-    );
+    const row = await bars.barRange(this.#db, interval, await this.#storedDays(interval, start, end), symbols);
     return row?.first == null || row.last == null ? undefined : { first: row.first, last: row.last };
   }
 
@@ -146,19 +117,14 @@ export class PostgresStore implements Store {
    * of everything stored (from '0000-01-01') must not probe two thousand years of days.
    */
   async #storedDays(interval: string, start: string, end: string): Promise<string[]> {
-    const [span] = await this.#db.query<{ lo: string | null; hi: string | null }>(
-      'SELECT min(day) AS lo, max(day) AS hi FROM bars WHERE interval = $1',
-      [interval],
-      'pmd_stored_days',
-    );
+    const span = await bars.storedSpan(this.#db, interval);
     if (!span?.lo || !span.hi) return [];
     return windowDays(start > span.lo ? start : span.lo, end < span.hi ? end : span.hi);
   }
 
   async listSymbols(interval: string): Promise<string[]> {
-    const rows = await this.#db.query<{ symbol: string }>('SELECT symbol FROM bar_symbols WHERE interval = $1', [interval]);
     // Sorted here in code-unit order: the database's collation may order text otherwise.
-    return rows.map((r) => r.symbol).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return (await bars.listSymbols(this.#db, interval)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** Scanned on the caller's thread: its rows arrive over the network. */
@@ -167,24 +133,18 @@ export class PostgresStore implements Store {
   }
 
   async *scanDays(interval: string, start: string, end: string, maxRows: number): AsyncIterable<StoredDayChunk> {
-    // A day along the primary key (interval, day, symbol, time); rows as arrays, as SQLite pages them.
-    const page = (day: string, after: ScanKey, limit: number): Promise<ScanRow[]> =>
-      this.#db.queryArrays<ScanRow>(
-        `SELECT symbol, time, open, high, low, close, volume, transactions FROM bars
-         WHERE interval = $1 AND day = $2 AND (symbol, time) > ($3, $4) ORDER BY symbol, time LIMIT $5`,
-        [interval, day, after.symbol, after.time, limit],
-        'pmd_scan_day',
-      );
+    // A day along the primary key (interval, day, symbol, time).
+    const page = (day: string, after: ScanKey, limit: number): Promise<ScanRow[]> => bars.scanDayPage(this.#db, interval, day, after, limit);
     yield* scanByKey(await this.#storedDays(interval, start, end), page, maxRows);
   }
 
   async getJob(job: string): Promise<JobProgress | undefined> {
-    const [row] = await this.#db.query<JobRow>(`${JOB_SELECT} WHERE j.job = $1`, [job]);
+    const row = await selectJob(this.#db, job);
     return row && toProgress(row);
   }
 
   async listJobs(): Promise<JobProgress[]> {
-    return (await this.#db.query<JobRow>(`${JOB_SELECT} ORDER BY j.updated_at DESC`)).map(toProgress);
+    return (await selectJobs(this.#db)).map(toProgress);
   }
 
   /**
@@ -196,11 +156,8 @@ export class PostgresStore implements Store {
   }
 
   async status(): Promise<JobStatus[]> {
-    const jobs = await this.#db.query<{ job: string; dataset: string; interval: string; symbols: string[] }>(
-      'SELECT job, dataset, interval, symbols FROM jobs ORDER BY updated_at DESC',
-    );
     const result: JobStatus[] = [];
-    for (const j of jobs) {
+    for (const j of await selectJobSpecs(this.#db)) {
       const counts = await jobCounts(this.#db, [j.job], this.#options.leaseMs);
       const processes = await jobProcesses(this.#db, [j.job], this.#options.leaseMs);
       const rate = processes.filter((p) => p.alive).reduce((sum, p) => sum + p.filesPerSecond, 0);

@@ -3,14 +3,14 @@
 // and whatever deadlock is left to chance is retried (db.ts), never an ERR_STORE.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Db, type TransactionOptions } from '../src/store/postgres/db.js';
-import { openPostgresStore } from '../src/store/postgres/index.js';
-import { completeFiles } from '../src/store/postgres/merge.js';
-import { ensureSchema } from '../src/store/postgres/schema.js';
-import type { CompletedFile, JobSpec, WorkQueue } from '../src/store/types.js';
-import type { ParsedRow } from '../src/types.js';
-import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
-import { dayFile, days, row } from './fixtures/store-jobs.js';
+import { Db, type TransactionOptions } from '../../../src/store/postgres/db.js';
+import { openPostgresStore } from '../../../src/store/postgres/index.js';
+import { completeFiles } from '../../../src/store/postgres/merge.js';
+import { ensureSchema } from '../../../src/store/postgres/schema.js';
+import type { CompletedFile, JobSpec, WorkQueue } from '../../../src/store/types.js';
+import type { ParsedRow } from '../../../src/types.js';
+import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
+import { dayFile, days, row } from '../../fixtures/store-jobs.js';
 
 let server: TestPostgres;
 

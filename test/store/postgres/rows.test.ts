@@ -1,6 +1,6 @@
 // rows.ts: the store's rows as the Store contract's types.
 import { describe, expect, it } from 'vitest';
-import { toDoneKey, toProcessInfo, toProgress, toWorkItems, type FileRow, type ProcessRow } from '../src/store/postgres/rows.js';
+import { toDoneKey, toProcessInfo, toProgress, toWorkItems, type FileRow, type ProcessRow } from '../../../src/store/postgres/rows.js';
 
 const file = (key: string, day: string, last_modified: string | null = null): FileRow => ({ job: 'j', key, day, size: 10, etag: 'e', last_modified });
 

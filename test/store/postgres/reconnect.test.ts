@@ -3,10 +3,10 @@
 // and commits what was in flight once; past the store timeout it fails with ERR_STORE.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../src/store/postgres/index.js';
-import type { WorkItem, WorkQueue } from '../src/store/types.js';
-import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
-import { JOB, completed, dayFile, days, row } from './fixtures/store-jobs.js';
+import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../../src/store/postgres/index.js';
+import type { WorkItem, WorkQueue } from '../../../src/store/types.js';
+import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
+import { JOB, completed, dayFile, days, row } from '../../fixtures/store-jobs.js';
 
 let server: TestPostgres;
 

@@ -3,10 +3,10 @@
 // broke is not handed out again.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigurationError, StoreError } from '../src/errors.js';
-import { Db, TRANSACTION_ATTEMPTS, describeError, isConnectionError } from '../src/store/postgres/db.js';
-import { openPostgresStore } from '../src/store/postgres/index.js';
-import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
+import { ConfigurationError, StoreError } from '../../../src/errors.js';
+import { Db, TRANSACTION_ATTEMPTS, describeError, isConnectionError } from '../../../src/store/postgres/db.js';
+import { openPostgresStore } from '../../../src/store/postgres/index.js';
+import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
 
 let server: TestPostgres;
 

@@ -2,14 +2,14 @@
 // each file's days and marks it done, or does nothing at all.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Db } from '../src/store/postgres/db.js';
-import { completeFiles, copyLines, escapeCopy } from '../src/store/postgres/merge.js';
-import { openPostgresStore } from '../src/store/postgres/index.js';
-import { ensureSchema } from '../src/store/postgres/schema.js';
-import type { CompletedFile, JobSpec, WorkItem } from '../src/store/types.js';
-import type { ParsedRow } from '../src/types.js';
-import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
-import { JOB, completed, dayFile, days, row, twoProcesses } from './fixtures/store-jobs.js';
+import { Db } from '../../../src/store/postgres/db.js';
+import { completeFiles, copyLines, escapeCopy } from '../../../src/store/postgres/merge.js';
+import { openPostgresStore } from '../../../src/store/postgres/index.js';
+import { ensureSchema } from '../../../src/store/postgres/schema.js';
+import type { CompletedFile, JobSpec, WorkItem } from '../../../src/store/types.js';
+import type { ParsedRow } from '../../../src/types.js';
+import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
+import { JOB, completed, dayFile, days, row, twoProcesses } from '../../fixtures/store-jobs.js';
 
 let server: TestPostgres;
 
@@ -188,7 +188,7 @@ describe('completeFiles', () => {
   });
 
   it('fails with ERR_STORE when the server goes down mid-complete, and marks nothing done without its bars', async () => {
-    // A store timeout of 0: fail at once instead of waiting for the restart (postgres-reconnect.test.ts).
+    // A store timeout of 0: fail at once instead of waiting for the restart (reconnect.test.ts).
     const t = await twoProcesses(await server.freshDatabase(), { a: { storeTimeoutMs: 0 } });
     const [d1] = days(1) as [string];
     await t.a.offer(JOB, [dayFile(d1)]);

@@ -1,13 +1,13 @@
 // queue.ts: one process's part in a job shared by several: claims that never overlap, a fair
 // share, the claims of a dead (or hung) process taken over, and a process that lost its session
-// registering again without taking back what another now owns (more in postgres-reconnect.test.ts).
+// registering again without taking back what another now owns (more in reconnect.test.ts).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkItem, WorkQueue } from '../src/store/types.js';
-import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
-import { JOB, completed, dayFile, days, row, withTwoProcesses } from './fixtures/store-jobs.js';
+import type { WorkItem, WorkQueue } from '../../../src/store/types.js';
+import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
+import { JOB, completed, dayFile, days, row, withTwoProcesses } from '../../fixtures/store-jobs.js';
 
 let server: TestPostgres;
 

@@ -6,14 +6,14 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgresStore } from '../src/store/postgres/index.js';
-import { allScope } from '../src/store/scope.js';
-import type { CompletedFile, JobSpec, WorkItem } from '../src/store/types.js';
-import type { DayFile, ParsedRow } from '../src/types.js';
-import { toColumns } from './fixtures/columns.js';
-import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
-import { seededInts } from './fixtures/random.js';
-import { dayFile, days, row } from './fixtures/store-jobs.js';
+import { openPostgresStore } from '../../../src/store/postgres/index.js';
+import { allScope } from '../../../src/store/scope.js';
+import type { CompletedFile, JobSpec, WorkItem } from '../../../src/store/types.js';
+import type { DayFile, ParsedRow } from '../../../src/types.js';
+import { toColumns } from '../../fixtures/columns.js';
+import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
+import { seededInts } from '../../fixtures/random.js';
+import { dayFile, days, row } from '../../fixtures/store-jobs.js';
 
 let server: TestPostgres;
 

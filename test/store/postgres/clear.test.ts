@@ -4,11 +4,11 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidOptionError } from '../src/errors.js';
-import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../src/store/postgres/index.js';
-import type { JobSpec, WorkItem, WorkQueue } from '../src/store/types.js';
-import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
-import { JOB, completed, dayFile, days, row } from './fixtures/store-jobs.js';
+import { InvalidOptionError } from '../../../src/errors.js';
+import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../../src/store/postgres/index.js';
+import type { JobSpec, WorkItem, WorkQueue } from '../../../src/store/types.js';
+import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
+import { JOB, completed, dayFile, days, row } from '../../fixtures/store-jobs.js';
 
 let server: TestPostgres;
 
@@ -110,7 +110,7 @@ describe('clearing the progress of a job on a shared store', () => {
         expect(message).toContain(`2 processes are working on it: process ${q1.processId} (pid ${process.pid} on ${hostname()}), process ${q2.processId} (pid`);
         expect(message).not.toContain(`process ${elsewhere.processId} `);
 
-        // Hung (a heartbeat older than the lease, 30 s): not alive, as live.ts has it.
+        // Hung (a heartbeat older than the lease, 30 s): not alive, as the liveness function (schema.ts) has it.
         await w.admin.query("UPDATE processes SET heartbeat_at = now() - interval '1 hour' WHERE id = ANY($1)", [[q1.processId, q2.processId]]);
         await w.clearer.prepareJob(JOB, { clear: true });
         expect(await w.doneKeys()).toEqual([]);

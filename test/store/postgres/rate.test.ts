@@ -1,12 +1,12 @@
 // rate.ts: the request rate shared by every process on a store, and the database clock offset
 // that turns the database's slot times into ours.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquire, createRateLimit, startSlotFeed, type RateLimit } from '../src/s3/rate-limit.js';
-import { Db } from '../src/store/postgres/db.js';
-import { DbClock, SharedRate } from '../src/store/postgres/rate.js';
-import { ensureSchema } from '../src/store/postgres/schema.js';
-import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
-import { withTwoProcesses } from './fixtures/store-jobs.js';
+import { acquire, createRateLimit, startSlotFeed, type RateLimit } from '../../../src/s3/rate-limit.js';
+import { Db } from '../../../src/store/postgres/db.js';
+import { DbClock, SharedRate } from '../../../src/store/postgres/rate.js';
+import { ensureSchema } from '../../../src/store/postgres/schema.js';
+import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
+import { withTwoProcesses } from '../../fixtures/store-jobs.js';
 
 let server: TestPostgres;
 

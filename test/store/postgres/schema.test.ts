@@ -2,11 +2,11 @@
 // and a store of another version refused with one clear line.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Db } from '../src/store/postgres/db.js';
-import { MIGRATIONS, SCHEMA_VERSION, ensureSchema } from '../src/store/postgres/schema.js';
-import { openPostgresStore } from '../src/store/postgres/index.js';
-import { startPostgres, type TestPostgres } from './fixtures/postgres.js';
-import { JOB } from './fixtures/store-jobs.js';
+import { Db } from '../../../src/store/postgres/db.js';
+import { MIGRATIONS, SCHEMA_VERSION, ensureSchema } from '../../../src/store/postgres/schema.js';
+import { openPostgresStore } from '../../../src/store/postgres/index.js';
+import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
+import { JOB } from '../../fixtures/store-jobs.js';
 
 let server: TestPostgres;
 

@@ -1,0 +1,60 @@
+// Reads of bars and of the tickers that have them. bars is keyed (interval, day, symbol, time):
+// a ticker's read probes the key once per calendar day of its window (store.ts).
+import type { Bar } from '../../../types.js';
+import type { ScanRow } from '../../types.js';
+import { execute, type Db, type Queryable } from '../db.js';
+
+/**
+ * A ticker's bars of `days`. Two day files holding one time (overlapping files) both keep it: the
+ * later file's is read, as the SQLite cache does.
+ */
+export async function readBars(db: Queryable, interval: string, days: readonly string[], symbol: string): Promise<Bar[]> {
+  return execute<Bar>(db, {
+    name: 'pmd_read_bars',
+    text: `SELECT DISTINCT ON (time) time, open, high, low, close, volume, transactions FROM bars
+       WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = $3 ORDER BY time, day DESC`,
+    values: [interval, [...days], symbol],
+  });
+}
+
+/** The first and last time of the tickers' bars of `days` (nulls: none). */
+export async function barRange(
+  db: Queryable,
+  interval: string,
+  days: readonly string[],
+  symbols: readonly string[],
+): Promise<{ first: number | null; last: number | null } | undefined> {
+  const [row] = await execute<{ first: number | null; last: number | null }>(db, {
+    name: 'pmd_bar_range',
+    text: `SELECT MIN(time) AS first, MAX(time) AS last FROM bars
+       WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = ANY($3::text[])`,
+    values: [interval, [...days], [...symbols]],
+  });
+  return row;
+}
+
+/** The first and last day with bars of `interval` (nulls: none). */
+export async function storedSpan(db: Queryable, interval: string): Promise<{ lo: string | null; hi: string | null } | undefined> {
+  const [span] = await execute<{ lo: string | null; hi: string | null }>(db, {
+    name: 'pmd_stored_days',
+    text: 'SELECT min(day) AS lo, max(day) AS hi FROM bars WHERE interval = $1',
+    values: [interval],
+  });
+  return span;
+}
+
+/** The tickers with bars of `interval`, in no particular order. */
+export async function listSymbols(db: Queryable, interval: string): Promise<string[]> {
+  const rows = await execute<{ symbol: string }>(db, { name: 'pmd_list_symbols', text: 'SELECT symbol FROM bar_symbols WHERE interval = $1', values: [interval] });
+  return rows.map((r) => r.symbol);
+}
+
+/** Up to `limit` bars of a day after (symbol, time) `after`, along the primary key; each row an array, as SQLite pages them. */
+export async function scanDayPage(db: Db, interval: string, day: string, after: { symbol: string; time: number }, limit: number): Promise<ScanRow[]> {
+  return db.queryArrays<ScanRow>(
+    `SELECT symbol, time, open, high, low, close, volume, transactions FROM bars
+         WHERE interval = $1 AND day = $2 AND (symbol, time) > ($3, $4) ORDER BY symbol, time LIMIT $5`,
+    [interval, day, after.symbol, after.time, limit],
+    'pmd_scan_day',
+  );
+}
