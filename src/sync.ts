@@ -11,7 +11,7 @@ import { planJobs, type JobPlan } from './plan.js';
 import { runPlans } from './preload.js';
 import type { PreloadReport } from './run/report.js';
 import { allScope, isAllScope } from './store/scope.js';
-import { withStore } from './store/open.js';
+import { withExistingStore, withStore } from './store/open.js';
 import type { JobProgress, Store } from './store/types.js';
 
 /** Days before the last stored one that a sync lists again: a file republished since is replaced. */
@@ -31,6 +31,8 @@ export interface SyncPart {
 export interface SyncReport {
   parts: SyncPart[];
   elapsedMs: number;
+  /** A dry run (`dryRun`): each part's report says what a sync would download; nothing was. */
+  dryRun?: true;
 }
 
 /** Where the store is and how to download; a sync takes no symbols and no window. */
@@ -48,11 +50,15 @@ export type SyncOptions = Omit<PreloadOptions, 'period' | 'start' | 'end' | 'int
 export async function sync(options?: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
   const o = resolveOptions(options);
-  const unlock = o.store === undefined ? lockCache(o.cacheDir) : () => {};
+  // A dry run writes nothing: it needs no lock, and creates no store.
+  const unlock = o.store === undefined && !o.dryRun ? lockCache(o.cacheDir) : () => {};
+  const open = o.dryRun ? withExistingStore : withStore;
   try {
-    const groups = await withStore(o, async (store) => {
-      const jobs = await store.listJobs();
-      if (jobs.length === 0) throw new ConfigurationError(`Nothing to sync: the store at ${store.where} holds no job yet. Preload symbols (or --all) first.`);
+    const groups = await open(o, async (store: Store | undefined) => {
+      const jobs = (await store?.listJobs()) ?? [];
+      if (store === undefined || jobs.length === 0) {
+        throw new ConfigurationError(`Nothing to sync: the store at ${store?.where ?? o.cacheDir} holds no job yet. Preload symbols (or --all) first.`);
+      }
       return planGroups(store, jobs, o);
     });
     const parts: SyncPart[] = [];
@@ -60,7 +66,7 @@ export async function sync(options?: SyncOptions): Promise<SyncReport> {
       const report = await runPlans([g.plan], o);
       parts.push({ dataset: g.plan.dataset, interval: g.plan.interval, symbols: g.symbols, report });
     }
-    return { parts, elapsedMs: Math.round(performance.now() - started) };
+    return { parts, elapsedMs: Math.round(performance.now() - started), ...(o.dryRun ? { dryRun: true as const } : {}) };
   } finally {
     unlock();
   }

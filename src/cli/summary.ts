@@ -26,6 +26,7 @@ export function jsonReport(r: PreloadReport): Record<string, unknown> {
     duplicateRows: r.duplicateRows,
     barRange: r.barRange,
     ...(r.job ? { job: r.job } : {}),
+    ...(r.dryRun ? { dryRun: true, wouldDownload: r.wouldDownload } : {}),
   };
 }
 

@@ -55,6 +55,27 @@ export interface PreloadReport {
   duplicateRows: number;
   /** A shared store only: the whole job (every process) and the processes that took part. */
   job?: JobReport;
+  /** A dry run (`dryRun`): listed and planned only, nothing downloaded or recorded. */
+  dryRun?: true;
+  /** A dry run: what a run would download now (files not done, or republished), in all and per job. */
+  wouldDownload?: { files: number; bytes: number; jobs: DryRunJob[] };
+}
+
+/** One job of a dry run: its window's files, those already done, and what a run would download. */
+export interface DryRunJob {
+  /** The symbols as requested; empty for `all`. */
+  symbols: string[];
+  all: boolean;
+  dataset: string;
+  start: string;
+  end: string;
+  /** Files of the window. */
+  listed: number;
+  /** Already done with the same ETag: a run skips them. */
+  skipped: number;
+  /** Files a run would download, and their bytes. */
+  files: number;
+  bytes: number;
 }
 
 /** The whole job on a shared store, across every process that worked on it. */

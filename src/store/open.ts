@@ -1,4 +1,4 @@
-import { openSqliteStore } from './sqlite.js';
+import { openSqliteStore, sqliteStoreExists } from './sqlite.js';
 import type { Store } from './types.js';
 
 /** Where the store is: a PostgreSQL URL, else the SQLite file in the cache directory. */
@@ -27,4 +27,13 @@ export async function withStore<T>(o: StoreLocation, fn: (store: Store) => Promi
   } finally {
     await store.close();
   }
+}
+
+/**
+ * As {@link withStore} for a call that must create nothing (a dry run): `fn` gets undefined when
+ * the SQLite file does not exist yet, rather than a new empty store.
+ */
+export async function withExistingStore<T>(o: StoreLocation, fn: (store: Store | undefined) => Promise<T>): Promise<T> {
+  if (o.store === undefined && !sqliteStoreExists(o.cacheDir)) return fn(undefined);
+  return withStore(o, fn);
 }

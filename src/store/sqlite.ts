@@ -1,6 +1,7 @@
 // The embedded default: one SQLite file holds bars, ingested days, coverage and progress, so a
 // file is marked done in the same transaction that merges its bars (SQLite transactions are
 // atomic only within one database). One process owns its run: the work queue is a local FIFO.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ActionStore } from '../cache/actions.js';
 import { BarStore } from '../cache/bars.js';
@@ -17,6 +18,11 @@ import type { CompletedFile, DoneKey, FileSink, JobProgress, JobSpec, JobStatus,
 /** Opens (creating if needed) the SQLite store in `cacheDir`. */
 export function openSqliteStore(cacheDir: string): SqliteStore {
   return new SqliteStore(openDatabase(cacheDir), join(cacheDir, CACHE_FILE));
+}
+
+/** Whether `cacheDir` holds a SQLite store yet (a dry run must not create one). */
+export function sqliteStoreExists(cacheDir: string): boolean {
+  return existsSync(join(cacheDir, CACHE_FILE));
 }
 
 export class SqliteStore implements Store {
