@@ -63,7 +63,10 @@ export async function sync(options?: SyncOptions): Promise<SyncReport> {
     });
     const parts: SyncPart[] = [];
     for (const g of groups) {
+      // A ticker the newest days lack is delisted or halted, not a typo: a sync does not name it.
       const report = await runPlans([g.plan], o);
+      delete report.unmatchedSymbols;
+      delete report.unmatchedWindowFiles;
       parts.push({ dataset: g.plan.dataset, interval: g.plan.interval, symbols: g.symbols, report });
     }
     return { parts, elapsedMs: Math.round(performance.now() - started), ...(o.dryRun ? { dryRun: true as const } : {}) };

@@ -38,6 +38,8 @@ export class Listing {
   readonly starts = new Map<JobPlan, string>();
   /** The last day each job's listing showed a file for: coverage of the window's tail ends there. */
   readonly lastListed = new Map<JobPlan, string>();
+  /** How many files each job's window has (as listed). */
+  readonly listedFiles = new Map<JobPlan, number>();
   readonly #parts: ListingParts;
 
   constructor(parts: ListingParts) {
@@ -96,6 +98,7 @@ export class Listing {
       const c = stats.counts;
       const needed: DayFile[] = [];
       const page: PageCounts = { listed: files.length, skipped: 0 };
+      this.listedFiles.set(plan, (this.listedFiles.get(plan) ?? 0) + files.length);
       for (const file of files) {
         c.listed += 1;
         if (file.day > (this.lastListed.get(plan) ?? '')) this.lastListed.set(plan, file.day);
