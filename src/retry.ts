@@ -45,12 +45,12 @@ export interface RetryOptions {
 }
 
 /**
- * The backoff before retry `retry` (0 for the first): `baseMs` doubled per retry up to `capMs`,
- * then jittered over its upper half, so that clients failing together do not return together.
+ * The backoff before retry `retry` (0 for the first): `baseMs` doubled per retry, times a random
+ * factor from 1 to 2 (p-retry's `randomize`, so that clients failing together do not return
+ * together), at most `capMs`.
  */
 export function backoffDelay(retry: number, baseMs: number, capMs: number): number {
-  const full = Math.min(capMs, baseMs * 2 ** Math.min(retry, 30));
-  return Math.round(full / 2 + Math.random() * (full / 2));
+  return Math.min(capMs, Math.round((1 + Math.random()) * baseMs * 2 ** Math.min(retry, 30)));
 }
 
 /** `Retry-After` in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */

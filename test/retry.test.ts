@@ -23,12 +23,12 @@ const rejection = (p: Promise<unknown>): Promise<unknown> =>
   );
 
 describe('backoffDelay', () => {
-  it('doubles from the base up to the cap, jittered over the upper half', () => {
+  it('doubles from the base, jittered from 1x to 2x, up to the cap', () => {
     for (let i = 0; i < 200; i++) {
-      for (const [retry, full] of [[0, 100], [1, 200], [3, 800], [4, 1000], [40, 1000]] as const) {
+      for (const [retry, low, high] of [[0, 100, 200], [1, 200, 400], [2, 400, 800], [3, 800, 1000], [4, 1000, 1000], [40, 1000, 1000]] as const) {
         const d = backoffDelay(retry, 100, 1000);
-        expect(d).toBeGreaterThanOrEqual(full / 2);
-        expect(d).toBeLessThanOrEqual(full);
+        expect(d).toBeGreaterThanOrEqual(low);
+        expect(d).toBeLessThanOrEqual(high);
       }
     }
     expect(backoffDelay(5, 0, 1000)).toBe(0);
@@ -95,9 +95,9 @@ describe('retry', () => {
   it('waits the backoff between attempts', async () => {
     const times: number[] = [];
     await rejection(retry(async () => (times.push(performance.now()), Promise.reject(new Error('x'))), { retries: 2, baseMs: 100, capMs: 1000 }));
-    // 50-100 ms, then 100-200 ms.
-    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(45);
-    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(95);
+    // 100-200 ms, then 200-400 ms.
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(95);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(195);
   });
 
   it('waits a Retry-After instead of the backoff, not on top of it, capped', async () => {
@@ -111,7 +111,7 @@ describe('retry', () => {
         retryAfterMs: () => (times.length === 1 ? 100 : 10_000),
       }),
     );
-    // The backoff alone would be 1-2 s: 100 ms asked, then 10 s asked and 150 ms allowed.
+    // The backoff alone would be 2-4 s: 100 ms asked, then 10 s asked and 150 ms allowed.
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(95);
     expect(times[1]! - times[0]!).toBeLessThan(600);
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(145);
@@ -154,7 +154,7 @@ describe('Retry-After from a server on loopback', () => {
     const s = await startRestServer({ apiKey: 'key', fixtures: corporateActionsFixture() });
     try {
       s.fault({ status: 429, headers: { 'retry-after': '1' } });
-      // A backoff of 2-4 s would show if it were stacked on the server's second.
+      // A backoff of 4-8 s would show if it were stacked on the server's second.
       const got = await fetchCorporateActions({ apiKey: 'key', apiEndpoint: s.url, tickers: [...ACTION_TICKERS], minRetryDelayMs: 4000 });
       expect(got.get('TSLA')?.splits.length).toBeGreaterThan(0);
       const [a, b] = s.requests;
@@ -171,7 +171,7 @@ describe('Retry-After from a server on loopback', () => {
     const server = createServer((_req, res) => {
       times.push(performance.now());
       if (times.length === 1) {
-        // Whole seconds: 2 s ahead is 1-2 s away; the listing's own backoff is 50-100 ms.
+        // Whole seconds: 2 s ahead is 1-2 s away; the listing's own backoff is 100-200 ms.
         res.writeHead(503, { 'content-type': 'application/xml', 'retry-after': new Date(Date.now() + 2000).toUTCString() });
         res.end('<Error><Code>SlowDown</Code></Error>');
         return;
@@ -210,7 +210,7 @@ describe('Retry-After from a server on loopback', () => {
       if (!f) throw new Error('no file');
       await w.server.setFaults([{ match: escapeRegExp(f.key), times: 1, kind: 'status', status: 503, code: 'SlowDown', retryAfter: 1 }]);
       await w.server.resetStats();
-      // A backoff of 2-4 s would show if it were stacked on the server's second.
+      // A backoff of 4-8 s would show if it were stacked on the server's second.
       const task = downloadTask(w.server.endpoint, f, { retries: 2, minRetryDelayMs: 4000 });
       const r = await pool.run(task);
       await w.server.setFaults([]);
