@@ -4,24 +4,25 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dryRunSummary } from '../../src/cli/dry-run.js';
 import { preload, sync } from '../../src/index.js';
 import { corporateActionsFixture } from '../fixtures/actions.js';
 import { dayFilesFor } from '../fixtures/generate.js';
+import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { startRestServer, type RestServer } from '../fixtures/rest-server.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 import { STOCKS, startWorld, type World } from './helpers.js';
 
 let w: World;
 let rest: RestServer;
+let db: TestPostgres;
 beforeAll(async () => {
-  w = await startWorld();
-  rest = await startRestServer({ apiKey: 'rest-key', fixtures: corporateActionsFixture() });
+  [w, db, rest] = await Promise.all([startWorld(), startPostgres(), startRestServer({ apiKey: 'rest-key', fixtures: corporateActionsFixture() })]);
 });
 afterAll(async () => {
-  await rest?.close();
-  await w?.close();
+  await Promise.all([rest?.close(), w?.close(), db?.close()]);
 });
 
 const now = new Date('2026-11-23T18:00:00Z');
@@ -111,5 +112,41 @@ describe('dryRun', () => {
     expect(real.files).toMatchObject({ downloaded: dry.wouldDownload?.files, skipped: dry.files.skipped });
     expect(real.bytes).toBe(dry.wouldDownload?.bytes);
     expect(real.dryRun).toBeUndefined();
+  });
+});
+
+describe('dryRun on a PostgreSQL store', () => {
+  const PG_TABLES = ['jobs', 'job_files', 'processes', 'ingested_days', 'coverage', 'rate_limits'];
+
+  async function pgSnapshot(url: string): Promise<Record<string, unknown>> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const out: Record<string, unknown> = { bars: (await client.query('SELECT COUNT(*)::int AS n FROM bars')).rows };
+      for (const t of PG_TABLES) out[t] = (await client.query(`SELECT * FROM ${t} ORDER BY 1, 2`)).rows;
+      return out;
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('writes no job, file or process row, and a real run then downloads what it said', async () => {
+    const store = await db.freshDatabase();
+    const o = { ...opts(w.cacheDir('dry-pg')), apiKey: undefined, store };
+    await preload(['TSLA'], { ...o, start: '2026-10-01', end: '2026-10-31' });
+    const todo = dayFilesFor(w.ds, STOCKS, '2026-11-01', '2026-11-20');
+    const before = await pgSnapshot(store);
+
+    await w.server.resetStats();
+    const dry = await preload(['TSLA'], { ...o, start: '2026-10-01', end: '2026-11-20', dryRun: true });
+    expect((await w.server.stats()).totalGets).toBe(0);
+    expect(await pgSnapshot(store)).toEqual(before);
+    expect(dry.wouldDownload).toMatchObject({ files: todo.length, bytes: sumSizes(todo) });
+    expect(dry).not.toHaveProperty('job');
+
+    await w.server.resetStats();
+    const real = await preload(['TSLA'], { ...o, start: '2026-10-01', end: '2026-11-20' });
+    expect(Object.keys((await w.server.stats()).gets).sort()).toEqual(todo.map((f) => f.key).sort());
+    expect(real.bytes).toBe(dry.wouldDownload?.bytes);
   });
 });
