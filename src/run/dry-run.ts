@@ -9,7 +9,7 @@ import { resolveCredentials, type S3Config } from '../s3/client.js';
 import { releaseCredentials } from '../s3/credentials.js';
 import { createListObjects } from '../s3/list-objects.js';
 import type { Store } from '../store/types.js';
-import { Jobs } from './jobs.js';
+import { jobSpec, Jobs } from './jobs.js';
 import { Listing } from './listing.js';
 import { buildReport, type DryRunJob, type PreloadReport } from './report.js';
 import { startRateLimit } from './shared.js';
@@ -29,7 +29,8 @@ export const EMPTY_STORE: DryRunStore = {
  * Lists every job's window and sorts each file into skipped (done, same ETag) or to download, as
  * a run would; the report has `files.listed`, `files.skipped`, `dryRun: true` and `wouldDownload`.
  */
-export async function dryRun(store: DryRunStore, plans: readonly JobPlan[], o: ResolvedOptions, started: number): Promise<PreloadReport> {
+export async function dryRun(held: DryRunStore, plans: readonly JobPlan[], o: ResolvedOptions, started: number): Promise<PreloadReport> {
+  const store = o.clearProgress ? afterClear(held, plans) : held;
   const stats = new RunStats();
   const counts = new Map(plans.map((p) => [p.job, { listed: 0, skipped: 0, files: 0, bytes: 0 }]));
   const listing = new Listing({
@@ -77,5 +78,15 @@ export async function dryRun(store: DryRunStore, plans: readonly JobPlan[], o: R
     ...report,
     dryRun: true,
     wouldDownload: { files: jobs.reduce((n, j) => n + j.files, 0), bytes: jobs.reduce((n, j) => n + j.bytes, 0), jobs },
+  };
+}
+
+/** The store as a run with `clearProgress` would see it once it cleared its jobs (store.clearJob): no done key, no ingested day of their tickers. */
+function afterClear(store: DryRunStore, plans: readonly JobPlan[]): DryRunStore {
+  const cleared = new Set(plans.flatMap((p) => jobSpec(p).tickers));
+  return {
+    doneKeys: () => Promise.resolve(new Map()),
+    ingestedDays: (symbol, ...rest) => (cleared.has(symbol) ? Promise.resolve(new Map()) : store.ingestedDays(symbol, ...rest)),
+    barRange: (...args) => store.barRange(...args),
   };
 }

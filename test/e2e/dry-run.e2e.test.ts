@@ -95,6 +95,10 @@ describe('dryRun', () => {
     });
     expect(dryRunSummary(dry)).toContain(`would download ${todo.length} files`);
     expect(dryRunSummary(dry)).toContain(`skip ${done.length} already done`);
+    // With clearProgress a run would start over: everything to download, and still nothing written.
+    const over = await preload(['TSLA'], { ...opts(cacheDir), start: '2026-10-01', end: '2026-11-20', dryRun: true, clearProgress: true });
+    expect(over).toMatchObject({ files: { skipped: 0 }, wouldDownload: { files: done.length + todo.length } });
+    expect(snapshot(cacheDir)).toEqual(before);
 
     // The sync of that store, dry: the days after what is stored (and the week before), nothing fetched.
     await w.server.resetStats();
