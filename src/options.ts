@@ -106,6 +106,12 @@ export const optionsSchema = z.object({
   all: z.boolean().default(false).describe('a boolean'),
   /** Forget the job's progress and start over. @default false */
   clearProgress: z.boolean().default(false).describe('a boolean'),
+  /**
+   * List and plan only: which files the window has, their bytes, what is already done and what a
+   * run would download. Nothing is downloaded, nothing written to the store, no REST call.
+   * @default false
+   */
+  dryRun: z.boolean().default(false).describe('a boolean'),
   /** Keep each downloaded file in a raw mirror under the cache directory. @default false */
   keepRaw: z.boolean().default(false).describe('a boolean'),
   /** Read the raw mirror only, never the network. @default false */
@@ -177,6 +183,7 @@ export interface ResolvedOptions {
   credentials: Credentials | undefined;
   all: boolean;
   clearProgress: boolean;
+  dryRun: boolean;
   keepRaw: boolean;
   offline: boolean;
   retries: number;
@@ -244,6 +251,7 @@ export function resolveOptions(input: PreloadOptions = {}, env: NodeJS.ProcessEn
     credentials: o.credentials ?? (keyId && secret ? { accessKeyId: keyId, secretAccessKey: secret } : undefined),
     all: o.all,
     clearProgress: o.clearProgress,
+    dryRun: o.dryRun,
     keepRaw: o.keepRaw,
     offline: o.offline,
     retries: o.retries,

@@ -1,12 +1,13 @@
 import { hasActions, NO_KEY_NOTE, refreshActions } from './actions/refresh.js';
 import { resolveOptions, type PreloadOptions, type ResolvedOptions } from './options.js';
 import { planJobs, type JobPlan } from './plan.js';
+import { dryRun, EMPTY_STORE } from './run/dry-run.js';
 import type { PreloadReport } from './run/report.js';
 import { Run } from './run/run.js';
-import { withStore } from './store/open.js';
+import { withExistingStore, withStore } from './store/open.js';
 import type { Store } from './store/types.js';
 
-export type { Failure, JobReport, PreloadReport } from './run/report.js';
+export type { DryRunJob, Failure, JobReport, PreloadReport } from './run/report.js';
 export { PreloadAbortedError } from './run/run.js';
 
 /**
@@ -29,6 +30,8 @@ export async function preload(symbols: string | readonly string[], options?: Pre
 
 export async function runPlans(plans: JobPlan[], o: ResolvedOptions): Promise<PreloadReport> {
   const started = performance.now();
+  // Listing and planning only: no store created, no job row, no REST call.
+  if (o.dryRun) return withExistingStore(o, (store) => dryRun(store ?? EMPTY_STORE, plans, o, started));
   // The store first: a store that cannot be opened is one line, before anything else is said.
   return withStore(o, async (store) => {
     o.onProgress?.({

@@ -9,7 +9,7 @@ import { planJobs, type JobPlan } from './plan.js';
 import { runPlans } from './preload.js';
 import type { PreloadReport } from './run/report.js';
 import { allScope, isAllScope } from './store/scope.js';
-import { lockForSync, withStore } from './store/open.js';
+import { lockForSync, withExistingStore, withStore } from './store/open.js';
 import type { JobProgress, Store } from './store/types.js';
 
 /** Days before the last stored one that a sync lists again: a file republished since is replaced. */
@@ -29,6 +29,8 @@ export interface SyncPart {
 export interface SyncReport {
   parts: SyncPart[];
   elapsedMs: number;
+  /** A dry run (`dryRun`): each part's report says what a sync would download; nothing was. */
+  dryRun?: true;
 }
 
 /** Where the store is and how to download; a sync takes no symbols and no window. */
@@ -46,19 +48,26 @@ export type SyncOptions = Omit<PreloadOptions, 'period' | 'start' | 'end' | 'int
 export async function sync(options?: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
   const o = resolveOptions(options);
-  const unlock = lockForSync(o);
+  // A dry run writes nothing: it needs no lock, and creates no store.
+  const unlock = o.dryRun ? () => {} : lockForSync(o);
+  const open = o.dryRun ? withExistingStore : withStore;
   try {
-    const groups = await withStore(o, async (store) => {
-      const jobs = await store.listJobs();
-      if (jobs.length === 0) throw new ConfigurationError(`Nothing to sync: the store at ${store.where} holds no job yet. Preload symbols (or --all) first.`);
+    const groups = await open(o, async (store: Store | undefined) => {
+      const jobs = (await store?.listJobs()) ?? [];
+      if (store === undefined || jobs.length === 0) {
+        throw new ConfigurationError(`Nothing to sync: the store at ${store?.where ?? o.cacheDir} holds no job yet. Preload symbols (or --all) first.`);
+      }
       return planGroups(store, jobs, o);
     });
     const parts: SyncPart[] = [];
     for (const g of groups) {
+      // A ticker the newest days lack is delisted or halted, not a typo: a sync does not name it.
       const report = await runPlans([g.plan], o);
+      delete report.unmatchedSymbols;
+      delete report.unmatchedWindowFiles;
       parts.push({ dataset: g.plan.dataset, interval: g.plan.interval, symbols: g.symbols, report });
     }
-    return { parts, elapsedMs: Math.round(performance.now() - started) };
+    return { parts, elapsedMs: Math.round(performance.now() - started), ...(o.dryRun ? { dryRun: true as const } : {}) };
   } finally {
     unlock();
   }

@@ -1,10 +1,10 @@
 // Splits and dividends from the provider's REST API (the flat files are not adjusted, on purpose).
 // Global fetch, not node:http: a handful of JSON pages per read, so its cost does not matter here,
 // unlike the thousands of object GETs of s3/get.ts.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { parseDay } from '../market-time.js';
 import { AbortedError, ActionsError, ConfigurationError, InvalidOptionError, PreloadError } from '../errors.js';
+import { parseRetryAfter, retry } from '../retry.js';
 import { requestSignal } from '../s3/get.js';
 import { toDividend, type CorporateActions, type Dividend, type Split } from '../corporate-actions.js';
 
@@ -254,61 +254,76 @@ async function getPage(url: string, o: Resolved): Promise<z.output<typeof envelo
   return parsed.data;
 }
 
-/** A 200's body, after the retries a page may need. */
-async function getText(url: string, where: string, o: Resolved): Promise<string> {
-  const attempts = o.retries + 1;
-  for (let attempt = 1; ; attempt++) {
-    if (o.signal?.aborted) throw new AbortedError();
-    let failure: { reason: string; cause?: unknown; retryAfterMs?: number | undefined };
-    const request = requestSignal(o.signal, o.timeoutMs);
-    try {
-      // 'manual': a redirect would take the Authorization header along to wherever it points.
-      const res = await fetch(url, { headers: { authorization: `Bearer ${o.apiKey}`, accept: 'application/json' }, redirect: 'manual', signal: request.signal });
-      const body = await res.text();
-      if (res.status === 200) return body;
-      if (res.status === 401 || res.status === 403) {
-        const said = providerMessage(body, o.apiKey);
-        throw new ConfigurationError(`The REST API refused the key in MASSIVE_API_KEY (HTTP ${res.status}${said ? `: ${said}` : ''})`);
-      }
-      if (res.status !== 429 && res.status < 500) {
-        throw new ActionsError(`The REST API answered GET ${where} with HTTP ${res.status}: ${snippet(body, o.apiKey)}`, { url: where });
-      }
-      failure = { reason: `HTTP ${res.status}`, retryAfterMs: res.status === 429 ? retryAfterMs(res.headers.get('retry-after')) : undefined };
-    } catch (error) {
-      if (error instanceof PreloadError) throw error;
-      if (o.signal?.aborted) throw new AbortedError();
-      failure = request.timedOut()
-        ? { reason: `no complete answer within ${o.timeoutMs} ms` }
-        : { reason: redactKey(describeNetworkError(error), o.apiKey), cause: safeCause(error, o.apiKey) };
-    } finally {
-      request.done();
-    }
-    if (failure.retryAfterMs !== undefined && failure.retryAfterMs > o.maxRetryAfterMs) {
-      throw new ActionsError(
-        `The REST API rate-limited GET ${where} and asks to wait ${Math.ceil(failure.retryAfterMs / 1000)} s (Retry-After), more than maxRetryAfterMs (${o.maxRetryAfterMs} ms)`,
-        { url: where },
-      );
-    }
-    if (attempt >= attempts) {
-      throw new ActionsError(`GET ${where} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.reason}`, { url: where, cause: failure.cause });
-    }
-    const backoff = Math.min(MAX_BACKOFF_MS, o.minRetryDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random());
-    try {
-      await sleep(failure.retryAfterMs ?? backoff, undefined, o.signal ? { signal: o.signal } : {});
-    } catch {
-      throw new AbortedError();
-    }
+/** A page that failed in a way a further attempt may not: its reason, for the final message. */
+class PageFailure extends Error {
+  constructor(
+    readonly reason: string,
+    readonly retryAfterMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options);
   }
 }
 
-/** `Retry-After` in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now: number = Date.now()): number | undefined {
-  if (header === null || header.trim() === '') return undefined;
-  const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+/** A 200's body, after the retries a page may need. */
+async function getText(url: string, where: string, o: Resolved): Promise<string> {
+  const attempts = o.retries + 1;
+  try {
+    return await retry(() => getOnce(url, where, o), {
+      retries: o.retries,
+      baseMs: o.minRetryDelayMs,
+      capMs: MAX_BACKOFF_MS,
+      maxRetryAfterMs: o.maxRetryAfterMs,
+      signal: o.signal,
+      shouldRetry: ({ error }) => error instanceof PageFailure,
+      retryAfterMs: (error) => (error instanceof PageFailure ? error.retryAfterMs : undefined),
+    });
+  } catch (error) {
+    if (o.signal?.aborted === true) throw new AbortedError();
+    if (!(error instanceof PageFailure)) throw error;
+    throw new ActionsError(`GET ${where} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.reason}`, { url: where, cause: error.cause });
+  }
 }
+
+/** One GET of a page: its body, a PreloadError that no retry can cure, or a PageFailure. */
+async function getOnce(url: string, where: string, o: Resolved): Promise<string> {
+  const request = requestSignal(o.signal, o.timeoutMs);
+  let failure: PageFailure;
+  try {
+    // 'manual': a redirect would take the Authorization header along to wherever it points.
+    const res = await fetch(url, { headers: { authorization: `Bearer ${o.apiKey}`, accept: 'application/json' }, redirect: 'manual', signal: request.signal });
+    const body = await res.text();
+    if (res.status === 200) return body;
+    if (res.status === 401 || res.status === 403) {
+      const said = providerMessage(body, o.apiKey);
+      throw new ConfigurationError(`The REST API refused the key in MASSIVE_API_KEY (HTTP ${res.status}${said ? `: ${said}` : ''})`);
+    }
+    if (res.status !== 429 && res.status < 500) {
+      throw new ActionsError(`The REST API answered GET ${where} with HTTP ${res.status}: ${snippet(body, o.apiKey)}`, { url: where });
+    }
+    const asked = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
+    failure = new PageFailure(`HTTP ${res.status}`, asked);
+  } catch (error) {
+    if (error instanceof PreloadError) throw error;
+    if (o.signal?.aborted === true) throw new AbortedError();
+    failure = request.timedOut()
+      ? new PageFailure(`no complete answer within ${o.timeoutMs} ms`)
+      : new PageFailure(redactKey(describeNetworkError(error), o.apiKey), undefined, { cause: safeCause(error, o.apiKey) });
+  } finally {
+    request.done();
+  }
+  // Waiting longer than allowed would hang the read: no further attempt.
+  if (failure.retryAfterMs !== undefined && failure.retryAfterMs > o.maxRetryAfterMs) {
+    throw new ActionsError(
+      `The REST API rate-limited GET ${where} and asks to wait ${Math.ceil(failure.retryAfterMs / 1000)} s (Retry-After), more than maxRetryAfterMs (${o.maxRetryAfterMs} ms)`,
+      { url: where },
+    );
+  }
+  throw failure;
+}
+
+/** `Retry-After` in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export const retryAfterMs = parseRetryAfter;
 
 /** The `error` or `message` of a JSON error body, on one line. */
 function providerMessage(body: string, apiKey: string): string {

@@ -26,6 +26,8 @@ export function jsonReport(r: PreloadReport): Record<string, unknown> {
     duplicateRows: r.duplicateRows,
     barRange: r.barRange,
     ...(r.job ? { job: r.job } : {}),
+    ...(r.unmatchedSymbols ? { unmatchedSymbols: r.unmatchedSymbols } : {}),
+    ...(r.dryRun ? { dryRun: true, wouldDownload: r.wouldDownload } : {}),
   };
 }
 
@@ -72,8 +74,20 @@ export function summary(r: PreloadReport, opts: { sync?: boolean } = {}): string
       `  job:     ${r.job.done} of ${r.job.files} files done, ${r.job.failed} failed, by ${live} process${live === 1 ? '' : 'es'} sharing the store (this one: ${f.downloaded})`,
     );
   }
+  lines.push(...unmatchedLines(r));
   for (const note of r.notes) lines.push(`  note: ${note}`);
   for (const failure of r.failures) lines.push(`  FAILED ${failure.key}: ${failure.message} [${failure.code}]`);
   if (r.failures.length > 0 || (r.job?.failed ?? 0) > 0) lines.push('Run the same command again to retry the failed files.');
   return lines.join('\n');
+}
+
+/** A symbol no file of its window had a row of: named, so that a typo does not read as a success. */
+function unmatchedLines(r: PreloadReport): string[] {
+  const unmatched = r.unmatchedSymbols ?? [];
+  const lines = unmatched.map((symbol) => {
+    const files = r.unmatchedWindowFiles?.[symbol] ?? 0;
+    return `  ${symbol}: no row in any of the ${files.toLocaleString('en-US')} file${files === 1 ? '' : 's'} of its window (a typo?)`;
+  });
+  if (unmatched.length > 0 && unmatched.length === r.symbols.length) lines.push('  No symbol of this run matched a row: nothing was stored for them.');
+  return lines;
 }

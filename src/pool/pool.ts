@@ -16,10 +16,10 @@ export interface PoolLayout {
  * Maps N downloads in flight onto threads: about one thread per core, each interleaving several
  * downloads on its event loop. A run is CPU-bound (MD5 and inflate), so more threads than cores
  * only add start-up, memory and contention: measured on 2 cores, 2x10 beat 1x20 and 4x5 by
- * 10% and 20x1 by 1.9x (README, "Benchmark").
+ * 10% and 20x1 by 1.9x (README, "Benchmark"). `cores` is the machine's unless given (tests).
  */
-export function poolLayout(workers: number, threads?: number): PoolLayout {
-  const t = Math.min(workers, threads ?? Math.max(2, Math.min(4, availableParallelism())));
+export function poolLayout(workers: number, threads?: number, cores: number = availableParallelism()): PoolLayout {
+  const t = Math.min(workers, threads ?? Math.max(2, Math.min(4, cores)));
   return { threads: t, perThread: Math.ceil(workers / t) };
 }
 

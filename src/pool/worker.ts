@@ -1,9 +1,8 @@
 // Runs inside a Piscina worker thread: download one day file, verify it, extract the rows.
 import { setMaxListeners } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { workerData } from 'node:worker_threads';
-import pRetry, { AbortError } from 'p-retry';
 import { readRaw, writeRaw } from '../raw/mirror.js';
+import { FinalError, parseRetryAfter, retry } from '../retry.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { extractAll } from '../parse/all-rows.js';
 import { extractTickers, ParseError } from '../parse/day-file.js';
@@ -73,6 +72,8 @@ function getFor(task: DownloadTask, config: S3Config): GetObject {
 const FINAL = new Set(['ERR_NOT_ENTITLED', 'ERR_NOT_FOUND', 'ERR_CREDENTIALS', 'ERR_PARSE', 'ERR_OFFLINE']);
 /** A refused connection is retried briefly only: the main thread's circuit breaker decides the rest. */
 const UNREACHABLE_ATTEMPTS = 2;
+/** The longest wait between two attempts, a server's Retry-After included. */
+const MAX_WAIT_MS = 30_000;
 
 class TaskError extends Error {
   constructor(
@@ -103,7 +104,7 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
    * included): backoff with jitter, Retry-After, final codes.
    */
   const withRetries = <T>(attempt: () => Promise<T>): Promise<T> =>
-    pRetry(
+    retry(
       async () => {
         attempts += 1;
         try {
@@ -122,21 +123,16 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
           if (e.o.expired !== undefined && task.config !== undefined) {
             final = (await renewedCredentials(task.config.credentials, e.o.expired, stopping)) === undefined;
           }
-          throw final ? new AbortError(e) : e;
+          throw final ? new FinalError(e) : e;
         }
       },
       {
         retries: task.retries,
         signal: stopping,
-        factor: 2,
-        minTimeout: task.minRetryDelayMs,
-        maxTimeout: 30_000,
-        randomize: true,
-        onFailedAttempt: async ({ error }) => {
-          // Honour the server's Retry-After (SlowDown) on top of our own backoff.
-          const wait = error instanceof TaskError ? (error.o.retryAfterMs ?? 0) : 0;
-          if (wait > 0) await sleep(Math.min(wait, 30_000), undefined, { signal: stopping });
-        },
+        baseMs: task.minRetryDelayMs,
+        capMs: MAX_WAIT_MS,
+        // The server's Retry-After (SlowDown) instead of our own backoff.
+        retryAfterMs: (error) => (error instanceof TaskError ? error.o.retryAfterMs : undefined),
       },
     );
 
@@ -253,9 +249,9 @@ function classify(task: DownloadTask, error: unknown): TaskError {
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
     return new TaskError('ERR_UNREACHABLE', `${key}: cannot connect to the S3 endpoint (${code})`);
   }
-  const retryAfter = Number(e.$response?.headers?.['retry-after']);
+  const retryAfterMs = parseRetryAfter(e.$response?.headers?.['retry-after']);
   const detail = status === undefined ? `${name}: ${e.message ?? ''}${code ? ` (${code})` : ''}`.trim() : `HTTP ${status} ${name}`;
   return new TaskError(status === 503 || status === 429 || name === 'SlowDown' ? 'ERR_THROTTLED' : 'ERR_DOWNLOAD', `${key}: ${detail}`, {
-    retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
+    retryAfterMs,
   });
 }

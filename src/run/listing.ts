@@ -22,9 +22,15 @@ export interface ListingParts {
   stats: RunStats;
   /**
    * Hears each listed page of a job, after it is counted: the files that still need downloading
-   * (possibly none). The next page of that job waits for it.
+   * (possibly none), and that page's counts. The next page of that job waits for it.
    */
-  schedule: (spec: JobSpec, needed: DayFile[]) => Promise<void>;
+  schedule: (spec: JobSpec, needed: DayFile[], page: PageCounts) => Promise<void>;
+}
+
+/** One listed page of a job: its files, and those already done (skipped). */
+export interface PageCounts {
+  listed: number;
+  skipped: number;
 }
 
 export class Listing {
@@ -32,6 +38,8 @@ export class Listing {
   readonly starts = new Map<JobPlan, string>();
   /** The last day each job's listing showed a file for: coverage of the window's tail ends there. */
   readonly lastListed = new Map<JobPlan, string>();
+  /** How many files each job's window has (as listed). */
+  readonly listedFiles = new Map<JobPlan, number>();
   readonly #parts: ListingParts;
 
   constructor(parts: ListingParts) {
@@ -89,19 +97,22 @@ export class Listing {
     return async (files) => {
       const c = stats.counts;
       const needed: DayFile[] = [];
+      const page: PageCounts = { listed: files.length, skipped: 0 };
+      this.listedFiles.set(plan, (this.listedFiles.get(plan) ?? 0) + files.length);
       for (const file of files) {
         c.listed += 1;
         if (file.day > (this.lastListed.get(plan) ?? '')) this.lastListed.set(plan, file.day);
         const etags = recordedEtags(file, done, ingested, whole);
         if (etags.length > 0 && etags.every((e) => e === file.etag)) {
           c.skipped += 1;
+          page.skipped += 1;
           continue;
         }
         // The provider replaced a file it had published: fetch it again and replace that day.
         if (etags.length > 0) c.republished += 1;
         needed.push(file);
       }
-      await schedule(spec, needed);
+      await schedule(spec, needed, page);
     };
   }
 }

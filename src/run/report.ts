@@ -55,6 +55,36 @@ export interface PreloadReport {
   duplicateRows: number;
   /** A shared store only: the whole job (every process) and the processes that took part. */
   job?: JobReport;
+  /**
+   * Symbols (as requested) of which no file of their window had a row, and of which the store
+   * holds no bar for the window (from an earlier run either): a typo, or a ticker not traded
+   * then. Present only when there are some, and only after a complete run (listed to the end,
+   * no failed file): a failed file may have held the rows. Not for `all`.
+   */
+  unmatchedSymbols?: string[];
+  /** With `unmatchedSymbols`: how many files the window of each of them has. */
+  unmatchedWindowFiles?: Record<string, number>;
+  /** A dry run (`dryRun`): listed and planned only, nothing downloaded or recorded. */
+  dryRun?: true;
+  /** A dry run: what a run would download now (files not done, or republished), in all and per job. */
+  wouldDownload?: { files: number; bytes: number; jobs: DryRunJob[] };
+}
+
+/** One job of a dry run: its window's files, those already done, and what a run would download. */
+export interface DryRunJob {
+  /** The symbols as requested; empty for `all`. */
+  symbols: string[];
+  all: boolean;
+  dataset: string;
+  start: string;
+  end: string;
+  /** Files of the window. */
+  listed: number;
+  /** Already done with the same ETag: a run skips them. */
+  skipped: number;
+  /** Files a run would download, and their bytes. */
+  files: number;
+  bytes: number;
 }
 
 /** The whole job on a shared store, across every process that worked on it. */
@@ -86,6 +116,10 @@ export interface ReportInput {
   /** When the run started (performance.now()). */
   started: number;
   job: JobReport | undefined;
+  /** How many files each job's window has; with `complete`, symbols without a bar are named. */
+  listedFiles?: ReadonlyMap<JobPlan, number>;
+  /** The run listed to the end and was not stopped: whether symbols without a bar may be named. */
+  complete?: boolean;
 }
 
 /** The report of a run from its counters and the bars the store now holds for its window. */
@@ -103,6 +137,7 @@ export async function buildReport(input: ReportInput): Promise<PreloadReport> {
     if (range && (first === undefined || range.first < first)) first = range.first;
     if (range && (last === undefined || range.last > last)) last = range.last;
   }
+  const unmatched = await unmatchedSymbols(input);
   return {
     symbols: plans.filter((p) => !p.all).flatMap((p) => p.symbols.map((s) => s.symbol)),
     all: plans.some((p) => p.all),
@@ -124,5 +159,27 @@ export async function buildReport(input: ReportInput): Promise<PreloadReport> {
     malformedRows: stats.malformed,
     duplicateRows: stats.duplicates,
     ...(input.job ? { job: input.job } : {}),
+    ...(unmatched.size > 0 ? { unmatchedSymbols: [...unmatched.keys()], unmatchedWindowFiles: Object.fromEntries(unmatched) } : {}),
   };
+}
+
+/**
+ * The symbols of which the store holds no bar in their job's window once a complete run is over:
+ * what it held before (an earlier run of the job, another job) plus what this run stored. Each
+ * with how many files its window has.
+ */
+async function unmatchedSymbols(input: ReportInput): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const c = input.stats.counts;
+  // A failed file (this process's or another's) may have held the rows: nothing can be said.
+  if (input.complete !== true || c.failed > 0 || (input.job?.failed ?? 0) > 0) return out;
+  for (const plan of input.plans) {
+    const files = input.listedFiles?.get(plan) ?? 0;
+    if (plan.all || files === 0) continue;
+    const start = input.starts.get(plan) ?? plan.start ?? plan.end;
+    for (const s of plan.symbols) {
+      if ((await input.store.barRange([s.ticker], plan.interval, start, plan.end)) === undefined) out.set(s.symbol, files);
+    }
+  }
+  return out;
 }

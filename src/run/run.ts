@@ -120,6 +120,8 @@ export class Run {
       interval: this.#o.interval,
       started,
       job: this.#jobWatch.report(this.#queue?.processId),
+      listedFiles: this.#listing.listedFiles,
+      complete: this.#stats.counts.listingDone && !this.#controller.signal.aborted,
     });
     if (this.#controller.signal.aborted) throw new PreloadAbortedError(report);
     return report;

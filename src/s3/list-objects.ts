@@ -1,7 +1,7 @@
 // ListObjectsV2 without the AWS SDK: one signed GET (sign.ts) and a small reader for the XML
 // answer. Loading @aws-sdk/client-s3 cost the main thread ~170 ms of CPU and ~24 MB at start-up
 // (measured here), and its XML and schema layers more per page, for the five fields a listing needs.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { retry, s3RetryAfterMs } from '../retry.js';
 import { DEFAULT_REGION, type S3Config } from './client.js';
 import { currentCredentials, renewedCredentials } from './credentials.js';
 import { errorOf, requestSignal, S3HttpError, send } from './get.js';
@@ -61,23 +61,25 @@ export function createListObjects(config: S3Config, opts: { rateLimit?: RateLimi
       request.done();
     }
   };
-  // The SDK retried a failed page (3 attempts, backoff): so does this, for what may pass.
-  return async (input, o = {}) => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await once(input, o);
-      } catch (error) {
-        if (attempt >= LIST_ATTEMPTS || o.abortSignal?.aborted || !(transient(error) || (await cured(config, error, o.abortSignal)))) throw error;
-        await sleep(LIST_BACKOFF_MS * 2 ** (attempt - 1) * (0.5 + Math.random()), undefined, o.abortSignal ? { signal: o.abortSignal } : {});
-      }
-    }
-  };
+  // The SDK retried a failed page (3 attempts, backoff): so does this, for what may pass. A
+  // SlowDown's Retry-After is waited instead of the backoff.
+  return (input, o = {}) =>
+    retry(() => once(input, o), {
+      retries: LIST_ATTEMPTS - 1,
+      baseMs: LIST_BACKOFF_MS,
+      capMs: LIST_MAX_WAIT_MS,
+      signal: o.abortSignal,
+      retryAfterMs: s3RetryAfterMs,
+      shouldRetry: async ({ error }) => transient(error) || (await cured(config, error, o.abortSignal)),
+    });
 }
 
 const LIST_ATTEMPTS = 3;
 /** The SDK's request timeout for a page, kept. */
 const LIST_TIMEOUT_MS = 60_000;
 const LIST_BACKOFF_MS = 100;
+/** The longest wait between two attempts, a server's Retry-After included. */
+const LIST_MAX_WAIT_MS = 30_000;
 
 /**
  * A refusal that the next attempt will not meet: a clock the server says is off, corrected from

@@ -1,4 +1,4 @@
-import { lockCache, openSqliteStore } from './sqlite/index.js';
+import { lockCache, openSqliteStore, sqliteStoreExists } from './sqlite/index.js';
 import type { Store, StoreLocation } from './types.js';
 
 export type { StoreLocation };
@@ -30,4 +30,13 @@ export async function withStore<T>(o: StoreLocation, fn: (store: Store) => Promi
  */
 export function lockForSync(o: StoreLocation): () => void {
   return o.store === undefined ? lockCache(o.cacheDir) : () => {};
+}
+
+/**
+ * As {@link withStore} for a call that must create nothing (a dry run): `fn` gets undefined when
+ * the SQLite file does not exist yet, rather than a new empty store.
+ */
+export async function withExistingStore<T>(o: StoreLocation, fn: (store: Store | undefined) => Promise<T>): Promise<T> {
+  if (o.store === undefined && !sqliteStoreExists(o.cacheDir)) return fn(undefined);
+  return withStore(o, fn);
 }

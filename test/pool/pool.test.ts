@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type * as Os from 'node:os';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { availableParallelism } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DownloadTask, TaskResult } from '../../src/pool/messages.js';
 import { DownloadPool, poolLayout } from '../../src/pool/pool.js';
 import type { Bar } from '../../src/types.js';
@@ -10,13 +10,6 @@ import { dayFilesFor, type GeneratedFile } from '../fixtures/generate.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 import { readSourceBars } from '../fixtures/source-bars.js';
 import { END, STOCKS, startWorld, type World } from '../e2e/helpers.js';
-
-// The cores poolLayout sees, set per row (the machine's own when unset).
-const cores = vi.hoisted(() => ({ count: undefined as number | undefined }));
-vi.mock('node:os', async (importOriginal) => {
-  const os = await importOriginal<typeof Os>();
-  return { ...os, availableParallelism: () => cores.count ?? os.availableParallelism() };
-});
 
 let w: World;
 let pool: DownloadPool;
@@ -57,10 +50,6 @@ const at = (i: number): GeneratedFile => {
 };
 
 describe('poolLayout', () => {
-  afterEach(() => {
-    cores.count = undefined;
-  });
-
   it.each([
     // Unset: about one thread per core, at least 2 and at most 4, never more than the downloads.
     [20, undefined, 2, 2, 10],
@@ -76,8 +65,11 @@ describe('poolLayout', () => {
     [20, 1, 8, 1, 20],
     [3, 8, 2, 3, 1],
   ])('%i in flight with threads=%s on %i cores -> %i x %i', (workers, threads, count, t, per) => {
-    cores.count = count;
-    expect(poolLayout(workers, threads)).toEqual({ threads: t, perThread: per });
+    expect(poolLayout(workers, threads, count)).toEqual({ threads: t, perThread: per });
+  });
+
+  it("counts the machine's cores when not given", () => {
+    expect(poolLayout(20)).toEqual(poolLayout(20, undefined, availableParallelism()));
   });
 });
 

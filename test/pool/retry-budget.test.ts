@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DownloadTask } from '../../src/pool/messages.js';
 import { DownloadPool } from '../../src/pool/pool.js';
+import { downloadTask } from '../fixtures/download-task.js';
 import { dayFilesFor, type GeneratedFile } from '../fixtures/generate.js';
-import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 import { readSourceBars } from '../fixtures/source-bars.js';
 import { END, escapeRegExp, STOCKS, startWorld, type World } from '../e2e/helpers.js';
 
@@ -27,20 +27,7 @@ const at = (i: number): GeneratedFile => {
   return f;
 };
 
-const task = (f: GeneratedFile, extra: Partial<DownloadTask> = {}): DownloadTask => ({
-  config: { endpoint: w.server.endpoint, bucket: 'flatfiles', credentials: { ...S3_CREDENTIALS } },
-  key: f.key,
-  day: f.day,
-  size: f.size,
-  etag: f.md5,
-  tickers: ['TSLA'],
-  retries: 3,
-  minRetryDelayMs: 5,
-  requestTimeoutMs: 5_000,
-  throttleSignal: new SharedArrayBuffer(4),
-  streamAboveBytes: 8 * 1024 * 1024,
-  ...extra,
-});
+const task = (f: GeneratedFile, extra: Partial<DownloadTask> = {}): DownloadTask => downloadTask(w.server.endpoint, f, extra);
 
 describe('one retry budget per file', () => {
   it.each([

@@ -6,6 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { PreloadError, StoreError } from '../../errors.js';
+import { backoffDelay, retry } from '../../retry.js';
 import { maskUrl, redact } from '../../store-url.js';
 import { PoolState } from './pool-state.js';
 
@@ -33,10 +34,9 @@ function isTransient(error: unknown): boolean {
   return typeof code === 'string' && TRANSIENT.has(code);
 }
 
-/** A short pause before attempt `attempt + 1`: 20 ms doubled per attempt, jittered by +/-50%, so the victims do not meet again. */
+/** A short pause before attempt `attempt + 1`: 20 ms doubled per attempt, jittered, so the victims do not meet again. */
 function backoff(attempt: number): Promise<void> {
-  const ms = 20 * 2 ** (attempt - 1) * (0.5 + Math.random());
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return sleep(backoffDelay(attempt - 1, 20, 1000));
 }
 
 export interface TransactionOptions {
@@ -82,8 +82,7 @@ export function isConnectionError(error: unknown): boolean {
 
 /** The delay before the `attempt`-th retry (0-based): 100 ms doubling to 1 s, with jitter. */
 export function retryDelay(attempt: number): number {
-  const base = Math.min(1000, 100 * 2 ** Math.min(attempt, 10));
-  return Math.round(base / 2 + Math.random() * (base / 2));
+  return backoffDelay(attempt, 100, 1000);
 }
 
 /** The name a connection shows in pg_stat_activity: which process on which host it serves. */
@@ -146,17 +145,18 @@ export class Db {
    * {@link withoutRetry}.
    */
   async retry<T>(attempt: () => Promise<T>): Promise<T> {
-    let since: number | undefined;
-    for (let n = 0; ; n++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!this.#reached || noRetry.getStore() === true || !isConnectionError(error)) throw this.storeError(error);
-        since ??= Date.now();
-        const left = since + this.retryMs - Date.now();
-        if (left <= 0) throw this.awayError(error, since);
-        await sleep(Math.min(retryDelay(n), left));
-      }
+    try {
+      // Unbounded in count, bounded by the time since the first failure.
+      return await retry(attempt, {
+        retries: Infinity,
+        baseMs: 100,
+        capMs: 1000,
+        maxElapsedMs: this.retryMs,
+        shouldRetry: ({ error }) => this.#reached && noRetry.getStore() !== true && isConnectionError(error),
+        timedOut: ({ error, firstFailureAt }) => this.awayError(error, Date.now() - (performance.now() - firstFailureAt)),
+      });
+    } catch (error) {
+      throw this.storeError(error);
     }
   }
 

@@ -1,3 +1,3 @@
 // The SQLite store, as the rest of the library opens it (store/open.ts): the store and its sync lock.
-export { openSqliteStore, type SqliteStore } from './store.js';
+export { openSqliteStore, sqliteStoreExists, type SqliteStore } from './store.js';
 export { lockCache } from './lock.js';

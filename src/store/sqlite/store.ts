@@ -1,6 +1,7 @@
 // The embedded default: one SQLite file holds bars, ingested days, coverage and progress, so a
 // file is marked done in the same transaction that merges its bars (SQLite transactions are
 // atomic only within one database). One process owns its run: the work queue is a local FIFO.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Transaction } from 'better-sqlite3';
 import { ActionStore } from './actions.js';
@@ -21,7 +22,13 @@ export function openSqliteStore(cacheDir: string): SqliteStore {
   return new SqliteStore(openDatabase(cacheDir), cacheDir);
 }
 
+/** Whether `cacheDir` holds a SQLite store yet (a dry run must not create one). */
+export function sqliteStoreExists(cacheDir: string): boolean {
+  return existsSync(join(cacheDir, CACHE_FILE));
+}
+
 export class SqliteStore implements Store, LocalCommits {
+
   readonly kind = 'sqlite';
   readonly where: string;
   readonly #cacheDir: string;
