@@ -72,7 +72,7 @@ export const whereSchema = z.object({
     .refine(isStoreUrl)
     .optional()
     .describe('a PostgreSQL URL like postgres://user:password@host:5432/database')
-    .meta({ defaultText: 'none: SQLite in the cache directory' }),
+    .meta({ defaultText: 'SQLite in the cache directory' }),
 });
 
 /** Which bars: the window and the dataset. */
@@ -86,7 +86,7 @@ export const windowSchema = z.object({
   /** First day of the window (YYYY-MM-DD); instead of `period`. */
   start: day.optional().describe('a date YYYY-MM-DD'),
   /** Last day of the window (YYYY-MM-DD). @default the last published day */
-  end: day.optional().describe('a date YYYY-MM-DD').meta({ defaultText: 'today (UTC)' }),
+  end: day.optional().describe('a date YYYY-MM-DD').meta({ defaultText: 'today, UTC' }),
   /** Bar interval; intraday intervals are built from stored 1m bars. @default '1d' */
   interval: z.enum(INTERVALS).default('1d').describe(`one of ${INTERVALS.join(', ')}`),
   /** Intraday bars of the regular session only, or extended hours too. @default 'extended' */
