@@ -53,6 +53,11 @@ export interface Command {
   readonly flags: readonly Flag[];
   /** Said when a flag of another command is given to this one. */
   readonly refusal?: string;
+  /**
+   * The first Ctrl+C asks it to stop and keep what it did (a second one exits at once); a command
+   * that only reads exits at the first.
+   */
+  readonly stopsCleanly: boolean;
 }
 
 // ---------- shared pieces: the same flag means the same on every command ----------
@@ -138,6 +143,7 @@ const DOWNLOAD: readonly Flag[] = [
 export const COMMANDS: readonly Command[] = [
   {
     name: 'run',
+    stopsCleanly: true,
     usage: ['<SYMBOL...> [options]', '--all [--dataset PREFIX] [options]'],
     summary: "Fill the store with the bars of symbols (or of the whole market) from Massive's S3 flat files: in parallel, resumable, verified.",
     details: [
@@ -160,6 +166,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'sync',
+    stopsCleanly: true,
     usage: ['sync [options]'],
     summary: 'Bring every job the store holds up to the last published day.',
     details: [
@@ -171,6 +178,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'show',
+    stopsCleanly: false,
     usage: ['show <SYMBOL> [options]'],
     summary: 'Print bars already in the store; never downloads.',
     details: ['With no --period or --start, everything stored. The table rounds prices to at most 4 decimals for reading; csv, jsonl and --json keep full precision.'],
@@ -185,6 +193,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'status',
+    stopsCleanly: false,
     usage: ['status [options]'],
     summary: 'Show every job in the store: files done, claimed, failed and left, each process (host, pid, files, files per second, last heartbeat) and an ETA.',
     details: [],
@@ -192,6 +201,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'actions',
+    stopsCleanly: true,
     usage: ['actions <SYMBOL> [options]'],
     summary: 'List the stored splits and dividends of a stock, each with the factor it applies to the bars before its date, and when they were fetched.',
     details: ['With MASSIVE_API_KEY set, actions older than a day are fetched again first.'],
@@ -199,6 +209,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'export',
+    stopsCleanly: true,
     usage: ['export (<SYMBOL...> | --all) --out DIR [options]'],
     summary: 'Write bars already in the store as Parquet (zstd) or CSV files, hive-partitioned (DIR/interval=1d/year=2024/part-0.parquet); never downloads.',
     details: [

@@ -70,10 +70,11 @@ function prefix(c: Command | undefined): string {
 async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
-  // The first signal stops the command cleanly (what is committed stays); a second one does not wait.
+  // The first signal stops the command cleanly (what is committed stays); a second one does not
+  // wait. A command that only reads has nothing to keep: it ends at the first.
   const onSignal = (): void => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
+    if (interrupts > 1 || !line.command.stopsCleanly) process.exit(EXIT.interrupted);
     controller.abort();
   };
   process.on('SIGINT', onSignal);

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { estimateRemainingMs, failureLine, formatBytes, formatDuration, kebab } from '../src/cli/format.js';
-import { main, summary } from '../src/cli/main.js';
-import type { PreloadReport } from '../src/preload.js';
+import { estimateRemainingMs, failureLine, formatBytes, formatDuration, kebab } from '../../src/cli/format.js';
+import { main, summary } from '../../src/cli/main.js';
+import type { PreloadReport } from '../../src/preload.js';
 
 describe('CLI formatting', () => {
   it('names a failed key once, whether or not its message starts with it', () => {
@@ -114,7 +114,7 @@ describe('bad arguments: one line naming the flag', () => {
     [['show', 'TSLA', '--last', '0'], 'preload-market-data show: Expected --last to be a positive integer, got `0`'],
     [['show', 'TSLA', '--format', 'xml'], 'preload-market-data show: Expected --format to be one of table, csv, jsonl, got `xml`'],
     [['show', 'TSLA', '--period', '5x'], 'preload-market-data show: Expected --period to be one of'],
-    [['show', 'TSLA', '--bogus'], "preload-market-data show: Unknown option '--bogus'"],
+    [['show', 'TSLA', '--bogus'], 'preload-market-data show: unknown option --bogus'],
     [['status', 'TSLA'], 'preload-market-data status: status takes no symbol, got `TSLA`'],
     [['status', '--store', 'mysql://x'], 'preload-market-data status: Expected --store to be a PostgreSQL URL'],
     [['TSLA', '--period', '1y', '--start', '2024-01-01'], 'preload-market-data: Use either --period or --start, not both'],
