@@ -1,7 +1,7 @@
 // `--help` of each command, generated from its declaration (commands.ts): usage, summary, every
 // flag with its default and environment variable, and for the run the other commands, the
 // environment and the exit codes.
-import { COMMANDS, ENVIRONMENT, PROGRAM, commandLine, defaultOf, envOf, type Command, type Flag } from './commands.js';
+import { COMMANDS, ENVIRONMENT, PROGRAM, defaultOf, envOf, type Command, type Flag } from './commands.js';
 import { EXIT, EXIT_MEANINGS } from './exit.js';
 
 const WIDTH = 96;
@@ -57,9 +57,4 @@ export function helpText(c: Command): string {
     lines.push(...row(String(code), EXIT_MEANINGS[name]));
   }
   return lines.join('\n');
-}
-
-/** The line that points a usage error at help. */
-export function seeHelp(c: Command): string {
-  return `${commandLine(c)} --help`;
 }

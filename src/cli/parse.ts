@@ -58,15 +58,27 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   // nearest valid one, before any other complaint.
   const { tokens } = parseArgs({ args: rest, options, strict: false, allowPositionals: true, tokens: true });
   for (const t of tokens) {
-    if (t.kind === 'option' && !Object.hasOwn(options, t.name) && !c.flags.some((f) => f.short === t.name)) throw unknownOption(c, t.rawName);
+    if (t.kind !== 'option') continue;
+    const flag = c.flags.find((f) => f.name === t.name || f.short === t.name);
+    if (flag === undefined) throw unknownOption(c, t.rawName);
+    // A value that starts with a dash is taken for the next option unless written --flag=-1.
+    const missing = t.value === undefined || (t.inlineValue !== true && t.value.startsWith('-'));
+    if (flag.type === 'string' && missing) throw new UsageError(`option --${flag.name} needs a value (${flag.arg ?? 'a string'}), e.g. --${flag.name} ${example(flag)}`, c);
+    if (flag.type === 'boolean' && t.inlineValue === true) throw new UsageError(`option --${flag.name} takes no value, got ${t.rawName}=${t.value ?? ''}`, c);
   }
   try {
     const { values, positionals } = parseArgs({ args: rest, options, strict: true, allowPositionals: true });
     return { command: c, values: values as CommandLine['values'], positionals };
   } catch (error) {
-    // parseArgs's own words (a missing value, a value given to a switch) are one line already.
-    throw new UsageError((error as Error).message, c);
+    // Whatever parseArgs still refuses, on one line.
+    throw new UsageError((error as Error).message.replace(/\s*\n\s*/g, ' '), c);
   }
+}
+
+/** A value to show in a "needs a value" line. */
+function example(f: Flag): string {
+  const examples: Record<string, string> = { N: '4', MS: '60000', 'YYYY-MM-DD': '2024-01-02', DIR: './dir', URL: 'https://...', P: f.name === 'partition' ? 'year' : '1y' };
+  return examples[f.arg ?? ''] ?? (f.arg ?? 'VALUE');
 }
 
 function unknownOption(c: Command, raw: string): UsageError {

@@ -55,8 +55,12 @@ describe('parseCommandLine', () => {
     expect(e.message).toBe(message);
   });
 
-  it('says a missing value in one line', () => {
-    expect(usageError(['TSLA', '--period']).message).not.toContain('\n');
+  it.each([
+    [['TSLA', '--period'], 'option --period needs a value (P), e.g. --period 1y'],
+    [['TSLA', '--store-timeout', '--json'], 'option --store-timeout needs a value (MS), e.g. --store-timeout 60000'],
+    [['TSLA', '--json=yes'], 'option --json takes no value, got --json=yes'],
+  ])('%j: a missing or extra value in one line', (argv, message) => {
+    expect(usageError(argv).message).toBe(message);
   });
 
   it('converts numbers as declared and passes anything else through for validation to echo', () => {
