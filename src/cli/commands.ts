@@ -13,7 +13,8 @@
 // is left for a parser to do, parseArgs (built in, no dependency) does from the table.
 import { z } from 'zod';
 import { exportSchema } from '../export/export.js';
-import { OPTION_ENV, optionsSchema } from '../options.js';
+import { EXPORT_FORMATS, EXPORT_PARTITIONS } from '../export/types.js';
+import { OPTION_ENV, PERIODS, optionsSchema } from '../options.js';
 
 export const PROGRAM = 'preload-market-data';
 
@@ -81,7 +82,7 @@ const WHERE: readonly Flag[] = [
 ];
 
 const WINDOW: readonly Flag[] = [
-  { name: 'period', type: 'string', arg: 'P', option: 'period', help: '1mo, 3mo, 6mo, 1y, 2y, 5y, 10y, ytd or max, ending at --end' },
+  { name: 'period', type: 'string', arg: 'P', option: 'period', help: `${PERIODS.join(', ')}, ending at --end` },
   { name: 'start', type: 'string', arg: 'YYYY-MM-DD', option: 'start', help: 'first day (instead of --period)' },
   { name: 'end', type: 'string', arg: 'YYYY-MM-DD', option: 'end', help: 'last day' },
   {
@@ -140,6 +141,9 @@ const DOWNLOAD: readonly Flag[] = [
 
 // ---------- the commands ----------
 
+/** What `show` prints; the first is its default. */
+export const SHOW_FORMATS = ['table', 'csv', 'jsonl'] as const;
+
 export const COMMANDS: readonly Command[] = [
   {
     name: 'run',
@@ -184,7 +188,7 @@ export const COMMANDS: readonly Command[] = [
     details: ['With no --period or --start, everything stored. The table rounds prices to at most 4 decimals for reading; csv, jsonl and --json keep full precision.'],
     flags: [
       { name: 'last', type: 'string', arg: 'N', help: 'only the last N bars' },
-      { name: 'format', type: 'string', arg: 'F', help: 'table, csv or jsonl', default: 'table' },
+      { name: 'format', type: 'string', arg: 'F', help: `${SHOW_FORMATS.join(', ')}: the table rounds prices for reading, the others keep every digit`, default: SHOW_FORMATS[0] },
       ...WINDOW,
       ADJUST,
       ...WHERE,
@@ -218,8 +222,8 @@ export const COMMANDS: readonly Command[] = [
     flags: [
       { name: 'all', type: 'boolean', help: "every symbol the store holds for the interval (with --dataset, only that dataset's tickers)" },
       { name: 'out', type: 'string', arg: 'DIR', option: 'out', schema: exportSchema, help: 'export directory (created; a non-empty directory that is not an earlier export is refused unless --force)' },
-      { name: 'format', type: 'string', arg: 'F', option: 'format', schema: exportSchema, help: 'parquet or csv' },
-      { name: 'partition', type: 'string', arg: 'P', option: 'partition', schema: exportSchema, help: 'year (of the New York session day), symbol or none' },
+      { name: 'format', type: 'string', arg: 'F', option: 'format', schema: exportSchema, help: EXPORT_FORMATS.join(' or ') },
+      { name: 'partition', type: 'string', arg: 'P', option: 'partition', schema: exportSchema, help: `${EXPORT_PARTITIONS.join(', ')}: a folder per year (of the New York session day) or per symbol, or one file` },
       { name: 'force', type: 'boolean', option: 'force', schema: exportSchema, help: 'write into a non-empty directory that is not an export (its other content is kept)' },
       ...WINDOW,
       ADJUST,

@@ -4,20 +4,20 @@ import type { Bar } from '../types.js';
 import { InvalidOptionError } from '../errors.js';
 import type { ReadOptions } from '../read-bars.js';
 import { readBars } from '../read-bars.js';
+import { SHOW_FORMATS } from './commands.js';
 import { stringFlag, type Context } from './context.js';
 import { EXIT } from './exit.js';
 import { UsageError } from './parse.js';
 
-const FORMATS = ['table', 'csv', 'jsonl'] as const;
-type Format = (typeof FORMATS)[number];
+type Format = (typeof SHOW_FORMATS)[number];
 
 export async function showCommand(ctx: Context): Promise<number> {
   const [symbol, ...extra] = ctx.line.positionals;
   if (symbol === undefined || extra.length > 0) throw new InvalidOptionError('symbol', ctx.line.positionals, 'show takes exactly one symbol, e.g. `preload-market-data show TSLA --last 5`');
   const given = stringFlag(ctx, 'format');
   if (ctx.json && given !== undefined) throw new UsageError('use either --json or --format, not both');
-  const format = (given ?? 'table') as Format;
-  if (!FORMATS.includes(format)) throw new InvalidOptionError('format', given, `Expected \`format\` to be one of ${FORMATS.join(', ')}, got \`${given}\``);
+  const format = (given ?? SHOW_FORMATS[0]) as Format;
+  if (!SHOW_FORMATS.includes(format)) throw new InvalidOptionError('format', given, `Expected \`format\` to be one of ${SHOW_FORMATS.join(', ')}, got \`${given}\``);
   const lastText = stringFlag(ctx, 'last');
   const last = lastText === undefined ? undefined : Number(lastText);
   if (last !== undefined && (!Number.isInteger(last) || last < 1)) throw new InvalidOptionError('last', lastText, `Expected \`last\` to be a positive integer, got \`${lastText}\``);

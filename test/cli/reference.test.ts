@@ -41,5 +41,6 @@ describe('the CLI reference', () => {
     expect(text).toContain('--endpoint URL S3 endpoint of the flat files (default: https://files.massive.com; env: MASSIVE_S3_ENDPOINT)');
     const exported = flat(await help(COMMANDS.find((c) => c.name === 'export') as Command));
     expect(exported).toContain('--format F parquet or csv (default: parquet)');
+    expect(exported).toContain('(default: year)');
   });
 });
