@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { estimateRemainingMs, failureLine, formatBytes, formatDuration, kebab } from '../../src/cli/format.js';
+import { command } from '../../src/cli/commands.js';
+import { errorLine } from '../../src/cli/exit.js';
+import { estimateRemainingMs, failureLine, formatBytes, formatDuration } from '../../src/cli/format.js';
+import { InvalidOptionError } from '../../src/errors.js';
 import { main, summary } from '../../src/cli/main.js';
 import type { PreloadReport } from '../../src/preload.js';
 
@@ -29,8 +32,12 @@ describe('CLI formatting', () => {
   ])('formatDuration(%d) = %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 
   it('names options as flags', () => {
-    expect(kebab('retryDelayMs')).toBe('retry-delay-ms');
-    expect(kebab('workers')).toBe('workers');
+    const said = (option: string): string => errorLine(new InvalidOptionError(option, -1, `Expected \`${option}\` to be valid, got \`${option}\``), command('run'));
+    expect(said('retryDelayMs')).toBe('Expected --retry-delay-ms to be valid, got `retryDelayMs`');
+    expect(said('workers')).toBe('Expected --workers to be valid, got `workers`');
+    expect(said('storeTimeoutMs')).toBe('Expected --store-timeout to be valid, got `storeTimeoutMs`');
+    // Not a flag of this command: left as the library says it.
+    expect(errorLine(new InvalidOptionError('adjust', 'x', 'Expected `adjust` to be valid'), command('run'))).toBe('Expected `adjust` to be valid');
   });
 
   it('estimates the time left from the download rate, not from skipped files', () => {
