@@ -201,7 +201,7 @@ function syncRow(ctx: Context): Row {
     scenario: 'all',
     floor: ALL_ROWS.sync,
     setup: async () => {
-      const m = await measure(process.execPath, [bin(ctx), ...SYNC_SYMBOLS, '--period', '5y', '--end', behind, '--endpoint', ctx.server.endpoint, '--cache-dir', base, '--adjust', 'none', '--json'], cliEnv());
+      const m = await measure(process.execPath, [bin(ctx), ...SYNC_SYMBOLS, '--period', '5y', '--end', behind, '--endpoint', ctx.server.endpoint, '--cache-dir', base, '--json'], cliEnv());
       if (m.code !== 0) throw new Error(`sync setup exited ${m.code}:\n${m.stderr}`);
     },
     run: async () => {

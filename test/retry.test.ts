@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchCorporateActions } from '../src/actions/client.js';
+import { resolveOptions } from '../src/options.js';
 import { DownloadPool } from '../src/pool/pool.js';
 import { backoffDelay, FinalError, parseRetryAfter, retry } from '../src/retry.js';
 import { createListObjects } from '../src/s3/list-objects.js';
@@ -155,7 +156,7 @@ describe('Retry-After from a server on loopback', () => {
     try {
       s.fault({ status: 429, headers: { 'retry-after': '1' } });
       // A backoff of 4-8 s would show if it were stacked on the server's second.
-      const got = await fetchCorporateActions({ apiKey: 'key', apiEndpoint: s.url, tickers: [...ACTION_TICKERS], minRetryDelayMs: 4000 });
+      const got = await fetchCorporateActions({ ...resolveOptions({ apiEndpoint: s.url, retryDelayMs: 4000 }, {}), apiKey: 'key', tickers: [...ACTION_TICKERS] });
       expect(got.get('TSLA')?.splits.length).toBeGreaterThan(0);
       const [a, b] = s.requests;
       const gap = (b?.at ?? 0) - (a?.at ?? 0);

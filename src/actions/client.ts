@@ -3,70 +3,32 @@
 // unlike the thousands of object GETs of s3/get.ts.
 import { z } from 'zod';
 import { parseDay } from '../market-time.js';
-import { AbortedError, ActionsError, ConfigurationError, InvalidOptionError, PreloadError } from '../errors.js';
+import { AbortedError, ActionsError, ConfigurationError, PreloadError } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
 import { parseRetryAfter, retry } from '../retry.js';
 import { requestSignal } from '../s3/get.js';
 import { toDividend, type CorporateActions, type Dividend, type Split } from '../corporate-actions.js';
 
-/** The provider's documented REST base URL. */
-export const DEFAULT_API_ENDPOINT = 'https://api.massive.com';
-
-/** Options of {@link fetchCorporateActions}. */
-export interface FetchActionsOptions {
+/**
+ * Options of {@link fetchCorporateActions}: the resolved options of the call that needs the actions
+ * (validated and defaulted once, in src/options.ts), the key and the tickers.
+ */
+export type FetchActionsOptions = Pick<ResolvedOptions, 'apiEndpoint' | 'signal' | 'retries' | 'retryDelayMs' | 'timeoutMs'> & {
   /** The REST API key (not the S3 key pair). Sent as `Authorization: Bearer`, never printed. */
   apiKey: string;
-  /**
-   * Base URL of the REST API.
-   * @default 'https://api.massive.com'
-   */
-  apiEndpoint?: string | undefined;
   /** Tickers as listed (`TSLA`, `BRK.B`); every one is a key of the result, even without actions. */
   tickers: readonly string[];
-  /** Aborts the requests in flight and the waits between them (rejects with AbortedError). */
-  signal?: AbortSignal | undefined;
-  /**
-   * Further attempts of a page after a network error, a timeout, a 5xx or a 429.
-   * @default 5
-   */
-  retries?: number | undefined;
-  /**
-   * First backoff delay; doubled on each further attempt, with jitter.
-   * @default 250
-   */
-  minRetryDelayMs?: number | undefined;
-  /**
-   * A page without a complete answer by then is cut and retried.
-   * @default 30000
-   */
-  timeoutMs?: number | undefined;
-  /**
-   * Longest `Retry-After` a 429 may ask for; a longer one fails at once instead of hanging the read.
-   * @default 120000
-   */
+  /** Longest `Retry-After` a 429 may ask for; a longer one fails at once instead of hanging the read. @default 120000 */
   maxRetryAfterMs?: number | undefined;
-}
+};
 
-const optionsSchema = z.object({
-  apiKey: z.string().min(1).describe('a non-empty string'),
-  apiEndpoint: z
-    .string()
-    .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol))
-    .default(DEFAULT_API_ENDPOINT)
-    .describe('an http(s) URL'),
-  tickers: z.array(z.string().min(1)).readonly().describe('an array of non-empty ticker strings'),
-  signal: z.instanceof(AbortSignal).optional().describe('an AbortSignal'),
-  retries: z.number().int().min(0).max(20).default(5).describe('an integer from 0 to 20'),
-  minRetryDelayMs: z.number().int().min(0).max(60_000).default(250).describe('an integer number of milliseconds from 0 to 60000'),
-  timeoutMs: z.number().int().min(100).max(600_000).default(30_000).describe('an integer number of milliseconds from 100 to 600000'),
-  maxRetryAfterMs: z.number().int().min(0).max(3_600_000).default(120_000).describe('an integer number of milliseconds from 0 to 3600000'),
-});
-
-type Resolved = z.output<typeof optionsSchema>;
+type Resolved = FetchActionsOptions & { maxRetryAfterMs: number };
 
 // ~100 tickers keep a request line near 600 bytes; a page holds up to 5000 rows, the API's maximum.
 const TICKERS_PER_REQUEST = 100;
 const PAGE_LIMIT = 5000;
 const MAX_BACKOFF_MS = 30_000;
+const MAX_RETRY_AFTER_MS = 120_000;
 const BODY_IN_MESSAGE = 200;
 
 /**
@@ -81,11 +43,12 @@ const BODY_IN_MESSAGE = 200;
  *
  * @returns one entry per requested ticker (empty lists where it has none), each list sorted by date.
  * @example
- * const actions = await fetchCorporateActions({ apiKey: process.env.MASSIVE_API_KEY!, tickers: ['TSLA', 'AAPL'] });
+ * const o = resolveOptions();
+ * const actions = await fetchCorporateActions({ ...o, apiKey: o.apiKey!, tickers: ['TSLA', 'AAPL'] });
  * actions.get('TSLA')?.splits; // [{ executionDate: '2020-08-31', splitFrom: 1, splitTo: 5, ... }, ...]
  */
 export async function fetchCorporateActions(options: FetchActionsOptions): Promise<Map<string, CorporateActions>> {
-  const o = resolve(options);
+  const o: Resolved = { ...options, maxRetryAfterMs: options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS };
   const out = new Map<string, CorporateActions>();
   for (const t of o.tickers) out.set(t, { splits: [], dividends: [] });
   const tickers = [...out.keys()];
@@ -125,15 +88,6 @@ export function redactKey(text: string, apiKey: string): string {
   return [...new Set([apiKey, encodeURIComponent(apiKey)])].reduce((acc, secret) => acc.split(secret).join('***'), text);
 }
 
-function resolve(options: FetchActionsOptions): Resolved {
-  const parsed = optionsSchema.safeParse(options);
-  if (parsed.success) return parsed.data;
-  const option = String(parsed.error.issues[0]?.path[0] ?? 'options');
-  const value = (options as unknown as Record<string, unknown>)[option];
-  const expected = (optionsSchema.shape as Record<string, z.ZodType | undefined>)[option]?.description ?? 'valid';
-  const shown = option === 'apiKey' ? '(hidden)' : `\`${typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)}\` (${value === null ? 'null' : typeof value})`;
-  throw new InvalidOptionError(option, option === 'apiKey' ? undefined : value, `Expected \`${option}\` to be ${expected}, got ${shown}`);
-}
 
 // ---------- rows ----------
 
@@ -271,7 +225,7 @@ async function getText(url: string, where: string, o: Resolved): Promise<string>
   try {
     return await retry(() => getOnce(url, where, o), {
       retries: o.retries,
-      baseMs: o.minRetryDelayMs,
+      baseMs: o.retryDelayMs,
       capMs: MAX_BACKOFF_MS,
       maxRetryAfterMs: o.maxRetryAfterMs,
       signal: o.signal,

@@ -42,7 +42,7 @@ export async function refreshActions(
     tickers: stale,
     signal: o.signal,
     retries: o.retries,
-    minRetryDelayMs: o.retryDelayMs,
+    retryDelayMs: o.retryDelayMs,
     timeoutMs: o.timeoutMs,
   });
   await store.replaceActions(actions, new Date().toISOString());

@@ -1,48 +1,17 @@
 // `preload-market-data actions SYMBOL`: the stored splits and dividends of a symbol, each with the
 // factor it applies, and when they were fetched (fetched first when older than a day and a key is set).
-import { parseArgs } from 'node:util';
-import { corporateActions, type CorporateActionsReport } from '../read/actions.js';
+import { corporateActions, type ActionsOptions, type CorporateActionsReport } from '../read/actions.js';
 import { InvalidOptionError } from '../errors.js';
+import { booleanFlag, type Context } from './context.js';
+import { EXIT } from './exit.js';
 
-export const ACTIONS_USAGE = `Usage: preload-market-data actions <SYMBOL> [options]
-
-List the stored splits and dividends of a stock, each with the factor it applies to the
-bars before its date, and when they were fetched. With MASSIVE_API_KEY set, actions older
-than a day are fetched again first.
-
-Options:
-  --refresh            fetch them now, whatever their age (needs MASSIVE_API_KEY)
-  --json               one JSON object
-  --api-endpoint URL   REST API base URL (env MASSIVE_API_URL, default https://api.massive.com)
-  --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR)
-  --store URL          a shared PostgreSQL store (env MARKET_DATA_STORE_URL)`;
-
-/** Parses `actions` arguments and renders the symbol's actions; returns the lines to print. */
-export async function actions(argv: string[]): Promise<{ lines: string[] }> {
-  const { values: v, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      refresh: { type: 'boolean' },
-      json: { type: 'boolean' },
-      'api-endpoint': { type: 'string' },
-      'cache-dir': { type: 'string' },
-      store: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (v.help) return { lines: [ACTIONS_USAGE] };
-  const [symbol, ...extra] = positionals;
-  if (symbol === undefined || extra.length > 0) throw new InvalidOptionError('symbol', positionals, 'actions takes exactly one symbol, e.g. `preload-market-data actions TSLA`');
-  const report = await corporateActions(symbol, {
-    refresh: Boolean(v.refresh),
-    ...(v['api-endpoint'] !== undefined && { apiEndpoint: v['api-endpoint'] }),
-    ...(v['cache-dir'] !== undefined && { cacheDir: v['cache-dir'] }),
-    ...(v.store !== undefined && { store: v.store }),
-  });
-  if (v.json) return { lines: [JSON.stringify(report)] };
-  return { lines: renderActions(report) };
+export async function actionsCommand(ctx: Context): Promise<number> {
+  const [symbol, ...extra] = ctx.line.positionals;
+  if (symbol === undefined || extra.length > 0) throw new InvalidOptionError('symbol', ctx.line.positionals, 'actions takes exactly one symbol, e.g. `preload-market-data actions TSLA`');
+  const report = await corporateActions(symbol, { ...(ctx.options as ActionsOptions), refresh: booleanFlag(ctx, 'refresh'), signal: ctx.signal });
+  if (ctx.json) ctx.out(JSON.stringify(report));
+  else for (const line of renderActions(report)) ctx.out(line);
+  return EXIT.ok;
 }
 
 const fmt = (x: number | undefined): string => (x === undefined ? '-' : String(Number(x.toPrecision(6))));

@@ -1,14 +1,25 @@
 // Exit codes and the one line an error becomes: shared by the run and every subcommand.
 import { InvalidOptionError, PreloadError } from '../errors.js';
-import { kebab } from './format.js';
+import type { Command } from './commands.js';
+import { UsageError } from './parse.js';
 
 /** `busy`: another sync holds the cache (75, EX_TEMPFAIL: "try again later", as cron tools read it). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, busy: 75, interrupted: 130 } as const;
 
+/** What each exit code means: `--help` and the README's reference print this table. */
+export const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
+  ok: 'done: every file done',
+  failed: 'some files failed after their retries (each listed with its reason; a rerun retries only those)',
+  usage:
+    'bad usage or configuration: one line naming the option and the bad value (an unknown option names the nearest valid one); also rejected credentials, an unwritable cache directory, a dataset the account is not entitled to, a REST key the API refused, adjusted bars of a stock whose corporate actions were never fetched',
+  store: 'the store failed (PostgreSQL unreachable, or gone mid-run for longer than --store-timeout); nothing is marked done without its bars, so a rerun resumes',
+  busy: 'another sync still holds the SQLite cache (sync only; the next one catches up)',
+  interrupted: 'interrupted (Ctrl+C or SIGTERM) after the progress made so far is recorded; a second Ctrl+C exits at once',
+};
+
 /** The exit code of a command that ended with an error. */
 export function exitCodeOf(error: unknown): number {
-  // node:util parseArgs: an unknown flag or a missing value.
-  if ((error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) return EXIT.usage;
+  if (error instanceof UsageError) return EXIT.usage;
   if (!(error instanceof PreloadError)) return EXIT.failed;
   if (error.code === 'ERR_STORE') return EXIT.store;
   if (error.code === 'ERR_ABORTED') return EXIT.interrupted;
@@ -16,19 +27,18 @@ export function exitCodeOf(error: unknown): number {
   return ['ERR_INVALID_OPTION', 'ERR_CONFIGURATION', 'ERR_NOT_ENTITLED'].includes(error.code) ? EXIT.usage : EXIT.failed;
 }
 
-/** Options whose flag is not their name in kebab case. */
-const FLAG_OF: Record<string, string> = { storeTimeoutMs: 'store-timeout' };
-
 /**
  * An error as the one line the CLI prints: the library names options as in code (`clearProgress`);
- * every such name that is one of `flags` becomes the flag the user typed (--clear-progress).
+ * every such name that is an option of one of the command's flags becomes the flag the user typed
+ * (--clear-progress).
  */
-export function errorLine(error: unknown, flags: ReadonlySet<string>): string {
+export function errorLine(error: unknown, c: Command): string {
   const message = error instanceof Error ? error.message : String(error);
   if (!(error instanceof InvalidOptionError)) return message;
+  const flagOf = new Map(c.flags.map((f) => [f.option ?? f.name, f.name]));
   // Not a value the user gave: those follow "got ".
   return message.replace(/(?<!got )`([a-z][A-Za-z]*)`/g, (quoted, name: string) => {
-    const flag = FLAG_OF[name] ?? kebab(name);
-    return flags.has(flag) ? `--${flag}` : quoted;
+    const flag = flagOf.get(name);
+    return flag === undefined ? quoted : `--${flag}`;
   });
 }

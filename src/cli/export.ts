@@ -1,103 +1,38 @@
 // `preload-market-data export (SYMBOL... | --all) --out DIR`: the stored bars as a Parquet or CSV lake.
-import { parseArgs } from 'node:util';
+// Its flags and help: commands.ts.
 import { InvalidOptionError } from '../errors.js';
 import { exportBars } from '../export/export.js';
-import type { ExportEvent, ExportFormat, ExportPartition, ExportReport } from '../export/types.js';
-import { EXIT, errorLine, exitCodeOf } from './exit.js';
+import type { ExportEvent, ExportOptions, ExportReport } from '../export/types.js';
+import { booleanFlag, type Context } from './context.js';
+import { EXIT } from './exit.js';
 import { formatBytes, formatDuration } from './format.js';
 import type { UiStream } from './progress-ui.js';
-import { WINDOW_FLAGS, windowOptions } from './flags.js';
 
-export const EXPORT_USAGE = `Usage: preload-market-data export (<SYMBOL...> | --all) --out DIR [options]
-
-Write bars already in the store as Parquet (zstd) or CSV files, hive-partitioned:
-DIR/interval=1d/year=2024/part-0.parquet. Never touches the network. The partitions
-written replace the same partitions of an earlier export in DIR, once all are written.
-
-Options:
-  --all                every symbol the store holds for the interval (with --dataset,
-                       only that dataset's tickers)
-  --out DIR            export directory (created; a non-empty directory that is not an
-                       earlier export is refused unless --force)
-  --format F           parquet (default) or csv
-  --partition P        year (default, of the New York session day), symbol or none
-  --period P | --start YYYY-MM-DD [--end YYYY-MM-DD]
-                       window (default: everything stored)
-  --interval I         1m|5m|15m|30m|1h|1d (intraday built from stored minutes)
-  --session S          regular or extended (default), for intraday bars
-  --adjust A           splits (default), total or none; from the stored corporate actions
-  --dataset PREFIX     as for preloading
-  --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR)
-  --store URL          a shared PostgreSQL store (env MARKET_DATA_STORE_URL)
-  --force              write into a non-empty directory that is not an export
-  --json               print one JSON report on stdout, nothing else
-  --verbose            one line per file written, and stack traces on errors
-On a terminal a progress line (symbols and rows read, files written) is drawn on stderr.
-Needs the optional package @duckdb/node-api.`;
-
-const FLAGS = {
-  ...WINDOW_FLAGS,
-  out: { type: 'string' },
-  format: { type: 'string' },
-  partition: { type: 'string' },
-  force: { type: 'boolean' },
-  all: { type: 'boolean' },
-  json: { type: 'boolean' },
-  verbose: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-const FLAG_NAMES: ReadonlySet<string> = new Set(Object.keys(FLAGS));
-
-/** Runs `export` with its arguments; returns the exit code. Never throws. */
-export async function exportCommand(
-  argv: string[],
-  out: (s: string) => void,
-  err: (s: string) => void,
-  io: { stderr: UiStream } = { stderr: process.stderr },
-): Promise<number> {
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  let verbose = false;
-  try {
-    const { values: v, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: FLAGS });
-    verbose = Boolean(v.verbose);
-    if (v.help) {
-      out(EXPORT_USAGE);
-      return EXIT.ok;
-    }
-    if (v.all && positionals.length > 0) {
-      throw new InvalidOptionError('all', positionals, `export takes symbols or --all, not both (got --all and ${positionals.join(' ')})`);
-    }
-    if (!v.all && positionals.length === 0) {
-      throw new InvalidOptionError('symbols', positionals, 'export takes at least one symbol, or --all, e.g. `preload-market-data export TSLA --out ./lake`');
-    }
-    if (v.out === undefined) throw new InvalidOptionError('out', undefined, 'export needs `out`, the directory to write, e.g. `--out ./lake`');
-    const line = new ProgressLine(io.stderr, Boolean(v.json));
-    const report = await exportBars(v.all ? 'all' : positionals, {
-      ...windowOptions(v),
-      out: v.out,
-      ...(v.format !== undefined && { format: v.format as ExportFormat }),
-      ...(v.partition !== undefined && { partition: v.partition as ExportPartition }),
-      force: Boolean(v.force),
-      signal: controller.signal,
-      onProgress: (e: ExportEvent) => {
-        line.onEvent(e);
-        if (verbose && !v.json && e.type === 'export-file') line.say(`wrote ${e.path}: ${e.rows} rows, ${formatBytes(e.bytes)}`, err);
-      },
-    }).finally(() => line.stop());
-    out(v.json ? JSON.stringify(report) : exportSummary(report));
-    return EXIT.ok;
-  } catch (error) {
-    err(`preload-market-data export: ${errorLine(error, FLAG_NAMES)}`);
-    if (verbose && error instanceof Error && error.stack) err(error.stack);
-    return exitCodeOf(error);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+/** Runs `export` (symbols or --all, --out DIR). */
+export async function exportCommand(ctx: Context): Promise<number> {
+  const { positionals } = ctx.line;
+  const all = booleanFlag(ctx, 'all');
+  if (all && positionals.length > 0) {
+    throw new InvalidOptionError('all', positionals, `export takes symbols or --all, not both (got --all and ${positionals.join(' ')})`);
   }
+  if (!all && positionals.length === 0) {
+    throw new InvalidOptionError('symbols', positionals, 'export takes at least one symbol, or --all, e.g. `preload-market-data export TSLA --out ./lake`');
+  }
+  const options = ctx.options as Partial<ExportOptions>;
+  if (options.out === undefined) throw new InvalidOptionError('out', undefined, 'export needs `out`, the directory to write, e.g. `--out ./lake`');
+  const line = new ProgressLine(ctx.io.stderr, ctx.json || ctx.quiet);
+  const report = await exportBars(all ? 'all' : positionals, {
+    ...options,
+    out: options.out,
+    signal: ctx.signal,
+    onProgress: (e: ExportEvent) => {
+      line.onEvent(e);
+      if (ctx.verbose && !ctx.json && e.type === 'export-file') line.say(`wrote ${e.path}: ${e.rows} rows, ${formatBytes(e.bytes)}`, ctx.err);
+    },
+  }).finally(() => line.stop());
+  if (ctx.json) ctx.out(JSON.stringify(report));
+  else if (!ctx.quiet) ctx.out(exportSummary(report));
+  return EXIT.ok;
 }
 
 /** Symbols named in the summary; past this many, a count and the first few. */
@@ -130,9 +65,9 @@ class ProgressLine {
   #drawnAt = 0;
   #drawn = false;
 
-  constructor(stream: UiStream, json: boolean) {
+  constructor(stream: UiStream, silent: boolean) {
     this.#stream = stream;
-    this.#on = Boolean(stream.isTTY) && !json;
+    this.#on = Boolean(stream.isTTY) && !silent;
   }
 
   onEvent(e: ExportEvent): void {

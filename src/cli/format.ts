@@ -17,10 +17,6 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
-export function kebab(option: string): string {
-  return option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
-
 /** ETA from the download rate so far; skipped files do not count as speed. */
 export function estimateRemainingMs(o: { total: number; done: number; worked: number; elapsedMs: number; listingDone: boolean }): number {
   if (!o.listingDone || o.worked === 0) return Number.NaN;

@@ -1,60 +1,57 @@
-import { parseArgs } from 'node:util';
+// `preload-market-data show SYMBOL`: the bars the store holds, never downloaded. The table is for
+// reading (prices rounded); csv, jsonl and --json are for machines (full precision).
 import type { Bar } from '../types.js';
 import { InvalidOptionError } from '../errors.js';
+import type { ReadOptions } from '../read/read-bars.js';
 import { readBars } from '../read/read-bars.js';
-import { WINDOW_FLAGS, windowOptions } from './flags.js';
+import { SHOW_FORMATS } from './commands.js';
+import { stringFlag, type Context } from './context.js';
+import { EXIT } from './exit.js';
+import { UsageError } from './parse.js';
 
-export const SHOW_USAGE = `Usage: preload-market-data show <SYMBOL> [options]
+type Format = (typeof SHOW_FORMATS)[number];
 
-Print bars already in the cache; never touches the network.
-
-Options:
-  --last N             only the last N bars
-  --format F           table (default), csv or jsonl
-  --period P | --start YYYY-MM-DD [--end YYYY-MM-DD]
-                       window (default: everything cached)
-  --interval I         1m|5m|15m|30m|1h|1d (intraday built from stored minutes)
-  --session S          regular (09:30-16:00 New York) or extended (default)
-  --adjust A           splits (default: split-adjusted), total (splits and dividends)
-                       or none (as traded); from the stored corporate actions
-  --dataset PREFIX     as for preloading
-  --cache-dir DIR      cache directory (env MARKET_DATA_CACHE_DIR)
-  --store URL          read a shared PostgreSQL store instead (env MARKET_DATA_STORE_URL)`;
-
-const FORMATS = ['table', 'csv', 'jsonl'] as const;
-type Format = (typeof FORMATS)[number];
-
-/** Parses `show` arguments and renders the cached bars; returns the lines to print. */
-export async function show(argv: string[]): Promise<{ lines: string[]; empty: boolean; help: boolean }> {
-  const { values: v, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      ...WINDOW_FLAGS,
-      last: { type: 'string' },
-      format: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (v.help) return { lines: [SHOW_USAGE], empty: false, help: true };
-  const [symbol, ...extra] = positionals;
-  if (symbol === undefined || extra.length > 0) throw new InvalidOptionError('symbol', positionals, 'show takes exactly one symbol, e.g. `preload-market-data show TSLA --last 5`');
-  const format = (v.format ?? 'table') as Format;
-  if (!FORMATS.includes(format)) throw new InvalidOptionError('format', v.format, `Expected \`format\` to be one of ${FORMATS.join(', ')}, got \`${v.format}\``);
-  const last = v.last === undefined ? undefined : Number(v.last);
-  if (last !== undefined && (!Number.isInteger(last) || last < 1)) throw new InvalidOptionError('last', v.last, `Expected \`last\` to be a positive integer, got \`${v.last}\``);
-  // With no window given, everything cached.
-  const options = windowOptions({ ...v, ...(v.start === undefined && v.period === undefined && { period: 'max' }) });
-  const all = await readBars(symbol, options);
+export async function showCommand(ctx: Context): Promise<number> {
+  const [symbol, ...extra] = ctx.line.positionals;
+  if (symbol === undefined || extra.length > 0) throw new InvalidOptionError('symbol', ctx.line.positionals, 'show takes exactly one symbol, e.g. `preload-market-data show TSLA --last 5`');
+  const given = stringFlag(ctx, 'format');
+  if (ctx.json && given !== undefined) throw new UsageError('use either --json or --format, not both');
+  const format = (given ?? SHOW_FORMATS[0]) as Format;
+  if (!SHOW_FORMATS.includes(format)) throw new InvalidOptionError('format', given, `Expected \`format\` to be one of ${SHOW_FORMATS.join(', ')}, got \`${given}\``);
+  const lastText = stringFlag(ctx, 'last');
+  const last = lastText === undefined ? undefined : Number(lastText);
+  if (last !== undefined && (!Number.isInteger(last) || last < 1)) throw new InvalidOptionError('last', lastText, `Expected \`last\` to be a positive integer, got \`${lastText}\``);
+  const options = ctx.options as ReadOptions;
+  // With no window given, everything stored.
+  const all = await readBars(symbol, options.start === undefined && options.period === undefined ? { ...options, period: 'max' } : options);
   const bars = last === undefined ? all : all.slice(-last);
-  return { lines: render(bars, format), empty: bars.length === 0, help: false };
+  const lines = ctx.json ? [JSON.stringify({ bars })] : render(bars, format);
+  for (const line of lines) ctx.out(line);
+  if (bars.length === 0 && !ctx.quiet) ctx.err('No bars cached for this window: run `preload-market-data <SYMBOL>` first.');
+  return EXIT.ok;
 }
 
 const COLUMNS = ['time', 'open', 'high', 'low', 'close', 'volume', 'transactions'] as const;
 
+/** Every value as stored: for csv, where a reader wants the exact number. */
 function cells(b: Bar): string[] {
   return [new Date(b.time).toISOString(), ...COLUMNS.slice(1).map((c) => String(b[c] ?? ''))];
+}
+
+/**
+ * A number for reading: at most 4 decimals, as the provider rounds its adjusted prices
+ * (214.31333333333333 -> 214.3133); whole numbers stay whole. A value below 1 keeps 4
+ * significant digits instead, so a sub-cent price (crypto, forex) does not read as 0.
+ */
+export function readable(x: number): string {
+  if (Number.isInteger(x) || !Number.isFinite(x)) return String(x);
+  const rounded = Number(x.toFixed(4));
+  if (Math.abs(x) >= 1 || Math.abs(rounded) >= 0.1) return String(rounded);
+  return String(Number(x.toPrecision(4)));
+}
+
+function tableCells(b: Bar): string[] {
+  return [new Date(b.time).toISOString(), ...COLUMNS.slice(1).map((c) => (b[c] === null || b[c] === undefined ? '' : readable(b[c])))];
 }
 
 export function render(bars: Bar[], format: Format): string[] {
@@ -64,7 +61,7 @@ export function render(bars: Bar[], format: Format): string[] {
     case 'csv':
       return [COLUMNS.join(','), ...bars.map((b) => cells(b).join(','))];
     case 'table': {
-      const rows = [[...COLUMNS], ...bars.map(cells)];
+      const rows = [[...COLUMNS], ...bars.map(tableCells)];
       const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
       return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '));
     }

@@ -1,36 +1,21 @@
 // `preload-market-data status`: every job in the store, its files and (on a shared store) the
 // processes working on it. Reads the store only; never touches S3.
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
 import { jobStatus } from '../job-progress.js';
 import type { JobStatus } from '../store/types.js';
+import type { Context } from './context.js';
+import { EXIT } from './exit.js';
 import { formatDuration } from './format.js';
 
-export const STATUS_USAGE = `Usage: preload-market-data status [options]
-
-Show every job in the store: files done, claimed, failed and left, each live process
-(host, pid, files done, files per second, last heartbeat) and an ETA for the whole job.
-
-Options:
-  --store URL          a shared PostgreSQL store (env MARKET_DATA_STORE_URL)
-  --cache-dir DIR      the SQLite cache directory (env MARKET_DATA_CACHE_DIR)
-  --json               one JSON object: { "jobs": [...] }`;
-
-/** Parses `status` arguments and renders the store's jobs; returns the lines to print. */
-export async function status(argv: string[]): Promise<{ lines: string[] }> {
-  const { values: v, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: { store: { type: 'string' }, 'cache-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (v.help) return { lines: [STATUS_USAGE] };
+export async function statusCommand(ctx: Context): Promise<number> {
+  const { positionals } = ctx.line;
   if (positionals.length > 0) throw new InvalidOptionError('symbol', positionals, `status takes no symbol, got \`${positionals.join(' ')}\``);
-  const jobs = await jobStatus({ ...(v.store !== undefined && { store: v.store }), ...(v['cache-dir'] !== undefined && { cacheDir: v['cache-dir'] }) });
-  if (v.json) return { lines: [JSON.stringify({ jobs })] };
-  if (jobs.length === 0) return { lines: ['No jobs in this store yet.'] };
-  return { lines: jobs.flatMap(renderJob) };
+  const jobs = await jobStatus(ctx.options);
+  if (ctx.json) ctx.out(JSON.stringify({ jobs }));
+  else if (jobs.length === 0) ctx.out('No jobs in this store yet.');
+  else for (const line of jobs.flatMap(renderJob)) ctx.out(line);
+  return EXIT.ok;
 }
 
 export function renderJob(j: JobStatus): string[] {

@@ -11,7 +11,7 @@ import { hasActions } from '../actions/refresh.js';
 import type { Adjust } from '../corporate-actions.js';
 import { todayUtc } from '../market-time.js';
 import { AbortedError, ConfigurationError, InvalidOptionError } from '../errors.js';
-import { describeValue, resolveOptions, type PreloadOptions } from '../options.js';
+import { describeValue, parseOptions, resolveOptions, type PreloadOptions } from '../options.js';
 import { planJobs, type JobPlan } from '../plan.js';
 import { readSymbolBars } from '../read/read-bars.js';
 import { withStore } from '../store/open.js';
@@ -24,7 +24,8 @@ import { planStored } from './stored.js';
 import { PartitionWriter } from './writer.js';
 import { EXPORT_FORMATS, EXPORT_PARTITIONS, type ExportEvent, type ExportOptions, type ExportReport } from './types.js';
 
-const exportSchema = z.object({
+/** What an export takes besides the read options (exported for the CLI's help: its defaults). */
+export const exportSchema = z.object({
   out: z.string().min(1).describe('a directory path'),
   format: z.enum(EXPORT_FORMATS).default('parquet').describe(`one of ${EXPORT_FORMATS.join(', ')}`),
   partition: z.enum(EXPORT_PARTITIONS).default('year').describe(`one of ${EXPORT_PARTITIONS.join(', ')}`),
@@ -206,12 +207,7 @@ async function checkActions(store: Store, plans: readonly JobPlan[], adjust: Adj
 
 function parseExportOptions(options: ExportOptions): z.output<typeof exportSchema> {
   const input = { out: options.out, format: options.format, partition: options.partition, force: options.force, memoryLimitMb: options.memoryLimitMb, signal: options.signal, onProgress: options.onProgress };
-  const parsed = exportSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const option = String(parsed.error.issues[0]?.path[0] ?? 'options');
-  const value = (input as Record<string, unknown>)[option];
-  const field = (exportSchema.shape as Record<string, z.ZodType | undefined>)[option];
-  throw new InvalidOptionError(option, value, `Expected \`${option}\` to be ${field?.description ?? 'valid'}, got ${describeValue(option, value)}`);
+  return parseOptions(exportSchema, input);
 }
 
 let cachedVersion: string | undefined;

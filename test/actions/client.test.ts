@@ -2,7 +2,9 @@ import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchCorporateActions, redactUrl, retryAfterMs, type FetchActionsOptions } from '../../src/actions/client.js';
 import type { CorporateActions, Split } from '../../src/corporate-actions.js';
+import { corporateActions } from '../../src/read/actions.js';
 import { ActionsError, PreloadError } from '../../src/errors.js';
+import { resolveOptions } from '../../src/options.js';
 import { ACTION_TICKERS, corporateActionsFixture } from '../fixtures/actions.js';
 import { splitToWire, startRestServer, type RestServer, type RestServerOptions } from '../fixtures/rest-server.js';
 
@@ -20,9 +22,9 @@ async function serve(opts: Partial<RestServerOptions> = {}): Promise<RestServer>
   return s;
 }
 
-/** Fast retries unless a test says otherwise. */
+/** Fast retries unless a test says otherwise; the rest as resolved at the door. */
 const read = (s: RestServer, o: Partial<FetchActionsOptions> = {}) =>
-  fetchCorporateActions({ apiKey: KEY, apiEndpoint: s.url, tickers: [...ACTION_TICKERS], minRetryDelayMs: 1, ...o });
+  fetchCorporateActions({ ...resolveOptions({ apiEndpoint: s.url, retryDelayMs: 1 }, {}), apiKey: KEY, tickers: [...ACTION_TICKERS], ...o });
 
 const failure = async (p: Promise<unknown>): Promise<PreloadError> => {
   const error = await p.then(
@@ -91,7 +93,7 @@ describe('fetchCorporateActions', () => {
     const s = await serve();
     s.fault({ status: 429, body: { status: 'ERROR', error: 'too many requests' }, headers: { 'retry-after': header() } });
     // No backoff of its own: any wait seen is the server's Retry-After.
-    const got = await read(s, { minRetryDelayMs: 0 });
+    const got = await read(s, { retryDelayMs: 0 });
     expect(got.get('TSLA')?.splits).toHaveLength(3);
     const [a, b] = s.requests;
     expect(b && a ? b.at - a.at : 0).toBeGreaterThanOrEqual(atLeast);
@@ -219,11 +221,12 @@ describe('fetchCorporateActions', () => {
     expect(s.requests).toHaveLength(2);
   });
 
-  it('validates its options, never echoing the key', async () => {
-    const e = await failure(fetchCorporateActions({ apiKey: '', tickers: ['TSLA'] }));
+  // Validated once, at the public door (src/options.ts): the client takes resolved options.
+  it('has its options validated at the door, never echoing the key', async () => {
+    const e = await failure(corporateActions('TSLA', { apiKey: '' }));
     expect(e.code).toBe('ERR_INVALID_OPTION');
     expect(e.message).toBe('Expected `apiKey` to be a non-empty string, got (hidden)');
-    const r = await failure(fetchCorporateActions({ apiKey: KEY, tickers: ['TSLA'], retries: -1 }));
+    const r = await failure(corporateActions('TSLA', { apiKey: KEY, retries: -1 }));
     expect(r.message).toBe('Expected `retries` to be an integer from 0 to 20, got `-1` (number)');
     expect(everything(r)).not.toContain(KEY);
   });

@@ -46,7 +46,7 @@ describe('--all on a shared PostgreSQL store', () => {
     const files = dayFilesFor(w.ds, STOCKS, start, '2026-11-13');
     await w.server.setLatency(20);
     await w.server.resetStats();
-    const args = ['--all', '--start', start, '--end', '2026-11-13', '--store', store, '--workers', '4', '--adjust', 'none', '--json'];
+    const args = ['--all', '--start', start, '--end', '2026-11-13', '--store', store, '--workers', '4', '--json'];
     const results = await Promise.all([0, 1].map(() => runCli(args, w.env)));
     await w.server.setLatency(0);
     for (const r of results) expect(r.code, r.stderr).toBe(0);

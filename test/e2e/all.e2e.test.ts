@@ -125,7 +125,7 @@ describe('--all', () => {
     await w.server.setLatency(20);
     await w.server.resetStats();
     const env = { ...w.env, MARKET_DATA_CACHE_DIR: cacheDir };
-    const args = ['--all', '--start', start, '--end', END, '--workers', String(workers), '--adjust', 'none', '--json'];
+    const args = ['--all', '--start', start, '--end', END, '--workers', String(workers), '--json'];
     const child = spawnCli(args, env);
     const exited = new Promise((resolve) => child.on('close', resolve));
     await waitFor(() => doneCount(cacheDir) >= 40, 60_000);

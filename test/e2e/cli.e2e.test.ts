@@ -359,7 +359,7 @@ describe('nothing finished is lost on a kill -9', () => {
 describe('usage errors', () => {
   it.each([
     [[], /expected at least one symbol/],
-    [['TSLA', '--bogus'], /Unknown option '--bogus'/],
+    [['TSLA', '--bogus'], /unknown option --bogus/],
     [['TSLA', '--workers', '0'], /--workers to be an integer from 1 to 64, got `0`/],
     [['TSLA', '--workers', '65'], /--workers .* got `65`/],
     [['TSLA', '--workers', 'abc'], /--workers .* got `abc`/],

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { PlanEvent, ProgressEvent } from '../src/events.js';
-import { formatCount, ProgressUi, type UiStream } from '../src/cli/progress-ui.js';
-import { RunStats } from '../src/run/stats.js';
+import type { PlanEvent, ProgressEvent } from '../../src/events.js';
+import { formatCount, ProgressUi, type UiStream } from '../../src/cli/progress-ui.js';
+import { RunStats } from '../../src/run/stats.js';
 
 /** A terminal of 200 columns that keeps what is drawn on it (escape codes stripped). */
 function terminal(): { stream: UiStream; text: () => string } {

@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { estimateRemainingMs, failureLine, formatBytes, formatDuration, kebab } from '../src/cli/format.js';
-import { main, summary } from '../src/cli/main.js';
-import type { PreloadReport } from '../src/preload.js';
+import { command } from '../../src/cli/commands.js';
+import { errorLine } from '../../src/cli/exit.js';
+import { estimateRemainingMs, failureLine, formatBytes, formatDuration } from '../../src/cli/format.js';
+import { InvalidOptionError } from '../../src/errors.js';
+import { main, summary } from '../../src/cli/main.js';
+import type { PreloadReport } from '../../src/preload.js';
 
 describe('CLI formatting', () => {
   it('names a failed key once, whether or not its message starts with it', () => {
@@ -29,8 +32,12 @@ describe('CLI formatting', () => {
   ])('formatDuration(%d) = %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 
   it('names options as flags', () => {
-    expect(kebab('retryDelayMs')).toBe('retry-delay-ms');
-    expect(kebab('workers')).toBe('workers');
+    const said = (option: string): string => errorLine(new InvalidOptionError(option, -1, `Expected \`${option}\` to be valid, got \`${option}\``), command('run'));
+    expect(said('retryDelayMs')).toBe('Expected --retry-delay-ms to be valid, got `retryDelayMs`');
+    expect(said('workers')).toBe('Expected --workers to be valid, got `workers`');
+    expect(said('storeTimeoutMs')).toBe('Expected --store-timeout to be valid, got `storeTimeoutMs`');
+    // Not a flag of this command: left as the library says it.
+    expect(errorLine(new InvalidOptionError('adjust', 'x', 'Expected `adjust` to be valid'), command('run'))).toBe('Expected `adjust` to be valid');
   });
 
   it('estimates the time left from the download rate, not from skipped files', () => {
@@ -114,7 +121,7 @@ describe('bad arguments: one line naming the flag', () => {
     [['show', 'TSLA', '--last', '0'], 'preload-market-data show: Expected --last to be a positive integer, got `0`'],
     [['show', 'TSLA', '--format', 'xml'], 'preload-market-data show: Expected --format to be one of table, csv, jsonl, got `xml`'],
     [['show', 'TSLA', '--period', '5x'], 'preload-market-data show: Expected --period to be one of'],
-    [['show', 'TSLA', '--bogus'], "preload-market-data show: Unknown option '--bogus'"],
+    [['show', 'TSLA', '--bogus'], 'preload-market-data show: unknown option --bogus'],
     [['status', 'TSLA'], 'preload-market-data status: status takes no symbol, got `TSLA`'],
     [['status', '--store', 'mysql://x'], 'preload-market-data status: Expected --store to be a PostgreSQL URL'],
     [['TSLA', '--period', '1y', '--start', '2024-01-01'], 'preload-market-data: Use either --period or --start, not both'],

@@ -1,0 +1,40 @@
+// What a command's handler is given by the runner (main.ts): its parsed line, the library options
+// its flags set, the common flags, the signal Ctrl+C aborts, and where to write.
+import type { UiStream } from './progress-ui.js';
+import type { CommandLine } from './parse.js';
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: UiStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Context {
+  line: CommandLine;
+  /** The library options the flags given set (values as typed: the library validates them). */
+  options: Record<string, unknown>;
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  /** Aborted by the first Ctrl+C or SIGTERM (a second one exits at once). */
+  signal: AbortSignal;
+  io: Io;
+  /** A line on stdout, credentials masked. */
+  out: (s: string) => void;
+  /** A line on stderr, credentials masked. */
+  err: (s: string) => void;
+}
+
+/** Runs a command; returns its exit code. Throws for the runner to print (one line, exit code by error). */
+export type Handler = (ctx: Context) => Promise<number>;
+
+/** A string flag's value as typed. */
+export function stringFlag(ctx: Context, name: string): string | undefined {
+  const v = ctx.line.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A switch: given or not. */
+export function booleanFlag(ctx: Context, name: string): boolean {
+  return ctx.line.values[name] === true;
+}
