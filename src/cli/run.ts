@@ -4,6 +4,7 @@ import type { PreloadEvent } from '../events.js';
 import type { PreloadOptions } from '../options.js';
 import { preload, PreloadAbortedError } from '../preload.js';
 import { booleanFlag, type Context } from './context.js';
+import { dryRunSummary } from './dry-run.js';
 import { EXIT } from './exit.js';
 import { failureLine } from './format.js';
 import { ProgressUi } from './progress-ui.js';
@@ -25,7 +26,7 @@ export async function runCommand(ctx: Context): Promise<number> {
     const report = await preload(positionals, options);
     ui?.stop();
     if (ctx.json) ctx.out(JSON.stringify(jsonReport(report)));
-    else if (!ctx.quiet) ctx.out(summary(report));
+    else if (!ctx.quiet) ctx.out(report.dryRun ? dryRunSummary(report) : summary(report));
     if (report.failures.length > 0) {
       if (ctx.quiet) for (const f of report.failures) ctx.err(failureLine(f));
       return EXIT.failed;

@@ -4,6 +4,7 @@
 import type { PreloadEvent } from '../events.js';
 import { sync, type SyncOptions, type SyncReport } from '../sync.js';
 import type { Context } from './context.js';
+import { dryRunSummary } from './dry-run.js';
 import { EXIT } from './exit.js';
 import { UsageError } from './parse.js';
 import { ProgressUi } from './progress-ui.js';
@@ -29,7 +30,7 @@ export async function syncCommand(ctx: Context): Promise<number> {
     const report = await sync({ ...(ctx.options as SyncOptions), signal: ctx.signal, onProgress });
     ui?.stop();
     if (ctx.json) ctx.out(JSON.stringify(syncJson(report)));
-    else if (!ctx.quiet) ctx.out(syncSummary(report));
+    else if (!ctx.quiet) ctx.out(report.dryRun ? dryRunSummary(report) : syncSummary(report));
     const failed = report.parts.some((p) => p.report.failures.length > 0 || (p.report.job?.failed ?? 0) > 0);
     return failed ? EXIT.failed : EXIT.ok;
   } finally {
@@ -42,6 +43,7 @@ export function syncJson(r: SyncReport): Record<string, unknown> {
   return {
     parts: r.parts.map((p) => ({ dataset: p.dataset, interval: p.interval, symbols: p.symbols, ...jsonReport(p.report) })),
     elapsedMs: r.elapsedMs,
+    ...(r.dryRun ? { dryRun: true } : {}),
   };
 }
 

@@ -13,7 +13,7 @@ import { dayFilesFor } from '../fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { startRestServer, type RestServer } from '../fixtures/rest-server.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
-import { STOCKS, startWorld, type World } from './helpers.js';
+import { END, runCli, STOCKS, startWorld, type World } from './helpers.js';
 
 let w: World;
 let rest: RestServer;
@@ -116,6 +116,35 @@ describe('dryRun', () => {
     expect(real.files).toMatchObject({ downloaded: dry.wouldDownload?.files, skipped: dry.files.skipped });
     expect(real.bytes).toBe(dry.wouldDownload?.bytes);
     expect(real.dryRun).toBeUndefined();
+  });
+});
+
+describe('--dry-run, the CLI', () => {
+  it('prints what a run and a sync would download, GETs nothing and creates no cache; --json carries it', async () => {
+    const cacheDir = w.cacheDir('dry-cli');
+    const start = '2026-11-02';
+    const files = dayFilesFor(w.ds, STOCKS, start, END);
+    const args = ['TSLA', '--start', start, '--end', END, '--cache-dir', cacheDir, '--dry-run'];
+    await w.server.resetStats();
+    const human = await runCli(args, w.env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('Dry run: nothing downloaded, nothing recorded.');
+    expect(human.stdout).toContain(`TSLA from ${STOCKS}, ${start} to ${END}: would download ${files.length} files (`);
+    const asJson = await runCli([...args, '--json'], w.env);
+    expect(asJson.code).toBe(0);
+    expect(JSON.parse(asJson.stdout)).toMatchObject({ dryRun: true, files: { listed: files.length, skipped: 0 }, wouldDownload: { files: files.length, bytes: sumSizes(files) } });
+    expect((await w.server.stats()).totalGets).toBe(0);
+    expect(existsSync(join(cacheDir, CACHE))).toBe(false);
+
+    // A sync after a real run of the first days: the days since, in the human summary.
+    expect((await runCli(['TSLA', '--start', start, '--end', '2026-11-10', '--cache-dir', cacheDir, '--quiet'], w.env)).code).toBe(0);
+    const before = snapshot(cacheDir);
+    await w.server.resetStats();
+    const dSync = await runCli(['--cache-dir', cacheDir, 'sync', '--dry-run', '--json'], w.env);
+    expect(dSync.code).toBe(0);
+    expect(JSON.parse(dSync.stdout)).toMatchObject({ dryRun: true });
+    expect((await w.server.stats()).totalGets).toBe(0);
+    expect(snapshot(cacheDir)).toEqual(before);
   });
 });
 
