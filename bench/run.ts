@@ -1,20 +1,22 @@
 /**
- * `npm run bench`: how fast preload-market-data fills a cache, against what the server allows.
- * See issue 4. Flags:
+ * `npm run bench`: how fast preload-market-data fills a cache, against what the server allows
+ * (bench/README.md lists every scenario and where its results go). Flags:
  *   --runs N          runs per scenario (default 3); median and min–max are reported
  *   --latency-ms N    injected per-request server latency (default 20)
  *   --scenarios a,b   any of floor, cold, sequential, layouts, multi, resume, warm, minute, reference, profile, cluster, all
  *   --quick           1 run of floor, cold, resume and warm: a smoke test
  *   --profile         also profile one cold run (node --cpu-prof) and summarise it
- *   --server KIND     fast (default: bench/fast-s3.ts, in memory) or s3rver
- *   export [--runs N] [--fraction F]  the export benchmark instead (bench/export.ts)
+ *   --server KIND     fast (default: bench/lib/fast-s3.ts, in memory) or s3rver
  *   --rows a,b        only the rows whose name contains one of these (e.g. `--scenarios all --rows PostgreSQL`);
  *                     separated by ';' instead when a name holds a comma (`--rows '5y daily, SQLite;DuckDB'`)
  *   --compare DIR,..  also run every selected row with the build in each DIR (its bin/, dist/, package.json), as
  *                     "<row> [B]", "[C]"..., round by round beside this build's: an A/B of builds in one run
- *   --out FILE        where the results go (default bench/results.json; e.g. bench/results-cluster.json
- *                     for a run of one scenario, so the full run's file stays whole)
- * Writes bench/results.json.
+ *   --out FILE        where the results go (default bench/results/default.json; a run of other scenarios
+ *                     names its own file, e.g. bench/results/cluster.json, so the default run's stays whole)
+ * Benchmarks with runs of their own, their flags after the name:
+ *   export            bench/scenarios/export.ts: `export` against DuckDB's own COPY
+ *   sqlite-bulk       bench/stores/sqlite-bulk.ts: the SQLite store's bulk layout measured alone
+ *   pg-bulk           bench/stores/pg-bulk.ts: the PostgreSQL store's bulk layout measured alone
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -23,20 +25,29 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateDataset, STOCKS_DATASET, STOCKS_MINUTE_DATASET } from '../test/fixtures/generate.js';
-import { measureCpuFloor, type CpuFloor } from './cpu-floor.js';
-import { median, rusageMethod } from './measure.js';
-import { formatProfile } from './profile.js';
-import { evaluateTargets, formatMs, formatResults, formatTargets, summariseRow, type RowResult } from './report.js';
-import { buildRows, runFloor } from './scenarios.js';
-import { SCENARIOS, type Context, type Sample, type Scenario, type Workload } from './types.js';
-import { startBenchServer, type ServerKind } from './server.js';
+import { measureCpuFloor, type CpuFloor } from './scenarios/cpu-floor.js';
+import { median, rusageMethod } from './lib/measure.js';
+import { formatProfile } from './lib/profile.js';
+import { evaluateTargets, formatMs, formatResults, formatTargets, summariseRow, type RowResult } from './scenarios/report.js';
+import { buildRows, runFloor } from './scenarios/rows.js';
+import { SCENARIOS, type Context, type Sample, type Scenario, type Workload } from './lib/types.js';
+import { startBenchServer, type ServerKind } from './lib/server.js';
 import { startPostgres } from '../test/fixtures/postgres.js';
 
-// `npm run bench -- export`: the export benchmark, a run of its own (bench/export.ts).
+// `npm run bench -- export`: the export benchmark, a run of its own.
 if (process.argv[2] === 'export') {
-  const { runExportBench } = await import('./export.js');
+  const { runExportBench } = await import('./scenarios/export.js');
   await runExportBench(process.argv.slice(3));
   process.exit(0);
+}
+// The stores measured alone: scripts that parse their own flags and spawn their own children, so
+// each runs as a child process with this one's loader, as `npx tsx bench/stores/<name>.ts` would.
+const STORE_BENCHES: Record<string, string> = { 'sqlite-bulk': 'stores/sqlite-bulk.ts', 'pg-bulk': 'stores/pg-bulk.ts' };
+const storeBench = STORE_BENCHES[process.argv[2] ?? ''];
+if (storeBench !== undefined) {
+  const script = fileURLToPath(new URL(storeBench, import.meta.url));
+  const child = spawnSync(process.execPath, [...process.execArgv, script, ...process.argv.slice(3)], { stdio: 'inherit' });
+  process.exit(child.status ?? 1);
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -262,7 +273,7 @@ try {
   process.stdout.write('\n');
   if (ctx.profile) process.stdout.write(`\nProfile of one cold run (${path.relative(ROOT, profileDir)}/):\n${formatProfile(ctx.profile)}\n`);
 
-  const out = path.resolve(ROOT, flags.out ?? path.join('bench', 'results.json'));
+  const out = path.resolve(ROOT, flags.out ?? path.join('bench', 'results', 'default.json'));
   const json = { date: new Date().toISOString(), machine, code, settings, ceiling, rusage: rusageMethod, results, targets, cpuFloor, notes: ctx.notes, profile: ctx.profile };
   writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
   log(`\nWrote ${path.relative(ROOT, out)}`);

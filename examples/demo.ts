@@ -31,13 +31,13 @@ const addDays = (day: string, n: number): string => new Date(Date.parse(`${day}T
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, '.demo-data');
 const cacheDir = join(dataDir, 'cache');
-// --cluster N: N processes on one job, sharing an embedded PostgreSQL store (README, "Several machines").
+// --cluster N: N processes on one job, sharing an embedded PostgreSQL store (docs/several-machines.md).
 const argv = process.argv.slice(2);
 const at = argv.indexOf('--cluster');
 const cluster = at === -1 ? 0 : Number(argv[at + 1]);
 if (at !== -1 && !(Number.isInteger(cluster) && cluster >= 1 && cluster <= 8)) throw new Error(`Expected --cluster to be an integer from 1 to 8, got \`${argv[at + 1]}\``);
 const clustered = at === -1 ? argv : [...argv.slice(0, at), ...argv.slice(at + 2)];
-// --export: after the preload, the stored bars as a Parquet lake, read back (README, "Export").
+// --export: after the preload, the stored bars as a Parquet lake, read back (docs/export.md).
 const exporting = clustered.includes('--export');
 const args = clustered.filter((a) => a !== '--export');
 // Read with the CLI's own option table, so an option's value (`--period 1y`) is never a symbol.

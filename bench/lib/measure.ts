@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
+import { S3_CREDENTIALS } from '../../test/fixtures/s3-server.js';
 
 export interface Measured {
   wallMs: number;

@@ -8,17 +8,17 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { STOCKS_DATASET } from '../test/fixtures/generate.js';
-import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
-import { cliEnv, measure, type Measured } from './measure.js';
-import { summariseProfiles } from './profile.js';
-import { TSX_LOADER, type BenchStats } from './server.js';
+import { STOCKS_DATASET } from '../../test/fixtures/generate.js';
+import { S3_CREDENTIALS } from '../../test/fixtures/s3-server.js';
+import { cliEnv, measure, type Measured } from '../lib/measure.js';
+import { summariseProfiles } from '../lib/profile.js';
+import { TSX_LOADER, type BenchStats } from '../lib/server.js';
 import { allProfileRow, allRows } from './all.js';
 import { clusterRows, mergeRows } from './cluster.js';
-import { corporateActionsFixture } from '../test/fixtures/actions.js';
-import type { TestPostgres } from '../test/fixtures/postgres.js';
-import { startRestServer, type RestServer } from '../test/fixtures/rest-server.js';
-import type { Context, Row, Sample, Scenario, Workload } from './types.js';
+import { corporateActionsFixture } from '../../test/fixtures/actions.js';
+import type { TestPostgres } from '../../test/fixtures/postgres.js';
+import { startRestServer, type RestServer } from '../../test/fixtures/rest-server.js';
+import type { Context, Row, Sample, Scenario, Workload } from '../lib/types.js';
 
 const FLOOR = fileURLToPath(new URL('./floor.ts', import.meta.url));
 /** Thread counts for the layouts: 20 downloads in flight spread over T threads of ceil(20 / T) each. */
@@ -142,7 +142,7 @@ export interface FloorRun {
   server: BenchStats;
 }
 
-/** One run of the floor client (bench/floor.ts) over every expected key. */
+/** One run of the floor client (floor.ts) over every expected key. */
 export async function runFloor(ctx: Context, client: FloorClient, w = daily(ctx)): Promise<FloorRun> {
   await ctx.server.resetStats();
   const args = ['--import', TSX_LOADER, FLOOR, '--client', client, '--endpoint', ctx.server.endpoint, '--bucket', w.bucket, '--keys', w.keysFile];
@@ -250,7 +250,7 @@ async function restServer(ctx: Context): Promise<RestServer> {
 
 function warmRows(ctx: Context): Row[] {
   const dir = freshDir(ctx, 'warm');
-  type Library = typeof import('../src/index.js');
+  type Library = typeof import('../../src/index.js');
   type FetchSymbol = Library['fetchSymbol'];
   let filled: Promise<FetchSymbol> | undefined;
   // One full cold run fills the cache the rows read, and TSLA's corporate actions are stored; the
@@ -313,7 +313,7 @@ function warmRows(ctx: Context): Row[] {
  */
 function adjustedMinuteRows(ctx: Context, w: Workload): Row[] {
   const dir = freshDir(ctx, 'adjusted-minutes');
-  type Library = typeof import('../src/index.js');
+  type Library = typeof import('../../src/index.js');
   let filled: Promise<{ lib: Library; start: string; end: string }> | undefined;
   const index = pathToFileURL(path.join(ctx.app, 'dist', 'index.js')).href;
   const fill = () =>

@@ -1,5 +1,5 @@
 /**
- * The whole-market scenario (issue 17): `--all` over the bench's 5y of daily files (~11k tickers a
+ * The whole-market scenario: `--all` over the bench's 5y of daily files (~11k tickers a
  * file) into SQLite and PostgreSQL, against DuckDB loading the same files from local disk; three
  * processes on one PostgreSQL store against one, each with its own link; the minute month; and a
  * `sync` a week after a 5y cache of three symbols was filled.
@@ -7,12 +7,12 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { S3_CREDENTIALS } from '../test/fixtures/s3-server.js';
-import type { TestPostgres } from '../test/fixtures/postgres.js';
-import { cliEnv, measure, type Measured } from './measure.js';
-import { formatProfile, summariseProfiles } from './profile.js';
-import { TSX_LOADER } from './server.js';
-import type { Context, Row, Sample, Workload } from './types.js';
+import { S3_CREDENTIALS } from '../../test/fixtures/s3-server.js';
+import type { TestPostgres } from '../../test/fixtures/postgres.js';
+import { cliEnv, measure, type Measured } from '../lib/measure.js';
+import { formatProfile, summariseProfiles } from '../lib/profile.js';
+import { TSX_LOADER } from '../lib/server.js';
+import type { Context, Row, Sample, Workload } from '../lib/types.js';
 
 const DUCKDB_LOAD = fileURLToPath(new URL('./duckdb-load.ts', import.meta.url));
 /** Each process's own link in the shared-store rows, as the cluster scenario measures them. */
@@ -168,7 +168,7 @@ export function allRows(ctx: Context, storeDir: string, pg: () => TestPostgres):
 /** Warm reads of one ticker's 5y from a cache that holds the whole market (filled once by an --all run). */
 function warmRow(ctx: Context, daily: Workload): Row {
   const dir = path.join(ctx.tmp, 'all-warm');
-  type Library = typeof import('../src/index.js');
+  type Library = typeof import('../../src/index.js');
   let lib: Library | undefined;
   return {
     name: ALL_ROWS.warm,

@@ -9,7 +9,7 @@
  *   minute   `export TSLA --interval 1m` of a year of minute bars (~250,000 rows): peak RSS
  * Round by round (market, floor, one, minute), median and min-max of each. The store is filled
  * straight from the generated files (export-store.ts), once, into .bench-data/. Writes
- * bench/results-export.json.
+ * bench/results/export.json.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,12 +18,13 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { CRYPTO_DATASET, generateDataset, STOCKS_DATASET } from '../test/fixtures/generate.js';
+import { CRYPTO_DATASET, generateDataset, STOCKS_DATASET } from '../../test/fixtures/generate.js';
 import { fillExportStore, fillMinuteStore, type FilledStore } from './export-store.js';
-import { measure, median, rusageMethod, type Measured } from './measure.js';
+import { measure, median, rusageMethod, type Measured } from '../lib/measure.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DATA = path.join(ROOT, '.bench-data');
+const RESULT_FILE = path.join(ROOT, 'bench', 'results', 'export.json');
 const END_DATE = '2026-11-20'; // the main benchmark's dataset
 const START = '2021-11-21';
 const CLI = path.join(ROOT, 'bin', 'preload-market-data.js');
@@ -94,10 +95,10 @@ export async function runExportBench(argv: string[]): Promise<void> {
   } finally {
     floor?.close();
   }
-  process.stdout.write(`${readFileSync(path.join(ROOT, 'bench', 'results-export.json'), 'utf8')}`);
+  process.stdout.write(`${readFileSync(RESULT_FILE, 'utf8')}`);
 }
 
-/** Writes bench/results-export.json from the rounds so far (after every round: a long run stopped early keeps them). */
+/** Writes bench/results/export.json from the rounds so far (after every round: a long run stopped early keeps them). */
 function writeResults(rows: Record<string, Row>, c: { runs: number; fraction: number; store: FilledStore; minute: FilledStore; marketRows: number; lakeBytes: number }): void {
   const { store, minute, marketRows, lakeBytes, runs, fraction } = c;
   const summary = Object.values(rows).map((r) => ({
@@ -123,7 +124,7 @@ function writeResults(rows: Record<string, Row>, c: { runs: number; fraction: nu
     minuteRows: minute.rows,
     rows: summary,
   };
-  writeFileSync(path.join(ROOT, 'bench', 'results-export.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(RESULT_FILE, `${JSON.stringify(result, null, 2)}\n`);
 }
 
 /** The floor: the same rows in an in-memory DuckDB table, copied by DuckDB's own partitioned writer. */

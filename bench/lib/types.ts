@@ -1,7 +1,7 @@
 // The benchmark's shared types: what a scenario row is and measures, and the context rows run in.
 // A leaf of bench/: scenarios.ts and cluster.ts both use it without importing each other.
-import type { TestPostgres } from '../test/fixtures/postgres.js';
-import type { RestServer } from '../test/fixtures/rest-server.js';
+import type { TestPostgres } from '../../test/fixtures/postgres.js';
+import type { RestServer } from '../../test/fixtures/rest-server.js';
 import type { ProfileSummary } from './profile.js';
 import type { BenchServer } from './server.js';
 

@@ -8,7 +8,7 @@
  * and the control API of test/fixtures/s3-server-child.ts (stats, reset, latency) plus bandwidth and
  * the server's own CPU time in the stats.
  *
- * Run as a child process: node --import tsx bench/fast-s3.ts --dir <store> [--dir <store>...] [--latency-ms N]
+ * Run as a child process: node --import tsx bench/lib/fast-s3.ts --dir <store> [--dir <store>...] [--latency-ms N]
  * (the buckets of several stores are merged). Prints `LISTENING <port>` once ready.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';

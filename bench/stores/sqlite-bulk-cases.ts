@@ -1,17 +1,17 @@
-// The cases of bench/sqlite-bulk.ts, each run in a child process of its own (its peak RSS is its
+// The cases of bench/stores/sqlite-bulk.ts, each run in a child process of its own (its peak RSS is its
 // own): candidate layouts and insert methods written here, and the shipped code (SqliteStore,
 // LocalQueue.complete and openFile) for the rows that say so.
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { BarStore } from '../src/store/sqlite/bars.js';
-import { ColumnInserter } from '../src/store/sqlite/bulk.js';
-import { SymbolList } from '../src/store/sqlite/symbols.js';
-import { CACHE_FILE, openDatabase, type Db } from '../src/store/sqlite/db.js';
-import { SqliteStore, openSqliteStore } from '../src/store/sqlite/store.js';
-import { allScope } from '../src/store/scope.js';
-import type { JobSpec, Store } from '../src/store/types.js';
-import type { DayFile, RowColumns } from '../src/types.js';
+import { BarStore } from '../../src/store/sqlite/bars.js';
+import { ColumnInserter } from '../../src/store/sqlite/bulk.js';
+import { SymbolList } from '../../src/store/sqlite/symbols.js';
+import { CACHE_FILE, openDatabase, type Db } from '../../src/store/sqlite/db.js';
+import { SqliteStore, openSqliteStore } from '../../src/store/sqlite/store.js';
+import { allScope } from '../../src/store/scope.js';
+import type { JobSpec, Store } from '../../src/store/types.js';
+import type { DayFile, RowColumns } from '../../src/types.js';
 import { READ_TICKER, dayFile, minuteFile, tickers, weekdays } from './sqlite-bulk-data.js';
 
 export type Layout = 'current' | 'day-index' | 'day-major';

@@ -1,6 +1,7 @@
 /**
  * The reference of the `--all` rows: DuckDB loading the same day files from local disk into a
- * table, on 2 threads (`tsx bench/duckdb-load.ts DIR`). Prints {"rows", "loadMs"}.
+ * table, on 2 threads. Started by the all scenario as a child process
+ * (`node --import tsx bench/scenarios/duckdb-load.ts DIR`); prints {"rows", "loadMs"}.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 

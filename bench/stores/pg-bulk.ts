@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL side of `--all` (issue 17), measured: how a whole-market day file of ~11,000
+ * The PostgreSQL side of `--all`, measured: how a whole-market day file of ~11,000
  * rows goes into bars fastest, one transaction per file as the run commits it (the day's old rows
  * deleted, the file marked done). Variants, each on a fresh database of one embedded PostgreSQL,
  * round by round (`--runs`), medians side by side:
@@ -13,7 +13,7 @@
  * - a reference: better-sqlite3, a prepared INSERT per row, one transaction per file, into the
  *   SQLite cache's bars layout (PK + bars_by_day), on the same rows.
  * Then one ticker's read over every day, through each layout. Usage:
- *   npx tsx bench/pg-bulk.ts [--days 60] [--tickers 11000] [--runs 3] [--only day-major,symbol-major] [--out bench/results-pg-bulk.json]
+ *   npm run bench -- pg-bulk [--days 60] [--tickers 11000] [--runs 3] [--only day-major,symbol-major] [--out bench/results/pg-bulk.json]
  * `--only`: the variants whose name contains one of the words (the SQLite reference: `sqlite`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,22 +21,23 @@ import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { from as copyFrom } from 'pg-copy-streams';
-import { binaryTuples } from '../src/store/postgres/binary.js';
-import { clearMarketDay, insertStaged, scopeDay } from '../src/store/postgres/bulk.js';
-import { STAGE_COLUMNS } from '../src/store/postgres/sql/bulk.js';
-import { Db } from '../src/store/postgres/db.js';
-import { openPostgresStore } from '../src/store/postgres/index.js';
-import { completeFiles, escapeCopy, markDone } from '../src/store/postgres/merge.js';
-import { ensureSchema } from '../src/store/postgres/schema.js';
-import type { CompletedFile, JobSpec } from '../src/store/types.js';
-import type { RowColumns } from '../src/types.js';
-import { startPostgres, type TestPostgres } from '../test/fixtures/postgres.js';
+import { binaryTuples } from '../../src/store/postgres/binary.js';
+import { clearMarketDay, insertStaged, scopeDay } from '../../src/store/postgres/bulk.js';
+import { STAGE_COLUMNS } from '../../src/store/postgres/sql/bulk.js';
+import { Db } from '../../src/store/postgres/db.js';
+import { openPostgresStore } from '../../src/store/postgres/index.js';
+import { completeFiles, escapeCopy, markDone } from '../../src/store/postgres/merge.js';
+import { ensureSchema } from '../../src/store/postgres/schema.js';
+import type { CompletedFile, JobSpec } from '../../src/store/types.js';
+import type { RowColumns } from '../../src/types.js';
+import { startPostgres, type TestPostgres } from '../../test/fixtures/postgres.js';
 
 const { values: args } = parseArgs({
-  options: { days: { type: 'string', default: '60' }, tickers: { type: 'string', default: '11000' }, runs: { type: 'string', default: '3' }, only: { type: 'string', default: '' }, out: { type: 'string', default: 'bench/results-pg-bulk.json' } },
+  options: { days: { type: 'string', default: '60' }, tickers: { type: 'string', default: '11000' }, runs: { type: 'string', default: '3' }, only: { type: 'string', default: '' }, out: { type: 'string', default: fileURLToPath(new URL('../results/pg-bulk.json', import.meta.url)) } },
 });
 const DAYS = Number(args.days);
 const TICKERS = Number(args.tickers);

@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { parseRows } from '../src/parse/day-file.js';
-import { Inflater } from '../src/parse/inflate.js';
+import { parseRows } from '../../src/parse/day-file.js';
+import { Inflater } from '../../src/parse/inflate.js';
 
 export interface CpuFloor {
   files: number;

@@ -1,5 +1,5 @@
 /**
- * `tsx bench/sqlite-bulk.ts`: how fast the SQLite cache takes whole-market files (`--all`), and
+ * `npm run bench -- sqlite-bulk`: how fast the SQLite cache takes whole-market files (`--all`), and
  * what its layout costs reads. Every case runs in a child process of its own, case after case
  * round by round, so each row's median comes from runs interleaved with the others'. Rows/s are
  * over the store's calls alone (generating the rows is not counted); CPU rows/s also, which the
@@ -12,7 +12,7 @@
  *   --groups a,b        any of layout, method, pragma, txn, shipped, sink, minute (default all)
  *   --sink-tickers N    tickers of the large minute file staged by the sink rows (default 3000: ~1.9M rows)
  *   --minute-tickers N  tickers of the minute month read (default 500)
- *   --out FILE          default bench/results-sqlite-bulk.json
+ *   --out FILE          default bench/results/sqlite-bulk.json
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,7 +60,7 @@ const LAYOUT = int('layout-files', 100);
 const RUNS = int('runs', 3);
 const FULL_RUNS = int('full-runs', 1);
 const GROUPS = new Set((flags.groups ?? 'layout,method,pragma,txn,shipped,sink,minute').split(','));
-const OUT = flags.out ?? path.join(fileURLToPath(new URL('.', import.meta.url)), 'results-sqlite-bulk.json');
+const OUT = flags.out ?? fileURLToPath(new URL('../results/sqlite-bulk.json', import.meta.url));
 
 interface Row {
   group: string;

@@ -1,8 +1,8 @@
-/** Starts the benchmark's S3 server (bench/fast-s3.ts, or s3rver for comparison) in a child process. */
+/** Starts the benchmark's S3 server (fast-s3.ts, or s3rver for comparison) in a child process. */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startS3Server } from '../test/fixtures/s3-server.js';
+import { startS3Server } from '../../test/fixtures/s3-server.js';
 
 export type ServerKind = 'fast' | 's3rver';
 

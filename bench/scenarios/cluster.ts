@@ -1,17 +1,17 @@
 /**
- * The cluster scenario (issue 10): the minute month shared by 1, 2, 4 and 8 CLI processes on one
+ * The cluster scenario: the minute month shared by 1, 2, 4 and 8 CLI processes on one
  * PostgreSQL store, each process with a link of its own in the fast server (machines that each
  * have their own connection), each with the default 20 downloads in flight (the store's fair
  * share spreads the month's files), and the cost of the PostgreSQL merge per file against SQLite's.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TestPostgres } from '../test/fixtures/postgres.js';
-import { cliEnv, measure } from './measure.js';
-import type { Context, Row, Sample } from './types.js';
-import { openSqliteStore } from '../src/store/sqlite/store.js';
-import { openPostgresStore } from '../src/store/postgres/index.js';
-import type { CompletedFile, JobSpec, Store } from '../src/store/types.js';
+import type { TestPostgres } from '../../test/fixtures/postgres.js';
+import { cliEnv, measure } from '../lib/measure.js';
+import type { Context, Row, Sample } from '../lib/types.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
+import { openPostgresStore } from '../../src/store/postgres/index.js';
+import type { CompletedFile, JobSpec, Store } from '../../src/store/types.js';
 
 /** Process counts measured; the first is the baseline of the speed-up. */
 export const CLUSTER_PROCESSES = [1, 2, 4, 8];

@@ -1,8 +1,8 @@
-// Synthetic whole-market files for bench/sqlite-bulk.ts, in the columns a worker thread hands the
+// Synthetic whole-market files for bench/stores/sqlite-bulk.ts, in the columns a worker thread hands the
 // store (RowColumns): ~11,000 sorted stock tickers a day file (2% halted on any day, as in the
 // generator of test/fixtures), weekdays from 2021-11-22, one day bar per ticker at 05:00Z, or a
 // session of minute bars per ticker for minute files. Deterministic (seeded).
-import type { RowColumns } from '../src/types.js';
+import type { RowColumns } from '../../src/types.js';
 
 /** The ticker every read row reads: always present, the bench generator's TSLA. */
 export const READ_TICKER = 'TSLA';

@@ -7,9 +7,9 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { BarStore, type BarRow } from '../src/store/sqlite/bars.js';
-import { openDatabase } from '../src/store/sqlite/db.js';
-import type { GeneratedDataset, GeneratedFile } from '../test/fixtures/generate.js';
+import { BarStore, type BarRow } from '../../src/store/sqlite/bars.js';
+import { openDatabase } from '../../src/store/sqlite/db.js';
+import type { GeneratedDataset, GeneratedFile } from '../../test/fixtures/generate.js';
 
 const FILES_PER_TRANSACTION = 50;
 const MARKER = 'filled.json';

@@ -1,7 +1,7 @@
-/** Turns the samples into the results table and checks them against the targets of issue 4. */
+/** Turns the samples into the results table and checks them against the targets the project set itself. */
 import { ALL_ROWS } from './all.js';
-import { median } from './measure.js';
-import type { Sample, Scenario } from './types.js';
+import { median } from '../lib/measure.js';
+import type { Sample, Scenario } from '../lib/types.js';
 
 export interface RowResult {
   name: string;
@@ -84,7 +84,7 @@ export function formatTargets(targets: TargetResult[]): string {
   );
 }
 
-/** The targets of issues 4 and 11 (2 cores, 20 ms latency, 20 downloads in flight). */
+/** The targets (2 cores, 20 ms latency, 20 downloads in flight). */
 export function evaluateTargets(results: RowResult[], inFlight: number): TargetResult[] {
   const row = (name: string): RowResult | undefined => results.find((r) => r.name === name);
   const wall = (name: string): number | undefined => row(name)?.wallMs.median;

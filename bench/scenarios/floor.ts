@@ -7,7 +7,7 @@
  * stack costs before the tool does any work of its own.
  *
  * Run as a child process:
- *   node --import tsx bench/floor.ts --client http|fetch|sdk --endpoint URL --bucket B --keys FILE --in-flight N
+ *   node --import tsx bench/scenarios/floor.ts --client http|fetch|sdk --endpoint URL --bucket B --keys FILE --in-flight N
  * Prints one JSON line: { transferMs, startupMs, files, bytes }. `transferMs` runs from the first GET
  * to the last byte; `startupMs` (node + tsx + imports) comes before it and is not part of the floor.
  */
