@@ -139,6 +139,16 @@ const DOWNLOAD: readonly Flag[] = [
   { name: 'dry-run', type: 'boolean', option: 'dryRun', help: DRY_RUN_HELP },
 ];
 
+/**
+ * The shared pieces as the README's reference shows them: each once, and each command's table
+ * lists only its own flags then names the pieces it takes.
+ */
+export const FLAG_GROUPS: readonly { readonly title: string; readonly flags: readonly Flag[] }[] = [
+  { title: 'Options of every command', flags: [...WHERE, ...COMMON] },
+  { title: 'Window options', flags: WINDOW },
+  { title: 'Download options', flags: DOWNLOAD },
+];
+
 // ---------- the commands ----------
 
 /** What `show` prints; the first is its default. */

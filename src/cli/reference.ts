@@ -3,7 +3,7 @@
 // README.md's section differs from what this renders.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { COMMANDS, ENVIRONMENT, PROGRAM, commandLine, defaultOf, envOf, type Command, type Flag } from './commands.js';
+import { COMMANDS, ENVIRONMENT, FLAG_GROUPS, PROGRAM, commandLine, defaultOf, envOf, type Command, type Flag } from './commands.js';
 import { EXIT, EXIT_MEANINGS } from './exit.js';
 import { flagSpelling } from './help.js';
 
@@ -22,7 +22,16 @@ function flagRow(f: Flag): string {
   return `| ${code(flagSpelling(f))} | ${cell(f.help)} | ${shownDefault(d)} | ${env === undefined ? '' : code(env)} |`;
 }
 
+const TABLE_HEAD = ['| option | meaning | default | env |', '|---|---|---|---|'];
+const anchor = (title: string): string => `#${title.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')}`;
+
+/** 'a, b and c'. */
+const andList = (xs: readonly string[]): string => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1) ?? ''}`);
+
 function commandSection(c: Command): string[] {
+  // A shared group is named, not repeated: a command takes it whole or not at all.
+  const groups = FLAG_GROUPS.filter((g) => g.flags.every((f) => c.flags.includes(f)));
+  const own = c.flags.filter((f) => !groups.some((g) => g.flags.includes(f)));
   return [
     `### ${code(commandLine(c))}`,
     '',
@@ -31,11 +40,14 @@ function commandSection(c: Command): string[] {
     c.summary,
     ...c.details.flatMap((p) => ['', p]),
     '',
-    '| option | meaning | default | env |',
-    '|---|---|---|---|',
-    ...c.flags.map(flagRow),
+    ...(own.length > 0 ? [...TABLE_HEAD, ...own.map(flagRow), ''] : []),
+    `${own.length > 0 ? 'Also takes the' : 'Takes the'} ${andList(groups.map((g) => `[${g.title.toLowerCase()}](${anchor(g.title)})`))}.`,
     '',
   ];
+}
+
+function groupSection(g: (typeof FLAG_GROUPS)[number]): string[] {
+  return [`### ${g.title}`, '', ...TABLE_HEAD, ...g.flags.map(flagRow), ''];
 }
 
 /** Every environment variable: those behind a flag (as the flag says), then those no flag sets. */
@@ -71,6 +83,7 @@ export function renderReference(): string {
     '<!-- Generated from src/cli/commands.ts by `npm run docs:cli`: edit the declaration, not this section. -->',
     '',
     ...COMMANDS.flatMap(commandSection),
+    ...FLAG_GROUPS.flatMap(groupSection),
     ...environment(),
     ...exitCodes(),
   ].join('\n');
