@@ -13,6 +13,7 @@ import type { S3Config } from '../../src/s3/client.js';
 import { clockOffset, setClockOffset } from '../../src/s3/clock.js';
 import { createListObjects } from '../../src/s3/list-objects.js';
 import { listDayFiles } from '../../src/s3/list.js';
+import { downloadTask } from '../fixtures/download-task.js';
 import { dayFilesFor, type GeneratedFile } from '../fixtures/generate.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 import { END, escapeRegExp, STOCKS, startWorld, type World } from '../e2e/helpers.js';
@@ -54,19 +55,7 @@ const at = (i: number): GeneratedFile => {
   return f;
 };
 
-const task = (f: GeneratedFile, c = config()): DownloadTask => ({
-  config: c,
-  key: f.key,
-  day: f.day,
-  size: f.size,
-  etag: f.md5,
-  tickers: ['TSLA'],
-  retries: 3,
-  minRetryDelayMs: 5,
-  requestTimeoutMs: 5_000,
-  throttleSignal: new SharedArrayBuffer(4),
-  streamAboveBytes: 8 * 1024 * 1024,
-});
+const task = (f: GeneratedFile, c = config()): DownloadTask => downloadTask(c.endpoint, f, { config: c });
 
 const TWENTY_MINUTES = 20 * 60_000;
 

@@ -13,6 +13,7 @@ import { DownloadPool } from '../../src/pool/pool.js';
 import type { S3Config } from '../../src/s3/client.js';
 import { createListObjects } from '../../src/s3/list-objects.js';
 import { listDayFiles } from '../../src/s3/list.js';
+import { downloadTask } from '../fixtures/download-task.js';
 import { CSV_HEADER } from '../fixtures/generate.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 
@@ -74,19 +75,7 @@ async function listMarch(c: S3Config): Promise<string[]> {
   return days;
 }
 
-const task = (c: S3Config): DownloadTask => ({
-  config: c,
-  key: KEY,
-  day: '2026-03-02',
-  size: BODY.length,
-  etag: MD5,
-  tickers: ['TSLA'],
-  retries: 3,
-  minRetryDelayMs: 5,
-  requestTimeoutMs: 5_000,
-  throttleSignal: new SharedArrayBuffer(4),
-  streamAboveBytes: 8 * 1024 * 1024,
-});
+const task = (c: S3Config): DownloadTask => downloadTask(c.endpoint, { key: KEY, day: '2026-03-02', size: BODY.length, md5: MD5 }, { config: c });
 
 describe('region', () => {
   it('signs the listing and the GETs for the region given, us-east-1 when none is', async () => {
