@@ -6,7 +6,7 @@
 /** The layers of src/, bottom first, named as docs/architecture.md names them. */
 const LAYERS = [
   // The leaves: shared types, errors, market time, symbols, events, corporate actions' types,
-  // store URLs (and, to come, retry.ts). They import one another only.
+  // store URLs, the retry helper. They import one another only.
   { name: 'leaf', path: '^src/(types|errors|market-time|symbols|events|corporate-actions|store-url|retry)[.]ts$' },
   { name: 'transport', path: '^src/(s3|parse|integrity)/' },
   { name: 'options', path: '^src/options[.]ts$' },

@@ -11,10 +11,10 @@ export const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
   ok: 'done: every file done',
   failed: 'some files failed after their retries (each listed with its reason; a rerun retries only those)',
   usage:
-    'bad usage or configuration: one line naming the option and the bad value (an unknown option names the nearest valid one); also rejected credentials, an unwritable cache directory, a dataset the account is not entitled to, a REST key the API refused, adjusted bars of a stock whose corporate actions were never fetched',
-  store: 'the store failed (PostgreSQL unreachable, or gone mid-run for longer than --store-timeout); nothing is marked done without its bars, so a rerun resumes',
-  busy: 'another sync still holds the SQLite cache (sync only; the next one catches up)',
-  interrupted: 'interrupted (Ctrl+C or SIGTERM) after the progress made so far is recorded; a second Ctrl+C exits at once',
+    'bad usage or configuration: one line naming the option and the bad value (an unknown option names the nearest valid one); also rejected credentials, an unwritable cache directory, a 403 "not entitled to <dataset>?", a REST key the API refused, adjusted bars of a stock whose corporate actions were never fetched, --clear-progress while processes work on the shared job, sync on a store that holds no job',
+  store: 'the store failed (PostgreSQL unreachable, or gone mid-run for longer than --store-timeout: one line, its password masked); nothing is marked done without its bars, so a rerun resumes',
+  busy: 'sync only: another sync still holds the SQLite cache (EX_TEMPFAIL: the next one catches up)',
+  interrupted: 'interrupted (Ctrl+C or SIGTERM) after the progress made so far is recorded; a second Ctrl+C exits at once, losing nothing committed',
 };
 
 /** The exit code of a command that ended with an error. */

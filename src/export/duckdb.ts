@@ -30,7 +30,7 @@ const CHUNKS_PER_FLUSH = 64;
 /**
  * DuckDB's own memory (MB): past it the table's blocks are written to the database file and read
  * back when a partition is copied. The whole market's 5 years of day bars then stay under 500 MB RSS,
- * with a year written while the next are appended (bench/results-export.json, measured in one hour:
+ * with a year written while the next are appended (bench/results/export.json, measured in one hour:
  * 80 MB 33.8 s and 431 MB; 96 MB 26.2 s but 482 MB, and 445-558 MB at 128 in runs by hand; 64 MB
  * 34.0 s, 410 MB): the margin under 500 MB is worth more than the speed of 96.
  */

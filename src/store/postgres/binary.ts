@@ -1,7 +1,7 @@
 // A file's rows in PostgreSQL's COPY binary format, written by hand: the format is a fixed header,
 // then per row a field count and each field as a length and its bytes (big-endian int8, float8,
 // UTF-8 text; length -1 for NULL). For our fixed columns that is a few lines, and the server
-// skips the text parsing of ~10 numbers a row: bench/pg-bulk.ts measures the difference
+// skips the text parsing of ~10 numbers a row: bench/stores/pg-bulk.ts measures the difference
 // (README, "PostgreSQL bulk layout"). No package of the registry writes it from typed arrays.
 import type { RowColumns } from '../../types.js';
 

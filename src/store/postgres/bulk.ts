@@ -3,7 +3,7 @@
 // marks the file done). bars is keyed (interval, day, symbol, time): the day is one contiguous
 // range of the key, deleted and appended in one place. Rows go in by COPY binary straight into
 // bars when none of their keys is stored any more after the delete (the usual case), else through
-// a staging table and one INSERT ... ON CONFLICT (bench/pg-bulk.ts measured both).
+// a staging table and one INSERT ... ON CONFLICT (bench/stores/pg-bulk.ts measured both).
 //
 // Lock order, as in merge.ts: the caller has locked the files' job_files rows; then, per file in
 // (interval, day) order, an advisory lock on the day (two --all merges of one day queue behind

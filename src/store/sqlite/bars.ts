@@ -15,7 +15,7 @@ export interface BarRow extends Bar {
 /**
  * A ticker's bars, a seek per day: bars are keyed by day first (db.ts), and bar_days holds
  * the days that have bars of each interval, so a read from '0000-01-01' seeks only those (5 years
- * of daily bars: ~1,255 seeks, a few ms; bench/sqlite-bulk.ts). CROSS JOIN keeps SQLite's order:
+ * of daily bars: ~1,255 seeks, a few ms; bench/stores/sqlite-bulk.ts). CROSS JOIN keeps SQLite's order:
  * the days outside, ascending, a seek into bars for each.
  */
 const OF_SYMBOL = `FROM bar_days d CROSS JOIN bars b ON b.interval = d.interval AND b.day = d.day AND b.symbol = @symbol
@@ -33,7 +33,7 @@ interface Window {
 function readStatements(db: Db) {
   return {
     // No ORDER BY: rows come day after day, each day's by time (the key's order), and a sort of a
-    // month of minute bars cost a third more than the whole read (bench/sqlite-bulk.ts, minute).
+    // month of minute bars cost a third more than the whole read (bench/stores/sqlite-bulk.ts, minute).
     select: db.prepare<Window, Bar>(`SELECT b.time, b.open, b.high, b.low, b.close, b.volume, b.transactions ${OF_SYMBOL}`),
     range: db.prepare<Window, { first: number | null; last: number | null }>(`SELECT MIN(b.time) AS first, MAX(b.time) AS last ${OF_SYMBOL}`),
     any: db.prepare<Window, { n: number }>(`SELECT 1 AS n ${OF_SYMBOL} LIMIT 1`),

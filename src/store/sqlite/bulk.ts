@@ -8,7 +8,7 @@ import type { Db } from './db.js';
 /**
  * Rows bound per INSERT. Binding dominates an append here: multi-row VALUES costs about a third
  * less than a statement per row, and `json_each` of one JSON string twice as much
- * (bench/sqlite-bulk.ts, `method` rows).
+ * (bench/stores/sqlite-bulk.ts, `method` rows).
  */
 const ROWS_PER_STATEMENT = 512;
 const PER_ROW = 8;

@@ -17,7 +17,7 @@ const MIGRATABLE = new Set([2, 3]);
 
 // Bars are keyed by (interval, day, symbol, time): a day file's rows, whether one ticker's or the
 // whole market's, are appended in one place, where keying by symbol first put a whole-market day
-// at 11,000 places of the table and wrote ~11,000 pages a file (bench/sqlite-bulk.ts: ~25k rows/s
+// at 11,000 places of the table and wrote ~11,000 pages a file (bench/stores/sqlite-bulk.ts: ~25k rows/s
 // once the table outgrew the page cache, against ~1M). A ticker's read seeks once per day
 // (bars.ts), a few ms for 5 years. bar_symbols lists the tickers that have bars, since no index
 // leads with the symbol any more, and bar_days the days a read seeks.

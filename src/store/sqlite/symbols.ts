@@ -7,7 +7,7 @@ import { TickerSet } from '../../symbols.js';
  * symbol, db.ts). Written in the transactions that write the bars. The tickers already
  * listed are remembered here, so a whole-market day checks its 11,000 tickers in a JS Set (walked
  * along the day before's first: TickerSet) instead of 11,000 lookups in SQLite (~1/6 of the
- * store's time per file, bench/sqlite-bulk.ts); the memory is dropped whenever another connection
+ * store's time per file, bench/stores/sqlite-bulk.ts); the memory is dropped whenever another connection
  * has committed since (`PRAGMA data_version`), or a transaction of ours rolled back (`forget`).
  */
 export class SymbolList {
