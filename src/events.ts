@@ -31,6 +31,8 @@ export interface ProgressEvent {
   /** Bars merged into the cache this run. */
   bars: number;
   retries: number;
+  /** Answers in which the server throttled this run (503 SlowDown, 429): each was retried, or is in a failure. */
+  throttled: number;
   /** Done files whose listing now shows a new ETag: they are downloaded again. */
   republished: number;
   /** Downloads allowed in flight now: `workers`, lowered while the server throttles (503 SlowDown). */

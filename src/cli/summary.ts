@@ -19,6 +19,7 @@ export function jsonReport(r: PreloadReport): Record<string, unknown> {
     elapsedMs: r.elapsedMs,
     failures: r.failures,
     retries: r.retries,
+    throttled: r.throttled,
     republished: r.republished,
     fromRawMirror: r.fromRawMirror,
     notes: r.notes,

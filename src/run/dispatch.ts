@@ -94,6 +94,7 @@ export class Dispatch {
       if (streamed) sink = await queue.openFile(job.spec, file);
       const result = sink ? await this.#streamed(fileTask, sink) : await download(fileTask);
       stats.counts.retries += result.retries;
+      stats.counts.throttled += result.throttled;
       if (result.throttled === 0) limit.calm();
       if (result.ok) {
         policy.reached();

@@ -43,6 +43,8 @@ export interface PreloadReport {
   elapsedMs: number;
   failures: Failure[];
   retries: number;
+  /** Answers in which the server throttled this run (503 SlowDown, 429); each was retried, or is in a failure. */
+  throttled: number;
   /** Files read from the raw mirror (--keep-raw) instead of downloaded; counted in `files.downloaded`. */
   fromRawMirror: number;
   /** Things worth knowing about the run, e.g. what --offline could not see. */
@@ -153,6 +155,7 @@ export async function buildReport(input: ReportInput): Promise<PreloadReport> {
     elapsedMs: Math.round(performance.now() - input.started),
     failures: stats.failures,
     retries: c.retries,
+    throttled: c.throttled,
     republished: c.republished,
     fromRawMirror: stats.fromMirror,
     notes: stats.notes,

@@ -24,6 +24,7 @@ export class RunStats implements RunTotals {
     bytes: 0,
     bars: 0,
     retries: 0,
+    throttled: 0,
     republished: 0,
     inFlightLimit: 0,
   };

@@ -61,6 +61,7 @@ describe('CLI formatting', () => {
       elapsedMs: 300,
       failures: [],
       retries: 0,
+      throttled: 0,
       republished: 0,
       fromRawMirror: 0,
       notes: [],
@@ -85,7 +86,7 @@ describe('CLI formatting', () => {
     const base = { symbols: ['TSLA'], all: false, tickers: 0, start: '2026-03-02', end: '2026-03-09', files: { listed: 6, downloaded: 6, skipped: 0, failed: 0 } };
     const report = (dataset: string, first: string, last: string): PreloadReport => ({
       // The interval the caller asked for decides how times are shown, not the dataset's name.
-      ...base, dataset, interval: dataset.includes('minute') ? '5m' : '1d', bytes: 1, bars: 2, barRange: { first, last }, elapsedMs: 1, failures: [], retries: 0, republished: 0,
+      ...base, dataset, interval: dataset.includes('minute') ? '5m' : '1d', bytes: 1, bars: 2, barRange: { first, last }, elapsedMs: 1, failures: [], retries: 0, throttled: 0, republished: 0,
       fromRawMirror: 0, notes: [], malformedRows: 0, duplicateRows: 0,
     });
     // Day bars start at 05:00 UTC (midnight in New York): the UTC date is the day.

@@ -56,6 +56,8 @@ describe('throttling and rate caps', () => {
     const files = dayFilesFor(w.ds, STOCKS, '2025-11-01', END);
     expect(report.files).toEqual({ listed: files.length, downloaded: files.length, skipped: 0, failed: 0 });
     expect(report.retries).toBeGreaterThanOrEqual(120);
+    // Every SlowDown the server sent, counted once (the server stops after its 120).
+    expect(report.throttled).toBe(120);
     const lowest = Math.min(...limits);
     expect(lowest).toBeLessThanOrEqual(5);
     expect(limits.at(-1)).toBeGreaterThan(lowest);
@@ -67,6 +69,7 @@ describe('throttling and rate caps', () => {
     const r = await runCli([...args, '--retries', '12', '--retry-delay-ms', '10', '--json'], w.env);
     await w.server.setFaults([]);
     expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { throttled: number }).throttled).toBe(200);
     expect(r.stderr).not.toMatch(/MaxListenersExceededWarning|Warning/);
   });
 
