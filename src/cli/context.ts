@@ -1,5 +1,6 @@
 // What a command's handler is given by the runner (main.ts): its parsed line, the library options
 // its flags set, the common flags, the signal Ctrl+C aborts, and where to write.
+import type { CommandEvent } from './observe.js';
 import type { UiStream } from './progress-ui.js';
 import type { CommandLine } from './parse.js';
 
@@ -23,6 +24,10 @@ export interface Context {
   out: (s: string) => void;
   /** A line on stderr, credentials masked. */
   err: (s: string) => void;
+  /** Hands a library event to the observers (logs, metrics): call it from every onProgress. */
+  emit: (e: CommandEvent) => void;
+  /** The command's report, for the observers at its end (call it before returning, also on a stop). */
+  report: (r: unknown) => void;
 }
 
 /** Runs a command; returns its exit code. Throws for the runner to print (one line, exit code by error). */

@@ -26,10 +26,12 @@ export async function exportCommand(ctx: Context): Promise<number> {
     out: options.out,
     signal: ctx.signal,
     onProgress: (e: ExportEvent) => {
+      ctx.emit(e);
       line.onEvent(e);
       if (ctx.verbose && !ctx.json && e.type === 'export-file') line.say(`wrote ${e.path}: ${e.rows} rows, ${formatBytes(e.bytes)}`, ctx.err);
     },
   }).finally(() => line.stop());
+  ctx.report(report);
   if (ctx.json) ctx.out(JSON.stringify(report));
   else if (!ctx.quiet) ctx.out(exportSummary(report));
   return EXIT.ok;

@@ -10,6 +10,7 @@ import { PROGRAM, command, type Command, type CommandName } from './commands.js'
 import type { Context, Handler, Io } from './context.js';
 import { EXIT, errorLine, exitCodeOf } from './exit.js';
 import { helpText } from './help.js';
+import { OBSERVERS, type Observer } from './observe.js';
 import { optionsOf, parseArgsOptions, parseCommandLine, UsageError, type CommandLine } from './parse.js';
 
 export { jsonReport, summary } from './summary.js';
@@ -59,7 +60,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     out(readVersion());
     return EXIT.ok;
   }
-  return runHandler(line, io, out, err);
+  return runHandler(line, io, out, err, redact);
 }
 
 /** `preload-market-data: ` for the run, `preload-market-data show: ` for a subcommand. */
@@ -67,7 +68,8 @@ function prefix(c: Command | undefined): string {
   return c === undefined || c.name === 'run' ? `${PROGRAM}: ` : `${PROGRAM} ${c.name}: `;
 }
 
-async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, err: (s: string) => void, redact: (s: string) => string): Promise<number> {
+  const started = performance.now();
   const controller = new AbortController();
   let interrupts = 0;
   // The first signal stops the command cleanly (what is committed stays); a second one does not
@@ -80,6 +82,8 @@ async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, e
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const verbose = line.values['verbose'] === true;
+  let observers: Observer[] = [];
+  let report: unknown;
   const ctx: Context = {
     line,
     options: optionsOf(line),
@@ -90,17 +94,32 @@ async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, e
     io,
     out,
     err,
+    emit: (e) => {
+      for (const o of observers) o.event(e);
+    },
+    report: (r) => {
+      report = r;
+    },
   };
+  let exitCode: number = EXIT.usage;
+  let thrown: unknown;
   try {
+    observers = (await Promise.all(OBSERVERS.map((make) => make({ line, io, redact })))).filter((o): o is Observer => o !== undefined);
     const handler = await HANDLERS[line.command.name]();
-    return await handler(ctx);
+    exitCode = await handler(ctx);
+    return exitCode;
   } catch (error) {
+    thrown = error;
     err(`${prefix(line.command)}${errorLine(error, line.command)}`);
     if (verbose && error instanceof Error && error.stack) err(error.stack);
-    return exitCodeOf(error);
+    exitCode = exitCodeOf(error);
+    return exitCode;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // Every observer ends, whatever happened: a metrics file is written for a failed run too.
+    const end = { exitCode, report, error: thrown, elapsedMs: performance.now() - started };
+    for (const o of observers) await o.end(end);
   }
 }
 

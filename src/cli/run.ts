@@ -22,8 +22,13 @@ export async function runCommand(ctx: Context): Promise<number> {
   const ui = ctx.json || ctx.quiet ? undefined : new ProgressUi(ctx.io, ctx.err, ctx.verbose);
   try {
     // The flags' values as typed: preload() validates them, once.
-    const options: PreloadOptions = { ...(ctx.options as PreloadOptions), signal: ctx.signal, onProgress: (e: PreloadEvent) => ui?.onEvent(e) };
+    const onProgress = (e: PreloadEvent): void => {
+      ui?.onEvent(e);
+      ctx.emit(e);
+    };
+    const options: PreloadOptions = { ...(ctx.options as PreloadOptions), signal: ctx.signal, onProgress };
     const report = await preload(positionals, options);
+    ctx.report(report);
     ui?.stop();
     if (ctx.json) ctx.out(JSON.stringify(jsonReport(report)));
     else if (!ctx.quiet) ctx.out(report.dryRun ? dryRunSummary(report) : summary(report));
@@ -37,6 +42,7 @@ export async function runCommand(ctx: Context): Promise<number> {
   } catch (error) {
     ui?.stop();
     if (!(error instanceof PreloadAbortedError)) throw error;
+    ctx.report(error.report);
     if (ctx.json) ctx.out(JSON.stringify(jsonReport(error.report)));
     else if (!ctx.quiet) ctx.out(summary(error.report));
     const r = error.report.files;

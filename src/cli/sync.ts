@@ -17,6 +17,7 @@ export async function syncCommand(ctx: Context): Promise<number> {
   const quiet = ctx.json || ctx.quiet;
   let ui: ProgressUi | undefined;
   const onProgress = (e: PreloadEvent): void => {
+    ctx.emit(e);
     if (quiet) return;
     // Each dataset is a run of its own, with its own bar.
     if (e.type === 'plan') {
@@ -28,6 +29,7 @@ export async function syncCommand(ctx: Context): Promise<number> {
   try {
     // The flags' values as typed: sync() validates them, once.
     const report = await sync({ ...(ctx.options as SyncOptions), signal: ctx.signal, onProgress });
+    ctx.report(report);
     ui?.stop();
     if (ctx.json) ctx.out(JSON.stringify(syncJson(report)));
     else if (!ctx.quiet) ctx.out(report.dryRun ? dryRunSummary(report) : syncSummary(report));

@@ -1,0 +1,51 @@
+// The runner's seam for logs and metrics: every observer the flags ask for sees the command's
+// end with its exit code, also when the command throws.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../src/errors.js';
+import { main } from '../../src/cli/main.js';
+import { OBSERVERS, type CommandEnd, type ObserverFactory } from '../../src/cli/observe.js';
+
+const sink = (): Writable & { text: string } =>
+  Object.assign(
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        this.text += chunk.toString();
+        done();
+      },
+    }),
+    { text: '' },
+  );
+
+let added: ObserverFactory | undefined;
+const dirs: string[] = [];
+afterEach(() => {
+  if (added) OBSERVERS.splice(OBSERVERS.indexOf(added), 1);
+  added = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('observers', () => {
+  it('end with the exit code and the error when the command throws', async () => {
+    const ends: CommandEnd[] = [];
+    const commands: string[] = [];
+    added = ({ line }) => {
+      commands.push(line.command.name);
+      return { event: () => {}, end: (e) => void ends.push(e) };
+    };
+    OBSERVERS.push(added);
+    const dir = mkdtempSync(join(tmpdir(), 'pmd-observe-'));
+    dirs.push(dir);
+    const stderr = sink();
+    const code = await main(['--cache-dir', dir, 'sync'], { stdout: sink(), stderr, env: {} });
+    expect(code).toBe(2);
+    expect(commands).toEqual(['sync']);
+    expect(ends).toHaveLength(1);
+    expect(ends[0]).toMatchObject({ exitCode: 2, report: undefined });
+    expect(ends[0]?.error).toBeInstanceOf(ConfigurationError);
+    expect(stderr.text).toContain('Nothing to sync');
+  });
+});
