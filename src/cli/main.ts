@@ -104,7 +104,7 @@ async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, e
   let exitCode: number = EXIT.usage;
   let thrown: unknown;
   try {
-    observers = (await Promise.all(OBSERVERS.map((make) => make({ line, io, redact })))).filter((o): o is Observer => o !== undefined);
+    observers = (await Promise.all(OBSERVERS.map(async (make) => make({ line, io, redact })))).filter((o): o is Observer => o !== undefined);
     const handler = await HANDLERS[line.command.name]();
     exitCode = await handler(ctx);
     return exitCode;
