@@ -9,16 +9,10 @@ import { ConfigurationError } from '../../src/errors.js';
 import { main } from '../../src/cli/main.js';
 import { OBSERVERS, type CommandEnd, type ObserverFactory } from '../../src/cli/observe.js';
 
-const sink = (): Writable & { text: string } =>
-  Object.assign(
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        this.text += chunk.toString();
-        done();
-      },
-    }),
-    { text: '' },
-  );
+const sink = (): Writable & { text: string } => {
+  const s = Object.assign(new Writable({ write: (chunk: Buffer, _enc, done) => void ((s.text += chunk.toString()), done()) }), { text: '' });
+  return s;
+};
 
 let added: ObserverFactory | undefined;
 const dirs: string[] = [];
