@@ -1,8 +1,12 @@
 // What a command's handler is given by the runner (main.ts): its parsed line, the library options
 // its flags set, the common flags, the signal Ctrl+C aborts, and where to write.
-import type { CommandEvent } from './observe.js';
+import type { PreloadEvent } from '../events.js';
+import type { ExportEvent } from '../export/types.js';
 import type { UiStream } from './progress-ui.js';
 import type { CommandLine } from './parse.js';
+
+/** What a command hands its observers (logs, metrics): the library's events. */
+export type CommandEvent = PreloadEvent | ExportEvent;
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };

@@ -2,12 +2,10 @@
 // metrics): the runner starts one observer per kind the flags ask for, the command hands them the
 // library's events and its report, and the runner ends them with the exit code, whether the
 // command succeeded, failed or threw. Observers never change what a command does or prints.
-import type { PreloadEvent } from '../events.js';
-import type { ExportEvent } from '../export/types.js';
-import type { Io } from './context.js';
+import type { CommandEvent, Io } from './context.js';
 import type { CommandLine } from './parse.js';
 
-export type CommandEvent = PreloadEvent | ExportEvent;
+export type { CommandEvent };
 
 export interface CommandEnd {
   exitCode: number;
