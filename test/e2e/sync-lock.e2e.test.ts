@@ -1,15 +1,18 @@
 // The SQLite cache's sync lock, with real CLI processes: a pid file left by an earlier release
 // (naming a live, unrelated process) does not block; a sync killed with SIGKILL mid-run leaves
 // nothing that blocks the next one; two syncs at once: one exits 75, the other completes. Judged
-// by the server's log and by the store against the generator's bars.
+// by the server's log and by the store against the generator's bars. On a shared PostgreSQL store
+// there is no lock: two syncs at once share the files.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '../../src/market-time.js';
 import { dayFilesFor } from '../fixtures/generate.js';
-import { readSourceBars } from '../fixtures/source-bars.js';
-import { cachedBars, doneCount, doneKeys, END, ingestedDays, runCli, spawnCli, STOCKS, startWorld, waitFor, type CliResult, type World } from './helpers.js';
+import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
+import { readSourceBars, type SourceBar } from '../fixtures/source-bars.js';
+import { cachedBars, doneCount, doneKeys, END, ingestedDays, json, runCli, spawnCli, STOCKS, startWorld, waitFor, type CliResult, type World } from './helpers.js';
 
 let w: World;
 beforeAll(async () => {
@@ -122,4 +125,55 @@ describe('the sync lock', () => {
     expect(stats.totalGets).toBe(expected.length);
     expectExact(cacheDir);
   }, 120_000);
+});
+
+/** A symbol's day bars in a PostgreSQL store, read with plain SQL (not through the library). */
+async function storedBars(url: string, symbol: string): Promise<SourceBar[]> {
+  const c = new pg.Client(url);
+  await c.connect();
+  try {
+    const { rows } = await c.query<SourceBar>(
+      `SELECT time::float8 AS time, open, high, low, close, volume, transactions::float8 AS transactions FROM bars
+       WHERE symbol = $1 AND interval = '1d' ORDER BY time`,
+      [symbol],
+    );
+    return rows;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('syncs on a shared PostgreSQL store', () => {
+  let db: TestPostgres | undefined;
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('take no lock: two at once both exit 0, sharing the files, each fetched once, the store exact', async () => {
+    db = await startPostgres();
+    const store = await db.freshDatabase();
+    const pre = await runCli([...SYMBOLS, ...PRELOAD, '--store', store, '--quiet'], w.env);
+    expect(pre.code, pre.stderr).toBe(0);
+    const last = PRELOAD[3] ?? '';
+    const expected = dayFilesFor(w.ds, STOCKS, addDays(last, -7), END)
+      .filter((f) => f.day > last)
+      .map((f) => f.key)
+      .sort();
+    await w.server.resetStats();
+    await w.server.setLatency(10);
+    let results: CliResult[];
+    try {
+      results = await Promise.all([0, 1].map(() => runCli(['sync', '--store', store, '--workers', '4', '--json'], w.env)));
+    } finally {
+      await w.server.setLatency(0);
+    }
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const stats = await w.server.stats();
+    expect(Object.keys(stats.gets).sort()).toEqual(expected);
+    for (const count of Object.values(stats.gets)) expect(count).toBe(1);
+    // Between them each file once (which of the two took how many depends on when each started).
+    const downloaded = results.map((r) => (json(r) as unknown as { parts: Array<{ files: { downloaded: number } }> }).parts[0]?.files.downloaded ?? 0);
+    expect(downloaded.reduce((a, b) => a + b, 0)).toBe(expected.length);
+    for (const symbol of SYMBOLS) expect(await storedBars(store, symbol)).toEqual(readSourceBars(w.ds, STOCKS, symbol, PRELOAD[1] ?? '', END));
+  }, 180_000);
 });
