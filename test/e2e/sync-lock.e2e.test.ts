@@ -106,11 +106,13 @@ describe('the sync lock', () => {
     const { cacheDir, env } = await preloaded('twice');
     const expected = syncKeys(cacheDir);
     await w.server.resetStats();
-    // Slow enough that the first still runs when the second starts, whichever starts first.
-    await w.server.setLatency(10);
+    // Slow enough (~5 s of GETs) that the first still runs when the second starts, whichever
+    // starts first, even on a loaded machine.
+    await w.server.setLatency(20);
     let results: CliResult[];
     try {
-      results = await Promise.all([runCli(['sync', '--json'], env), runCli(['sync', '--json'], env)]);
+      const args = ['sync', '--json', '--workers', '2'];
+      results = await Promise.all([runCli(args, env), runCli(args, env)]);
     } finally {
       await w.server.setLatency(0);
     }
