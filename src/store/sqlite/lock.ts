@@ -19,6 +19,8 @@ import { BusyError, ConfigurationError } from '../../errors.js';
  * new file at the same path), and two syncs that each "replace an old pid file" at once could
  * each end up holding a lock on a different file. This file is created once and never removed;
  * it stays empty (no page is ever written, so nothing in it can be left half-written by a kill).
+ * Nothing but SQLite may open it in a process that holds it: closing any descriptor of a file
+ * drops the process's POSIX locks on it, and SQLite guards only its own descriptors.
  */
 export const LOCK_FILE = 'sync-lock.sqlite';
 
