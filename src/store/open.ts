@@ -25,8 +25,12 @@ export async function withStore<T>(o: StoreLocation, fn: (store: Store) => Promi
 
 /**
  * Takes the store's sync lock; call the function returned to release it. The SQLite cache allows
- * one sync at a time (another one fails at once with BusyError); a shared store needs no lock,
- * its syncs share the work like any job.
+ * one sync at a time: the lock is a file lock the kernel drops with the process, however it ends
+ * (sqlite/lock.ts), and another sync fails at once with BusyError while it is held. A shared
+ * store needs no lock: its syncs register on the same jobs and share the files like any
+ * processes (each file claimed by one), and what they must not do at once is already serialised
+ * by the store's own transaction-scoped advisory locks (schema, corporate actions, --all merges
+ * of one day, the registry against a clear of progress, which a sync never does).
  */
 export function lockForSync(o: StoreLocation): () => void {
   return o.store === undefined ? lockCache(o.cacheDir) : () => {};

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dryRunSummary } from '../../src/cli/dry-run.js';
+import { LOCK_FILE } from '../../src/store/sqlite/lock.js';
 import { preload, sync } from '../../src/index.js';
 import { corporateActionsFixture } from '../fixtures/actions.js';
 import { dayFilesFor } from '../fixtures/generate.js';
@@ -107,7 +108,7 @@ describe('dryRun', () => {
     expect((await w.server.stats()).totalGets).toBe(0);
     expect(snapshot(cacheDir)).toEqual(before);
     expect(dSync.parts[0]?.report.wouldDownload?.files).toBe(todo.length);
-    expect(existsSync(join(cacheDir, 'sync.lock'))).toBe(false);
+    expect(existsSync(join(cacheDir, LOCK_FILE))).toBe(false);
 
     await w.server.resetStats();
     const real = await preload(['TSLA'], { ...opts(cacheDir), apiKey: undefined, start: '2026-10-01', end: '2026-11-20' });

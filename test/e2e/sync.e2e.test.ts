@@ -1,13 +1,14 @@
 // `sync` on the SQLite cache: a week of new files after what is stored, a republished day in the
 // week it lists again, nothing new, the lock against a second sync, and an empty store.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preload, readBars, sync } from '../../src/index.js';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 import { bodyOf, readSourceBars, rowsOfBody } from '../fixtures/source-bars.js';
-import { END, putObject, runCli, STOCKS, startWorld, type World } from './helpers.js';
+import { lockCache } from '../../src/store/sqlite/lock.js';
+import { END, putObject, runCli, STOCKS, startWorld, type CliResult, type World } from './helpers.js';
 
 let w: World;
 beforeAll(async () => {
@@ -80,19 +81,23 @@ describe('sync', () => {
     expect((await w.server.stats()).totalGets).toBe(0);
   });
 
-  it('stops with exit 75 and one line while another sync holds the cache, and takes over a lock whose process is gone', async () => {
+  it('stops with exit 75 and one line while another sync holds the cache, and runs once it is released', async () => {
     const cacheDir = w.cacheDir('sync');
     const env = { ...w.env, MARKET_DATA_CACHE_DIR: cacheDir };
-    const lock = join(cacheDir, 'sync.lock');
-    writeFileSync(lock, String(process.pid));
-    const busy = await runCli(['sync'], env);
+    // This process holds the lock as a running sync would (test/e2e/sync-lock.e2e.test.ts: real
+    // syncs at once, killed ones, and a leftover pid file).
+    const release = lockCache(cacheDir);
+    let busy: CliResult;
+    try {
+      busy = await runCli(['sync'], env);
+    } finally {
+      release();
+    }
     expect(busy.code).toBe(75);
     expect(busy.stderr.trim().split('\n')).toHaveLength(1);
-    expect(busy.stderr).toContain(`pid ${process.pid}`);
-    // A pid that no process has (the largest pid_max allows).
-    writeFileSync(lock, '4194304');
-    const stale = await runCli(['sync', '--quiet'], env);
-    expect(stale.code).toBe(0);
+    expect(busy.stderr).toContain('Another sync holds the lock');
+    const after = await runCli(['sync', '--quiet'], env);
+    expect(after.code).toBe(0);
   });
 
   it('says in one line, exit 2, that an empty store has nothing to sync, and refuses a window', async () => {
