@@ -5,6 +5,7 @@
 import type { PreloadEvent } from '../events.js';
 import type { ExportEvent } from '../export/types.js';
 import type { Io } from './context.js';
+import { metricsObserver } from './metrics.js';
 import type { CommandLine } from './parse.js';
 
 export type CommandEvent = PreloadEvent | ExportEvent;
@@ -37,4 +38,4 @@ export interface ObserverContext {
 export type ObserverFactory = (c: ObserverContext) => Observer | undefined | Promise<Observer | undefined>;
 
 /** Every kind of observer; each decides from the flags whether it watches this command. */
-export const OBSERVERS: ObserverFactory[] = [];
+export const OBSERVERS: ObserverFactory[] = [metricsObserver];
