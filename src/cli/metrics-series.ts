@@ -261,6 +261,9 @@ export class LiveMetrics {
     this.#command = command;
     this.#start = startSeconds;
     collectDefaultMetrics({ register: this.register });
+    // Gauges named like counters, which promtool's lint refuses; their per-type gauges
+    // (nodejs_active_handles{type=...}, ...) stay, and sum to them.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.register.removeSingleMetric(name);
     this.#inFlight.set(0);
   }
 
