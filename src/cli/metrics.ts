@@ -93,7 +93,10 @@ export async function metricsObserver(c: FactoryContext): Promise<MetricsObserve
       if (server) await closeServer(server);
       if (file === undefined || dryRun) return;
       const endSeconds = Date.now() / 1000;
-      const byDataset = new Map<string, Totals | undefined>(m.totalsOfReport(command, end.report) ?? totals.byDataset);
+      // With no report (the command threw), what the events counted; not an export's files, which
+      // were staged and are dropped when it fails.
+      const counted = command === 'export' ? new Map<string, Totals>() : totals.byDataset;
+      const byDataset = new Map<string, Totals | undefined>(m.totalsOfReport(command, end.report) ?? counted);
       // A command that ended before it knew its dataset (bad flags, a busy cache) still says so.
       if (byDataset.size === 0) byDataset.set('', undefined);
       try {

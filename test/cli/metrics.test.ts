@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { readMetricsText } from '../../src/cli/metrics-file.js';
-import { METRIC, mergedText, writeSeries, type SeriesEnd, type Totals } from '../../src/cli/metrics-series.js';
+import { EventTotals, METRIC, mergedText, writeSeries, type SeriesEnd, type Totals } from '../../src/cli/metrics-series.js';
 import { parseStrictly, valueOf } from '../fixtures/prometheus.js';
 
 const STOCKS = 'us_stocks_sip/day_aggs_v1';
@@ -110,6 +110,27 @@ describe('the metrics file', () => {
     expect(valueOf(families, METRIC.files, { command: 'run', dataset: STOCKS, state: 'listed' })).toBe(1);
     expect(valueOf(families, METRIC.files, { command: 'run', dataset: CRYPTO, state: 'listed' })).toBe(2);
     expect(valueOf(families, METRIC.files, { command: 'sync', dataset: STOCKS, state: 'listed' })).toBe(3);
+  });
+});
+
+describe('counting from events (a command that threw has no report)', () => {
+  it('adds what each cumulative snapshot changed, per dataset, a sync part starting again from 0', () => {
+    const seen: Array<[string, number]> = [];
+    const t = new EventTotals((dataset, delta) => seen.push([dataset, delta.files.downloaded ?? 0]));
+    const counts = { listingDone: true, skipped: 0, failed: 0, retries: 0, throttled: 0, republished: 0, inFlightLimit: 4, inFlight: 2 };
+    const plan = (dataset: string) => ({ type: 'plan' as const, jobs: [{ symbols: [], dataset, start: undefined, end: '2026-11-20', period: '1y', defaultPeriod: false }] });
+    t.event(plan(STOCKS));
+    t.event({ type: 'progress', ...counts, listed: 10, downloaded: 2, bytes: 200, bars: 2 });
+    t.event({ type: 'progress', ...counts, listed: 10, downloaded: 5, bytes: 500, bars: 5, retries: 3, throttled: 1 });
+    t.event(plan(CRYPTO));
+    t.event({ type: 'progress', ...counts, listed: 4, downloaded: 1, bytes: 100, bars: 1, failed: 1 });
+    expect(t.byDataset.get(STOCKS)).toEqual({ files: { listed: 10, downloaded: 5, skipped: 0, failed: 0 }, bytes: 500, rows: 5, retries: 3, throttled: 1 });
+    expect(t.byDataset.get(CRYPTO)).toEqual({ files: { listed: 4, downloaded: 1, skipped: 0, failed: 1 }, bytes: 100, rows: 1, retries: 0, throttled: 0 });
+    expect(seen.filter(([, n]) => n > 0)).toEqual([
+      [STOCKS, 2],
+      [STOCKS, 3],
+      [CRYPTO, 1],
+    ]);
   });
 });
 

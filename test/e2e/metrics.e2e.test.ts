@@ -152,10 +152,14 @@ describe('--metrics-file', () => {
 });
 
 describe('--metrics-port', () => {
-  it('serves the series, the downloads in flight and the process metrics while a slowed run works, then closes', async () => {
+  it('serves the series, the downloads in flight and the process metrics while a slowed run works; stopped by SIGTERM, it closes and the file says 130', async () => {
     const port = await freePort();
+    const dir = join(w.root, 'textfile-live');
+    mkdirSync(dir, { recursive: true });
+    const prom = join(dir, 'live.prom');
     await w.server.setLatency(150);
-    const child = spawnCli(['TSLA', '--start', '2026-05-01', '--end', END, '--cache-dir', w.cacheDir('metrics-live'), '--workers', '4', '--metrics-port', String(port), '--json'], w.env);
+    const args = ['TSLA', '--start', '2026-05-01', '--end', END, '--cache-dir', w.cacheDir('metrics-live'), '--workers', '4', '--json'];
+    const child = spawnCli([...args, '--metrics-port', String(port), '--metrics-file', prom], w.env);
     let stdout = '';
     child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     let running = true;
@@ -178,12 +182,14 @@ describe('--metrics-port', () => {
       expect(running, 'the run ended before a scrape saw it working').toBe(true);
       const other = await fetch(`http://127.0.0.1:${port}/other`);
       expect(other.status).toBe(404);
+      // As systemd stops a service: the run stops cleanly and says so.
+      child.kill('SIGTERM');
       await exited;
     } finally {
       child.kill();
       await w.server.setLatency(0);
     }
-    expect(child.exitCode).toBe(0);
+    expect(child.exitCode).toBe(130);
     const last = scrapes.at(-1);
     expect(last?.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     const families = parseStrictly(last?.text ?? '');
@@ -193,7 +199,15 @@ describe('--metrics-port', () => {
     const downloaded = valueOf(families, `${M}files_total`, { ...labels, state: 'downloaded' }) ?? 0;
     const report = json({ code: 0, stdout, stderr: '' });
     expect(downloaded).toBeGreaterThan(0);
-    expect(downloaded).toBeLessThan(report.files.downloaded);
+    expect(downloaded).toBeLessThanOrEqual(report.files.downloaded);
+    expect(report.files.downloaded + report.files.skipped).toBeLessThan(report.files.listed);
+    // The file: exit code 130, the counters of the report printed at the stop, no success to show.
+    const file = parseStrictly(readFileSync(prom, 'utf8'));
+    expect(valueOf(file, `${M}exit_code`, labels)).toBe(130);
+    expect(valueOf(file, `${M}last_success_time_seconds`, labels)).toBeUndefined();
+    expectCounters(file, 'run', STOCKS, report as ReturnType<typeof json> & Counts);
+    // Live only: not in the file.
+    expect(file.map((f) => f.name).filter((n) => !n.startsWith(M) || n === `${M}downloads_in_flight`)).toEqual([]);
     expect(valueOf(families, `${M}start_time_seconds`, labels)).toBeGreaterThan(0);
     // The end is not known yet.
     expect(valueOf(families, `${M}end_time_seconds`, labels)).toBeUndefined();
