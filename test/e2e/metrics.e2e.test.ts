@@ -52,7 +52,7 @@ async function freePort(): Promise<number> {
 }
 
 describe('--metrics-file', () => {
-  it('holds the series of two datasets and of a sync, each equal to its --json report; a failed run keeps the earlier last success', async () => {
+  it('holds the series of two datasets, a sync and an export, each equal to its --json report; a failed run keeps the earlier last success', async () => {
     const dir = join(w.root, 'textfile');
     mkdirSync(dir, { recursive: true });
     const prom = join(dir, 'preload.prom');
@@ -108,6 +108,18 @@ describe('--metrics-file', () => {
     for (const p of parts) expectCounters(families, 'sync', p.dataset, p);
     expectCounters(families, 'run', STOCKS, s);
     expectCounters(families, 'run', CRYPTO, c);
+    // An export of what the runs stored: the files it wrote, their rows and bytes.
+    const exported = await runCli(['export', 'TSLA', 'BTC-USD', '--out', join(w.root, 'metrics-lake'), '--adjust', 'none', '--cache-dir', cache, '--metrics-file', prom, '--json'], w.env);
+    expect(exported.code, exported.stderr).toBe(0);
+    const e = JSON.parse(exported.stdout) as { datasets: string[]; files: Array<{ rows: number }>; rows: number; bytes: number };
+    expect(e.rows).toBe(s.bars + c.bars);
+    families = parseStrictly(readFileSync(prom, 'utf8'));
+    const exportLabels = { command: 'export', dataset: e.datasets.join(',') };
+    expect(e.datasets.sort()).toEqual([CRYPTO, STOCKS]);
+    expect(valueOf(families, `${M}files_total`, { ...exportLabels, state: 'written' })).toBe(e.files.length);
+    expect(valueOf(families, `${M}rows_total`, exportLabels)).toBe(e.rows);
+    expect(valueOf(families, `${M}bytes_total`, exportLabels)).toBe(e.bytes);
+    expect(valueOf(families, `${M}exit_code`, exportLabels)).toBe(0);
     const lastSuccess = valueOf(families, `${M}last_success_time_seconds`, { command: 'run', dataset: STOCKS });
     const cryptoEnd = valueOf(families, `${M}end_time_seconds`, { command: 'run', dataset: CRYPTO });
 
