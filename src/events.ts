@@ -37,6 +37,8 @@ export interface ProgressEvent {
   republished: number;
   /** Downloads allowed in flight now: `workers`, lowered while the server throttles (503 SlowDown). */
   inFlightLimit: number;
+  /** Downloads in flight when the snapshot was taken (started, not yet recorded). */
+  inFlight: number;
   /** A shared store only: the whole job's counts across every process (refreshed about once a second). */
   job?: JobCounts;
 }

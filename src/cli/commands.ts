@@ -67,6 +67,14 @@ const COMMON: readonly Flag[] = [
   { name: 'json', type: 'boolean', help: 'print exactly one JSON object on stdout and nothing else' },
   { name: 'quiet', type: 'boolean', help: "no progress, no summary, no notes: errors and failures only, on stderr (a command's data, e.g. show's bars, is still printed)" },
   { name: 'verbose', type: 'boolean', help: 'more detail as it happens, and stack traces on errors' },
+  {
+    name: 'metrics-file',
+    type: 'string',
+    arg: 'PATH',
+    help: "when the command ends, failed or not, write its metrics (Prometheus text format, docs/metrics.md) to PATH atomically, keeping the other commands' and datasets' series: for node_exporter's textfile collector (name it *.prom)",
+  },
+  { name: 'metrics-port', type: 'string', arg: 'N', help: 'serve the live metrics (with the process\'s CPU, memory and event-loop lag) on http://HOST:N/metrics while the command runs' },
+  { name: 'metrics-host', type: 'string', arg: 'HOST', help: 'the address --metrics-port listens on', default: '127.0.0.1' },
   { name: 'help', type: 'boolean', short: 'h', help: 'this help' },
 ];
 

@@ -3,6 +3,7 @@
 // library's events and its report, and the runner ends them with the exit code, whether the
 // command succeeded, failed or threw. Observers never change what a command does or prints.
 import type { CommandEvent, Io } from './context.js';
+import { metricsObserver } from './metrics.js';
 import type { CommandLine } from './parse.js';
 
 export type { CommandEvent };
@@ -35,4 +36,4 @@ export interface ObserverContext {
 export type ObserverFactory = (c: ObserverContext) => Observer | undefined | Promise<Observer | undefined>;
 
 /** Every kind of observer; each decides from the flags whether it watches this command. */
-export const OBSERVERS: ObserverFactory[] = [];
+export const OBSERVERS: ObserverFactory[] = [metricsObserver];

@@ -217,6 +217,7 @@ export class Run {
 
   #emitProgress(): void {
     this.#stats.counts.inFlightLimit = this.#limit.current;
+    this.#stats.counts.inFlight = this.#claims?.running ?? 0;
     const job = this.#jobWatch.counts;
     this.#emit({ type: 'progress', ...this.#stats.counts, ...(job ? { job: { ...job } } : {}) });
   }

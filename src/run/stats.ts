@@ -27,6 +27,7 @@ export class RunStats implements RunTotals {
     throttled: 0,
     republished: 0,
     inFlightLimit: 0,
+    inFlight: 0,
   };
   readonly failures: Failure[] = [];
   readonly notes: string[] = [];
