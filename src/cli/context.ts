@@ -17,6 +17,8 @@ export interface Context {
   json: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** Whether the bar and the human notes go on stderr: not with --json, --quiet or --log-format json. */
+  drawProgress: boolean;
   /** Aborted by the first Ctrl+C or SIGTERM (a second one exits at once). */
   signal: AbortSignal;
   io: Io;

@@ -5,6 +5,7 @@
 import type { PreloadEvent } from '../events.js';
 import type { ExportEvent } from '../export/types.js';
 import type { Io } from './context.js';
+import { logObserver } from './log.js';
 import type { CommandLine } from './parse.js';
 
 export type CommandEvent = PreloadEvent | ExportEvent;
@@ -24,6 +25,11 @@ export interface Observer {
   event(e: CommandEvent): void;
   /** Awaited before the runner returns the exit code (a metrics file is written here). */
   end(end: CommandEnd): Promise<void> | void;
+  /**
+   * Set by an observer that owns stderr (JSON logs): the lines a command would write there go to
+   * it instead, and it reports the command's error itself in `end()`.
+   */
+  readonly stderr?: ((s: string) => void) | undefined;
 }
 
 /** What a factory is given: the parsed line, where to write, and the masking every printed line goes through. */
@@ -37,4 +43,4 @@ export interface ObserverContext {
 export type ObserverFactory = (c: ObserverContext) => Observer | undefined | Promise<Observer | undefined>;
 
 /** Every kind of observer; each decides from the flags whether it watches this command. */
-export const OBSERVERS: ObserverFactory[] = [];
+export const OBSERVERS: ObserverFactory[] = [logObserver];
