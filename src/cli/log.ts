@@ -17,7 +17,7 @@ import type { PlanEvent, PreloadEvent, ProgressEvent } from '../events.js';
 import type { ExportEvent } from '../export/types.js';
 import { maskUrl } from '../store-url.js';
 import { EXIT, errorLine } from './exit.js';
-import { estimateRemainingMs, formatBytes, formatDuration } from './format.js';
+import { estimateRemainingMs, failureMessage, formatBytes, formatDuration } from './format.js';
 import type { Command } from './commands.js';
 import { UsageError, type CommandLine } from './parse.js';
 import { readVersion } from './version.js';
@@ -347,7 +347,8 @@ export class LogObserver {
         this.#logger?.info({ files, skipped: e.skipped, toDownload: Math.max(0, files - (e.job ? e.job.done : e.skipped)), republished: e.republished }, 'listing');
       }
     } else if (e.type === 'failure') {
-      this.#logger?.error({ key: e.key, code: e.code, ...(e.attempts !== undefined && { attempts: e.attempts }) }, `file failed: ${e.message}`);
+      // The key is a field of its own: not repeated in the message.
+      this.#logger?.error({ key: e.key, code: e.code, ...(e.attempts !== undefined && { attempts: e.attempts }), message: failureMessage(e) }, 'file failed');
     } else {
       this.#export = e;
     }

@@ -100,9 +100,10 @@ describe('--log-format json', () => {
     expect(lines.find((l) => l.msg === 'listing')?.['files']).toBe(files.length);
 
     // The one file the server always refused: one line, its key, as many attempts as GETs served.
-    const failures = lines.filter((l) => l.msg.startsWith('file failed'));
+    const failures = lines.filter((l) => l.msg === 'file failed');
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ level: 'error', key: missing.key });
+    expect(failures[0]).toMatchObject({ level: 'error', key: missing.key, code: report.failures[0]?.code });
+    expect(report.failures[0]?.message).toContain(String(failures[0]?.['message']));
     expect(failures[0]?.['attempts']).toBe(stats.gets[missing.key]);
     expect(report.failures.map((f) => f.key)).toEqual([missing.key]);
 
@@ -139,6 +140,19 @@ describe('--log-format json', () => {
     expectEveryField(lines);
     expect(lines.map((l) => l.msg)).toEqual(['start', 'plan', 'listing', 'end']);
     expect(asText.stderr).toBe('');
+  });
+
+  it('sync: each line names the part it is on (dataset, interval, the symbols of its jobs)', async () => {
+    const cache = w.cacheDir('sync-json');
+    expect((await runCli(['TSLA', '--start', '2026-11-10', '--end', END, '--cache-dir', cache, '--quiet'], w.env)).code).toBe(0);
+    const r = await runCli(['sync', '--cache-dir', cache, '--log-format', 'json'], w.env);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = logLines(r);
+    expect(lines.every((l) => l.command === 'sync' && typeof l.job === 'object')).toBe(true);
+    const planAt = lines.findIndex((l) => l.msg === 'plan');
+    expect(planAt).toBeGreaterThan(0);
+    for (const l of lines.slice(planAt)) expect(l.job).toEqual({ dataset: STOCKS, interval: '1d', symbols: ['TSLA'] });
+    expect(lines.at(-1)).toMatchObject({ msg: 'end', exitCode: 0, parts: 1 });
   });
 
   it('an error is a JSON line with its code, level error (its stack with --verbose), and nothing else on stderr', async () => {
