@@ -1,6 +1,8 @@
 // What a command's handler is given by the runner (main.ts): its parsed line, the library options
 // its flags set, the common flags, the signal Ctrl+C aborts, and where to write.
-import type { CommandEvent } from './observe.js';
+// The events by their own modules, not observe.ts's alias: observe.ts imports Io from here.
+import type { PreloadEvent } from '../events.js';
+import type { ExportEvent } from '../export/types.js';
 import type { UiStream } from './progress-ui.js';
 import type { CommandLine } from './parse.js';
 
@@ -27,7 +29,7 @@ export interface Context {
   /** A line on stderr, credentials masked. */
   err: (s: string) => void;
   /** Hands a library event to the observers (logs, metrics): call it from every onProgress. */
-  emit: (e: CommandEvent) => void;
+  emit: (e: PreloadEvent | ExportEvent) => void;
   /** The command's report, for the observers at its end (call it before returning, also on a stop). */
   report: (r: unknown) => void;
 }
