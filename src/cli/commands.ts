@@ -70,7 +70,7 @@ const COMMON: readonly Flag[] = [
   {
     name: 'log-format',
     type: 'string',
-    arg: 'F',
+    arg: 'FORMAT',
     help: 'text, or json: one JSON object per line on stderr for each event (start, plan, listing, each failed file, progress, end, errors), with time, level, pid, hostname and the job; stdout is unchanged',
     default: 'text',
   },
