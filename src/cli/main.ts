@@ -51,7 +51,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     // `--log-format json` asked for: stderr carries JSON lines only, this one too.
-    if (wantsJsonLog(argv)) err(usageErrorJson(error.command?.name ?? 'run', error.message));
+    if (wantsJsonLog(argv)) err(await usageErrorJson(error.command?.name ?? 'run', error.message));
     else err(`${prefix(error.command)}${error.message}`);
     return EXIT.usage;
   }
