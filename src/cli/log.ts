@@ -77,13 +77,14 @@ function withSymbols(job: LogJob, symbols: readonly string[]): LogJob {
 /** The job as the command line gives it, before the library has planned it. */
 export function jobOfLine(line: CommandLine): LogJob {
   const v = line.values;
-  let job: LogJob = {};
+  // sync and status take no symbols (a sync's job comes with each plan); actions have no interval.
+  const name = line.command.name;
+  if (name === 'sync' || name === 'status') return {};
+  const job: LogJob = {};
   if (typeof v['dataset'] === 'string') job.dataset = v['dataset'];
-  if (typeof v['interval'] === 'string') job.interval = v['interval'];
-  else if (line.command.name !== 'sync' && line.command.name !== 'status') job.interval = '1d';
-  if (v['all'] === true) job.all = true;
-  else if (line.command.name !== 'sync' && line.command.name !== 'status') job = withSymbols(job, line.positionals.map((s) => s.toUpperCase()));
-  return job;
+  if (name !== 'actions') job.interval = typeof v['interval'] === 'string' ? v['interval'] : '1d';
+  if (v['all'] === true) return { ...job, all: true };
+  return withSymbols(job, line.positionals.map((s) => s.toUpperCase()));
 }
 
 /** The job of a plan (a sync plans once per dataset and interval). */
