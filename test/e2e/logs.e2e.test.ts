@@ -2,6 +2,7 @@
 // test S3 server with faults. What the log says is judged against the server's own log of the
 // requests and faults it served, and against the --json report on stdout.
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corporateActionsFixture } from '../fixtures/actions.js';
 import { dayFilesFor } from '../fixtures/generate.js';
@@ -146,6 +147,8 @@ describe('--log-format json', () => {
     const lines = logLines(asJson);
     expectEveryField(lines);
     expect(lines.map((l) => l.msg)).toEqual(['start', 'plan', 'listing', 'end']);
+    // stdout is as without logs: the summary.
+    expect(asJson.stdout).toMatch(/^TSLA from us_stocks_sip\/day_aggs_v1, 2026-10-01 to 2026-11-20\n {2}files: +\d+ listed/);
     expect(asText.stderr).toBe('');
   });
 
@@ -160,6 +163,16 @@ describe('--log-format json', () => {
     expect(planAt).toBeGreaterThan(0);
     for (const l of lines.slice(planAt)) expect(l.job).toEqual({ dataset: STOCKS, interval: '1d', symbols: ['TSLA'] });
     expect(lines.at(-1)).toMatchObject({ msg: 'end', exitCode: 0, parts: 1 });
+
+    // Every command logs so: an export of what the sync holds, its report on stdout unchanged.
+    const out = join(w.root, 'lake-logs');
+    const exported = await runCli(['export', 'TSLA', '--out', out, '--adjust', 'none', '--cache-dir', cache, '--log-format', 'json', '--json'], w.env);
+    expect(exported.code, exported.stderr).toBe(0);
+    const report = JSON.parse(exported.stdout) as { rows: number; files: unknown[] };
+    const exportLines = logLines(exported);
+    expect(exportLines.map((l) => l.msg)).toEqual(['start', 'end']);
+    for (const l of exportLines) expect(l).toMatchObject({ command: 'export', job: { interval: '1d', symbols: ['TSLA'] } });
+    expect(exportLines[1]).toMatchObject({ exitCode: 0, rows: report.rows, files: report.files.length });
   });
 
   it('an error is a JSON line with its code, level error (its stack with --verbose), and nothing else on stderr', async () => {
