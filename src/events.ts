@@ -49,6 +49,8 @@ export interface FailureEvent {
   key: string;
   code: FailureCode;
   message: string;
+  /** Requests made for it (its retries + 1), when the download got that far. */
+  attempts?: number;
 }
 
 export type PreloadEvent = PlanEvent | ProgressEvent | FailureEvent;

@@ -68,6 +68,20 @@ const COMMON: readonly Flag[] = [
   { name: 'quiet', type: 'boolean', help: "no progress, no summary, no notes: errors and failures only, on stderr (a command's data, e.g. show's bars, is still printed)" },
   { name: 'verbose', type: 'boolean', help: 'more detail as it happens, and stack traces on errors' },
   {
+    name: 'log-format',
+    type: 'string',
+    arg: 'FORMAT',
+    help: 'text, or json: one JSON object per line on stderr for each event (start, plan, listing, each failed file, progress, end, errors), with time, level, pid, hostname and the job; stdout is unchanged',
+    default: 'text',
+  },
+  {
+    name: 'stats-interval',
+    type: 'string',
+    arg: 'SECONDS',
+    help: 'a progress line (files done of total, bytes, rate, ETA, retries and throttling since the last one) this often when stderr is not a terminal, and always with --log-format json; 0: none',
+    default: '30',
+  },
+  {
     name: 'metrics-file',
     type: 'string',
     arg: 'PATH',

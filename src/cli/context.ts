@@ -21,6 +21,8 @@ export interface Context {
   json: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** Whether the bar and the human notes go on stderr: not with --json, --quiet or --log-format json. */
+  drawProgress: boolean;
   /** Aborted by the first Ctrl+C or SIGTERM (a second one exits at once). */
   signal: AbortSignal;
   io: Io;
@@ -29,7 +31,7 @@ export interface Context {
   /** A line on stderr, credentials masked. */
   err: (s: string) => void;
   /** Hands a library event to the observers (logs, metrics): call it from every onProgress. */
-  emit: (e: CommandEvent) => void;
+  emit: (e: PreloadEvent | ExportEvent) => void;
   /** The command's report, for the observers at its end (call it before returning, also on a stop). */
   report: (r: unknown) => void;
 }

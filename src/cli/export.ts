@@ -20,7 +20,7 @@ export async function exportCommand(ctx: Context): Promise<number> {
   }
   const options = ctx.options as Partial<ExportOptions>;
   if (options.out === undefined) throw new InvalidOptionError('out', undefined, 'export needs `out`, the directory to write, e.g. `--out ./lake`');
-  const line = new ProgressLine(ctx.io.stderr, ctx.json || ctx.quiet);
+  const line = new ProgressLine(ctx.io.stderr, !ctx.drawProgress);
   const report = await exportBars(all ? 'all' : positionals, {
     ...options,
     out: options.out,

@@ -24,8 +24,12 @@ export function estimateRemainingMs(o: { total: number; done: number; worked: nu
   return (remaining * o.elapsedMs) / o.worked;
 }
 
+/** A failure's message without the key some messages start with. */
+export function failureMessage(f: { key: string; message: string }): string {
+  return f.message.startsWith(`${f.key}: `) ? f.message.slice(f.key.length + 2) : f.message;
+}
+
 /** `failed: key: message [code]`, naming the key once: some messages already start with it. */
 export function failureLine(f: { key: string; message: string; code: string }): string {
-  const message = f.message.startsWith(`${f.key}: `) ? f.message.slice(f.key.length + 2) : f.message;
-  return `failed: ${f.key}: ${message} [${f.code}]`;
+  return `failed: ${f.key}: ${failureMessage(f)} [${f.code}]`;
 }

@@ -2,7 +2,6 @@
 // version, and runs the command's handler under one set of rules for every command: Ctrl+C
 // aborts (a second one exits 130 at once), an error is one line (its stack with --verbose) and
 // an exit code, and nothing printed carries a credential.
-import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { urlPasswords } from '../store-url.js';
 import { CREDENTIAL_ENV, OPTION_ENV } from '../options.js';
@@ -10,8 +9,10 @@ import { PROGRAM, command, type Command, type CommandName } from './commands.js'
 import type { Context, Handler, Io } from './context.js';
 import { EXIT, errorLine, exitCodeOf } from './exit.js';
 import { helpText } from './help.js';
+import { logSettings, usageErrorJson, wantsJsonLog } from './log.js';
 import { OBSERVERS, type Observer } from './observe.js';
 import { optionsOf, parseArgsOptions, parseCommandLine, UsageError, type CommandLine } from './parse.js';
+import { readVersion } from './version.js';
 
 export { jsonReport, summary } from './summary.js';
 export type { Io } from './context.js';
@@ -46,9 +47,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   let line: CommandLine;
   try {
     line = parseCommandLine(argv);
+    logSettings(line.values, line.command);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    err(`${prefix(error.command)}${error.message}`);
+    // `--log-format json` asked for: stderr carries JSON lines only, this one too.
+    if (wantsJsonLog(argv)) err(await usageErrorJson(error.command?.name ?? 'run', error.message));
+    else err(`${prefix(error.command)}${error.message}`);
     return EXIT.usage;
   }
   const { values } = line;
@@ -84,6 +88,15 @@ async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, e
   const verbose = line.values['verbose'] === true;
   let observers: Observer[] = [];
   let report: unknown;
+  // An observer that owns stderr (JSON logs) takes the lines a command would write there, so
+  // stderr carries its lines only; it reports the final error itself, in end().
+  const owner = (): Observer | undefined => observers.find((o) => o.stderr !== undefined);
+  const note = (s: string): void => {
+    const take = owner()?.stderr;
+    if (take) take(redact(s));
+    else err(s);
+  };
+  const jsonLog = line.values['log-format'] === 'json';
   const ctx: Context = {
     line,
     options: optionsOf(line),
@@ -91,9 +104,11 @@ async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, e
     quiet: line.values['quiet'] === true,
     verbose,
     signal: controller.signal,
+    // With JSON logs no bar and no notes on stderr: the log says it all.
+    drawProgress: !(line.values['json'] === true || line.values['quiet'] === true || jsonLog),
     io,
     out,
-    err,
+    err: note,
     emit: (e) => {
       for (const o of observers) o.event(e);
     },
@@ -110,8 +125,10 @@ async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, e
     return exitCode;
   } catch (error) {
     thrown = error;
-    err(`${prefix(line.command)}${errorLine(error, line.command)}`);
-    if (verbose && error instanceof Error && error.stack) err(error.stack);
+    if (owner() === undefined) {
+      err(`${prefix(line.command)}${errorLine(error, line.command)}`);
+      if (verbose && error instanceof Error && error.stack) err(error.stack);
+    }
     exitCode = exitCodeOf(error);
     return exitCode;
   } finally {
@@ -129,7 +146,3 @@ function storePasswords(argv: string[], env: NodeJS.ProcessEnv): string[] {
   return urls.flatMap(urlPasswords);
 }
 
-function readVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}

@@ -3,6 +3,7 @@
 // library's events and its report, and the runner ends them with the exit code, whether the
 // command succeeded, failed or threw. Observers never change what a command does or prints.
 import type { CommandEvent, Io } from './context.js';
+import { logObserver } from './log.js';
 import { metricsObserver } from './metrics.js';
 import type { CommandLine } from './parse.js';
 
@@ -23,6 +24,11 @@ export interface Observer {
   event(e: CommandEvent): void;
   /** Awaited before the runner returns the exit code (a metrics file is written here). */
   end(end: CommandEnd): Promise<void> | void;
+  /**
+   * Set by an observer that owns stderr (JSON logs): the lines a command would write there go to
+   * it instead, and it reports the command's error itself in `end()`.
+   */
+  readonly stderr?: ((s: string) => void) | undefined;
 }
 
 /** What a factory is given: the parsed line, where to write, and the masking every printed line goes through. */
@@ -36,4 +42,4 @@ export interface ObserverContext {
 export type ObserverFactory = (c: ObserverContext) => Observer | undefined | Promise<Observer | undefined>;
 
 /** Every kind of observer; each decides from the flags whether it watches this command. */
-export const OBSERVERS: ObserverFactory[] = [metricsObserver];
+export const OBSERVERS: ObserverFactory[] = [logObserver, metricsObserver];

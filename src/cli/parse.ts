@@ -77,7 +77,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
 
 /** A value to show in a "needs a value" line. */
 function example(f: Flag): string {
-  const examples: Record<string, string> = { N: '4', MS: '60000', 'YYYY-MM-DD': '2024-01-02', DIR: './dir', URL: 'https://...', P: f.name === 'partition' ? 'year' : '1y' };
+  const examples: Record<string, string> = { N: '4', MS: '60000', SECONDS: '30', FORMAT: 'json', 'YYYY-MM-DD': '2024-01-02', DIR: './dir', URL: 'https://...', P: f.name === 'partition' ? 'year' : '1y' };
   return examples[f.arg ?? ''] ?? (f.arg ?? 'VALUE');
 }
 

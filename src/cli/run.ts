@@ -19,7 +19,7 @@ export async function runCommand(ctx: Context): Promise<number> {
   }
   if (positionals.length === 0 && !all) throw new UsageError('expected at least one symbol (or --all), e.g. `preload-market-data TSLA`. See --help.');
 
-  const ui = ctx.json || ctx.quiet ? undefined : new ProgressUi(ctx.io, ctx.err, ctx.verbose);
+  const ui = !ctx.drawProgress ? undefined : new ProgressUi(ctx.io, ctx.err, ctx.verbose);
   try {
     // The flags' values as typed: preload() validates them, once.
     const onProgress = (e: PreloadEvent): void => {

@@ -14,7 +14,7 @@ import { jsonReport, summary } from './summary.js';
 export async function syncCommand(ctx: Context): Promise<number> {
   const { positionals } = ctx.line;
   if (positionals.length > 0) throw new UsageError(`sync takes no symbols (it keeps every job of the store current), got ${positionals.join(' ')}`);
-  const quiet = ctx.json || ctx.quiet;
+  const quiet = !ctx.drawProgress;
   let ui: ProgressUi | undefined;
   const onProgress = (e: PreloadEvent): void => {
     ctx.emit(e);

@@ -112,7 +112,7 @@ export class Dispatch {
         // Stopped by the run's abort: neither done nor failed; another process or the next run takes it.
         await queue.release([item]).catch(() => undefined);
       } else {
-        await this.#failed(job, item, { key: result.key, code: result.code, message: result.message });
+        await this.#failed(job, item, { key: result.key, code: result.code, message: result.message }, result.retries + 1);
       }
     } catch (error) {
       // An aborted task is neither done nor failed: the next run downloads it again.
@@ -173,11 +173,11 @@ export class Dispatch {
   }
 
   /** Counts and reports the failure, records it in the queue, and stops the run if the policy says so. */
-  async #failed({ plan }: RunJob, item: WorkItem, failure: Failure): Promise<void> {
+  async #failed({ plan }: RunJob, item: WorkItem, failure: Failure, attempts: number): Promise<void> {
     const { stats, policy, queue, onFailure, fail } = this.#parts;
     this.#failedJobs.add(plan.job);
     stats.failed(failure);
-    onFailure({ type: 'failure', ...failure });
+    onFailure({ type: 'failure', ...failure, attempts });
     // Awaited below: until the write lands the file is in flight, so the queue is not closed
     // (its claims released) before it, which would leave the file pending instead of failed.
     const recorded = queue.fail(item, failure).catch((error: unknown) => fail(error));

@@ -69,7 +69,7 @@ describe('preload-market-data TSLA (default 5y window)', () => {
     expect(r.code).toBe(0);
     const report = json(r);
     expect(Object.keys(report).sort()).toEqual(
-      ['all', 'bars', 'barRange', 'bytes', 'dataset', 'duplicateRows', 'elapsedMs', 'end', 'failures', 'files', 'fromRawMirror', 'interval', 'malformedRows', 'notes', 'republished', 'retries', 'start', 'symbols'].sort(),
+      ['all', 'bars', 'barRange', 'bytes', 'dataset', 'duplicateRows', 'elapsedMs', 'end', 'failures', 'files', 'fromRawMirror', 'interval', 'malformedRows', 'notes', 'republished', 'retries', 'start', 'throttled', 'symbols'].sort(),
     );
     expect(report.files.downloaded).toBe(0);
     expect(report.files.skipped).toBe(report.files.listed);

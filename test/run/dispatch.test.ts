@@ -119,7 +119,7 @@ describe('Dispatch', () => {
     const done = t.dispatch.file(item()).then(() => (settled = true));
     await settle();
     expect(t.queue.failed).toEqual([{ item: item(), failure: { key: item().file.key, code: 'ERR_INTEGRITY', message: 'ERR_INTEGRITY message' } }]);
-    expect(t.events).toEqual([{ type: 'failure', key: item().file.key, code: 'ERR_INTEGRITY', message: 'ERR_INTEGRITY message' }]);
+    expect(t.events).toEqual([{ type: 'failure', key: item().file.key, code: 'ERR_INTEGRITY', message: 'ERR_INTEGRITY message', attempts: 1 }]);
     expect(t.stats.counts.failed).toBe(1);
     expect(t.dispatch.failedJobs.has(plan.job)).toBe(true);
     expect(settled).toBe(false);
