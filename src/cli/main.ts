@@ -119,7 +119,12 @@ async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, e
   let exitCode: number = EXIT.usage;
   let thrown: unknown;
   try {
-    observers = (await Promise.all(OBSERVERS.map(async (make) => make({ line, io, redact })))).filter((o): o is Observer => o !== undefined);
+    // One at a time, logs first: when a later one refuses its flags (a metrics file's missing
+    // directory), the log already runs and reports that error as it reports any other.
+    for (const make of OBSERVERS) {
+      const o = await make({ line, io, redact });
+      if (o !== undefined) observers.push(o);
+    }
     const handler = await HANDLERS[line.command.name]();
     exitCode = await handler(ctx);
     return exitCode;

@@ -42,4 +42,16 @@ describe('observers', () => {
     expect(ends[0]?.error).toBeInstanceOf(ConfigurationError);
     expect(stderr.text).toContain('Nothing to sync');
   });
+
+  it('a later observer refusing its flag is reported by the JSON log, and stderr stays JSON only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pmd-observe-'));
+    dirs.push(dir);
+    const stderr = sink();
+    const missing = join(dir, 'no-such-dir', 'pmd.prom');
+    const code = await main(['status', '--cache-dir', dir, '--log-format', 'json', '--metrics-file', missing], { stdout: sink(), stderr, env: {} });
+    expect(code).toBe(2);
+    const lines = stderr.text.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string; code?: string });
+    expect(lines.map((l) => l.msg)).toEqual(['start', expect.stringContaining('--metrics-file') as unknown as string, 'end']);
+    expect(lines[1]).toMatchObject({ level: 'error', code: 'ERR_USAGE' });
+  });
 });
