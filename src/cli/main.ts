@@ -86,7 +86,7 @@ async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, e
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const verbose = line.values['verbose'] === true;
-  let observers: Observer[] = [];
+  const observers: Observer[] = [];
   let report: unknown;
   // An observer that owns stderr (JSON logs) takes the lines a command would write there, so
   // stderr carries its lines only; it reports the final error itself, in end().
