@@ -66,7 +66,7 @@ export function dedupeSplits(splits: readonly Split[]): { splits: Split[]; dupli
     kept.push(winner);
     duplicates += group.length - 1;
     const sameRows = byRatio[0]?.rows.length ?? 1;
-    if (sameRows > 1) notes.push(`${first.ticker} ${first.executionDate}: ${sameRows} rows for one ${ratioText(winner)} split, kept one`);
+    if (sameRows > 1) notes.push(`${first.ticker} ${first.executionDate}: ${sameRows} rows for one ${ratioText(winner)}${winner.adjustmentType === 'stock_dividend' ? '' : ' split'}, kept one`);
     if (byRatio.length > 1) {
       const others = byRatio.slice(1).map((g) => ratioText(g.rows[0] ?? winner)).join(', ');
       notes.push(`${first.ticker} ${first.executionDate}: split rows with different ratios (${ratioText(winner)}, ${others}); applied ${ratioText(winner)} (id ${winner.id || '(none)'}) only`);
