@@ -210,7 +210,8 @@ async function* rows(first: string, o: Resolved): AsyncGenerator<{ row: unknown;
     if (seen.has(url)) throw new ActionsError(`The REST API's next_url repeats a page already read (GET ${redactUrl(url, o.apiKey)})`, { url: redactUrl(url, o.apiKey) });
     seen.add(url);
     const page = await getPage(url, o);
-    const ref: PageRef = { url, requestId: page.request_id == null ? undefined : redactKey(String(page.request_id), o.apiKey) };
+    // Shortened: the server chooses it, and a message stays one readable line.
+    const ref: PageRef = { url, requestId: page.request_id == null ? undefined : redactKey(String(page.request_id), o.apiKey).slice(0, 80) };
     for (const row of page.results) yield { row, page: ref };
     const next: string | undefined = page.next_url ?? undefined;
     if (next === undefined || next === '') break;
