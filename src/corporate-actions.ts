@@ -3,7 +3,15 @@
 // names, as the REST API sends them and as both stores keep them, with the one mapping between
 // the two. A leaf, shared by the client, the adjustment code and the stores.
 
-/** One row of `/stocks/v1/splits`. */
+/**
+ * The `adjustment_type` values the provider documents for `/stocks/v1/splits` ("possible values
+ * include", so the list may grow: any other string is kept as given and adjusts by its ratio too).
+ * Source: the provider's OpenAPI spec as shipped in its JS client (`src/openapi.json`, the
+ * `adjustment_type` query enum and result field of `GET /stocks/v1/splits`).
+ */
+export const ADJUSTMENT_TYPES = ['forward_split', 'reverse_split', 'stock_dividend'] as const;
+
+/** One row of `/stocks/v1/splits`: a forward or reverse split, or a stock dividend (shares paid as a dividend). */
 export interface Split {
   ticker: string;
   /** First session (YYYY-MM-DD) that trades on the new share count; bars before it are adjusted. */
@@ -13,16 +21,22 @@ export interface Split {
   /** New shares: a 5-for-1 split is `splitFrom: 1, splitTo: 5`. Positive, possibly not whole. */
   splitTo: number;
   /**
-   * `forward_split`, `reverse_split` or `stock_dividend` today; a string, so that a new value the
-   * provider adds is read rather than rejected (every kind adjusts by the same ratio).
+   * `forward_split`, `reverse_split` or `stock_dividend` ({@link ADJUSTMENT_TYPES}); a string, so
+   * that a new value the provider adds is read rather than rejected. Every kind adjusts by its
+   * ratio: a 5% stock dividend is `splitFrom: 1, splitTo: 1.05` (or 100 and 105), 1.05 new shares
+   * for each old one. Derived from the ratio for a row that has none (the older `/v3/reference/splits`).
    */
   adjustmentType: string;
-  /** The provider's cumulative factor for prices before `executionDate` (this split and every later one), if given. */
+  /**
+   * The provider's cumulative factor for prices before `executionDate` (this row's ratio times every
+   * later row's, stock dividends included), if given: kept beside ours, which `actions` compares with it.
+   */
   historicalAdjustmentFactor: number | null;
+  /** The provider's id (a string in its spec; a number is kept as its decimal text), `''` when absent. */
   id: string;
 }
 
-/** One row of `/stocks/v1/dividends`. */
+/** One row of `/stocks/v1/dividends`: cash only (stock dividends are rows of the splits endpoint). */
 export interface Dividend {
   ticker: string;
   /** First session (YYYY-MM-DD) that trades without the dividend; bars before it are adjusted in 'total' mode. */

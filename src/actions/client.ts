@@ -56,12 +56,12 @@ export async function fetchCorporateActions(options: FetchActionsOptions): Promi
   for (let i = 0; i < tickers.length; i += TICKERS_PER_REQUEST) {
     // Commas stay literal, as the API documents `ticker.any_of=A,B`; each ticker is encoded on its own.
     const anyOf = tickers.slice(i, i + TICKERS_PER_REQUEST).map(encodeURIComponent).join(',');
-    for await (const { row, url } of rows(`${base}/stocks/v1/splits?ticker.any_of=${anyOf}&limit=${PAGE_LIMIT}`, o)) {
-      const split = parseRow(splitRow, row, 'split', url, o.apiKey);
+    for await (const { row, page } of rows(`${base}/stocks/v1/splits?ticker.any_of=${anyOf}&limit=${PAGE_LIMIT}`, o)) {
+      const split = parseRow(splitRow, row, 'split', page, o.apiKey);
       out.get(split.ticker)?.splits.push(split);
     }
-    for await (const { row, url } of rows(`${base}/stocks/v1/dividends?ticker.any_of=${anyOf}&limit=${PAGE_LIMIT}`, o)) {
-      const dividend = parseRow(dividendRow, row, 'dividend', url, o.apiKey);
+    for await (const { row, page } of rows(`${base}/stocks/v1/dividends?ticker.any_of=${anyOf}&limit=${PAGE_LIMIT}`, o)) {
+      const dividend = parseRow(dividendRow, row, 'dividend', page, o.apiKey);
       out.get(dividend.ticker)?.dividends.push(dividend);
     }
   }
@@ -90,20 +90,43 @@ export function redactKey(text: string, apiKey: string): string {
 
 
 // ---------- rows ----------
+//
+// The shapes accepted are the provider's documented ones. Source: its OpenAPI spec as shipped in
+// its official JS client (`src/openapi.json`, and the models generated from it in `src/rest/api.ts`:
+// GetStocksV1Splits200Response, GetStocksV1Dividends200Response), and the older models of its
+// Python client (`massive/rest/models/splits.py`, `dividends.py`):
+// - `id`: a string in the spec and in every example ("E90a77..."); the Python client's models type
+//   it as an integer, so a number is read too (kept as its decimal text).
+// - `split_from` / `split_to`: `number`, format double (float in /v3/reference/splits, whose CSV
+//   example prints `1.0,4.0`): any positive finite number, not only whole ones.
+// - `adjustment_type`: a string, "possible values include forward_split, reverse_split,
+//   stock_dividend"; absent from /v3/reference/splits rows, where it is derived from the ratio.
+// - `historical_adjustment_factor`: `number`, cumulative ("for a price on date D, find the first
+//   split whose execution_date is after D and multiply by its factor"); optional.
+// - dividends: `cash_amount`, `split_adjusted_cash_amount`, `historical_adjustment_factor` numbers,
+//   `frequency` an integer, dates `YYYY-MM-DD`, `currency` / `distribution_type` strings; the
+//   /v3/reference/dividends rows have `dividend_type` (CD, SC, LT, ST) instead, which is not kept.
+// The spec marks only `adjustment_type` (splits) and `distribution_type` (dividends) required, yet
+// every example has every field: a row without its ticker, date or ratio (cash) cannot be applied,
+// and dropping it would leave bars silently unadjusted, so such a row fails the answer instead.
 
-const day = z.string().refine((s) => parseDay(s) !== undefined, 'expected a YYYY-MM-DD date');
+const day = z.string({ error: 'expected a YYYY-MM-DD date' }).refine((s) => parseDay(s) !== undefined, 'expected a YYYY-MM-DD date');
 // Informative fields: absent and null read the same, so a row without them is not rejected.
-const maybeNumber = z.number().nullish().transform((v) => v ?? null);
-const maybeString = z.string().nullish().transform((v) => v ?? null);
-const id = z.union([z.string(), z.number()]).nullish().transform((v) => (v == null ? '' : String(v)));
-
+const maybeNumber = z.number({ error: 'expected a number' }).nullish().transform((v) => v ?? null);
+const maybeString = z.string({ error: 'expected a string' }).nullish().transform((v) => v ?? null);
+const id = z
+  .union([z.string(), z.number()], { error: 'expected a string (or a number)' })
+  .nullish()
+  .transform((v) => (v == null ? '' : String(v)));
 // z.number() refuses NaN and Infinity, and JSON has neither: positive() is "a positive finite number".
+const ratio = z.number({ error: 'expected a positive number' }).positive('expected a positive number');
+
 const splitRow = z
   .object({
-    ticker: z.string().min(1),
+    ticker: z.string({ error: 'expected a ticker' }).min(1, 'expected a ticker'),
     execution_date: day,
-    split_from: z.number().positive(),
-    split_to: z.number().positive(),
+    split_from: ratio,
+    split_to: ratio,
     adjustment_type: maybeString,
     historical_adjustment_factor: maybeNumber,
     id,
@@ -114,7 +137,8 @@ const splitRow = z
       executionDate: r.execution_date,
       splitFrom: r.split_from,
       splitTo: r.split_to,
-      adjustmentType: r.adjustment_type ?? (r.split_to >= r.split_from ? 'forward_split' : 'reverse_split'),
+      // Every kind adjusts by its ratio (read/adjust.ts); the type only says what the event was.
+      adjustmentType: r.adjustment_type || (r.split_to >= r.split_from ? 'forward_split' : 'reverse_split'),
       historicalAdjustmentFactor: r.historical_adjustment_factor,
       id: r.id,
     }),
@@ -122,9 +146,9 @@ const splitRow = z
 
 const dividendRow = z
   .object({
-    ticker: z.string().min(1),
+    ticker: z.string({ error: 'expected a ticker' }).min(1, 'expected a ticker'),
     ex_dividend_date: day,
-    cash_amount: z.number().nonnegative(),
+    cash_amount: z.number({ error: 'expected a number, 0 or more' }).nonnegative('expected a number, 0 or more'),
     currency: maybeString,
     distribution_type: maybeString,
     frequency: maybeNumber,
@@ -137,7 +161,7 @@ const dividendRow = z
   })
   .transform((r): Dividend => toDividend(r));
 
-function parseRow<T>(schema: z.ZodType<T>, row: unknown, kind: string, url: string, apiKey: string): T {
+function parseRow<T>(schema: z.ZodType<T>, row: unknown, kind: string, page: PageRef, apiKey: string): T {
   const parsed = schema.safeParse(row);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
@@ -145,9 +169,11 @@ function parseRow<T>(schema: z.ZodType<T>, row: unknown, kind: string, url: stri
   const record = typeof row === 'object' && row !== null ? (row as Record<string, unknown>) : {};
   const value = field === '' ? row : record[field];
   const which = typeof record['ticker'] === 'string' ? ` for ${record['ticker']}` : '';
-  const where = redactUrl(url, apiKey);
+  const where = redactUrl(page.url, apiKey);
+  // The request_id lets a user quote the answer to the provider.
+  const request = page.requestId === undefined ? '' : `, request_id ${page.requestId}`;
   throw new ActionsError(
-    redactKey(`The REST API sent a ${kind} row${which} that is not valid: \`${field || '(row)'}\` ${issue?.message ?? 'is invalid'}, got ${show(value)} (GET ${where})`, apiKey),
+    oneLine(redactKey(`The REST API sent a ${kind} row${which} that is not valid: \`${field || '(row)'}\` ${issue?.message ?? 'is invalid'}, got ${show(value)} (GET ${where}${request})`, apiKey)),
     { url: where },
   );
 }
@@ -160,13 +186,23 @@ function show(value: unknown): string {
 
 // ---------- pages ----------
 
+// `{ results, status, request_id, next_url }`. `request_id` is a string in the spec but the integer
+// 1 in both v1 examples (and a hex string in the v3 ones): either is read, as is its absence.
+// `status` is "OK" in the spec; it is not checked (an error comes with a 4xx, handled before).
 const envelope = z.object({
-  results: z.array(z.unknown()),
-  next_url: z.string().nullish(),
+  results: z.array(z.unknown(), { error: 'expected a `results` array' }),
+  request_id: z.union([z.string(), z.number().int()], { error: 'expected `request_id` to be a string or an integer' }).nullish(),
+  next_url: z.string({ error: 'expected `next_url` to be a string' }).nullish(),
 });
 
-/** Every row of a listing, page after page, each with the URL of its page (for messages). */
-async function* rows(first: string, o: Resolved): AsyncGenerator<{ row: unknown; url: string }> {
+/** The page a row came from, for messages. */
+interface PageRef {
+  url: string;
+  requestId: string | undefined;
+}
+
+/** Every row of a listing, page after page, each with its page (for messages). */
+async function* rows(first: string, o: Resolved): AsyncGenerator<{ row: unknown; page: PageRef }> {
   const origin = new URL(first).origin;
   const seen = new Set<string>();
   for (let url: string | undefined = first; url !== undefined; ) {
@@ -174,7 +210,9 @@ async function* rows(first: string, o: Resolved): AsyncGenerator<{ row: unknown;
     if (seen.has(url)) throw new ActionsError(`The REST API's next_url repeats a page already read (GET ${redactUrl(url, o.apiKey)})`, { url: redactUrl(url, o.apiKey) });
     seen.add(url);
     const page = await getPage(url, o);
-    for (const row of page.results) yield { row, url };
+    // Shortened: the server chooses it, and a message stays one readable line.
+    const ref: PageRef = { url, requestId: page.request_id == null ? undefined : redactKey(String(page.request_id), o.apiKey).slice(0, 80) };
+    for (const row of page.results) yield { row, page: ref };
     const next: string | undefined = page.next_url ?? undefined;
     if (next === undefined || next === '') break;
     const resolved: URL | undefined = URL.canParse(next, url) ? new URL(next, url) : undefined;
@@ -200,10 +238,12 @@ async function getPage(url: string, o: Resolved): Promise<z.output<typeof envelo
   const parsed = envelope.safeParse(json);
   if (!parsed.success) {
     const status = (json as { status?: unknown } | null)?.status;
-    throw new ActionsError(
-      `The REST API answered GET ${where} without a \`results\` array${typeof status === 'string' ? ` (status ${redactKey(status, o.apiKey)})` : ''}: ${snippet(text, o.apiKey)}`,
-      { url: where },
-    );
+    const said = typeof status === 'string' ? ` (status ${oneLine(redactKey(status, o.apiKey))})` : '';
+    const issue = parsed.error.issues[0];
+    // Not an object, or no results: not a listing at all. Otherwise name the field that breaks the shape.
+    const noResults = typeof json !== 'object' || json === null || Array.isArray(json) || issue?.path[0] === 'results';
+    const what = noResults ? 'without a `results` array' : `with an answer that is not the documented one (${issue?.message ?? 'invalid'})`;
+    throw new ActionsError(`The REST API answered GET ${where} ${what}${said}: ${snippet(text, o.apiKey)}`, { url: where });
   }
   return parsed.data;
 }

@@ -8,7 +8,7 @@ import { withStore } from '../store/open.js';
 import { closesBefore } from './adjusted.js';
 import { hasActions, refreshActions } from '../actions/refresh.js';
 import type { Dividend, Split } from '../corporate-actions.js';
-import { adjustmentSteps, checkHistoricalFactors, factorFor } from './adjust.js';
+import { adjustmentSteps, checkAdjustmentTypes, checkHistoricalFactors, factorFor } from './adjust.js';
 
 /** A split with the factors it applies to bars before its execution date. */
 export interface SplitFactor extends Split {
@@ -89,7 +89,7 @@ export async function corporateActions(symbol: string, options: ActionsOptions =
         const applied = close !== undefined && cash > 0 && cash < close;
         return { ...d, factor: applied ? 1 - cash / close : undefined, cumulative: factorFor(total.steps, previousDay(d.exDividendDate)).price };
       }),
-      notes: [...total.notes, ...checkHistoricalFactors(stored)],
+      notes: [...total.notes, ...checkHistoricalFactors(stored), ...checkAdjustmentTypes(stored.splits)],
     };
   });
 }

@@ -66,7 +66,7 @@ export function dedupeSplits(splits: readonly Split[]): { splits: Split[]; dupli
     kept.push(winner);
     duplicates += group.length - 1;
     const sameRows = byRatio[0]?.rows.length ?? 1;
-    if (sameRows > 1) notes.push(`${first.ticker} ${first.executionDate}: ${sameRows} rows for one ${ratioText(winner)} split, kept one`);
+    if (sameRows > 1) notes.push(`${first.ticker} ${first.executionDate}: ${sameRows} rows for one ${ratioText(winner)}${winner.adjustmentType === 'stock_dividend' ? '' : ' split'}, kept one`);
     if (byRatio.length > 1) {
       const others = byRatio.slice(1).map((g) => ratioText(g.rows[0] ?? winner)).join(', ');
       notes.push(`${first.ticker} ${first.executionDate}: split rows with different ratios (${ratioText(winner)}, ${others}); applied ${ratioText(winner)} (id ${winner.id || '(none)'}) only`);
@@ -89,7 +89,10 @@ export function dedupeSplits(splits: readonly Split[]): { splits: Split[]; dupli
 /**
  * The adjustment of one ticker as a step function of the session day, for `mode`:
  * - `splits`: a bar before a split's execution date has its prices multiplied by
- *   `splitFrom / splitTo` and its volume divided by it, for every later split;
+ *   `splitFrom / splitTo` and its volume divided by it, for every later split. Every row of the
+ *   splits endpoint counts, whatever its `adjustmentType`: a stock dividend is a split by its
+ *   ratio (a 5% one, `splitFrom: 1, splitTo: 1.05`, multiplies earlier prices by 1/1.05 and their
+ *   volume by 1.05), as the provider's own cumulative factor counts it;
  * - `total`: the same, and prices multiplied by `1 - cash / close` for every later ex-dividend
  *   date, `close` being the raw close of the last session before the ex-date (`closeBefore`); the
  *   cash of several dividends on one ex-date is summed. Volume is not changed by dividends;
@@ -264,8 +267,29 @@ export function checkHistoricalFactors(actions: CorporateActions): string[] {
   return notes;
 }
 
+/**
+ * Notes on split rows whose `adjustmentType` contradicts their ratio: a forward split or stock
+ * dividend with fewer new shares than old, a reverse split with more. The ratio is applied as given
+ * (it is what the provider's cumulative factor uses); the note says which of the two may be wrong.
+ */
+export function checkAdjustmentTypes(splits: readonly Split[]): string[] {
+  const notes: string[] = [];
+  for (const s of splits) {
+    const more = s.splitTo > s.splitFrom;
+    const fewer = s.splitTo < s.splitFrom;
+    const grows = s.adjustmentType === 'forward_split' || s.adjustmentType === 'stock_dividend';
+    if ((grows && !more) || (s.adjustmentType === 'reverse_split' && !fewer)) {
+      notes.push(`${s.ticker} ${s.executionDate}: a ${s.adjustmentType} row with split_from ${s.splitFrom} and split_to ${s.splitTo}; its ratio is applied as given`);
+    }
+  }
+  return notes;
+}
+
+/** `3-for-1`, or for a stock dividend its rate: `5% stock dividend (1.05-for-1)`. */
 function ratioText(s: Split): string {
-  return `${s.splitTo}-for-${s.splitFrom}`;
+  const ratio = `${round(s.splitTo)}-for-${round(s.splitFrom)}`;
+  if (s.adjustmentType !== 'stock_dividend') return ratio;
+  return `${round((s.splitTo / s.splitFrom - 1) * 100)}% stock dividend (${ratio})`;
 }
 
 const round = (x: number): number => Number(x.toPrecision(6));

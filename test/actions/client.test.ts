@@ -238,6 +238,164 @@ describe('fetchCorporateActions', () => {
   });
 });
 
+// The answers as the provider sends them. Bodies are written by us, as raw JSON text, from the fields
+// and the example shapes of its OpenAPI spec (shipped in its JS client as `src/openapi.json`): `id` a
+// string, `split_from`/`split_to` doubles (`1.0`), `request_id` the integer 1 in the v1 examples and a
+// hex string in the v3 ones, `adjustment_type` forward_split / reverse_split / stock_dividend, a
+// cumulative `historical_adjustment_factor`; and the older /v3/reference rows, which lack the last two.
+describe('the documented answers, replayed through the client', () => {
+  const SPLIT_ID = 'E3b4f6a8c0d2e4f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8';
+  const DIVIDEND_ID = 'E7c9e1a3b5d7f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829';
+  const v1Splits = `{"request_id":1,"results":[
+    {"adjustment_type":"forward_split","execution_date":"2005-02-28","historical_adjustment_factor":0.017857,"id":"${SPLIT_ID}","split_from":1.0,"split_to":2.0,"ticker":"AAPL"},
+    {"adjustment_type":"stock_dividend","execution_date":"2019-03-06","historical_adjustment_factor":0.952381,"id":"E1","split_from":1.0,"split_to":1.05,"ticker":"STKD"}
+  ],"status":"OK"}`;
+  const v1Dividends = `{"request_id":1,"results":[
+    {"cash_amount":0.26,"currency":"USD","declaration_date":"2025-07-31","distribution_type":"recurring","ex_dividend_date":"2025-08-11","frequency":4,
+     "historical_adjustment_factor":0.997899,"id":"${DIVIDEND_ID}","pay_date":"2025-08-14","record_date":"2025-08-11","split_adjusted_cash_amount":0.26,"ticker":"AAPL"}
+  ],"status":"OK"}`;
+  const page = (body: string) => ({ status: 200, body });
+  const tickers = ['AAPL', 'STKD'];
+
+  it('reads the v1 examples as given: string ids, ratios as doubles, an integer request_id, a stock dividend', async () => {
+    const s = await serve();
+    s.fault(page(v1Splits), page(v1Dividends));
+    const got = await read(s, { tickers });
+    expect(got.get('AAPL')).toEqual({
+      splits: [{ ticker: 'AAPL', executionDate: '2005-02-28', splitFrom: 1, splitTo: 2, adjustmentType: 'forward_split', historicalAdjustmentFactor: 0.017857, id: SPLIT_ID }],
+      dividends: [
+        {
+          ticker: 'AAPL',
+          exDividendDate: '2025-08-11',
+          cashAmount: 0.26,
+          currency: 'USD',
+          distributionType: 'recurring',
+          frequency: 4,
+          payDate: '2025-08-14',
+          recordDate: '2025-08-11',
+          declarationDate: '2025-07-31',
+          splitAdjustedCashAmount: 0.26,
+          historicalAdjustmentFactor: 0.997899,
+          id: DIVIDEND_ID,
+        },
+      ],
+    });
+    expect(got.get('STKD')).toEqual({
+      splits: [{ ticker: 'STKD', executionDate: '2019-03-06', splitFrom: 1, splitTo: 1.05, adjustmentType: 'stock_dividend', historicalAdjustmentFactor: 0.952381, id: 'E1' }],
+      dividends: [],
+    });
+  });
+
+  /** One split row in an envelope, read for its ticker: what the client made of it. */
+  const oneSplit = async (row: string, envelope = (results: string) => `{"request_id":1,"results":[${results}],"status":"OK"}`): Promise<Split | undefined> => {
+    const s = await serve();
+    s.fault(page(envelope(row)), page('{"request_id":2,"results":[],"status":"OK"}'));
+    return (await read(s, { tickers: ['X'] })).get('X')?.splits[0];
+  };
+
+  it.each<{ name: string; row: string; want: Partial<Split> }>([
+    { name: 'a stock dividend given as 100 -> 105', row: '{"adjustment_type":"stock_dividend","execution_date":"2021-06-01","id":"E2","split_from":100.0,"split_to":105.0,"ticker":"X"}', want: { splitFrom: 100, splitTo: 105, adjustmentType: 'stock_dividend' } },
+    { name: 'a reverse split with a fractional ratio', row: '{"adjustment_type":"reverse_split","execution_date":"2021-06-01","historical_adjustment_factor":7.5,"id":"E3","split_from":7.5,"split_to":1.0,"ticker":"X"}', want: { splitFrom: 7.5, splitTo: 1, adjustmentType: 'reverse_split', historicalAdjustmentFactor: 7.5 } },
+    { name: 'an id as a number (the Python client types it so)', row: '{"adjustment_type":"forward_split","execution_date":"2021-06-01","id":123456789,"split_from":1,"split_to":3,"ticker":"X"}', want: { id: '123456789' } },
+    { name: 'no id, a null factor', row: '{"adjustment_type":"forward_split","execution_date":"2021-06-01","historical_adjustment_factor":null,"split_from":1,"split_to":3,"ticker":"X"}', want: { id: '', historicalAdjustmentFactor: null } },
+    { name: 'a /v3/reference/splits row (no adjustment_type, no factor): forward', row: '{"execution_date":"2020-08-31","id":"E4","split_from":1.0,"split_to":4.0,"ticker":"X"}', want: { adjustmentType: 'forward_split', historicalAdjustmentFactor: null } },
+    { name: 'a /v3/reference/splits row: reverse', row: '{"execution_date":"2020-08-31","id":"E5","split_from":10.0,"split_to":1.0,"ticker":"X"}', want: { adjustmentType: 'reverse_split' } },
+    { name: 'an empty adjustment_type, derived from the ratio', row: '{"adjustment_type":"","execution_date":"2020-08-31","split_from":2,"split_to":1,"ticker":"X"}', want: { adjustmentType: 'reverse_split' } },
+    { name: 'an adjustment_type beyond the documented three (the list "includes" them)', row: '{"adjustment_type":"bonus_issue","execution_date":"2020-08-31","split_from":10,"split_to":11,"ticker":"X"}', want: { adjustmentType: 'bonus_issue', splitTo: 11 } },
+  ])('accepts $name', async ({ row, want }) => {
+    expect(await oneSplit(row)).toMatchObject({ ticker: 'X', ...want });
+  });
+
+  it.each([
+    { name: 'a hex string request_id (the v3 examples)', envelope: (r: string) => `{"request_id":"6a7e466379af0a71039d60cc78e72282","results":[${r}],"status":"OK"}` },
+    { name: 'no request_id, no status', envelope: (r: string) => `{"results":[${r}]}` },
+    { name: 'a null request_id and next_url', envelope: (r: string) => `{"request_id":null,"next_url":null,"results":[${r}],"status":"OK"}` },
+  ])('accepts an envelope with $name', async ({ envelope }) => {
+    const got = await oneSplit('{"adjustment_type":"forward_split","execution_date":"2021-06-01","split_from":1,"split_to":2,"ticker":"X"}', envelope);
+    expect(got).toMatchObject({ splitFrom: 1, splitTo: 2 });
+  });
+
+  it('accepts a /v3/reference/dividends row (dividend_type, no currency or factors): absent fields read as null', async () => {
+    const s = await serve();
+    const v3 = '{"cash_amount":0.22,"declaration_date":"2021-10-28","dividend_type":"CD","ex_dividend_date":"2021-11-05","frequency":4,"id":77,"pay_date":"2021-11-11","record_date":"2021-11-08","ticker":"X"}';
+    s.fault(page('{"request_id":"r","results":[],"status":"OK"}'), page(`{"request_id":"6a7e","results":[${v3}],"status":"OK"}`));
+    expect((await read(s, { tickers: ['X'] })).get('X')?.dividends).toEqual([
+      {
+        ticker: 'X',
+        exDividendDate: '2021-11-05',
+        cashAmount: 0.22,
+        currency: null,
+        distributionType: null,
+        frequency: 4,
+        payDate: '2021-11-11',
+        recordDate: '2021-11-08',
+        declarationDate: '2021-10-28',
+        splitAdjustedCashAmount: null,
+        historicalAdjustmentFactor: null,
+        id: '77',
+      },
+    ]);
+  });
+
+  const good = '{"adjustment_type":"stock_dividend","execution_date":"2021-06-01","id":"E9","split_from":1.0,"split_to":1.05,"ticker":"X"}';
+  const withField = (field: string, value: string | undefined): string => {
+    const row = JSON.parse(good) as Record<string, unknown>;
+    if (value === undefined) delete row[field];
+    else row[field] = JSON.parse(value) as unknown;
+    return JSON.stringify(row);
+  };
+  it.each([
+    { name: 'an id that is an object', row: withField('id', '{"x":1}'), says: '`id` expected a string (or a number), got `{"x":1}` (object)' },
+    { name: 'split_to as a string', row: withField('split_to', '"1.05"'), says: '`split_to` expected a positive number, got `"1.05"` (string)' },
+    { name: 'split_from 0', row: withField('split_from', '0'), says: '`split_from` expected a positive number, got `0` (number)' },
+    { name: 'no split_from', row: withField('split_from', undefined), says: '`split_from` expected a positive number, got `undefined` (undefined)' },
+    { name: 'adjustment_type as a number', row: withField('adjustment_type', '5'), says: '`adjustment_type` expected a string, got `5` (number)' },
+    { name: 'historical_adjustment_factor as a string', row: withField('historical_adjustment_factor', '"0.95"'), says: '`historical_adjustment_factor` expected a number, got `"0.95"` (string)' },
+    { name: 'no execution_date', row: withField('execution_date', undefined), says: '`execution_date` expected a YYYY-MM-DD date, got `undefined` (undefined)' },
+  ])('rejects a split row with $name: one line, naming the field, the value and the request_id', async ({ row, says }) => {
+    const s = await serve();
+    s.fault(page(`{"request_id":41,"results":[${row}],"status":"OK"}`));
+    const e = await failure(read(s, { tickers: ['X'] }));
+    expect(e).toBeInstanceOf(ActionsError);
+    expect(e.code).toBe('ERR_ACTIONS');
+    expect(e.message).not.toContain('\n');
+    expect(e.message).toMatch(/^The REST API sent a split row for X that is not valid: /);
+    expect(e.message).toContain(says);
+    expect(e.message).toMatch(/\(GET http:\/\/127\.0\.0\.1:\d+\/stocks\/v1\/splits\?ticker\.any_of=X&limit=5000, request_id 41\)$/);
+  });
+
+  it('rejects a dividend row without its cash amount', async () => {
+    const s = await serve();
+    s.fault('pass', page('{"request_id":"r7","results":[{"ticker":"AAPL","ex_dividend_date":"2024-02-09","distribution_type":"recurring","id":"E"}],"status":"OK"}'));
+    const e = await failure(read(s));
+    expect(e.message).toMatch(/^The REST API sent a dividend row for AAPL that is not valid: `cash_amount` expected a number, 0 or more, got `undefined` \(undefined\) \(GET .*, request_id r7\)$/);
+  });
+
+  it.each([
+    { name: 'a request_id that is an object', body: '{"request_id":{"id":1},"results":[],"status":"OK"}', says: 'with an answer that is not the documented one (expected `request_id` to be a string or an integer)' },
+    { name: 'a request_id that is a fraction', body: '{"request_id":1.5,"results":[],"status":"OK"}', says: 'with an answer that is not the documented one (expected `request_id` to be a string or an integer)' },
+    { name: 'a next_url that is a number', body: '{"request_id":1,"results":[],"next_url":7,"status":"OK"}', says: 'with an answer that is not the documented one (expected `next_url` to be a string)' },
+    { name: 'results that are an object', body: '{"request_id":1,"results":{"ticker":"X"},"status":"OK"}', says: 'without a `results` array (status OK)' },
+    { name: 'an array for an answer', body: '[{"ticker":"X"}]', says: 'without a `results` array' },
+  ])('rejects an envelope with $name in one line', async ({ body, says }) => {
+    const s = await serve();
+    s.fault(page(body));
+    const e = await failure(read(s, { tickers: ['X'] }));
+    expect(e).toBeInstanceOf(ActionsError);
+    expect(e.message).not.toContain('\n');
+    expect(e.message).toMatch(/^The REST API answered GET http:\/\/127\.0\.0\.1:\d+\/stocks\/v1\/splits\?ticker\.any_of=X&limit=5000 /);
+    expect(e.message).toContain(says);
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('reads the fixture server, which sends request_id as an integer by default and as a string when told', async () => {
+    for (const requestId of ['integer', 'string'] as const) {
+      const s = await serve({ requestId, pageSize: 4 });
+      expect(await read(s)).toEqual(corporateActionsFixture());
+    }
+  });
+});
+
 describe('redactUrl', () => {
   it.each([
     ['https://api.massive.com/stocks/v1/splits?cursor=abc&apiKey=k1', undefined, 'https://api.massive.com/stocks/v1/splits?cursor=abc&apiKey=***'],

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CorporateActions } from '../../src/corporate-actions.js';
 import { corporateActions, fetchSymbol, readBars, type Bar } from '../../src/index.js';
-import { corporateActionsFixture, DUPLICATE_SPLIT, KNOWN_CLOSE_DIVIDEND } from '../fixtures/actions.js';
+import { corporateActionsFixture, DUPLICATE_SPLIT, KNOWN_CLOSE_DIVIDEND, STOCK_DIVIDEND, STOCK_DIVIDEND_BARS, stockDividendFixture } from '../fixtures/actions.js';
 import { CSV_HEADER } from '../fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { startRestServer, type RestServer } from '../fixtures/rest-server.js';
@@ -159,6 +159,72 @@ describe('split adjustment', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/2022-08-25 +3-for-1/);
     expect(table.stdout + table.stderr).not.toContain(KEY);
+  });
+});
+
+describe('a stock dividend', () => {
+  // STKD's planted week (2019-03-04..08, before the generated window, EST: New York midnight is
+  // 05:00Z) with 5% more shares from 03-06 on, and a REST server that serves its actions as the
+  // provider's published examples shape them: an integer request_id, string ids, a stock_dividend
+  // row with split_from 1 and split_to 1.05 and its cumulative factor, a cash dividend ex 03-08.
+  const { ticker } = STOCK_DIVIDEND;
+  const window = { start: '2019-03-04', end: '2019-03-08' };
+  const time = (day: string): number => Date.parse(`${day}T05:00:00Z`);
+  const raw: Bar[] = STOCK_DIVIDEND_BARS.map(({ day, ...b }) => ({ time: time(day), ...b }));
+  let sdRest: RestServer;
+  beforeAll(async () => {
+    for (const b of STOCK_DIVIDEND_BARS) {
+      const row = `${ticker},${b.volume},${b.open},${b.close},${b.high},${b.low},${BigInt(time(b.day)) * 1_000_000n},${b.transactions}`;
+      putObject(w, `us_stocks_sip/day_aggs_v1/2019/03/${b.day}.csv.gz`, gzipSync(`${CSV_HEADER}\n${row}\n`));
+    }
+    sdRest = await startRestServer({ apiKey: KEY, fixtures: stockDividendFixture(), requestId: 'integer' });
+  });
+  afterAll(async () => {
+    await sdRest?.close();
+  });
+
+  /** `bars` against what is expected, worked out by hand from the planted rows. */
+  const expectBars = (bars: Bar[], closes: number[], volumes: number[]): void => {
+    expect(bars.map((b) => b.time)).toEqual(raw.map((b) => b.time));
+    bars.forEach((b, i) => {
+      expect(b.close).toBeCloseTo(closes[i] as number, 9);
+      expect(b.volume).toBeCloseTo(volumes[i] as number, 9);
+      const f = (closes[i] as number) / (raw[i] as Bar).close;
+      expect(b.open).toBeCloseTo((raw[i] as Bar).open * f, 9);
+      expect(b.transactions).toBe((raw[i] as Bar).transactions);
+    });
+  };
+
+  it('is applied like a split by default (prices / 1.05, volume x 1.05 before its date); the cash dividend only in total', async () => {
+    const cacheDir = w.cacheDir('stock-dividend');
+    const bars = await fetchSymbol(ticker, { ...lib(cacheDir), apiEndpoint: sdRest.url, ...window });
+    // 105 / 1.05 = 100, 107.10 / 1.05 = 102; from the execution date on, as filed.
+    expectBars(bars, [100, 102, 101, 100, 99.6], [1050, 2100, 3000, 4000, 5000]);
+    // The raw drop of 5.7% (107.10 -> 101) is a 1% move once adjusted.
+    expect((bars[2] as Bar).close / (bars[1] as Bar).close).toBeCloseTo(101 / 102, 9);
+    // Then x (1 - 0.50 / 100) before 03-08, 100 being the raw close of 03-07.
+    expectBars(await readBars(ticker, { cacheDir, ...window, now, adjust: 'total' }), [99.5, 101.49, 100.495, 99.5, 99.6], [1050, 2100, 3000, 4000, 5000]);
+    expect(await readBars(ticker, { cacheDir, ...window, now, adjust: 'none' })).toEqual(raw);
+    const splitAsks = sdRest.requests.filter((r) => r.path === '/stocks/v1/splits');
+    expect(splitAsks.map((r) => r.query['ticker.any_of'])).toEqual([ticker]);
+  });
+
+  it("actions lists it as a stock_dividend with its factor beside the provider's, and nothing to note", async () => {
+    const cacheDir = w.cacheDir('stock-dividend');
+    const r = await runCli(['actions', ticker, '--cache-dir', cacheDir, '--json', '--refresh'], { ...w.env, MASSIVE_API_KEY: KEY, MASSIVE_API_URL: sdRest.url });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      splits: Array<{ adjustmentType: string; splitFrom: number; splitTo: number; factor: number; cumulative: number; historicalAdjustmentFactor: number; id: string }>;
+      dividends: Array<{ factor: number; cumulative: number }>;
+      notes: string[];
+    };
+    expect(report.splits).toHaveLength(1);
+    expect(report.splits[0]).toMatchObject({ adjustmentType: 'stock_dividend', splitFrom: 1, splitTo: 1.05, historicalAdjustmentFactor: STOCK_DIVIDEND.historicalAdjustmentFactor });
+    expect(report.splits[0]?.id).toMatch(/^E[0-9a-f]{64}$/);
+    expect(report.splits[0]?.factor).toBeCloseTo(1 / 1.05, 12);
+    expect(report.splits[0]?.cumulative).toBeCloseTo(1 / 1.05, 12);
+    expect(report.dividends[0]?.factor).toBeCloseTo(0.995, 12);
+    expect(report.notes).toEqual([]);
   });
 });
 

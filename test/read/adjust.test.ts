@@ -1,11 +1,11 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adjustmentSteps, applyAdjustment, checkHistoricalFactors, dedupeSplits, factorFor, type Step } from '../../src/read/adjust.js';
+import { adjustmentSteps, applyAdjustment, checkAdjustmentTypes, checkHistoricalFactors, dedupeSplits, factorFor, type Step } from '../../src/read/adjust.js';
 import { sessionDay } from '../../src/market-time.js';
 import type { CorporateActions, Dividend, Split } from '../../src/corporate-actions.js';
 import type { Bar } from '../../src/types.js';
-import { corporateActionsFixture, KNOWN_CLOSE_DIVIDEND, REVERSE_SPLIT_TICKER } from '../fixtures/actions.js';
+import { corporateActionsFixture, KNOWN_CLOSE_DIVIDEND, REVERSE_SPLIT_TICKER, STOCK_DIVIDEND, STOCK_DIVIDEND_BARS, stockDividendFixture } from '../fixtures/actions.js';
 import { generateDataset, GENERATED_SPLITS, STOCKS_DATASET, type GeneratedDataset } from '../fixtures/generate.js';
 import { readSourceBars } from '../fixtures/source-bars.js';
 
@@ -241,6 +241,87 @@ describe("'total': splits and dividends", () => {
     const { steps, notes } = adjustmentSteps(actions([], [d, { ...d }]), 'total', closeBefore);
     expect(steps[0]?.price).toBeCloseTo(1 - 0.5 / 302, 12);
     expect(notes).toEqual([expect.stringContaining('1 dividend row repeated')]);
+  });
+});
+
+describe('a stock dividend adjusts like the split it is', () => {
+  // A row of the splits endpoint with adjustment_type stock_dividend: 5% more shares from 2019-03-06 on.
+  const stock = (from: number, to: number): Split => split('STKD', '2019-03-06', from, to, { adjustmentType: 'stock_dividend' });
+  const raw = STOCK_DIVIDEND_BARS.map((b) => ({ ...dayBar(b.day, b.close, b.volume), open: b.open, high: b.high, low: b.low }));
+  const near = (got: number[], want: number[]): void => {
+    expect(got).toHaveLength(want.length);
+    got.forEach((g, i) => expect(g).toBeCloseTo(want[i] as number, 9));
+  };
+
+  it.each([
+    { name: '1 -> 1.05', from: 1, to: 1.05 },
+    { name: '100 -> 105', from: 100, to: 105 },
+    { name: '20 -> 21', from: 20, to: 21 },
+  ])('$name: prices before the date / 1.05, volume x 1.05, the rest as filed', ({ from, to }) => {
+    const { steps, notes } = adjustmentSteps(actions([stock(from, to)]), 'splits', noClose);
+    expect(notes).toEqual([]);
+    const out = applyAdjustment(raw, steps, sessionDay);
+    // By hand: 105 / 1.05 = 100 and 107.10 / 1.05 = 102; volumes 1000 x 1.05 = 1050, 2000 x 1.05 = 2100.
+    near(out.map((b) => b.close), [100, 102, 101, 100, 99.6]);
+    near(out.map((b) => b.volume), [1050, 2100, 3000, 4000, 5000]);
+    expect(out[0]?.open).toBeCloseTo(104 / 1.05, 9);
+    expect(out[1]?.high).toBeCloseTo(108 / 1.05, 9);
+    expect(out.map((b) => b.transactions)).toEqual(raw.map((b) => b.transactions));
+  });
+
+  it("'total' applies the stock dividend as a split and the cash dividend by its close; 'splits' leaves the cash out", () => {
+    const a = stockDividendFixture().get(STOCK_DIVIDEND.ticker) as CorporateActions;
+    const closeBefore = (exDate: string): number | undefined => raw.filter((b) => sessionDay(b.time) < exDate).at(-1)?.close;
+    const total = applyAdjustment(raw, adjustmentSteps(a, 'total', closeBefore).steps, sessionDay);
+    // By hand: cash 0.50 ex 03-08 against the raw close of 03-07 (100): x 0.995 before 03-08.
+    // 03-04: 105 / 1.05 x 0.995 = 99.5; 03-05: 102 x 0.995 = 101.49; 03-06: 101 x 0.995 = 100.495; 03-07: 99.5.
+    near(total.map((b) => b.close), [99.5, 101.49, 100.495, 99.5, 99.6]);
+    near(total.map((b) => b.volume), [1050, 2100, 3000, 4000, 5000]);
+    const splits = applyAdjustment(raw, adjustmentSteps(a, 'splits', closeBefore).steps, sessionDay);
+    near(splits.map((b) => b.close), [100, 102, 101, 100, 99.6]);
+  });
+
+  it('compounds with a later split: 1 / (1.05 x 2) before both, 1/2 between them', () => {
+    const a = actions([split('X', '2021-06-01', 1, 1.05, { adjustmentType: 'stock_dividend' }), split('X', '2022-06-01', 1, 2)]);
+    const { steps } = adjustmentSteps(a, 'splits', noClose);
+    expect(factorFor(steps, '2021-05-28').price).toBeCloseTo(1 / 2.1, 12);
+    expect(factorFor(steps, '2021-05-28').volume).toBeCloseTo(2.1, 12);
+    expect(factorFor(steps, '2021-06-01').price).toBe(0.5);
+    expect(factorFor(steps, '2022-06-01').price).toBe(1);
+  });
+
+  it("agrees with the provider's cumulative factor, which counts stock dividends; a missing one is noted", () => {
+    // 1/2.1 = 0.476190 on the stock dividend (it and the split after it), 0.5 on the split.
+    const chain = [split('X', '2021-06-01', 1, 1.05, { adjustmentType: 'stock_dividend', historicalAdjustmentFactor: 0.47619 }), split('X', '2022-06-01', 1, 2, { historicalAdjustmentFactor: 0.5 })];
+    expect(checkHistoricalFactors(actions(chain))).toEqual([]);
+    expect(checkHistoricalFactors(stockDividendFixture().get(STOCK_DIVIDEND.ticker) as CorporateActions)).toEqual([]);
+    // A 2020 split whose factor (0.5 x 1/2.1 = 0.238095) counts the stock dividend the rows read do not have.
+    const without = [split('X', '2020-01-02', 1, 2, { historicalAdjustmentFactor: 0.238095 }), split('X', '2022-06-01', 1, 2, { historicalAdjustmentFactor: 0.5 })];
+    expect(checkHistoricalFactors(actions(without))).toEqual([expect.stringMatching(/^X 2020-01-02: the provider's historical_adjustment_factor is 0.238095, the splits read give 0.25:/)]);
+  });
+
+  it('is one event with a split row of the same date and ratio (a split paid as a stock dividend, served twice)', () => {
+    const rows = [split('X', '2021-06-01', 1, 1.05, { adjustmentType: 'stock_dividend', id: 'a' }), split('X', '2021-06-01', 100, 105, { adjustmentType: 'forward_split', id: 'b' })];
+    const { steps, notes } = adjustmentSteps(actions(rows), 'splits', noClose);
+    expect(factorFor(steps, '2021-05-28').price).toBeCloseTo(1 / 1.05, 12);
+    expect(notes).toEqual(['X 2021-06-01: 2 rows for one 5% stock dividend (1.05-for-1), kept one']);
+  });
+
+  it('notes a row whose adjustment_type contradicts its ratio, and applies the ratio as given', () => {
+    const rows = [
+      split('X', '2021-01-04', 1.05, 1, { adjustmentType: 'stock_dividend' }),
+      split('X', '2021-02-01', 1, 1, { adjustmentType: 'forward_split' }),
+      split('X', '2021-03-01', 1, 4, { adjustmentType: 'reverse_split' }),
+      split('X', '2021-04-01', 1, 1.05, { adjustmentType: 'stock_dividend' }),
+      split('X', '2021-05-03', 10, 1, { adjustmentType: 'reverse_split' }),
+      split('X', '2021-06-01', 10, 11, { adjustmentType: 'bonus_issue' }),
+    ];
+    expect(checkAdjustmentTypes(rows)).toEqual([
+      'X 2021-01-04: a stock_dividend row with split_from 1.05 and split_to 1; its ratio is applied as given',
+      'X 2021-02-01: a forward_split row with split_from 1 and split_to 1; its ratio is applied as given',
+      'X 2021-03-01: a reverse_split row with split_from 1 and split_to 4; its ratio is applied as given',
+    ]);
+    expect(factorFor(adjustmentSteps(actions(rows.slice(0, 1)), 'splits', noClose).steps, '2020-12-31').price).toBeCloseTo(1.05, 12);
   });
 });
 
