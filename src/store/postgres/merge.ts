@@ -15,6 +15,7 @@ import type { CompletedFile } from '../types.js';
 import { byDay, clearMarketDay, insertColumns, scopeDay } from './bulk.js';
 import type { Db } from './db.js';
 import type { IngestedDay, MarketFile } from './rows.js';
+import { recordFindings } from './sql/findings.js';
 import * as sql from './sql/merge.js';
 
 /**
@@ -54,6 +55,7 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
       // After every bar of the transaction: bar_symbols comes next in the lock order.
       await listTickers(c, listed);
       await markDone(c, processId, days, todo);
+      await recordFindings(c, todo);
     },
     { retry: true },
   );
