@@ -8,9 +8,10 @@ import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBars } from '../../src/index.js';
+import { readBars, sync } from '../../src/index.js';
 import { openStore } from '../../src/store/open.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
+import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 import { putObject, runCli, STOCKS, startWorld, type World } from './helpers.js';
 
 const HEADER = 'ticker,volume,open,close,high,low,window_start,transactions';
@@ -209,6 +210,26 @@ describe('a day file whose rows claim the next day, on PostgreSQL', () => {
     const again = await run(['TSLA', ...WINDOW, '--store', store, '--clear-progress']);
     expect(again.misdatedFiles).toEqual(misdatedEntry(1));
     expect(await pgQuery(store, 'SELECT key, detail FROM file_findings')).toEqual([{ key: MISDATED_KEY, detail: { rows: 1, claimedDate: '2019-08-13' } }]);
+  });
+});
+
+describe('a sync', () => {
+  it.each([
+    ['SQLite', 'a symbol job', [...TICKERS]],
+    ['PostgreSQL', 'an --all job', ['--all']],
+  ])('on %s, %s: the part that read the file names it, and its bars are under the file day', async (kind, _, what) => {
+    const where = kind === 'SQLite' ? { cacheDir: w.cacheDir(`sync-${what[0]}`) } : { store: await db.freshDatabase() };
+    const whereArgs = where.cacheDir === undefined ? ['--store', where.store ?? ''] : ['--cache-dir', where.cacheDir];
+    // The job as far as 08-09; the sync then brings it to 08-14, the last day published by then.
+    const first = await run([...what, '--start', DAYS[0], '--end', DAYS[1], ...whereArgs]);
+    expect(first.misdatedFiles).toBeUndefined();
+    const report = await sync({ ...where, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, now: new Date('2019-08-15T18:00:00Z') });
+    expect(report.parts).toHaveLength(1);
+    const part = report.parts[0]?.report;
+    expect(part?.misdatedFiles).toEqual(misdatedEntry(3));
+    expect(part?.bars).toBe(9);
+    const rows = where.cacheDir === undefined ? await pgRows(where.store ?? '') : sqliteRows(where.cacheDir);
+    expect(rows).toEqual(planted);
   });
 });
 
