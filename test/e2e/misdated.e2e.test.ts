@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBars, sync } from '../../src/index.js';
+import { readBars, sync, type Bar } from '../../src/index.js';
 import { openStore } from '../../src/store/open.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
@@ -30,17 +30,7 @@ const keyOf = (dataset: string, day: string): string => `${dataset}/${day.slice(
 const MISDATED_KEY = keyOf(STOCKS, MISDATED);
 const MINUTES = 'us_stocks_sip/minute_aggs_v1';
 
-interface Planted {
-  ticker: string;
-  day: string;
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  transactions: number;
-}
+type Planted = Bar & { ticker: string; day: string; transactions: number };
 
 /** The planted bars, as they belong: under their file's day, whatever the 08-12 file says. */
 const planted: Planted[] = DAYS.flatMap((day, d) =>

@@ -5,15 +5,7 @@ import type { Db } from './db.js';
 import type { DayFile } from '../../types.js';
 import type { FileFinding, FileNote, JobSpec } from '../types.js';
 
-interface FindingRow {
-  job: string;
-  dataset: string;
-  key: string;
-  day: string;
-  kind: FileNote['kind'];
-  detail: string;
-  seen_at: string;
-}
+type FindingRow = Omit<FileFinding, 'detail' | 'seenAt'> & { detail: string; seen_at: string };
 
 export class FindingStore {
   readonly #forget: Statement<[string, string]>;

@@ -57,15 +57,7 @@ export async function recordFindings(c: Queryable, files: readonly (MarketFile &
   });
 }
 
-interface FindingRow {
-  job: string;
-  dataset: string;
-  key: string;
-  day: string;
-  kind: FileNote['kind'];
-  detail: FileNote['detail'];
-  seen_at: Date;
-}
+type FindingRow = Omit<FileFinding, 'seenAt'> & { seen_at: Date };
 
 /** What runs recorded in files of `dataset` (every dataset when undefined), by day then key. */
 export async function selectFindings(c: Queryable, dataset: string | undefined): Promise<FileFinding[]> {
