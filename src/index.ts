@@ -9,7 +9,7 @@ export { resolveSymbol } from './symbols.js';
 export { PreloadError, InvalidOptionError, ConfigurationError, BusyError, NotEntitledError, IntegrityError, AbortedError, StoreError, ActionsError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
-export type { PreloadReport, Failure, JobReport, DryRunJob } from './preload.js';
+export type { PreloadReport, Failure, JobReport, DryRunJob, MisdatedFile, OutsideSessionFile } from './preload.js';
 export type { ReadOptions } from './read/read-bars.js';
 export type { SyncOptions, SyncReport, SyncPart } from './sync.js';
 export type { ExportOptions, ExportReport, ExportedFile, ExportEvent, ExportReadEvent, ExportScanEvent, ExportFileEvent, ExportFormat, ExportPartition } from './export/types.js';
@@ -17,6 +17,6 @@ export type { ActionsOptions, CorporateActionsReport, SplitFactor, DividendFacto
 export type { Adjust, Split, Dividend } from './corporate-actions.js';
 export type { PreloadOptions, Period, Interval } from './options.js';
 export type { Bar, Credentials, FailureCode, JobCounts } from './types.js';
-export type { JobProgress, JobStatus, ProcessInfo } from './store/types.js';
+export type { FileFinding, FileNote, JobProgress, JobStatus, ProcessInfo } from './store/types.js';
 export type { PreloadEvent, PlanEvent, ProgressEvent, FailureEvent } from './events.js';
 export type { ResolvedSymbol, AssetClass } from './symbols.js';

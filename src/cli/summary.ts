@@ -28,6 +28,8 @@ export function jsonReport(r: PreloadReport): Record<string, unknown> {
     barRange: r.barRange,
     ...(r.job ? { job: r.job } : {}),
     ...(r.unmatchedSymbols ? { unmatchedSymbols: r.unmatchedSymbols } : {}),
+    ...(r.misdatedFiles ? { misdatedFiles: r.misdatedFiles } : {}),
+    ...(r.outsideSession ? { outsideSession: r.outsideSession } : {}),
     ...(r.dryRun ? { dryRun: true, wouldDownload: r.wouldDownload } : {}),
   };
 }
@@ -75,11 +77,24 @@ export function summary(r: PreloadReport, opts: { sync?: boolean } = {}): string
       `  job:     ${r.job.done} of ${r.job.files} files done, ${r.job.failed} failed, by ${live} process${live === 1 ? '' : 'es'} sharing the store (this one: ${f.downloaded})`,
     );
   }
-  lines.push(...unmatchedLines(r));
+  lines.push(...unmatchedLines(r), ...calendarLines(r));
   for (const note of r.notes) lines.push(`  note: ${note}`);
   for (const failure of r.failures) lines.push(`  FAILED ${failure.key}: ${failure.message} [${failure.code}]`);
   if (r.failures.length > 0 || (r.job?.failed ?? 0) > 0) lines.push('Run the same command again to retry the failed files.');
   return lines.join('\n');
+}
+
+/** Files whose rows said another day than the file: named, with what was done with them. */
+function calendarLines(r: PreloadReport): string[] {
+  const name = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
+  return [
+    ...(r.misdatedFiles ?? []).map(
+      (m) => `  misdated: ${name(m.key)}: ${m.rows} row${m.rows === 1 ? '' : 's'} stamped ${m.claimedDate}, stored under ${m.day} (${m.key})`,
+    ),
+    ...(r.outsideSession ?? []).map(
+      (o) => `  outside session: ${name(o.key)}: ${o.rows} row${o.rows === 1 ? '' : 's'} outside ${o.day}, kept with their own time (${o.key})`,
+    ),
+  ];
 }
 
 /** A symbol no file of its window had a row of: named, so that a typo does not read as a success. */

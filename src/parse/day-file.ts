@@ -1,8 +1,9 @@
 import type { ParsedRow } from '../types.js';
+import { FileCalendar, type CalendarCounts, type FileKind } from './calendar.js';
 import { Inflater } from './inflate.js';
 
 /** One aggregate row of a requested ticker, as it goes into the cache. */
-export interface ExtractResult {
+export interface ExtractResult extends CalendarCounts {
   rows: ParsedRow[];
   /** Rows of requested tickers that could not be parsed (missing fields, bad numbers). */
   malformed: number;
@@ -29,16 +30,17 @@ const NEWLINE = 0x0a;
 export function extractTickers(
   gz: Uint8Array | readonly Uint8Array[],
   tickers: readonly string[],
-  opts: { earlyStop: boolean; day?: string },
+  opts: { earlyStop: boolean; day?: string; kind?: FileKind },
 ): ExtractResult {
   const chunks = gz instanceof Uint8Array ? [gz] : gz;
   const size = chunks.reduce((sum, c) => sum + c.byteLength, 0);
   if (size === 0) throw new ParseError('empty file');
   try {
-    if (!opts.earlyStop) return parseRows(inflater.inflate(chunks), tickers, opts.day);
+    if (!opts.earlyStop) return parseRows(inflater.inflate(chunks), tickers, opts.day, undefined, opts.kind);
     // Sorted by ticker, as early stop already assumes: the scan may start a little before where
     // the wanted rows began in the previous file instead of at the top.
-    const r = parseRows(inflateNeeded(chunks, size, tickers), tickers, opts.day, wantedFrom === undefined ? undefined : Math.floor(wantedFrom * HINT_BACKOFF));
+    const from = wantedFrom === undefined ? undefined : Math.floor(wantedFrom * HINT_BACKOFF);
+    const r = parseRows(inflateNeeded(chunks, size, tickers), tickers, opts.day, from, opts.kind);
     if (r.firstAt !== undefined) wantedFrom = r.firstAt;
     return r;
   } catch (cause) {
@@ -95,8 +97,17 @@ function shareNeeded(csv: Buffer, tickers: readonly string[]): number | undefine
  * Parses the CSV text of a day file, keeping only `tickers`. Exported for table-driven tests.
  * `from`, for a file sorted by ticker: a byte offset the search may start at, used only if the
  * line there has a ticker before every wanted one (otherwise the search starts at the top).
+ * `kind`: the file's calendar applies (calendar.ts): a day file's rows are stamped with its day,
+ * a minute file's rows outside its day are counted. Without it, a row more than 36 h from `day`
+ * is malformed.
  */
-export function parseRows(csv: Buffer, tickers: readonly string[], day?: string, from?: number): ExtractResult & { firstAt?: number } {
+export function parseRows(
+  csv: Buffer,
+  tickers: readonly string[],
+  day?: string,
+  from?: number,
+  kind?: FileKind,
+): ExtractResult & { firstAt?: number } {
   const headerEnd = csv.indexOf(NEWLINE);
   const headerLine = csv.toString('latin1', 0, headerEnd === -1 ? csv.length : headerEnd).trim();
   const header = headerLine.split(',').map((h) => h.trim());
@@ -135,7 +146,8 @@ export function parseRows(csv: Buffer, tickers: readonly string[], day?: string,
     }
   }
 
-  const dayMs = day === undefined ? undefined : Date.parse(`${day}T00:00:00Z`);
+  const dayMs = day === undefined || kind !== undefined ? undefined : Date.parse(`${day}T00:00:00Z`);
+  const calendar = kind === undefined ? undefined : new FileCalendar(day, kind);
   const byKey = new Map<string, ParsedRow>();
   let malformed = 0;
   let duplicates = 0;
@@ -146,11 +158,12 @@ export function parseRows(csv: Buffer, tickers: readonly string[], day?: string,
       malformed += 1;
       continue;
     }
+    if (calendar) row.time = calendar.stamp(row.time);
     const key = `${row.ticker}\u0000${row.time}`;
     if (byKey.has(key)) duplicates += 1;
     byKey.set(key, row);
   }
-  return { rows: [...byKey.values()], malformed, duplicates, ...(firstAt === undefined ? {} : { firstAt }) };
+  return { rows: [...byKey.values()], malformed, duplicates, ...calendar?.counts(), ...(firstAt === undefined ? {} : { firstAt }) };
 }
 
 /** Where to start looking for `\n<ticker>,`: the '\n' before `from` if its line sorts before `first`, else the top. */
@@ -241,10 +254,10 @@ export class RowFilter {
   }
 
   /** Parses what was kept. Call once the stream has ended (or stopped after `done`). */
-  finish(day?: string): ExtractResult {
+  finish(day?: string, kind?: FileKind): ExtractResult {
     if (this.#header === undefined) throw new ParseError('empty file');
     if (!this.done && this.#carry.length > 1) this.#scan(Buffer.concat([this.#carry, Buffer.from('\n')]));
-    return parseRows(Buffer.from(`${this.#header}\n${this.#lines.join('\n')}\n`, 'latin1'), this.#tickers, day);
+    return parseRows(Buffer.from(`${this.#header}\n${this.#lines.join('\n')}\n`, 'latin1'), this.#tickers, day, undefined, kind);
   }
 
   /** `region` starts and ends with '\n': whole lines only. */

@@ -2,6 +2,7 @@
 // flattened to { code, message } because class identity does not survive postMessage.
 import type { MessagePort } from 'node:worker_threads';
 import type { FailureCode, ParsedRow, RowColumns } from '../types.js';
+import type { CalendarCounts } from '../parse/calendar.js';
 import type { S3Config } from '../s3/client.js';
 import type { RateLimit } from '../s3/rate-limit.js';
 
@@ -40,7 +41,8 @@ export interface DownloadTask {
   lastModified?: string | undefined;
 }
 
-export interface TaskSuccess {
+/** `misdated` and `outsideSession`: what the file's calendar found (parse/calendar.ts). */
+export interface TaskSuccess extends CalendarCounts {
   ok: true;
   key: string;
   bytes: number;

@@ -9,6 +9,7 @@ import { createGunzip } from 'node:zlib';
 import { createRawWriter, rawPath, repairMeta, type RawWriter } from '../raw/mirror.js';
 import { BodyCheck, isPlainMd5 } from '../integrity/verify.js';
 import { AllRowsParser } from '../parse/all-rows.js';
+import { fileKind, type FileKind } from '../parse/calendar.js';
 import { ParseError, RowFilter, type ExtractResult } from '../parse/day-file.js';
 import { ChunkInflater } from '../parse/inflate.js';
 import type { GetObject } from '../s3/get.js';
@@ -31,7 +32,7 @@ interface RowsTarget {
   readonly done: boolean;
   /** Waits while the store is behind (`--all`). */
   drained?(): Promise<void>;
-  finish(day?: string): ExtractResult & { rowCount?: number };
+  finish(day?: string, kind?: FileKind): ExtractResult & { rowCount?: number };
 }
 
 /** Every row, to the main thread over the task's port as chunks fill. */
@@ -44,7 +45,7 @@ class AllRowsTarget implements RowsTarget {
     this.#stream = stream;
     // Rows of an earlier attempt of this body are void: the store forgets them.
     stream.start();
-    this.#parser = new AllRowsParser({ day: task.day, chunkRows: CHUNK_ROWS, onChunk: (c) => stream.send(c) });
+    this.#parser = new AllRowsParser({ day: task.day, kind: fileKind(task.key), chunkRows: CHUNK_ROWS, onChunk: (c) => stream.send(c) });
   }
 
   push(out: Buffer): void {
@@ -58,7 +59,8 @@ class AllRowsTarget implements RowsTarget {
   finish(): ExtractResult & { rowCount: number } {
     const { columns, counts } = this.#parser.finish();
     this.#stream.send(columns);
-    return { rows: [], malformed: counts.malformed, duplicates: counts.duplicates, rowCount: counts.rows };
+    const { rows, misdated, outsideSession } = counts;
+    return { rows: [], malformed: counts.malformed, duplicates: counts.duplicates, rowCount: rows, misdated, outsideSession };
   }
 }
 
@@ -131,7 +133,7 @@ class BodySink {
         });
       }
     }
-    return this.#filter.finish(this.#task.day);
+    return this.#filter.finish(this.#task.day, fileKind(this.#task.key));
   }
 
   destroy(): void {

@@ -100,13 +100,15 @@ export class Dispatch {
         policy.reached();
         stats.downloaded({ ...result, rows: result.rowCount ?? result.rows.length });
         if (result.columns) stats.sawTickers(result.columns.ticker);
+        // Recorded with the file's bars, for `check`.
+        const notes = stats.calendar(file, result);
         if (sink) {
           const done = sink;
           sink = undefined;
-          await done.commit();
+          await done.commit(notes);
         } else {
           // In flight until committed: a kill loses at most the files counted as in flight.
-          await writer.add({ job: job.spec, file, rows: result.rows, columns: result.columns });
+          await writer.add({ job: job.spec, file, rows: result.rows, columns: result.columns, notes });
         }
       } else if (result.code === 'ERR_ABORTED') {
         // Stopped by the run's abort: neither done nor failed; another process or the next run takes it.

@@ -12,6 +12,25 @@ export interface Failure {
   message: string;
 }
 
+/**
+ * A day file whose rows' window_start claimed another date: they were stored under the file's
+ * `day` (the file is the calendar). One entry per claimed date. `rows`: the rows of the run's
+ * symbols (every row for `all`).
+ */
+export interface MisdatedFile {
+  key: string;
+  day: string;
+  rows: number;
+  claimedDate: string;
+}
+
+/** A minute file with rows outside its day (New York or UTC): kept with their own time, counted here. */
+export interface OutsideSessionFile {
+  key: string;
+  day: string;
+  rows: number;
+}
+
 /** The outcome of a run: the fields of the CLI's `--json` output. */
 export interface PreloadReport {
   /** The symbols as requested (upper-cased); empty for `all`. */
@@ -36,7 +55,12 @@ export interface PreloadReport {
   };
   /** Verified bytes this process downloaded. */
   bytes: number;
-  /** Bars merged (upserted) into the store by this process. */
+  /**
+   * Bars this process stored: each file's distinct (ticker, time) rows, its day replacing what
+   * the store held of it. A misdated day file's rows count under the file's day, so for day bars
+   * this is what a read of the window returns of them; minute rows outside their file's day
+   * (`outsideSession`) may land on a time another file also holds, and a read returns one of the two.
+   */
   bars: number;
   /** Time range of the bars held in the store for the run's window, or null if none. */
   barRange: { first: string; last: string } | null;
@@ -55,6 +79,10 @@ export interface PreloadReport {
   malformedRows: number;
   /** Repeated rows for the same bar inside one file (the last one wins). */
   duplicateRows: number;
+  /** Day files whose rows claimed another date, re-stamped with the file's day. Present only when there are some. */
+  misdatedFiles?: MisdatedFile[];
+  /** Minute files with rows outside their day: counted and kept, not moved. Present only when there are some. */
+  outsideSession?: OutsideSessionFile[];
   /** A shared store only: the whole job (every process) and the processes that took part. */
   job?: JobReport;
   /**
@@ -104,6 +132,8 @@ export interface RunTotals {
   readonly fromMirror: number;
   readonly malformed: number;
   readonly duplicates: number;
+  readonly misdated: readonly MisdatedFile[];
+  readonly outsideSession: readonly OutsideSessionFile[];
   /** The distinct tickers of the rows stored (only their count is reported). */
   readonly tickers: { readonly size: number };
 }
@@ -161,9 +191,16 @@ export async function buildReport(input: ReportInput): Promise<PreloadReport> {
     notes: stats.notes,
     malformedRows: stats.malformed,
     duplicateRows: stats.duplicates,
+    ...(stats.misdated.length > 0 ? { misdatedFiles: sortByKey(stats.misdated) } : {}),
+    ...(stats.outsideSession.length > 0 ? { outsideSession: sortByKey(stats.outsideSession) } : {}),
     ...(input.job ? { job: input.job } : {}),
     ...(unmatched.size > 0 ? { unmatchedSymbols: [...unmatched.keys()], unmatchedWindowFiles: Object.fromEntries(unmatched) } : {}),
   };
+}
+
+/** By key, in the order files finished (they finish in any order); a key's entries keep their order. */
+function sortByKey<T extends { key: string }>(list: readonly T[]): T[] {
+  return [...list].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /**

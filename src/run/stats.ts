@@ -1,7 +1,10 @@
 // The counters of one run: what the library emits as progress events and returns as its report.
 import type { ProgressEvent } from '../events.js';
 import { TickerSet } from '../symbols.js';
-import type { Failure, RunTotals } from './report.js';
+import type { CalendarCounts } from '../parse/calendar.js';
+import type { FileNote } from '../store/types.js';
+import type { DayFile } from '../types.js';
+import type { Failure, MisdatedFile, OutsideSessionFile, RunTotals } from './report.js';
 
 export type Counts = Omit<ProgressEvent, 'type' | 'job'>;
 
@@ -34,6 +37,8 @@ export class RunStats implements RunTotals {
   fromMirror = 0;
   malformed = 0;
   duplicates = 0;
+  readonly misdated: MisdatedFile[] = [];
+  readonly outsideSession: OutsideSessionFile[] = [];
   /** `--all`: the distinct tickers of the rows stored this run. */
   readonly tickers = new TickerSet();
 
@@ -49,6 +54,20 @@ export class RunStats implements RunTotals {
     this.counts.bars += d.rows;
     this.malformed += d.malformed;
     this.duplicates += d.duplicates;
+  }
+
+  /** What a file's calendar found (parse/calendar.ts): counted for the report, and the notes the store records with the file. */
+  calendar(file: DayFile, c: CalendarCounts): FileNote[] {
+    const notes: FileNote[] = [];
+    for (const m of c.misdated ?? []) {
+      this.misdated.push({ key: file.key, day: file.day, rows: m.rows, claimedDate: m.claimedDate });
+      notes.push({ kind: 'misdated', detail: { rows: m.rows, claimedDate: m.claimedDate } });
+    }
+    if (c.outsideSession !== undefined && c.outsideSession > 0) {
+      this.outsideSession.push({ key: file.key, day: file.day, rows: c.outsideSession });
+      notes.push({ kind: 'outside-session', detail: { rows: c.outsideSession } });
+    }
+    return notes;
   }
 
   failed(failure: Failure): void {

@@ -45,6 +45,26 @@ export interface JobSpec {
   all?: boolean | undefined;
 }
 
+/**
+ * What a run saw in a file, recorded with its bars so that a later `check` can list it:
+ * `misdated`, a day file's rows whose window_start claimed another day (detail: `claimedDate`,
+ * `rows`; they were stored under the file's day); `outside-session`, a minute file's rows outside
+ * its day (detail: `rows`; kept with their own time).
+ */
+export interface FileNote {
+  kind: 'misdated' | 'outside-session';
+  detail: { rows: number; claimedDate?: string };
+}
+
+/** A FileNote as the store keeps it: which job's run saw it in which file, and when (ISO time). */
+export interface FileFinding extends FileNote {
+  job: string;
+  dataset: string;
+  key: string;
+  day: string;
+  seenAt: string;
+}
+
 /** A downloaded, verified and parsed file, ready to be merged and marked done in one transaction. */
 export interface CompletedFile {
   job: JobSpec;
@@ -53,6 +73,8 @@ export interface CompletedFile {
   rows: readonly ParsedRow[];
   /** An `--all` job's rows (every row of the file), in columns; `rows` is then empty. */
   columns?: RowColumns | undefined;
+  /** What the run saw in the file: recorded in the same transaction, replacing the job's earlier notes of the file. */
+  notes?: readonly FileNote[] | undefined;
 }
 
 /**
@@ -65,8 +87,8 @@ export interface FileSink {
   write(chunk: RowColumns): Promise<void>;
   /** The download starts the body over (a failed check): forget what was staged. */
   reset(): Promise<void>;
-  /** Replaces the day with the staged rows, records the day ingested and the file done, in one transaction. */
-  commit(): Promise<void>;
+  /** Replaces the day with the staged rows, records the day ingested, the file's notes and the file done, in one transaction. */
+  commit(notes?: readonly FileNote[]): Promise<void>;
   /** Drops what was staged (the file failed or the run stopped); the file is neither done nor failed here. */
   abort(): Promise<void>;
 }
@@ -235,6 +257,8 @@ export interface Store {
   getActions(ticker: string): Promise<StoredActions | undefined>;
   /** When each of `tickers` had its actions fetched (ISO time); tickers never fetched are absent. */
   actionsFetchedAt(tickers: readonly string[]): Promise<Map<string, string>>;
+  /** What runs recorded in files of `dataset` (every dataset when undefined), by day then key. */
+  fileFindings(dataset?: string): Promise<FileFinding[]>;
   /** The work queue of one run over these jobs (registers this process in a shared store). */
   openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue>;
   close(): Promise<void>;

@@ -7,7 +7,7 @@ import { command } from '../../src/cli/commands.js';
 import { errorLine } from '../../src/cli/exit.js';
 import { estimateRemainingMs, failureLine, formatBytes, formatDuration } from '../../src/cli/format.js';
 import { InvalidOptionError } from '../../src/errors.js';
-import { main, summary } from '../../src/cli/main.js';
+import { jsonReport, main, summary } from '../../src/cli/main.js';
 import type { PreloadReport } from '../../src/preload.js';
 
 describe('CLI formatting', () => {
@@ -100,6 +100,31 @@ describe('CLI formatting', () => {
     expect(summary(report('us_stocks_sip/minute_aggs_v1', '2026-03-02T09:00:00.000Z', '2026-03-10T00:59:00.000Z'))).toContain(
       'to 2026-03-09 20:59 New York time',
     );
+  });
+
+  it('names each misdated file and each minute file with rows outside its day, in the summary and --json', () => {
+    const r: PreloadReport = {
+      symbols: ['TSLA'], all: false, tickers: 0, dataset: 'us_stocks_sip/day_aggs_v1', interval: '1d', start: '2019-08-08', end: '2019-08-14',
+      files: { listed: 5, downloaded: 5, skipped: 0, failed: 0 }, bytes: 1, bars: 5, barRange: null, elapsedMs: 1, failures: [], retries: 0,
+      throttled: 0, republished: 0, fromRawMirror: 0, notes: [], malformedRows: 0, duplicateRows: 0,
+      misdatedFiles: [
+        { key: 'us_stocks_sip/day_aggs_v1/2019/08/2019-08-12.csv.gz', day: '2019-08-12', rows: 15, claimedDate: '2019-08-13' },
+        { key: 'us_stocks_sip/day_aggs_v1/2019/08/2019-08-12.csv.gz', day: '2019-08-12', rows: 1, claimedDate: '2019-08-14' },
+      ],
+      outsideSession: [{ key: 'us_stocks_sip/minute_aggs_v1/2019/08/2019-08-12.csv.gz', day: '2019-08-12', rows: 2 }],
+    };
+    const text = summary(r, { sync: true });
+    expect(text).toContain('2019-08-12.csv.gz: 15 rows stamped 2019-08-13, stored under 2019-08-12');
+    expect(text).toContain('2019-08-12.csv.gz: 1 row stamped 2019-08-14, stored under 2019-08-12');
+    expect(text).toContain('2019-08-12.csv.gz: 2 rows outside 2019-08-12, kept with their own time');
+    const doc = JSON.parse(JSON.stringify(jsonReport(r))) as PreloadReport;
+    expect(doc.misdatedFiles).toEqual(r.misdatedFiles);
+    expect(doc.outsideSession).toEqual(r.outsideSession);
+    const clean: PreloadReport = { ...r };
+    delete clean.misdatedFiles;
+    delete clean.outsideSession;
+    expect(Object.keys(jsonReport(clean))).not.toContain('misdatedFiles');
+    expect(Object.keys(jsonReport(clean))).not.toContain('outsideSession');
   });
 });
 

@@ -88,7 +88,7 @@ describe('throttling and rate caps', () => {
 });
 
 describe('data quirks', () => {
-  it('deduplicates, counts malformed rows, fails non-gzip and empty files with a reason, and keeps going', async () => {
+  it('deduplicates, counts malformed rows, stores a misdated row under its file day, fails non-gzip and empty files with a reason, and keeps going', async () => {
     const files = dayFilesFor(w.ds, STOCKS, '2026-11-02', END);
     const [dup, missing, offDay, notGzip, empty] = files;
     if (!dup || !missing || !offDay || !notGzip || !empty) throw new Error('not enough files');
@@ -105,8 +105,10 @@ describe('data quirks', () => {
     const r = await runCli(['TSLA', '--start', '2026-11-02', '--end', END, '--cache-dir', cache, '--json'], w.env);
     for (const undo of restore) undo();
     expect(r.code).toBe(1);
-    const report = json(r) as ReturnType<typeof json> & { malformedRows: number; duplicateRows: number };
-    expect(report.malformedRows).toBe(2);
+    const report = json(r) as ReturnType<typeof json> & { malformedRows: number; duplicateRows: number; misdatedFiles?: unknown[] };
+    expect(report.malformedRows).toBe(1);
+    // The day file is the calendar: a row claiming another day is stored under the file's, and named.
+    expect(report.misdatedFiles).toEqual([{ key: offDay.key, day: offDay.day, rows: 1, claimedDate: '2026-01-05' }]);
     expect(report.duplicateRows).toBe(1);
     expect(report.failures.map((f) => [f.key, f.code])).toEqual(
       expect.arrayContaining([
@@ -126,6 +128,7 @@ describe('data quirks', () => {
       volume: 200.25,
       transactions: 9,
     });
+    expect(bars.find((b) => b.time === Date.parse(`${offDay.day}T05:00:00Z`))).toMatchObject({ open: 1, close: 2, high: 3, low: 1, volume: 100 });
     const untouched = files.slice(5).map((f) => f.day);
     expect(bars.filter((b) => b.time > Date.parse(`${empty.day}T23:59:59Z`))).toEqual(
       readSourceBars(w.ds, STOCKS, 'TSLA', untouched[0] ?? END, END),

@@ -5,7 +5,8 @@
 // Two jobs that share a ticker (TSLA AAPL, AAPL MSFT) replace the same bars and ingested_days
 // rows, so every merge takes its row locks in one global order, whatever the order its files
 // arrived in: job_files by (job, key), bars by their key (interval, day, symbol, time), then
-// bar_symbols by (interval, symbol), ingested_days by (symbol, interval, day). Merges that meet then queue behind each other instead of deadlocking;
+// bar_symbols by (interval, symbol), ingested_days by (symbol, interval, day), and last the
+// file_findings of the files (sql/findings.ts). Merges that meet then queue behind each other instead of deadlocking;
 // a deadlock left to chance (a third merge committing rows between the others' steps) is retried
 // whole by db.transaction.
 import type pg from 'pg';
@@ -15,6 +16,7 @@ import type { CompletedFile } from '../types.js';
 import { byDay, clearMarketDay, insertColumns, scopeDay } from './bulk.js';
 import type { Db } from './db.js';
 import type { IngestedDay, MarketFile } from './rows.js';
+import { recordFindings } from './sql/findings.js';
 import * as sql from './sql/merge.js';
 
 /**
@@ -54,6 +56,7 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
       // After every bar of the transaction: bar_symbols comes next in the lock order.
       await listTickers(c, listed);
       await markDone(c, processId, days, todo);
+      await recordFindings(c, todo);
     },
     { retry: true },
   );

@@ -2,6 +2,7 @@
 // store up to it, and the liveness function every process asks who is alive.
 import { StoreError } from '../../errors.js';
 import type { Db } from './db.js';
+import { FINDINGS_TABLE, tableExists } from './sql/findings.js';
 import { LOCK_NAMESPACE, lockSchema } from './sql/locks.js';
 import { applyDdl, createMeta, functionExists, readSchemaVersion, writeSchemaVersion } from './sql/schema.js';
 
@@ -225,6 +226,7 @@ export async function ensureSchema(db: Db): Promise<void> {
       await applyDdl(c, step);
     }
     if (!(await functionExists(c, LIVE_FUNCTION.signature))) await applyDdl(c, LIVE_FUNCTION.ddl);
+    if (!(await tableExists(c, FINDINGS_TABLE.name))) await applyDdl(c, FINDINGS_TABLE.ddl);
     await writeSchemaVersion(c, SCHEMA_VERSION);
   });
 }

@@ -6,13 +6,14 @@
 // (`sweepSinks`): a sink is merged only by its own commit, never from a table left behind.
 import type { TickerSet } from '../../symbols.js';
 import type { DayFile, RowColumns } from '../../types.js';
-import type { FileSink, JobSpec } from '../types.js';
+import type { FileNote, FileSink, JobSpec } from '../types.js';
 import { binaryTuples, lastOfEachKey } from './binary.js';
 import { clearMarketDay, insertStaged, scopeDay } from './bulk.js';
 import type { Db } from './db.js';
 import { listTickers, lockUndone, markDone } from './merge.js';
 import type { MarketFile } from './rows.js';
 import { copyStaged, createStaging, dropStaging, truncateStaging } from './sql/bulk.js';
+import { recordFindings } from './sql/findings.js';
 import { deadSinks, shortLockTimeout } from './sql/sinks.js';
 
 /** What a sink needs of its queue. */
@@ -97,7 +98,7 @@ class PostgresSink implements FileSink {
     this.#broken = undefined;
   }
 
-  async commit(): Promise<void> {
+  async commit(notes?: readonly FileNote[]): Promise<void> {
     this.#check();
     const m = this.#file;
     // Retried whole after a lost connection (the queue's run): a commit that did land finds its
@@ -112,6 +113,7 @@ class PostgresSink implements FileSink {
             if (this.#rows > 0) await insertStaged(c, m, this.#table, this.#unique);
             await listTickers(c, new Map([[m.job.interval, this.#tickers]]));
             await markDone(c, id, [scopeDay(m, this.#rows)], [m]);
+            await recordFindings(c, [{ ...m, notes }]);
           }
           await dropStaging(c, this.#table);
         },

@@ -5,13 +5,14 @@ import type { CorporateActions } from '../../corporate-actions.js';
 import { windowDays } from '../../market-time.js';
 import type { Bar } from '../../types.js';
 import { scanByKey, type ScanKey } from '../scan.js';
-import type { DoneKey, JobProgress, JobSpec, JobStatus, ScanRow, Store, StoredActions, StoredDayChunk, WorkQueue } from '../types.js';
+import type { DoneKey, FileFinding, JobProgress, JobSpec, JobStatus, ScanRow, Store, StoredActions, StoredDayChunk, WorkQueue } from '../types.js';
 import * as actions from './actions.js';
 import { clearJob } from './clear.js';
 import { Db } from './db.js';
 import { openPostgresQueue } from './queue.js';
 import { toDoneKey, toProgress } from './rows.js';
 import { ensureSchema } from './schema.js';
+import { selectFindings } from './sql/findings.js';
 import * as bars from './sql/bars.js';
 import * as coverage from './sql/coverage.js';
 import { doneFiles, selectJob, selectJobSpecs, selectJobs, upsertJob } from './sql/jobs.js';
@@ -174,6 +175,10 @@ export class PostgresStore implements Store {
 
   async getActions(ticker: string): Promise<StoredActions | undefined> {
     return actions.getActions(this.#db, ticker);
+  }
+
+  async fileFindings(dataset?: string): Promise<FileFinding[]> {
+    return selectFindings(this.#db, dataset);
   }
 
   async actionsFetchedAt(tickers: readonly string[]): Promise<Map<string, string>> {

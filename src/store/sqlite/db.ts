@@ -10,10 +10,10 @@ export const CACHE_FILE = 'market-data.sqlite';
 /**
  * Bumped whenever the schema changes; a cache of another version is refused, not misread, unless
  * it is one that MIGRATABLE lists: it is then brought up in place, its bars kept (3 added corporate
- * actions; 4 keyed bars by day first, see BARS_TABLE).
+ * actions; 4 keyed bars by day first, see BARS_TABLE; 5 added file_findings).
  */
-const SCHEMA_VERSION = 4;
-const MIGRATABLE = new Set([2, 3]);
+const SCHEMA_VERSION = 5;
+const MIGRATABLE = new Set([2, 3, 4]);
 
 // Bars are keyed by (interval, day, symbol, time): a day file's rows, whether one ticker's or the
 // whole market's, are appended in one place, where keying by symbol first put a whole-market day
@@ -125,6 +125,19 @@ CREATE TABLE IF NOT EXISTS actions_fetched (
   ticker TEXT PRIMARY KEY,
   fetched_at TEXT NOT NULL
 );
+
+-- What a run saw in a file (a misdated day file, minute rows outside their day), for check.
+CREATE TABLE IF NOT EXISTS file_findings (
+  job TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  key TEXT NOT NULL,
+  day TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  seen_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS file_findings_by_file ON file_findings (job, key);
+CREATE INDEX IF NOT EXISTS file_findings_by_day ON file_findings (dataset, day);
 `;
 
 /**
@@ -193,7 +206,7 @@ function initDatabase(cacheDir: string): Db {
           `The cache in ${cacheDir} was written by another version of preload-market-data (schema ${version}, expected ${SCHEMA_VERSION}): move ${CACHE_FILE} away and preload again`,
         );
       }
-      if (MIGRATABLE.has(version)) rekeyBars(db);
+      if (version === 2 || version === 3) rekeyBars(db);
       db.exec(SCHEMA);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();

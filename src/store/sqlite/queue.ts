@@ -1,15 +1,15 @@
 // The SQLite store's work queue: one process owns its run, so the queue is a local FIFO, and a
 // file is done in the store's own transaction (LocalCommits).
 import type { DayFile, JobCounts } from '../../types.js';
-import type { CompletedFile, FileSink, JobSpec, WorkItem, WorkQueue } from '../types.js';
+import type { CompletedFile, FileNote, FileSink, JobSpec, WorkItem, WorkQueue } from '../types.js';
 import type { StagedFile } from './staging.js';
 
 /** What the local queue needs of its store (store.ts): its two commits and a staging area. */
 export interface LocalCommits {
   /** A staging area for one large file of an `--all` job. */
   stage(): StagedFile;
-  /** Replaces the file's day with its staged rows and marks it done, in one transaction; then drops the staging. */
-  commitStaged(job: JobSpec, file: DayFile, staged: StagedFile): void;
+  /** Replaces the file's day with its staged rows, records its notes and marks it done, in one transaction; then drops the staging. */
+  commitStaged(job: JobSpec, file: DayFile, staged: StagedFile, notes?: readonly FileNote[]): void;
   /** Merges a batch of files and marks them done, in one transaction. */
   commitNow(batch: readonly CompletedFile[]): void;
 }
@@ -54,8 +54,8 @@ export class LocalQueue implements WorkQueue {
     return {
       write: async (chunk) => staged.write(chunk),
       reset: async () => staged.clear(),
-      commit: async () => {
-        this.#store.commitStaged(job, file, staged);
+      commit: async (notes) => {
+        this.#store.commitStaged(job, file, staged, notes);
         this.#counts.claimed -= 1;
         this.#counts.done += 1;
       },

@@ -7,6 +7,7 @@ import type { Transaction } from 'better-sqlite3';
 import { ActionStore } from './actions.js';
 import { BarStore } from './bars.js';
 import { DayReplacer } from './bulk.js';
+import { FindingStore } from './findings.js';
 import { CACHE_FILE, openDatabase, WRITE_CACHE_KIB, type Db } from './db.js';
 import { LocalQueue, type LocalCommits } from './queue.js';
 import { StagedFile } from './staging.js';
@@ -15,7 +16,7 @@ import type { Bar, DayFile, RowColumns } from '../../types.js';
 import type { CorporateActions } from '../../corporate-actions.js';
 import { scanByKey } from '../scan.js';
 import { allScope, tickerPrefix } from '../scope.js';
-import type { CompletedFile, DoneKey, JobProgress, JobSpec, JobStatus, Store, StoredActions, StoredDayChunk, StoreLocation, WorkQueue } from '../types.js';
+import type { CompletedFile, DoneKey, FileFinding, FileNote, JobProgress, JobSpec, JobStatus, Store, StoredActions, StoredDayChunk, StoreLocation, WorkQueue } from '../types.js';
 
 /** Opens (creating if needed) the SQLite store in `cacheDir`. */
 export function openSqliteStore(cacheDir: string): SqliteStore {
@@ -67,9 +68,12 @@ export class SqliteStore implements Store, LocalCommits {
   #buildWrites(): Writes {
     const db = this.#db;
     const days = new DayReplacer(db, this.#bars);
-    // The key is recorded done in the same transaction that merges its bars.
+    const findings = new FindingStore(db);
+    // The key is recorded done in the same transaction that merges its bars, with what was seen in it.
     const commit = db.transaction((batch: readonly CompletedFile[]) => {
-      for (const { job, file, rows, columns } of batch) {
+      const seenAt = new Date().toISOString();
+      for (const { job, file, rows, columns, notes } of batch) {
+        findings.record(job, file, notes, seenAt);
         if (job.all) {
           days.fromColumns(job.interval, file.day, tickerPrefix(job.dataset), columns ?? NO_ROWS);
           this.#ingested(job, file, columns?.length ?? 0);
@@ -83,7 +87,8 @@ export class SqliteStore implements Store, LocalCommits {
         this.#progress.markDone(job.job, file);
       }
     });
-    const commitStaged = db.transaction((job: JobSpec, file: DayFile, staged: StagedFile) => {
+    const commitStaged = db.transaction((job: JobSpec, file: DayFile, staged: StagedFile, notes: readonly FileNote[] | undefined) => {
+      findings.record(job, file, notes, new Date().toISOString());
       days.fromStaging(job.interval, file.day, tickerPrefix(job.dataset), staged.table);
       this.#ingested(job, file, staged.rows);
       this.#progress.markDone(job.job, file);
@@ -133,9 +138,9 @@ export class SqliteStore implements Store, LocalCommits {
   }
 
   /** Replaces the file's day with its staged rows and marks it done, in one transaction; then drops the staging. */
-  commitStaged(job: JobSpec, file: DayFile, staged: StagedFile): void {
+  commitStaged(job: JobSpec, file: DayFile, staged: StagedFile, notes?: readonly FileNote[]): void {
     const { commitStaged } = this.#write;
-    this.#undoing(() => commitStaged.immediate(job, file, staged));
+    this.#undoing(() => commitStaged.immediate(job, file, staged, notes));
     staged.drop();
   }
 
@@ -213,6 +218,10 @@ export class SqliteStore implements Store, LocalCommits {
     return this.#actions.fetchedAt(tickers);
   }
 
+  async fileFindings(dataset?: string): Promise<FileFinding[]> {
+    return new FindingStore(this.#db).list(dataset);
+  }
+
   async openQueue(): Promise<WorkQueue> {
     // A run writes in bulk: the page cache a reader keeps small is raised for it (db.ts).
     this.#db.pragma(`cache_size = -${WRITE_CACHE_KIB}`);
@@ -227,7 +236,7 @@ export class SqliteStore implements Store, LocalCommits {
 /** A store's write transactions (SqliteStore.#buildWrites). */
 interface Writes {
   commit: Transaction<(batch: readonly CompletedFile[]) => void>;
-  commitStaged: Transaction<(job: JobSpec, file: DayFile, staged: StagedFile) => void>;
+  commitStaged: Transaction<(job: JobSpec, file: DayFile, staged: StagedFile, notes: readonly FileNote[] | undefined) => void>;
 }
 
 const NO_ROWS: RowColumns = {

@@ -223,8 +223,12 @@ describe('openFile() sinks', () => {
       // Nothing visible yet: the old day is still what readers see.
       expect(await stored(admin)).toEqual(expected(allFile(ALL, dayFile(D1), marketRows(D1, 100, 1))));
       expect(await stagingTables(admin)).toHaveLength(1);
-      await sink.commit();
+      // What the run saw in the file goes in with its bars.
+      await sink.commit([{ kind: 'outside-session', detail: { rows: 3 } }]);
       expect(await stored(admin)).toEqual(expected(allFile(ALL, file, rows)));
+      expect((await admin.query('SELECT job, key, day, kind, detail FROM file_findings')).rows).toEqual([
+        { job: ALL.job, key: file.key, day: D1, kind: 'outside-session', detail: { rows: 3 } },
+      ]);
       expect(await store.ingestedDays(allScope(STOCKS), '1d', D1, D1)).toEqual(new Map([[D1, 'etag-2']]));
       expect((await admin.query('SELECT rows FROM ingested_days')).rows).toEqual([{ rows: 2450 }]);
       expect((await admin.query('SELECT state FROM job_files WHERE key = $1', [file.key])).rows).toEqual([{ state: 'done' }]);

@@ -47,6 +47,7 @@ describe('postgres schema', () => {
         'bars',
         'coverage',
         'dividends',
+        'file_findings',
         'ingested_days',
         'job_files',
         'jobs',
@@ -113,6 +114,21 @@ describe('postgres schema', () => {
       await again.close();
     }
     expect(await admin(url, 'SELECT key, value FROM pmd_meta')).toEqual([{ key: 'schema_version', value: String(SCHEMA_VERSION) }]);
+  });
+
+  it('gives a store of this version made before file_findings the table, without a change of version, and both can open it', async () => {
+    const url = await server.freshDatabase();
+    await (await openPostgresStore(url)).close();
+    // As an earlier release left it: the same version, no findings table.
+    await admin(url, 'DROP TABLE file_findings');
+    const store = await openPostgresStore(url);
+    try {
+      expect(await store.fileFindings()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    expect(await admin(url, "SELECT to_regclass('file_findings') IS NOT NULL AS found")).toEqual([{ found: true }]);
+    expect(await admin(url, "SELECT value FROM pmd_meta WHERE key = 'schema_version'")).toEqual([{ value: String(SCHEMA_VERSION) }]);
   });
 
   it('brings a store of version 1 (0.2) up to the current one: its bars stay, the corporate actions tables appear', async () => {

@@ -181,8 +181,12 @@ describe('openFile: a large file staged chunk by chunk', () => {
     writer.prepare("INSERT INTO coverage VALUES ('QQQ', '1d', '2024-01-01', '2024-01-02')").run();
     writer.close();
 
-    await a.commit();
+    // What the run saw in the file goes in with its bars.
+    await a.commit([{ kind: 'outside-session', detail: { rows: 2 } }]);
     expect(stored('interval = ?', '1m')).toEqual(expected(big, '1m', day));
+    expect(reader.prepare('SELECT job, key, day, kind, detail FROM file_findings').all()).toEqual([
+      { job: job.job, key: file(MINUTES, day).key, day, kind: 'outside-session', detail: '{"rows":2}' },
+    ]);
     expect(ingested('*us_stocks_sip/minute_aggs_v1')).toEqual([{ symbol: '*us_stocks_sip/minute_aggs_v1', interval: '1m', day, dataset: MINUTES, etag: `etag-${day}`, rows: big.length }]);
     await b.abort();
     expect(stored('day = ?', '2024-03-05')).toEqual([]);
