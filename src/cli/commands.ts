@@ -12,7 +12,7 @@
 // usage error is one line with "did you mean" and exit 2 (commander prints two lines, exit 1). What
 // is left for a parser to do, parseArgs (built in, no dependency) does from the table.
 import { z } from 'zod';
-import { exportSchema } from '../export/export.js';
+import { exportSchema } from '../export/schema.js';
 import { EXPORT_FORMATS, EXPORT_PARTITIONS } from '../export/types.js';
 import { OPTION_ENV, PERIODS, optionsSchema } from '../options.js';
 

@@ -16,28 +16,16 @@ import { planJobs, type JobPlan } from '../plan.js';
 import { readSymbolBars } from '../read/read-bars.js';
 import { withStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
-import { BarTable, DEFAULT_MEMORY_LIMIT_MB, loadDuckDb } from './duckdb.js';
+import { BarTable, loadDuckDb } from './duckdb.js';
+import { exportSchema } from './schema.js';
 import { claimOut, createStaging, swapIntoPlace, writeMarker } from './layout.js';
 import { Partitions } from './partition.js';
 import { appendScanned, canScan } from './scan.js';
 import { planStored } from './stored.js';
 import { PartitionWriter } from './writer.js';
-import { EXPORT_FORMATS, EXPORT_PARTITIONS, type ExportEvent, type ExportOptions, type ExportReport } from './types.js';
+import type { ExportOptions, ExportReport } from './types.js';
 
 /** What an export takes besides the read options (exported for the CLI's help: its defaults). */
-export const exportSchema = z.object({
-  out: z.string().min(1).describe('a directory path'),
-  format: z.enum(EXPORT_FORMATS).default('parquet').describe(`one of ${EXPORT_FORMATS.join(', ')}`),
-  partition: z.enum(EXPORT_PARTITIONS).default('year').describe(`one of ${EXPORT_PARTITIONS.join(', ')}`),
-  force: z.boolean().default(false).describe('a boolean'),
-  memoryLimitMb: z.number().int().min(64).max(1_000_000).default(DEFAULT_MEMORY_LIMIT_MB).describe('an integer from 64 (MB)'),
-  signal: z.instanceof(AbortSignal).optional().describe('an AbortSignal'),
-  onProgress: z
-    .custom<(event: ExportEvent) => void>((v) => typeof v === 'function')
-    .optional()
-    .describe('a function'),
-});
-
 const READ_KEYS = ['cacheDir', 'store', 'period', 'start', 'end', 'interval', 'session', 'dataset', 'adjust', 'now'] as const;
 
 /**
