@@ -1,4 +1,4 @@
-// The types every layer shares. A leaf: it imports nothing, so the transport, the parsers, the
+// The types every layer shares, and the one empty set of columns. A leaf: it imports nothing, so the transport, the parsers, the
 // stores and the run can all use these without importing one another (no cycle, type imports
 // included; `npm run lint` checks it).
 
@@ -29,6 +29,19 @@ export interface RowColumns extends BarColumns {
   /** The ticker of each row. */
   ticker: string[];
 }
+
+/** No rows (a file of an `--all` job with none for its scope): one shared, never written to. */
+export const EMPTY_COLUMNS: RowColumns = {
+  length: 0,
+  ticker: [],
+  time: new Float64Array(0),
+  open: new Float64Array(0),
+  high: new Float64Array(0),
+  low: new Float64Array(0),
+  close: new Float64Array(0),
+  volume: new Float64Array(0),
+  transactions: new Float64Array(0),
+};
 
 /** Bars in columns, one typed array per field. */
 export interface BarColumns {

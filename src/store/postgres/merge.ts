@@ -11,7 +11,7 @@
 // whole by db.transaction.
 import type pg from 'pg';
 import type { TickerSet } from '../../symbols.js';
-import type { RowColumns } from '../../types.js';
+import { EMPTY_COLUMNS } from '../../types.js';
 import type { CompletedFile } from '../types.js';
 import { byDay, clearMarketDay, insertColumns, scopeDay } from './bulk.js';
 import type { Db } from './db.js';
@@ -47,7 +47,7 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
       }
       for (const b of market) {
         await clearMarketDay(c, b);
-        const cols = b.columns ?? NO_ROWS;
+        const cols = b.columns ?? EMPTY_COLUMNS;
         const rows = await insertColumns(c, b, cols);
         // Walked along the previous file's sorted tickers: only what the walk does not find is looked up.
         draftOf(db, listed, b.job.interval).addList(cols.ticker);
@@ -87,17 +87,6 @@ export async function lockUndone<T extends MarketFile>(c: pg.PoolClient, batch: 
   return batch.filter((b) => !finished.has(`${b.job.job}\n${b.file.key}\n${b.file.etag}`));
 }
 
-const NO_ROWS: RowColumns = {
-  length: 0,
-  ticker: [],
-  time: new Float64Array(0),
-  open: new Float64Array(0),
-  high: new Float64Array(0),
-  low: new Float64Array(0),
-  close: new Float64Array(0),
-  volume: new Float64Array(0),
-  transactions: new Float64Array(0),
-};
 
 /**
  * The bars of ticker jobs' files: each (ticker, day) of a job replaced, its ingested day added to

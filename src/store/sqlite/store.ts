@@ -12,7 +12,7 @@ import { CACHE_FILE, openDatabase, WRITE_CACHE_KIB, type Db } from './db.js';
 import { LocalQueue, type LocalCommits } from './queue.js';
 import { StagedFile } from './staging.js';
 import { ProgressStore } from './progress.js';
-import type { Bar, DayFile, RowColumns } from '../../types.js';
+import { EMPTY_COLUMNS, type Bar, type DayFile } from '../../types.js';
 import type { CorporateActions } from '../../corporate-actions.js';
 import { scanByKey } from '../scan.js';
 import { allScope, tickerPrefix } from '../scope.js';
@@ -75,7 +75,7 @@ export class SqliteStore implements Store, LocalCommits {
       for (const { job, file, rows, columns, notes } of batch) {
         findings.record(job, file, notes, seenAt);
         if (job.all) {
-          days.fromColumns(job.interval, file.day, tickerPrefix(job.dataset), columns ?? NO_ROWS);
+          days.fromColumns(job.interval, file.day, tickerPrefix(job.dataset), columns ?? EMPTY_COLUMNS);
           this.#ingested(job, file, columns?.length ?? 0);
         } else {
           for (const ticker of job.tickers) {
@@ -239,14 +239,3 @@ interface Writes {
   commitStaged: Transaction<(job: JobSpec, file: DayFile, staged: StagedFile, notes: readonly FileNote[] | undefined) => void>;
 }
 
-const NO_ROWS: RowColumns = {
-  length: 0,
-  ticker: [],
-  time: new Float64Array(0),
-  open: new Float64Array(0),
-  high: new Float64Array(0),
-  low: new Float64Array(0),
-  close: new Float64Array(0),
-  volume: new Float64Array(0),
-  transactions: new Float64Array(0),
-};
