@@ -104,12 +104,24 @@ async function planGroups(store: Store, jobs: readonly JobProgress[], o: Resolve
   return groups;
 }
 
-/** The oldest of the scopes' last stored days (undefined when none has any). */
+/**
+ * The oldest of the scopes' last stored days that a completed run covered (undefined when none
+ * has any). Days a killed run stored past a gap are not covered: starting after them would leave
+ * the gap for ever; starting from the covered end, the run skips the files already done.
+ */
 async function lastStoredDay(store: Store, scopes: readonly string[], interval: string, today: string): Promise<string | undefined> {
   let oldest: string | undefined;
   for (const scope of scopes) {
-    const days = [...(await store.ingestedDays(scope, interval, '0000-01-01', today)).keys()];
-    const last = days.sort().at(-1);
+    const days = [...(await store.ingestedDays(scope, interval, '0000-01-01', today)).keys()].sort();
+    let last = days.at(-1);
+    // Walks back from the newest stored day to the newest one coverage vouches for (usually the first).
+    for (let i = days.length - 1; i >= 0; i--) {
+      const day = days[i] as string;
+      if (await store.isCovered(scope, interval, day, day)) {
+        last = day;
+        break;
+      }
+    }
     if (last !== undefined && (oldest === undefined || last < oldest)) oldest = last;
   }
   return oldest;
