@@ -18,7 +18,11 @@ const LAYERS = [
   { name: 'run', path: '^src/run/' },
   // The library's functions: runs (preload, sync), progress, reads (read/: fetchSymbol runs a preload).
   { name: 'api', path: '^src/((preload|sync|job-progress)[.]ts$|read/)' },
+  // check/: what the store holds that looks wrong (reads the store and the stored actions only).
+  { name: 'check', path: '^src/check/' },
   { name: 'export', path: '^src/export/' },
+  // serve/: the provider's REST API answered from the store (answers in serve/api/, the HTTP shell beside them).
+  { name: 'serve', path: '^src/serve/' },
   { name: 'door', path: '^src/(index[.]ts$|cli/)' },
 ];
 

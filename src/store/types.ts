@@ -45,15 +45,40 @@ export interface JobSpec {
   all?: boolean | undefined;
 }
 
+/** A bar's values as a finding shows them (evidence of a duplicate or a revision). */
+export interface BarValues {
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  transactions: number | null;
+}
+
+/** One ticker and time whose two versions differ: what was kept (or is new) against the other. */
+export interface BarConflict {
+  ticker: string;
+  /** The bar's time (epoch ms). */
+  time: number;
+  /** `duplicate`: the row kept; `revised`: the bar stored before the file was ingested again. */
+  before: BarValues;
+  /** `duplicate`: the row dropped; `revised`: the republished file's bar. */
+  after: BarValues;
+}
+
 /**
  * What a run saw in a file, recorded with its bars so that a later `check` can list it:
  * `misdated`, a day file's rows whose window_start claimed another day (detail: `claimedDate`,
  * `rows`; they were stored under the file's day); `outside-session`, a minute file's rows outside
- * its day (detail: `rows`; kept with their own time).
+ * its day (detail: `rows`; kept with their own time); `duplicate`, rows of one ticker and time
+ * inside the file with different values, of which the store keeps one (detail: `rows` dropped,
+ * `examples` kept against dropped); `revised`, a republished file (new ETag) whose bars differ
+ * from the ones it replaced (detail: `rows` changed, added or removed, `examples` old against new).
+ * `examples` holds at most a few conflicts a file (the first ones), `rows` counts them all.
  */
 export interface FileNote {
-  kind: 'misdated' | 'outside-session';
-  detail: { rows: number; claimedDate?: string };
+  kind: 'misdated' | 'outside-session' | 'duplicate' | 'revised';
+  detail: { rows: number; claimedDate?: string; examples?: BarConflict[]; added?: number; removed?: number };
 }
 
 /** A FileNote as the store keeps it: which job's run saw it in which file, and when (ISO time). */
