@@ -15,6 +15,27 @@ export interface Bar {
   transactions: number | null;
 }
 
+/** A bar's values as a finding shows them (evidence of a duplicate or a revision). */
+export interface BarValues {
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  transactions: number | null;
+}
+
+/** One ticker and time whose two versions differ: what was kept (or is new) against the other. */
+export interface BarConflict {
+  ticker: string;
+  /** The bar's time (epoch ms). */
+  time: number;
+  /** `duplicate`: the row kept; `revised`: the bar stored before the file was ingested again. */
+  before: BarValues;
+  /** `duplicate`: the row dropped; `revised`: the republished file's bar. */
+  after: BarValues;
+}
+
 /** A bar of one ticker as parsed from a day file. */
 export interface ParsedRow extends Bar {
   ticker: string;

@@ -1,5 +1,6 @@
 import type { ParsedRow } from '../types.js';
 import { FileCalendar, type CalendarCounts, type FileKind } from './calendar.js';
+import { DuplicateLog, type DuplicateConflicts } from './duplicates.js';
 import { Inflater } from './inflate.js';
 
 /** One aggregate row of a requested ticker, as it goes into the cache. */
@@ -9,6 +10,8 @@ export interface ExtractResult extends CalendarCounts {
   malformed: number;
   /** Rows that repeated a (ticker, window_start) already seen in the file; the last one wins. */
   duplicates: number;
+  /** Of those, the rows dropped whose values differ from the one kept (duplicates.ts). */
+  duplicateConflicts?: DuplicateConflicts | undefined;
 }
 
 export class ParseError extends Error {
@@ -149,6 +152,8 @@ export function parseRows(
   const dayMs = day === undefined || kind !== undefined ? undefined : Date.parse(`${day}T00:00:00Z`);
   const calendar = kind === undefined ? undefined : new FileCalendar(day, kind);
   const byKey = new Map<string, ParsedRow>();
+  // The earlier rows of each repeated key, in file order (a Map only once a key repeats).
+  let repeats: Map<string, ParsedRow[]> | undefined;
   let malformed = 0;
   let duplicates = 0;
   for (const line of lines) {
@@ -160,10 +165,35 @@ export function parseRows(
     }
     if (calendar) row.time = calendar.stamp(row.time);
     const key = `${row.ticker}\u0000${row.time}`;
-    if (byKey.has(key)) duplicates += 1;
+    const earlier = byKey.get(key);
+    if (earlier !== undefined) {
+      duplicates += 1;
+      repeats ??= new Map();
+      const dropped = repeats.get(key);
+      if (dropped) dropped.push(earlier);
+      else repeats.set(key, [earlier]);
+    }
     byKey.set(key, row);
   }
-  return { rows: [...byKey.values()], malformed, duplicates, ...calendar?.counts(), ...(firstAt === undefined ? {} : { firstAt }) };
+  const duplicateConflicts = repeats && settle(byKey, repeats);
+  return {
+    rows: [...byKey.values()],
+    malformed,
+    duplicates,
+    ...(duplicateConflicts ? { duplicateConflicts } : {}),
+    ...calendar?.counts(),
+    ...(firstAt === undefined ? {} : { firstAt }),
+  };
+}
+
+/** Each repeated key's dropped rows against the row kept (the last). */
+function settle(byKey: ReadonlyMap<string, ParsedRow>, repeats: ReadonlyMap<string, ParsedRow[]>): DuplicateConflicts | undefined {
+  const log = new DuplicateLog();
+  for (const [key, dropped] of repeats) {
+    const kept = byKey.get(key) as ParsedRow;
+    log.settle(kept.ticker, kept.time, kept, dropped);
+  }
+  return log.conflicts();
 }
 
 /** Where to start looking for `\n<ticker>,`: the '\n' before `from` if its line sorts before `first`, else the top. */

@@ -3,6 +3,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { FailureCode, ParsedRow, RowColumns } from '../types.js';
 import type { CalendarCounts } from '../parse/calendar.js';
+import type { DuplicateConflicts } from '../parse/duplicates.js';
 import type { S3Config } from '../s3/client.js';
 import type { RateLimit } from '../s3/rate-limit.js';
 
@@ -53,6 +54,8 @@ export interface TaskSuccess extends CalendarCounts {
   rowCount?: number | undefined;
   malformed: number;
   duplicates: number;
+  /** Of the duplicates, the rows dropped whose values differ from the one kept (the last of the file). */
+  duplicateConflicts?: DuplicateConflicts | undefined;
   retries: number;
   /** Attempts answered 503 SlowDown / 429: the main thread lowers the downloads in flight. */
   throttled: number;

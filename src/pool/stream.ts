@@ -59,8 +59,8 @@ class AllRowsTarget implements RowsTarget {
   finish(): ExtractResult & { rowCount: number } {
     const { columns, counts } = this.#parser.finish();
     this.#stream.send(columns);
-    const { rows, misdated, outsideSession } = counts;
-    return { rows: [], malformed: counts.malformed, duplicates: counts.duplicates, rowCount: rows, misdated, outsideSession };
+    const { rows, misdated, outsideSession, duplicateConflicts } = counts;
+    return { rows: [], malformed: counts.malformed, duplicates: counts.duplicates, duplicateConflicts, rowCount: rows, misdated, outsideSession };
   }
 }
 

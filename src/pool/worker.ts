@@ -145,8 +145,8 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
       // A large mirrored file streams from disk like a download; a copy that fails its check is absent.
       const r = await streamFromMirror(task.rawDir, task, stopping, rowStream);
       if (r) {
-        const { rows, malformed, duplicates, rowCount, misdated, outsideSession } = r;
-        return { ok: true, key: task.key, bytes: r.bytes, rows, rowCount, malformed, duplicates, misdated, outsideSession, retries: 0, throttled, fromMirror: true };
+        const { rows, malformed, duplicates, duplicateConflicts, rowCount, misdated, outsideSession } = r;
+        return { ok: true, key: task.key, bytes: r.bytes, rows, rowCount, malformed, duplicates, duplicateConflicts, misdated, outsideSession, retries: 0, throttled, fromMirror: true };
       }
     }
     const mirrored = task.rawDir === undefined || large ? undefined : await readRaw(task.rawDir, task);
@@ -155,20 +155,20 @@ export default async function download(task: DownloadTask): Promise<TaskResult> 
       // Large files stream through: flat memory whatever their size.
       const stream = new StreamDownload(getFor(task, config), task, stopping, rowStream);
       const r = await withRetries(() => stream.attempt()).finally(() => stream.abort());
-      const { rows, malformed, duplicates, rowCount, misdated, outsideSession } = r;
-      return { ok: true, key: task.key, bytes: r.bytes, rows, rowCount, malformed, duplicates, misdated, outsideSession, retries: retries(), throttled, fromMirror: false };
+      const { rows, malformed, duplicates, duplicateConflicts, rowCount, misdated, outsideSession } = r;
+      return { ok: true, key: task.key, bytes: r.bytes, rows, rowCount, malformed, duplicates, duplicateConflicts, misdated, outsideSession, retries: retries(), throttled, fromMirror: false };
     }
     const body = mirrored ? [mirrored] : await withRetries(() => fetchVerified(task));
     if (!mirrored && task.rawDir !== undefined) await writeRaw(task.rawDir, task, Buffer.concat(body));
     const base = { ok: true, key: task.key, bytes: task.size, retries: retries(), throttled, fromMirror: !!mirrored } as const;
     if (task.all === true) {
       const { columns, counts } = extractAll(body, task.day, fileKind(task.key));
-      const { misdated, outsideSession } = counts;
-      return { ...base, rows: [], columns, rowCount: counts.rows, malformed: counts.malformed, duplicates: counts.duplicates, misdated, outsideSession };
+      const { misdated, outsideSession, duplicateConflicts } = counts;
+      return { ...base, rows: [], columns, rowCount: counts.rows, malformed: counts.malformed, duplicates: counts.duplicates, duplicateConflicts, misdated, outsideSession };
     }
     // Both paths checked the body against the listing; an MD5 makes gzip's CRC redundant.
     const r = extractTickers(body, task.tickers, { earlyStop: isPlainMd5(task.etag), day: task.day, kind: fileKind(task.key) });
-    return { ...base, rows: r.rows, malformed: r.malformed, duplicates: r.duplicates, misdated: r.misdated, outsideSession: r.outsideSession };
+    return { ...base, rows: r.rows, malformed: r.malformed, duplicates: r.duplicates, duplicateConflicts: r.duplicateConflicts, misdated: r.misdated, outsideSession: r.outsideSession };
   } catch (error) {
     if (stopping.aborted) return { ok: false, key: task.key, code: 'ERR_ABORTED', message: `${task.key}: stopped, the run is ending`, retries: retries(), throttled };
     const e = error instanceof TaskError ? error : classify(task, error);

@@ -49,6 +49,8 @@ export interface DispatchParts {
   stats: RunStats;
   limit: { calm(): void };
   policy: FailurePolicy;
+  /** Whether the listing found `item` republished (a new ETag for a file done before): its store compares old bars with new. */
+  replaces?: (item: WorkItem) => boolean;
   /** The run's signal: a download that throws after it aborted was stopped, not failed. */
   signal: AbortSignal;
   onFailure: (event: FailureEvent) => void;
@@ -91,7 +93,8 @@ export class Dispatch {
       };
       // `--all` and a large file: its rows stream into a sink of the store as they are inflated.
       const streamed = job.spec.all === true && file.size > task.streamAboveBytes;
-      if (streamed) sink = await queue.openFile(job.spec, file);
+      const replaces = this.#parts.replaces?.(item) === true;
+      if (streamed) sink = await queue.openFile(job.spec, file, { replaces });
       const result = sink ? await this.#streamed(fileTask, sink) : await download(fileTask);
       stats.counts.retries += result.retries;
       stats.counts.throttled += result.throttled;
@@ -108,7 +111,7 @@ export class Dispatch {
           await done.commit(notes);
         } else {
           // In flight until committed: a kill loses at most the files counted as in flight.
-          await writer.add({ job: job.spec, file, rows: result.rows, columns: result.columns, notes });
+          await writer.add({ job: job.spec, file, rows: result.rows, columns: result.columns, notes, ...(replaces ? { replaces } : {}) });
         }
       } else if (result.code === 'ERR_ABORTED') {
         // Stopped by the run's abort: neither done nor failed; another process or the next run takes it.

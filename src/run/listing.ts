@@ -7,7 +7,7 @@ import type { JobPlan } from '../plan.js';
 import type { ListObjects } from '../s3/list-objects.js';
 import { findFirstDay, listDayFiles } from '../s3/list.js';
 import { allScope } from '../store/scope.js';
-import type { DoneKey, JobSpec, Store } from '../store/types.js';
+import type { DoneKey, JobSpec, Store, WorkItem } from '../store/types.js';
 import type { DayFile } from '../types.js';
 import type { Jobs } from './jobs.js';
 import type { RunStats } from './stats.js';
@@ -40,10 +40,17 @@ export class Listing {
   readonly lastListed = new Map<JobPlan, string>();
   /** How many files each job's window has (as listed). */
   readonly listedFiles = new Map<JobPlan, number>();
+  /** Files done before that the provider has since replaced (`job\nkey`): their store compares old bars with new. */
+  readonly #republished = new Set<string>();
   readonly #parts: ListingParts;
 
   constructor(parts: ListingParts) {
     this.#parts = parts;
+  }
+
+  /** Whether this run's listing found the item's file republished (done before with another ETag). */
+  republished(item: WorkItem): boolean {
+    return this.#republished.has(`${item.job}\n${item.file.key}`);
   }
 
   /** Lists every job's window from the bucket, the jobs at once; stops early once `signal` aborts. */
@@ -109,7 +116,10 @@ export class Listing {
           continue;
         }
         // The provider replaced a file it had published: fetch it again and replace that day.
-        if (etags.length > 0) c.republished += 1;
+        if (etags.length > 0) {
+          c.republished += 1;
+          this.#republished.add(`${spec.job}\n${file.key}`);
+        }
         needed.push(file);
       }
       await schedule(spec, needed, page);

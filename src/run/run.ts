@@ -153,6 +153,7 @@ export class Run {
       limit,
       policy: new FailurePolicy(o.endpoint),
       signal: this.#controller.signal,
+      replaces: (item) => this.#listing.republished(item),
       onFailure: (event) => this.#emit(event),
       fail,
     });

@@ -2,6 +2,7 @@
 import type { ProgressEvent } from '../events.js';
 import { TickerSet } from '../symbols.js';
 import type { CalendarCounts } from '../parse/calendar.js';
+import type { DuplicateConflicts } from '../parse/duplicates.js';
 import type { FileNote } from '../store/types.js';
 import type { DayFile } from '../types.js';
 import type { Failure, MisdatedFile, OutsideSessionFile, RunTotals } from './report.js';
@@ -56,9 +57,14 @@ export class RunStats implements RunTotals {
     this.duplicates += d.duplicates;
   }
 
-  /** What a file's calendar found (parse/calendar.ts): counted for the report, and the notes the store records with the file. */
-  calendar(file: DayFile, c: CalendarCounts): FileNote[] {
+  /**
+   * What a file's calendar (parse/calendar.ts) and its repeated rows (parse/duplicates.ts) came to:
+   * counted for the report, and the notes the store records with the file.
+   */
+  calendar(file: DayFile, c: CalendarCounts & { duplicateConflicts?: DuplicateConflicts | undefined }): FileNote[] {
     const notes: FileNote[] = [];
+    const d = c.duplicateConflicts;
+    if (d !== undefined && d.rows > 0) notes.push({ kind: 'duplicate', detail: { rows: d.rows, examples: d.examples } });
     for (const m of c.misdated ?? []) {
       this.misdated.push({ key: file.key, day: file.day, rows: m.rows, claimedDate: m.claimedDate });
       notes.push({ kind: 'misdated', detail: { rows: m.rows, claimedDate: m.claimedDate } });

@@ -2,7 +2,10 @@
 // claims on files. Two implementations: SQLite (the embedded default, one file) and PostgreSQL
 // (shared by processes on several machines). The pipeline talks to this interface only.
 import type { CorporateActions } from '../corporate-actions.js';
-import type { Bar, DayFile, FailureCode, JobCounts, ParsedRow, RowColumns } from '../types.js';
+import type { Bar, BarConflict, DayFile, FailureCode, JobCounts, ParsedRow, RowColumns } from '../types.js';
+
+// In the leaf beside Bar, so that the parsers (below the store) can name the duplicates they find.
+export type { BarConflict, BarValues } from '../types.js';
 
 /** A ticker's stored corporate actions, oldest first, and when they were fetched (ISO time). */
 export interface StoredActions extends CorporateActions {
@@ -45,27 +48,6 @@ export interface JobSpec {
   all?: boolean | undefined;
 }
 
-/** A bar's values as a finding shows them (evidence of a duplicate or a revision). */
-export interface BarValues {
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  transactions: number | null;
-}
-
-/** One ticker and time whose two versions differ: what was kept (or is new) against the other. */
-export interface BarConflict {
-  ticker: string;
-  /** The bar's time (epoch ms). */
-  time: number;
-  /** `duplicate`: the row kept; `revised`: the bar stored before the file was ingested again. */
-  before: BarValues;
-  /** `duplicate`: the row dropped; `revised`: the republished file's bar. */
-  after: BarValues;
-}
-
 /**
  * What a run saw in a file, recorded with its bars so that a later `check` can list it:
  * `misdated`, a day file's rows whose window_start claimed another day (detail: `claimedDate`,
@@ -100,6 +82,13 @@ export interface CompletedFile {
   columns?: RowColumns | undefined;
   /** What the run saw in the file: recorded in the same transaction, replacing the job's earlier notes of the file. */
   notes?: readonly FileNote[] | undefined;
+  /**
+   * The file replaces an earlier version of its day (republished: same key, new ETag): the store
+   * compares the day's stored bars (of the job's tickers; every ticker of the dataset for `--all`)
+   * with the new ones before replacing them, and records a `revised` note when they differ. Only
+   * then: a first ingest pays for no comparison.
+   */
+  replaces?: boolean | undefined;
 }
 
 /**
@@ -112,7 +101,10 @@ export interface FileSink {
   write(chunk: RowColumns): Promise<void>;
   /** The download starts the body over (a failed check): forget what was staged. */
   reset(): Promise<void>;
-  /** Replaces the day with the staged rows, records the day ingested, the file's notes and the file done, in one transaction. */
+  /**
+   * Replaces the day with the staged rows, records the day ingested, the file's notes and the file
+   * done, in one transaction (opened with `replaces`: and a `revised` note, as CompletedFile.replaces).
+   */
   commit(notes?: readonly FileNote[]): Promise<void>;
   /** Drops what was staged (the file failed or the run stopped); the file is neither done nor failed here. */
   abort(): Promise<void>;
@@ -190,7 +182,7 @@ export interface WorkQueue {
    * A sink for one large file of an `--all` job (see FileSink). At most a few are open at once:
    * the caller waits for this promise before streaming.
    */
-  openFile(job: JobSpec, file: DayFile): Promise<FileSink>;
+  openFile(job: JobSpec, file: DayFile, opts?: { replaces?: boolean | undefined }): Promise<FileSink>;
   /** Whole-job counts over the run's jobs (for the local queue: what this run registered). */
   counts(): Promise<JobCounts>;
   /** The processes that took part in the run's jobs (shared stores; empty for the local queue). */

@@ -49,7 +49,7 @@ describe('parseAllRows', () => {
     expect(counts).toEqual({ rows: expected.length, malformed: 0, duplicates: 0 });
   });
 
-  it('gives the same rows whatever the chunks it is fed are cut at, and in chunks of the size asked', () => {
+  it('gives the same rows whatever the chunks it is fed are cut at, in chunks of at most the size asked that never split a ticker', () => {
     const file = dayFile(300);
     const whole = rowsOf(parseAllRows(file, DAY).columns);
     const chunks: RowColumns[] = [];
@@ -57,8 +57,11 @@ describe('parseAllRows', () => {
     // Cuts inside lines, inside the header and at line ends.
     for (let at = 0, step = 1; at < file.length; at += step, step = (step * 7 + 3) % 211) parser.push(file.subarray(at, Math.min(file.length, at + step)));
     const { columns } = parser.finish();
-    expect(chunks.every((c) => c.length === 97)).toBe(true);
-    expect([...chunks, columns].flatMap(rowsOf)).toEqual(whole);
+    // A ticker has 1 to 3 rows here: a chunk ends before the ticker that would overflow it.
+    expect(chunks.every((c) => c.length <= 97 && c.length >= 95)).toBe(true);
+    const all = [...chunks, columns];
+    for (let i = 1; i < all.length; i++) expect(all[i]?.ticker[0]).not.toBe(all[i - 1]?.ticker.at(-1));
+    expect(all.flatMap(rowsOf)).toEqual(whole);
   });
 
   it.each([
@@ -88,7 +91,12 @@ describe('parseAllRows', () => {
       ['AAA', 2],
       ['EEE', 1],
     ]);
-    expect(counts).toEqual({ rows: 2, malformed: 4, duplicates: 1 });
+    expect(counts).toEqual({
+      rows: 2,
+      malformed: 4,
+      duplicates: 1,
+      duplicateConflicts: { rows: 1, examples: [{ ticker: 'AAA', time: Number(T0) / 1e6, before: bar(2), after: bar(1) }] },
+    });
   });
 
   it('refuses a file without the columns it needs, and an empty or broken gzip', () => {
@@ -129,6 +137,80 @@ describe('parseAllRows, a ticker whose bars go back in time', () => {
       ['AAA', 3],
       ['BBB', 5],
     ]);
-    expect(counts).toEqual({ rows: 4, malformed: 0, duplicates: 1 });
+    expect(counts).toEqual({
+      rows: 4,
+      malformed: 0,
+      duplicates: 1,
+      duplicateConflicts: { rows: 1, examples: [{ ticker: 'AAA', time: Number(at(2)) / 1e6, before: bar(4), after: bar(1) }] },
+    });
+  });
+});
+
+/** The values of a test row whose six numbers are all `n`. */
+function bar(n: number): { open: number; high: number; low: number; close: number; volume: number; transactions: number } {
+  return { open: n, high: n, low: n, close: n, volume: n, transactions: n };
+}
+
+describe('parseAllRows, rows of one ticker and time with different values (duplicates)', () => {
+  const at = (m: number): string => (BigInt(T0) + BigInt(m) * 60_000_000_000n).toString();
+  const ms = (m: number): number => Number(at(m)) / 1e6;
+
+  it('keeps the last row of a key, and records each earlier row that differs from it (identical ones only counted)', () => {
+    const file = csv(
+      HEADER,
+      `AAA,1,1,1,1,1,${at(0)},1`,
+      `AAA,2,2,2,2,2,${at(0)},2`,
+      `AAA,3,3,3,3,3,${at(0)},3`, // kept: two rows dropped, both different
+      `BBB,5,5,5,5,5,${at(0)},5`,
+      `BBB,5,5,5,5,5,${at(0)},5`, // identical: harmless
+      `CCC,7,7,7,7,7,${at(0)},7`,
+      `CCC,8,8,8,8,8,${at(0)},8`,
+      `CCC,7,7,7,7,7,${at(0)},7`, // kept: the first row is identical to it, the second differs
+    );
+    const { columns, counts } = parseAllRows(file, DAY);
+    expect(rowsOf(columns).map((r) => [r.ticker, r.open])).toEqual([
+      ['AAA', 3],
+      ['BBB', 5],
+      ['CCC', 7],
+    ]);
+    expect(counts.duplicates).toBe(5);
+    expect(counts.duplicateConflicts).toEqual({
+      rows: 3,
+      examples: [
+        { ticker: 'AAA', time: ms(0), before: bar(3), after: bar(1) },
+        { ticker: 'AAA', time: ms(0), before: bar(3), after: bar(2) },
+        { ticker: 'CCC', time: ms(0), before: bar(7), after: bar(8) },
+      ],
+    });
+    // The symbol parser (a second implementation) keeps the same rows and finds the same conflicts.
+    const r = parseRows(file, ['AAA', 'BBB', 'CCC'], DAY);
+    expect(r.rows.map((x) => [x.ticker, x.open])).toEqual(rowsOf(columns).map((x) => [x.ticker, x.open]));
+    expect(r.duplicates).toBe(5);
+    expect(r.duplicateConflicts).toEqual(counts.duplicateConflicts);
+  });
+
+  it('finds a repeat wherever the chunks end: rows counts what is kept, the same as one whole parse', () => {
+    // 40 tickers of 5 bars, each with its second bar repeated (different values) at the run's end.
+    const lines = [HEADER];
+    for (let t = 0; t < 40; t++) {
+      const ticker = `T${String(t).padStart(3, '0')}`;
+      for (let m = 0; m < 5; m++) lines.push(`${ticker},${m},${m},${m},${m},${m},${at(m)},${m}`);
+      lines.push(`${ticker},9,9,9,9,9,${at(1)},9`);
+    }
+    const file = csv(...lines);
+    const whole = parseAllRows(file, DAY);
+    expect(whole.counts.rows).toBe(200);
+    expect(whole.counts.duplicateConflicts?.rows).toBe(40);
+    for (const chunkRows of [7, 13, 64]) {
+      const chunks: RowColumns[] = [];
+      const parser = new AllRowsParser({ day: DAY, chunkRows, onChunk: (c) => chunks.push(c) });
+      parser.push(file);
+      const { columns, counts } = parser.finish();
+      const rows = [...chunks, columns].flatMap(rowsOf);
+      expect(rows, `chunks of ${chunkRows}`).toEqual(rowsOf(whole.columns));
+      expect(counts).toEqual(whole.counts);
+    }
+    expect(whole.counts.duplicateConflicts?.examples).toHaveLength(10);
+    expect(whole.counts.duplicateConflicts?.examples[0]).toEqual({ ticker: 'T000', time: ms(1), before: bar(9), after: bar(1) });
   });
 });

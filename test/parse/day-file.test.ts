@@ -63,6 +63,37 @@ describe('parseRows', () => {
     const r = parseRows(csv(HEADER, 'TSLA,1,1,1,1,1,1679889600000000000,1', 'TSLA,2,2,2,2,2,1679889600000000000,2'), ['TSLA']);
     expect(r.duplicates).toBe(1);
     expect(r.rows).toEqual([expect.objectContaining({ open: 2 })]);
+    const values = (n: number) => ({ open: n, high: n, low: n, close: n, volume: n, transactions: n });
+    expect(r.duplicateConflicts).toEqual({ rows: 1, examples: [{ ticker: 'TSLA', time: 1679889600000, before: values(2), after: values(1) }] });
+  });
+
+  it('names only repeats whose values differ, in the rows of the wanted tickers, streamed or not', () => {
+    const lines = [
+      HEADER,
+      'AAPL,9,9,9,9,9,1679889600000000000,9',
+      'AAPL,8,8,8,8,8,1679889600000000000,8', // not wanted: not looked at
+      'TSLA,1,1,1,1,1,1679889600000000000,1',
+      'TSLA,1,1,1,1,1,1679889600000000000,1', // identical: counted, not a conflict
+      'TSLA,5,1,2,3,0.5,1679976000000000000,', // no transactions
+      'TSLA,5,1,2,3,0.5,1679976000000000000,7',
+    ];
+    const r = parseRows(csv(...lines), ['TSLA']);
+    expect(r.duplicates).toBe(2);
+    expect(r.duplicateConflicts).toEqual({
+      rows: 1,
+      examples: [
+        {
+          ticker: 'TSLA',
+          time: 1679976000000,
+          before: { open: 1, close: 2, high: 3, low: 0.5, volume: 5, transactions: 7 },
+          after: { open: 1, close: 2, high: 3, low: 0.5, volume: 5, transactions: null },
+        },
+      ],
+    });
+    const filter = new RowFilter(['TSLA']);
+    filter.push(csv(...lines));
+    expect(filter.finish()).toMatchObject({ duplicates: 2, duplicateConflicts: r.duplicateConflicts });
+    expect(parseRows(csv(...lines.slice(0, 4)), ['TSLA']).duplicateConflicts).toBeUndefined();
   });
 
   it('counts a row whose window_start is far from the file day as malformed', () => {

@@ -43,15 +43,18 @@ export function byDay(a: MarketFile, b: MarketFile): number {
 
 /**
  * Locks the file's (interval, day) against other --all merges, then locks (in key order) and
- * deletes every bar of that day belonging to the dataset's tickers. Other datasets' bars of the
+ * deletes every bar of that day belonging to the dataset's tickers (`beforeDelete` runs once they
+ * are locked). Other datasets' bars of the
  * day (crypto `X:` beside stocks) stay.
  */
-export async function clearMarketDay(c: pg.PoolClient, m: MarketFile): Promise<void> {
+export async function clearMarketDay(c: pg.PoolClient, m: MarketFile, beforeDelete?: () => Promise<void>): Promise<void> {
   const prefix = tickerPrefix(m.job.dataset) ?? null;
   await lockDay(c, m.job.interval, m.file.day);
   // Locked first in key order, as merge.ts locks a ticker's days, then deleted by the predicate
   // (the rows are ours by then; a join back by key would cost a second lookup per row).
   await lockDayBars(c, m.job.interval, m.file.day, prefix);
+  // A republished file: the day's bars as they were, for its `revised` note.
+  await beforeDelete?.();
   await deleteDayBars(c, m.job.interval, m.file.day, prefix);
 }
 

@@ -12,12 +12,15 @@
 import type pg from 'pg';
 import type { TickerSet } from '../../symbols.js';
 import { EMPTY_COLUMNS } from '../../types.js';
-import type { CompletedFile } from '../types.js';
+import type { CompletedFile, FileNote } from '../types.js';
 import { byDay, clearMarketDay, insertColumns, scopeDay } from './bulk.js';
 import type { Db } from './db.js';
 import type { IngestedDay, MarketFile } from './rows.js';
 import { recordFindings } from './sql/findings.js';
 import * as sql from './sql/merge.js';
+import { snapshotDay } from './sql/revisions.js';
+import { withRevision } from '../conflicts.js';
+import { revisedNote, revisionScope } from './revisions.js';
 
 /**
  * Merges each file's bars (replacing its day for each ticker of its job), records the ingested
@@ -39,6 +42,13 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
       const plain = todo.filter((b) => b.job.all !== true);
       const market = todo.filter((b) => b.job.all === true).sort(byDay);
       const days: IngestedDay[] = [];
+      // Republished files: their days' bars as they were, compared after the merge (a `revised` note).
+      const replacing = todo.filter((b) => b.replaces === true);
+      const scopes = new Map(replacing.map((b, i) => [b, revisionScope(i, b)]));
+      for (const b of plain) {
+        const scope = scopes.get(b);
+        if (scope) await snapshotDay(c, scope);
+      }
       if (plain.length > 0 && (await mergeTickers(c, plain, days, db.state.incoming))) created = c;
       for (const b of plain) {
         // Only the job's tickers are merged.
@@ -46,7 +56,8 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
         draftOf(db, listed, b.job.interval).add(b.rows.map((r) => r.ticker).filter((t) => wanted.has(t)));
       }
       for (const b of market) {
-        await clearMarketDay(c, b);
+        const scope = scopes.get(b);
+        await clearMarketDay(c, b, scope && (() => snapshotDay(c, scope)));
         const cols = b.columns ?? EMPTY_COLUMNS;
         const rows = await insertColumns(c, b, cols);
         // Walked along the previous file's sorted tickers: only what the walk does not find is looked up.
@@ -56,7 +67,9 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
       // After every bar of the transaction: bar_symbols comes next in the lock order.
       await listTickers(c, listed);
       await markDone(c, processId, days, todo);
-      await recordFindings(c, todo);
+      const revised = new Map<CompletedFile, FileNote | undefined>();
+      for (const [b, scope] of scopes) revised.set(b, await revisedNote(c, scope));
+      await recordFindings(c, todo.map((b) => ({ ...b, notes: withRevision(b.notes, revised.get(b)) })));
     },
     { retry: true },
   );

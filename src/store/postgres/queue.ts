@@ -276,9 +276,9 @@ class PostgresQueue implements WorkQueue {
     for (const item of items) this.#held.delete(heldKey(item));
   }
 
-  async openFile(job: JobSpec, file: DayFile): Promise<FileSink> {
+  async openFile(job: JobSpec, file: DayFile, opts: { replaces?: boolean | undefined } = {}): Promise<FileSink> {
     const host = { db: this.#db, run: <T>(op: (id: number) => Promise<T>) => this.#run(op), done: (j: string, key: string) => this.#held.delete(`${j}\n${key}`) };
-    return openSink(host, job, file);
+    return openSink(host, job, file, opts.replaces === true);
   }
 
   async remaining(): Promise<{ pending: number; claimedByOthers: number }> {

@@ -14,6 +14,9 @@ import { listTickers, lockUndone, markDone } from './merge.js';
 import type { MarketFile } from './rows.js';
 import { copyStaged, createStaging, dropStaging, truncateStaging } from './sql/bulk.js';
 import { recordFindings } from './sql/findings.js';
+import { snapshotDay } from './sql/revisions.js';
+import { withRevision } from '../conflicts.js';
+import { revisedNote, revisionScope } from './revisions.js';
 import { deadSinks, shortLockTimeout } from './sql/sinks.js';
 
 /** What a sink needs of its queue. */
@@ -28,14 +31,14 @@ export interface SinkHost {
 const NAME = /^pmd_sink_(\d+)_(\d+)$/;
 
 /** Creates the staging table of one file and returns its sink. */
-export async function openSink(host: SinkHost, job: JobSpec, file: DayFile): Promise<FileSink> {
+export async function openSink(host: SinkHost, job: JobSpec, file: DayFile, replaces = false): Promise<FileSink> {
   const n = host.db.state.nextSink();
   const table = await host.run(async (id) => {
     const name = `pmd_sink_${id}_${n}`;
     await createStaging(host.db, name);
     return name;
   });
-  return new PostgresSink(host, { job, file }, table);
+  return new PostgresSink(host, { job, file }, table, replaces);
 }
 
 class PostgresSink implements FileSink {
@@ -52,11 +55,14 @@ class PostgresSink implements FileSink {
   /** A write failed: what is staged is unknown until a reset. */
   #broken: unknown;
   #ended = false;
+  /** The file replaces an earlier version of its day: its commit compares old bars with new. */
+  readonly #replaces: boolean;
 
-  constructor(host: SinkHost, file: MarketFile, table: string) {
+  constructor(host: SinkHost, file: MarketFile, table: string, replaces: boolean) {
     this.#host = host;
     this.#file = file;
     this.#table = table;
+    this.#replaces = replaces;
     this.#tickers = this.#draft();
   }
 
@@ -109,11 +115,12 @@ class PostgresSink implements FileSink {
         async (c) => {
           const [todo] = await lockUndone(c, [m]);
           if (todo !== undefined) {
-            await clearMarketDay(c, m);
+            const scope = this.#replaces ? revisionScope(0, m) : undefined;
+            await clearMarketDay(c, m, scope && (() => snapshotDay(c, scope)));
             if (this.#rows > 0) await insertStaged(c, m, this.#table, this.#unique);
             await listTickers(c, new Map([[m.job.interval, this.#tickers]]));
             await markDone(c, id, [scopeDay(m, this.#rows)], [m]);
-            await recordFindings(c, [{ ...m, notes }]);
+            await recordFindings(c, [{ ...m, notes: withRevision(notes, scope && (await revisedNote(c, scope))) }]);
           }
           await dropStaging(c, this.#table);
         },

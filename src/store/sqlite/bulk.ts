@@ -63,8 +63,13 @@ export class ColumnInserter {
 const BAR_COLUMNS = 'symbol, interval, time, day, open, high, low, close, volume, transactions';
 
 /** Where a day's rows of one dataset are: its tickers start with the prefix, or (stocks) have no ':'. */
-function ofDataset(prefix: string | undefined): string {
+export function ofDataset(prefix: string | undefined): string {
   return prefix === undefined ? "instr(symbol, ':') = 0" : 'symbol >= @lo AND symbol < @hi';
+}
+
+/** The named parameters `@lo` and `@hi` of {@link ofDataset}: the tickers that start with `prefix`. */
+export function datasetBounds(prefix: string | undefined): { lo?: string; hi?: string } {
+  return prefix === undefined ? {} : { lo: prefix, hi: prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1) };
 }
 
 /** Replaces whole days of a dataset's bars. Every method runs inside the caller's transaction. */
@@ -114,7 +119,7 @@ export class DayReplacer {
   /** Deletes the day's bars of the dataset, remembering their tickers; returns how many there were. */
   #remove(named: { interval: string; day: string }, prefix: string | undefined): number {
     const scope = this.#scope(prefix);
-    const bounds = prefix === undefined ? {} : { lo: prefix, hi: prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1) };
+    const bounds = datasetBounds(prefix);
     const { changes } = scope.remember.run({ ...named, ...bounds });
     if (changes > 0) scope.remove.run({ ...named, ...bounds });
     return changes;

@@ -8,8 +8,11 @@ import type { StagedFile } from './staging.js';
 export interface LocalCommits {
   /** A staging area for one large file of an `--all` job. */
   stage(): StagedFile;
-  /** Replaces the file's day with its staged rows, records its notes and marks it done, in one transaction; then drops the staging. */
-  commitStaged(job: JobSpec, file: DayFile, staged: StagedFile, notes?: readonly FileNote[]): void;
+  /**
+   * Replaces the file's day with its staged rows, records its notes (with `replaces`, a `revised`
+   * one when its bars changed) and marks it done, in one transaction; then drops the staging.
+   */
+  commitStaged(job: JobSpec, file: DayFile, staged: StagedFile, notes?: readonly FileNote[], replaces?: boolean): void;
   /** Merges a batch of files and marks them done, in one transaction. */
   commitNow(batch: readonly CompletedFile[]): void;
 }
@@ -49,13 +52,13 @@ export class LocalQueue implements WorkQueue {
     return { pending: this.#fifo.length, claimedByOthers: 0 };
   }
 
-  async openFile(job: JobSpec, file: DayFile): Promise<FileSink> {
+  async openFile(job: JobSpec, file: DayFile, opts: { replaces?: boolean | undefined } = {}): Promise<FileSink> {
     const staged = this.#store.stage();
     return {
       write: async (chunk) => staged.write(chunk),
       reset: async () => staged.clear(),
       commit: async (notes) => {
-        this.#store.commitStaged(job, file, staged, notes);
+        this.#store.commitStaged(job, file, staged, notes, opts.replaces === true);
         this.#counts.claimed -= 1;
         this.#counts.done += 1;
       },

@@ -12,8 +12,10 @@ import { CACHE_FILE, openDatabase, WRITE_CACHE_KIB, type Db } from './db.js';
 import { LocalQueue, type LocalCommits } from './queue.js';
 import { StagedFile } from './staging.js';
 import { ProgressStore } from './progress.js';
+import { RevisionLog } from './revisions.js';
 import { EMPTY_COLUMNS, type Bar, type DayFile } from '../../types.js';
 import type { CorporateActions } from '../../corporate-actions.js';
+import { withRevision } from '../conflicts.js';
 import { scanByKey } from '../scan.js';
 import { allScope, tickerPrefix } from '../scope.js';
 import type { CompletedFile, DoneKey, FileFinding, FileNote, JobProgress, JobSpec, JobStatus, Store, StoredActions, StoredDayChunk, StoreLocation, WorkQueue } from '../types.js';
@@ -43,6 +45,8 @@ export class SqliteStore implements Store, LocalCommits {
   #progressStore: ProgressStore | undefined;
   #actionStore: ActionStore | undefined;
   #writes: Writes | undefined;
+  /** Made before the first transaction of a republished file (its TEMP table outlives a rollback). */
+  #revisions: RevisionLog | undefined;
 
   /** `cacheDir`: the directory of the cache file (CACHE_FILE) that `db` opened. */
   constructor(db: Db, cacheDir: string) {
@@ -72,8 +76,9 @@ export class SqliteStore implements Store, LocalCommits {
     // The key is recorded done in the same transaction that merges its bars, with what was seen in it.
     const commit = db.transaction((batch: readonly CompletedFile[]) => {
       const seenAt = new Date().toISOString();
-      for (const { job, file, rows, columns, notes } of batch) {
-        findings.record(job, file, notes, seenAt);
+      for (const { job, file, rows, columns, notes, replaces } of batch) {
+        const revisions = replaces === true ? this.#revisions : undefined;
+        revisions?.before(job, file.day);
         if (job.all) {
           days.fromColumns(job.interval, file.day, tickerPrefix(job.dataset), columns ?? EMPTY_COLUMNS);
           this.#ingested(job, file, columns?.length ?? 0);
@@ -84,13 +89,16 @@ export class SqliteStore implements Store, LocalCommits {
             this.#bars.markIngested(ticker, job.interval, { ...file, dataset: job.dataset }, own.length);
           }
         }
+        findings.record(job, file, withRevision(notes, revisions?.after(job, file.day)), seenAt);
         this.#progress.markDone(job.job, file);
       }
     });
-    const commitStaged = db.transaction((job: JobSpec, file: DayFile, staged: StagedFile, notes: readonly FileNote[] | undefined) => {
-      findings.record(job, file, notes, new Date().toISOString());
+    const commitStaged = db.transaction((job: JobSpec, file: DayFile, staged: StagedFile, notes: readonly FileNote[] | undefined, replaces: boolean) => {
+      const revisions = replaces ? this.#revisions : undefined;
+      revisions?.before(job, file.day);
       days.fromStaging(job.interval, file.day, tickerPrefix(job.dataset), staged.table);
       this.#ingested(job, file, staged.rows);
+      findings.record(job, file, withRevision(notes, revisions?.after(job, file.day)), new Date().toISOString());
       this.#progress.markDone(job.job, file);
     });
     return { commit, commitStaged };
@@ -119,6 +127,7 @@ export class SqliteStore implements Store, LocalCommits {
     // IMMEDIATE: the write lock from the start, so a process sharing the cache is waited for
     // (busy timeout) rather than failing the upgrade from reader to writer.
     const { commit } = this.#write;
+    if (batch.some((b) => b.replaces === true)) this.#revisions ??= new RevisionLog(this.#db);
     this.#undoing(() => commit.immediate(batch));
   }
 
@@ -138,9 +147,10 @@ export class SqliteStore implements Store, LocalCommits {
   }
 
   /** Replaces the file's day with its staged rows and marks it done, in one transaction; then drops the staging. */
-  commitStaged(job: JobSpec, file: DayFile, staged: StagedFile, notes?: readonly FileNote[]): void {
+  commitStaged(job: JobSpec, file: DayFile, staged: StagedFile, notes?: readonly FileNote[], replaces = false): void {
     const { commitStaged } = this.#write;
-    this.#undoing(() => commitStaged.immediate(job, file, staged, notes));
+    if (replaces) this.#revisions ??= new RevisionLog(this.#db);
+    this.#undoing(() => commitStaged.immediate(job, file, staged, notes, replaces));
     staged.drop();
   }
 
@@ -236,6 +246,6 @@ export class SqliteStore implements Store, LocalCommits {
 /** A store's write transactions (SqliteStore.#buildWrites). */
 interface Writes {
   commit: Transaction<(batch: readonly CompletedFile[]) => void>;
-  commitStaged: Transaction<(job: JobSpec, file: DayFile, staged: StagedFile, notes: readonly FileNote[] | undefined) => void>;
+  commitStaged: Transaction<(job: JobSpec, file: DayFile, staged: StagedFile, notes: readonly FileNote[] | undefined, replaces: boolean) => void>;
 }
 
