@@ -16,14 +16,7 @@ export interface Bar {
 }
 
 /** A bar's values as a finding shows them (evidence of a duplicate or a revision). */
-export interface BarValues {
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  transactions: number | null;
-}
+export type BarValues = Omit<Bar, 'time'>;
 
 /** One ticker and time whose two versions differ: what was kept (or is new) against the other. */
 export interface BarConflict {

@@ -73,6 +73,10 @@ describe('Listing', () => {
       { job: plan.job, days: ['2026-02-02', '2026-02-03'] },
     ]);
     expect(t.listing.starts.get(plan)).toBe('2026-01-01');
+    // Only the republished file is flagged: its store compares old bars with new.
+    const flagged = [same, replaced, fromOthers, partly, fresh].filter((file) => t.listing.republished({ job: plan.job, file }));
+    expect(flagged.map((f) => f.day)).toEqual(['2026-01-06']);
+    expect(t.listing.republished({ job: 'another job', file: replaced })).toBe(false);
   });
 
   it('for period max, starts on January 1 of the first year the bucket has', async () => {

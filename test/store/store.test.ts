@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closesBefore } from '../../src/read/adjusted.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
-import type { JobSpec, Store, StoredDayChunk, WorkItem } from '../../src/store/types.js';
-import type { ParsedRow } from '../../src/types.js';
+import type { BarValues, CompletedFile, FileNote, JobSpec, Store, StoredDayChunk, WorkItem, WorkQueue } from '../../src/store/types.js';
+import type { DayFile, ParsedRow } from '../../src/types.js';
+import { allJob, dayRows, file as marketFile, names, STOCKS, toColumns } from '../fixtures/columns.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { JOB, completed, dayFile, days, row } from '../fixtures/store-jobs.js';
 
@@ -192,4 +193,93 @@ describe.each(stores)('%s store', (_name, open) => {
       expect(await closesBefore(store, 'CCC', ['2024-01-09', '2024-01-08'])).toEqual(new Map([['2024-01-09', 70]]));
     });
   });
+
+  it("records a republished file's changed bars as a 'revised' note (stored against new), and nothing when they did not change", async () => {
+    await withStore(open, async (store) => {
+      const [d1] = days(1) as [string];
+      const values = ({ open, high, low, close, volume, transactions }: ParsedRow): BarValues => ({ open, high, low, close, volume, transactions });
+      const revised = async () => (await store.fileFindings()).filter((f) => f.kind === 'revised').map((f) => ({ job: f.job, key: f.key, day: f.day, detail: f.detail }));
+      /** Offers, claims and completes one file (through a sink when `chunks`). */
+      const ingest = async (queue: WorkQueue, job: JobSpec, f: CompletedFile, opts: { chunks?: number } = {}) => {
+        await queue.offer(job, [f.file]);
+        await queue.claim(10);
+        if (opts.chunks === undefined) return queue.complete([f]);
+        const rows = f.columns as NonNullable<CompletedFile['columns']>;
+        const sink = await queue.openFile(job, f.file, { replaces: f.replaces });
+        const size = Math.ceil(rows.length / opts.chunks);
+        for (let i = 0; i < rows.length; i += size) {
+          const part = toRows(rows).slice(i, i + size);
+          await sink.write(toColumns(part));
+        }
+        await sink.commit(f.notes as FileNote[] | undefined);
+      };
+
+      // A ticker job: AAA's bar changed, AAA gained one, BBB's went; the note beside the file's own.
+      await store.prepareJob(JOB, { clear: false });
+      const q = await store.openQueue([JOB]);
+      const first = [row('AAA', d1, 10), row('BBB', d1, 20)];
+      await ingest(q, JOB, completed(dayFile(d1), first));
+      const again = [row('AAA', d1, 15), row('AAA', d1, 30, 5)];
+      const misdated: FileNote = { kind: 'misdated', detail: { rows: 2, claimedDate: '2024-01-02' } };
+      await ingest(q, JOB, { ...completed(dayFile(d1, 'etag-2'), again), notes: [misdated], replaces: true });
+      expect(await revised()).toEqual([
+        {
+          job: JOB.job,
+          key: dayFile(d1).key,
+          day: d1,
+          detail: { rows: 1, added: 1, removed: 1, examples: [{ ticker: 'AAA', time: row('AAA', d1, 0).time, before: values(first[0] as ParsedRow), after: values(again[0] as ParsedRow) }] },
+        },
+      ]);
+      expect((await store.fileFindings()).map((f) => f.kind).sort()).toEqual(['misdated', 'revised']);
+      // Republished again with the same bars: no revised note (the file's notes are replaced).
+      await ingest(q, JOB, { ...completed(dayFile(d1, 'etag-3'), again), replaces: true });
+      expect(await store.fileFindings()).toEqual([]);
+      await q.close();
+
+      // An --all job, whole files and streamed ones: every ticker of the day compared.
+      const job = allJob(STOCKS);
+      await store.prepareJob(job, { clear: false });
+      const queue = await store.openQueue([job]);
+      const tickers = names(30);
+      const base = dayRows(tickers, d1, 1);
+      const all = (etag: string, rows: ParsedRow[], replaces?: boolean): CompletedFile => ({ job, file: marketFile(STOCKS, d1, etag), rows: [], columns: toColumns(rows), ...(replaces ? { replaces } : {}) });
+      await ingest(queue, job, all('e1', base));
+      // The stored bars of tickers 3 and 7 changed (7 only in its trades), ticker 20's went, a new ticker came.
+      const changed = base
+        .filter((r) => r.ticker !== 'T0020')
+        .map((r) => (r.ticker === 'T0003' ? { ...r, close: r.close + 1 } : r.ticker === 'T0007' ? { ...r, transactions: null } : r))
+        .concat([{ ...(base[0] as ParsedRow), ticker: 'T9999' }]);
+      const expectedNote = {
+        rows: 2,
+        added: 1,
+        removed: 1,
+        examples: [3, 7].map((i) => ({ ticker: tickers[i], time: base[i]?.time, before: values(base[i] as ParsedRow), after: values(changed[i] as ParsedRow) })),
+      };
+      for (const [n, chunks] of [[1, undefined], [2, 4]] as const) {
+        await ingest(queue, job, all(`e${n}b`, changed, true), { chunks });
+        expect((await revised()).map((f) => f.detail), `chunks: ${chunks}`).toEqual([expectedNote]);
+        // Back to the first version, not flagged as replacing: no comparison, no note.
+        await ingest(queue, job, all(`e${n}c`, base), { chunks });
+        expect(await revised()).toEqual([]);
+      }
+      // The new bars are what a read returns.
+      await ingest(queue, job, all('e4', changed, true), { chunks: 3 });
+      expect(await store.readBars('T0003', '1d', d1, d1)).toEqual([{ ...values(changed[3] as ParsedRow), time: base[3]?.time }]);
+      expect(await store.readBars('T0020', '1d', d1, d1)).toEqual([]);
+      await queue.close();
+    });
+  });
 });
+
+function toRows(c: NonNullable<CompletedFile['columns']>): ParsedRow[] {
+  return Array.from({ length: c.length }, (_, i) => ({
+    ticker: c.ticker[i] as string,
+    time: c.time[i] as number,
+    open: c.open[i] as number,
+    high: c.high[i] as number,
+    low: c.low[i] as number,
+    close: c.close[i] as number,
+    volume: c.volume[i] as number,
+    transactions: Number.isNaN(c.transactions[i]) ? null : (c.transactions[i] as number),
+  }));
+}
