@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AllRowsParser, decimal, extractAll, parseAllRows } from '../../src/parse/all-rows.js';
 import { ParseError, parseRows } from '../../src/parse/day-file.js';
 import type { ParsedRow, RowColumns } from '../../src/types.js';
+import { fromColumns } from '../fixtures/columns.js';
 import { seededInts } from '../fixtures/random.js';
 
 const HEADER = 'ticker,volume,open,close,high,low,window_start,transactions';
@@ -11,18 +12,7 @@ const T0 = '1679889600000000000'; // 2023-03-27T04:00Z, in ns
 const csv = (...lines: string[]): Buffer => Buffer.from(`${lines.join('\n')}\n`);
 
 /** The columns as rows, transactions null where NaN: what the store is to hold. */
-function rowsOf(c: RowColumns): ParsedRow[] {
-  return Array.from({ length: c.length }, (_, i) => ({
-    ticker: c.ticker[i] as string,
-    time: c.time[i] as number,
-    open: c.open[i] as number,
-    high: c.high[i] as number,
-    low: c.low[i] as number,
-    close: c.close[i] as number,
-    volume: c.volume[i] as number,
-    transactions: Number.isNaN(c.transactions[i]) ? null : (c.transactions[i] as number),
-  }));
-}
+const rowsOf = fromColumns;
 
 /** A day file of `n` tickers, sorted, some with several bars, in the provider's column order. */
 function dayFile(n: number): Buffer {

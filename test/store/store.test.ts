@@ -8,8 +8,8 @@ import { closesBefore } from '../../src/read/adjusted.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { BarValues, CompletedFile, FileNote, JobSpec, Store, StoredDayChunk, WorkItem, WorkQueue } from '../../src/store/types.js';
-import type { DayFile, ParsedRow } from '../../src/types.js';
-import { allJob, dayRows, file as marketFile, names, STOCKS, toColumns } from '../fixtures/columns.js';
+import type { ParsedRow } from '../../src/types.js';
+import { allJob, dayRows, fromColumns, file as marketFile, names, STOCKS, toColumns } from '../fixtures/columns.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { JOB, completed, dayFile, days, row } from '../fixtures/store-jobs.js';
 
@@ -204,14 +204,11 @@ describe.each(stores)('%s store', (_name, open) => {
         await queue.offer(job, [f.file]);
         await queue.claim(10);
         if (opts.chunks === undefined) return queue.complete([f]);
-        const rows = f.columns as NonNullable<CompletedFile['columns']>;
+        const rows = fromColumns(f.columns ?? toColumns([]));
         const sink = await queue.openFile(job, f.file, { replaces: f.replaces });
         const size = Math.ceil(rows.length / opts.chunks);
-        for (let i = 0; i < rows.length; i += size) {
-          const part = toRows(rows).slice(i, i + size);
-          await sink.write(toColumns(part));
-        }
-        await sink.commit(f.notes as FileNote[] | undefined);
+        for (let i = 0; i < rows.length; i += size) await sink.write(toColumns(rows.slice(i, i + size)));
+        await sink.commit(f.notes);
       };
 
       // A ticker job: AAA's bar changed, AAA gained one, BBB's went; the note beside the file's own.
@@ -270,16 +267,3 @@ describe.each(stores)('%s store', (_name, open) => {
     });
   });
 });
-
-function toRows(c: NonNullable<CompletedFile['columns']>): ParsedRow[] {
-  return Array.from({ length: c.length }, (_, i) => ({
-    ticker: c.ticker[i] as string,
-    time: c.time[i] as number,
-    open: c.open[i] as number,
-    high: c.high[i] as number,
-    low: c.low[i] as number,
-    close: c.close[i] as number,
-    volume: c.volume[i] as number,
-    transactions: Number.isNaN(c.transactions[i]) ? null : (c.transactions[i] as number),
-  }));
-}
