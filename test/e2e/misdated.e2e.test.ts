@@ -6,11 +6,10 @@
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBars, sync, type Bar } from '../../src/index.js';
 import { openStore } from '../../src/store/open.js';
-import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
+import { queryOnce, startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 import { putObject, runCli, STOCKS, startWorld, type World } from './helpers.js';
 
@@ -103,15 +102,7 @@ function sqliteFindings(cacheDir: string): unknown[] {
   }
 }
 
-async function pgQuery<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const pgQuery = queryOnce;
 
 async function pgRows(url: string): Promise<Row[]> {
   const rows = await pgQuery<Row & { time: string; transactions: string | null }>(

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBars, sync } from '../../src/index.js';
-import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
+import { queryOnce, startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 import { putObject, runCli, STOCKS, startWorld, type World } from './helpers.js';
 
@@ -115,15 +115,7 @@ function sqliteReader(cacheDir: string): Reader {
 }
 
 function pgReader(url: string): Reader {
-  const all = async <T extends pg.QueryResultRow>(text: string): Promise<T[]> => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return (await client.query<T>(text)).rows;
-    } finally {
-      await client.end();
-    }
-  };
+  const all = <T extends pg.QueryResultRow>(text: string): Promise<T[]> => queryOnce<T>(url, text);
   return {
     args: ['--store', url],
     where: { store: url },
