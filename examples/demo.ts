@@ -12,17 +12,21 @@
 //
 // The generated files carry real splits in their raw prices (TSLA's 3-for-1 of 2022-08-25 among
 // them), and a REST server on loopback serves the corporate actions as the provider's API does, so
-// reads are split-adjusted as they would be with MASSIVE_API_KEY set.
+// reads are split-adjusted as they would be with MASSIVE_API_KEY set. The last two weeks of files
+// also carry the real data's known defects (demo-defects.ts) on tickers of their own, and the demo
+// ends with `check` naming them.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { EXIT, EXIT_MEANINGS } from '../dist/cli/exit.js';
 import { FLAGS } from '../dist/cli/main.js';
 import { fetchSymbol, type Interval } from '../dist/index.js';
 import { corporateActionsFixture } from '../test/fixtures/actions.js';
 import { GENERATED_SPLITS, generateDataset } from '../test/fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../test/fixtures/postgres.js';
 import { startRestServer } from '../test/fixtures/rest-server.js';
+import { DEFECT_TICKERS, plantDefects, type Planted } from './demo-defects.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/fixtures/s3-server.js';
 
 // The SDK's notice that its 2027 releases need Node 22 (README, "Dependencies").
@@ -31,6 +35,11 @@ const addDays = (day: string, n: number): string => new Date(Date.parse(`${day}T
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, '.demo-data');
 const cacheDir = join(dataDir, 'cache');
+/**
+ * The command that ends the demo: `check` over everything the store holds (docs/data-quality.md).
+ * Exit 0 when clean, a distinct code when it finds warnings or errors (the demo expects it to).
+ */
+const CHECK = ['check', '--all'];
 // --cluster N: N processes on one job, sharing an embedded PostgreSQL store (docs/several-machines.md).
 const argv = process.argv.slice(2);
 const at = argv.indexOf('--cluster');
@@ -48,6 +57,8 @@ console.log('Generating demo flat files (cached after the first run)...');
 const end = new Date(Date.now() - 86_400_000);
 const minuteFrom = new Date(end.getTime() - 14 * 86_400_000).toISOString().slice(0, 10);
 const ds = await generateDataset({ dir: join(dataDir, 'store'), endDate: end.toISOString().slice(0, 10), minuteFrom, minuteTickers: 500 });
+// The real data's defects, on tickers of their own (and a misdated day file, which every read survives).
+const planted = plantDefects(ds, { republished: false });
 const server = await startS3Server({ dir: ds.dir, latencyMs: 20 });
 // The REST key of the demo: the loopback server refuses any other.
 const apiKey = 'demo-rest-key';
@@ -137,12 +148,36 @@ try {
       }
     }
     if (exporting) await exportDemo(cli[0] ?? '', symbols.length > 0 ? symbols : ['TSLA'], interval, store === undefined ? ['--cache-dir', cacheDir] : ['--store', store]);
+    await qualityDemo(cli[0] ?? '', planted, store === undefined ? ['--cache-dir', cacheDir] : ['--store', store]);
   }
   process.exitCode = code ?? 1;
 } finally {
   await rest.close();
   await server.stop();
   await postgres?.close();
+}
+
+/** The planted defects' tickers preloaded, one of their files republished and preloaded again, then `check`. */
+async function qualityDemo(bin: string, p: Planted, where: string[]): Promise<void> {
+  const run = (cmd: string[]): Promise<number | null> => {
+    console.log(`\n$ preload-market-data ${cmd.join(' ')}`);
+    return new Promise((resolve) => spawn(process.execPath, [bin, ...cmd, ...where], { env, stdio: 'inherit' }).on('close', resolve));
+  };
+  const t = DEFECT_TICKERS;
+  console.log(
+    `\nThe provider's files have known defects (docs/data-quality.md). The demo's last ${p.start}..${p.end} files carry some:` +
+      `\n  ${p.misdated.day}'s day file stamps every row ${p.misdated.claims} (stored under ${p.misdated.day}: every read above is unchanged),` +
+      `\n  ${t.duplicate} twice on one day with different values, ${t.zeroVolume} a bar of volume 0, ${t.impossible} a high below its low,` +
+      `\n  and ${p.republished}'s file is about to be republished with ${t.revised}'s bar changed.`,
+  );
+  const preload = [...Object.values(t), '--start', p.start, '--end', p.end];
+  if ((await run(preload)) !== 0) return;
+  plantDefects(ds, { republished: true });
+  if ((await run(preload)) !== 0) return;
+  const code = await run(CHECK);
+  // The meaning as the README's table of exit codes gives it (src/cli/exit.ts).
+  const name = (Object.keys(EXIT) as (keyof typeof EXIT)[]).find((k) => EXIT[k] === code);
+  console.log(`\ncheck exited ${code}${name === undefined ? '' : `: ${EXIT_MEANINGS[name]}`}`);
 }
 
 /** `export` of what the demo preloaded, then the lake read back with DuckDB's read_parquet. */
