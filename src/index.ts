@@ -9,7 +9,7 @@ export { resolveSymbol } from './symbols.js';
 export { PreloadError, InvalidOptionError, ConfigurationError, BusyError, NotEntitledError, IntegrityError, AbortedError, StoreError, ActionsError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
-export type { PreloadReport, Failure, JobReport, DryRunJob, MisdatedFile, OutsideSessionFile } from './preload.js';
+export type { PreloadReport, Failure, JobReport, DryRunJob, DuplicateFile, MisdatedFile, OutsideSessionFile } from './preload.js';
 export type { ReadOptions } from './read/read-bars.js';
 export type { SyncOptions, SyncReport, SyncPart } from './sync.js';
 export type { ExportOptions, ExportReport, ExportedFile, ExportEvent, ExportReadEvent, ExportScanEvent, ExportFileEvent, ExportFormat, ExportPartition } from './export/types.js';

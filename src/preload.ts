@@ -7,7 +7,7 @@ import { Run } from './run/run.js';
 import { withExistingStore, withStore } from './store/open.js';
 import type { Store } from './store/types.js';
 
-export type { DryRunJob, Failure, JobReport, MisdatedFile, OutsideSessionFile, PreloadReport } from './run/report.js';
+export type { DryRunJob, DuplicateFile, Failure, JobReport, MisdatedFile, OutsideSessionFile, PreloadReport } from './run/report.js';
 export { PreloadAbortedError } from './run/run.js';
 
 /**

@@ -28,6 +28,7 @@ export function jsonReport(r: PreloadReport): Record<string, unknown> {
     barRange: r.barRange,
     ...(r.job ? { job: r.job } : {}),
     ...(r.unmatchedSymbols ? { unmatchedSymbols: r.unmatchedSymbols } : {}),
+    ...(r.duplicateFiles ? { duplicateFiles: r.duplicateFiles } : {}),
     ...(r.misdatedFiles ? { misdatedFiles: r.misdatedFiles } : {}),
     ...(r.outsideSession ? { outsideSession: r.outsideSession } : {}),
     ...(r.dryRun ? { dryRun: true, wouldDownload: r.wouldDownload } : {}),
@@ -84,7 +85,7 @@ export function summary(r: PreloadReport, opts: { sync?: boolean } = {}): string
   return lines.join('\n');
 }
 
-/** Files whose rows said another day than the file: named, with what was done with them. */
+/** Files whose rows said another day than the file, or repeated a bar with other values: named, with what was done with them. */
 function calendarLines(r: PreloadReport): string[] {
   const name = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
   return [
@@ -93,6 +94,9 @@ function calendarLines(r: PreloadReport): string[] {
     ),
     ...(r.outsideSession ?? []).map(
       (o) => `  outside session: ${name(o.key)}: ${o.rows} row${o.rows === 1 ? '' : 's'} outside ${o.day}, kept with their own time (${o.key})`,
+    ),
+    ...(r.duplicateFiles ?? []).map(
+      (d) => `  duplicates: ${name(d.key)}: ${d.rows} row${d.rows === 1 ? '' : 's'} of a ticker and time with other values than the file's last, dropped (${d.key})`,
     ),
   ];
 }

@@ -24,6 +24,16 @@ export interface MisdatedFile {
   claimedDate: string;
 }
 
+/**
+ * A file with rows of one ticker and time whose values differ: the file's last row of each was
+ * kept, `rows` counts the others dropped (identical repeats are only in `duplicateRows`).
+ */
+export interface DuplicateFile {
+  key: string;
+  day: string;
+  rows: number;
+}
+
 /** A minute file with rows outside its day (New York or UTC): kept with their own time, counted here. */
 export interface OutsideSessionFile {
   key: string;
@@ -79,6 +89,8 @@ export interface PreloadReport {
   malformedRows: number;
   /** Repeated rows for the same bar inside one file (the last one wins). */
   duplicateRows: number;
+  /** Files whose repeated rows of one ticker and time had different values: the last kept, the others dropped. Present only when there are some. */
+  duplicateFiles?: DuplicateFile[];
   /** Day files whose rows claimed another date, re-stamped with the file's day. Present only when there are some. */
   misdatedFiles?: MisdatedFile[];
   /** Minute files with rows outside their day: counted and kept, not moved. Present only when there are some. */
@@ -134,6 +146,7 @@ export interface RunTotals {
   readonly duplicates: number;
   readonly misdated: readonly MisdatedFile[];
   readonly outsideSession: readonly OutsideSessionFile[];
+  readonly duplicateFiles: readonly DuplicateFile[];
   /** The distinct tickers of the rows stored (only their count is reported). */
   readonly tickers: { readonly size: number };
 }
@@ -191,6 +204,7 @@ export async function buildReport(input: ReportInput): Promise<PreloadReport> {
     notes: stats.notes,
     malformedRows: stats.malformed,
     duplicateRows: stats.duplicates,
+    ...(stats.duplicateFiles.length > 0 ? { duplicateFiles: sortByKey(stats.duplicateFiles) } : {}),
     ...(stats.misdated.length > 0 ? { misdatedFiles: sortByKey(stats.misdated) } : {}),
     ...(stats.outsideSession.length > 0 ? { outsideSession: sortByKey(stats.outsideSession) } : {}),
     ...(input.job ? { job: input.job } : {}),

@@ -5,7 +5,7 @@ import type { CalendarCounts } from '../parse/calendar.js';
 import type { DuplicateConflicts } from '../parse/duplicates.js';
 import type { FileNote } from '../store/types.js';
 import type { DayFile } from '../types.js';
-import type { Failure, MisdatedFile, OutsideSessionFile, RunTotals } from './report.js';
+import type { DuplicateFile, Failure, MisdatedFile, OutsideSessionFile, RunTotals } from './report.js';
 
 export type Counts = Omit<ProgressEvent, 'type' | 'job'>;
 
@@ -40,6 +40,7 @@ export class RunStats implements RunTotals {
   duplicates = 0;
   readonly misdated: MisdatedFile[] = [];
   readonly outsideSession: OutsideSessionFile[] = [];
+  readonly duplicateFiles: DuplicateFile[] = [];
   /** `--all`: the distinct tickers of the rows stored this run. */
   readonly tickers = new TickerSet();
 
@@ -64,7 +65,10 @@ export class RunStats implements RunTotals {
   calendar(file: DayFile, c: CalendarCounts & { duplicateConflicts?: DuplicateConflicts | undefined }): FileNote[] {
     const notes: FileNote[] = [];
     const d = c.duplicateConflicts;
-    if (d !== undefined && d.rows > 0) notes.push({ kind: 'duplicate', detail: { rows: d.rows, examples: d.examples } });
+    if (d !== undefined && d.rows > 0) {
+      this.duplicateFiles.push({ key: file.key, day: file.day, rows: d.rows });
+      notes.push({ kind: 'duplicate', detail: { rows: d.rows, examples: d.examples } });
+    }
     for (const m of c.misdated ?? []) {
       this.misdated.push({ key: file.key, day: file.day, rows: m.rows, claimedDate: m.claimedDate });
       notes.push({ kind: 'misdated', detail: { rows: m.rows, claimedDate: m.claimedDate } });

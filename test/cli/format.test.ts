@@ -102,7 +102,7 @@ describe('CLI formatting', () => {
     );
   });
 
-  it('names each misdated file and each minute file with rows outside its day, in the summary and --json', () => {
+  it('names each misdated file, each minute file with rows outside its day and each file with conflicting repeats, in the summary and --json', () => {
     const r: PreloadReport = {
       symbols: ['TSLA'], all: false, tickers: 0, dataset: 'us_stocks_sip/day_aggs_v1', interval: '1d', start: '2019-08-08', end: '2019-08-14',
       files: { listed: 5, downloaded: 5, skipped: 0, failed: 0 }, bytes: 1, bars: 5, barRange: null, elapsedMs: 1, failures: [], retries: 0,
@@ -112,17 +112,22 @@ describe('CLI formatting', () => {
         { key: 'us_stocks_sip/day_aggs_v1/2019/08/2019-08-12.csv.gz', day: '2019-08-12', rows: 1, claimedDate: '2019-08-14' },
       ],
       outsideSession: [{ key: 'us_stocks_sip/minute_aggs_v1/2019/08/2019-08-12.csv.gz', day: '2019-08-12', rows: 2 }],
+      duplicateFiles: [{ key: 'us_stocks_sip/day_aggs_v1/2019/08/2019-08-09.csv.gz', day: '2019-08-09', rows: 3 }],
     };
     const text = summary(r, { sync: true });
     expect(text).toContain('2019-08-12.csv.gz: 15 rows stamped 2019-08-13, stored under 2019-08-12');
     expect(text).toContain('2019-08-12.csv.gz: 1 row stamped 2019-08-14, stored under 2019-08-12');
     expect(text).toContain('2019-08-12.csv.gz: 2 rows outside 2019-08-12, kept with their own time');
+    expect(text).toContain("duplicates: 2019-08-09.csv.gz: 3 rows of a ticker and time with other values than the file's last, dropped");
     const doc = JSON.parse(JSON.stringify(jsonReport(r))) as PreloadReport;
     expect(doc.misdatedFiles).toEqual(r.misdatedFiles);
     expect(doc.outsideSession).toEqual(r.outsideSession);
+    expect(doc.duplicateFiles).toEqual(r.duplicateFiles);
     const clean: PreloadReport = { ...r };
     delete clean.misdatedFiles;
     delete clean.outsideSession;
+    delete clean.duplicateFiles;
+    expect(Object.keys(jsonReport(clean))).not.toContain('duplicateFiles');
     expect(Object.keys(jsonReport(clean))).not.toContain('misdatedFiles');
     expect(Object.keys(jsonReport(clean))).not.toContain('outsideSession');
   });

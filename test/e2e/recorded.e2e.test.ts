@@ -72,6 +72,7 @@ interface Report {
   bars: number;
   republished: number;
   duplicateRows: number;
+  duplicateFiles?: Array<{ key: string; day: string; rows: number }>;
   files: { downloaded: number; failed: number };
 }
 
@@ -156,6 +157,7 @@ describe.each(CASES)('on $store, $what', ({ store, what, args, days }) => {
     expect(report.bars).toBe(await readCount(r.where, days));
     // Both MSFT repeats and AAPL's are counted; only the MSFT row with other values is a finding.
     expect(report.duplicateRows).toBe(3);
+    expect(report.duplicateFiles).toEqual([{ key: keyOf(days[1]), day: days[1], rows: 1 }]);
     expect(await r.findings()).toEqual([
       {
         key: keyOf(days[1]),

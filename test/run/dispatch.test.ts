@@ -67,6 +67,22 @@ function setup(result: (task: DownloadTask) => Promise<TaskResult>, parts: Parti
 }
 
 describe('Dispatch', () => {
+  it("passes what the store records with a file: its duplicate rows' note, and whether the listing found it republished", async () => {
+    const conflict = { ticker: 'TSLA', time: 1, before: { open: 2, high: 2, low: 2, close: 2, volume: 2, transactions: 2 }, after: { open: 1, high: 1, low: 1, close: 1, volume: 1, transactions: null } };
+    const republished = item('2026-01-06');
+    const t = setup(() => Promise.resolve(ok({ duplicates: 2, duplicateConflicts: { rows: 1, examples: [conflict] } })), {
+      replaces: (i) => i.file.key === republished.file.key,
+    });
+    await t.dispatch.file(item());
+    await t.dispatch.file(republished);
+    expect(t.queue.completed.map((c) => [c.file.day, c.replaces === true])).toEqual([
+      ['2026-01-05', false],
+      ['2026-01-06', true],
+    ]);
+    expect(t.queue.completed[0]?.notes).toEqual([{ kind: 'duplicate', detail: { rows: 1, examples: [conflict] } }]);
+    expect(t.stats.duplicates).toBe(4);
+  });
+
   it('builds the task from the shared settings and the file, and commits a download with its bars', async () => {
     const t = setup(() => Promise.resolve(ok()));
     await t.dispatch.file(item());
