@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBars, sync } from '../../src/index.js';
+import { preload, readBars, sync } from '../../src/index.js';
 import { queryOnce, startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 import { putObject, runCli, STOCKS, startWorld, type World } from './helpers.js';
@@ -95,6 +95,8 @@ interface Reader {
   where: { cacheDir?: string; store?: string };
   bars(): Promise<Planted[]>;
   findings(): Promise<Finding[]>;
+  /** Stored bars of an interval. */
+  count(interval: string): Promise<number | undefined>;
 }
 
 function sqliteReader(cacheDir: string): Reader {
@@ -112,6 +114,7 @@ function sqliteReader(cacheDir: string): Reader {
     bars: async () => all<Planted>("SELECT symbol AS ticker, day, time, open, high, low, close, volume, transactions FROM bars WHERE interval = '1d' ORDER BY day, symbol"),
     findings: async () =>
       all<Finding & { detail: string }>('SELECT key, day, kind, detail FROM file_findings ORDER BY key, kind').map((f) => ({ ...f, detail: JSON.parse(f.detail) as unknown })),
+    count: async (interval) => all<{ n: number }>(`SELECT COUNT(*) AS n FROM bars WHERE interval = '${interval}'`)[0]?.n,
   };
 }
 
@@ -125,6 +128,7 @@ function pgReader(url: string): Reader {
         "SELECT symbol AS ticker, day, time::float8 AS time, open, high, low, close, volume, transactions::float8 AS transactions FROM bars WHERE interval = '1d' ORDER BY day, symbol",
       ),
     findings: () => all<Finding>('SELECT key, day, kind, detail FROM file_findings ORDER BY key, kind'),
+    count: async (interval) => (await all<{ n: number }>(`SELECT COUNT(*)::int AS n FROM bars WHERE interval = '${interval}'`))[0]?.n,
   };
 }
 
@@ -222,4 +226,68 @@ describe('a sync', () => {
     ]);
     expect((await r.bars()).filter((b) => b.day === days[2])).toEqual([aaplNew, msft3, tsla3]);
   });
+});
+
+describe('an --all run of a large (streamed) minute file', () => {
+  const MINUTES = 'us_stocks_sip/minute_aggs_v1';
+  const DAY = '2018-07-09';
+  const KEY = `${MINUTES}/2018/07/${DAY}.csv.gz`;
+  const TICKERS_N = 400;
+  const open = Date.parse(`${DAY}T13:30:00Z`);
+  const minute = (t: number, m: number, p: number): Planted => {
+    const price = 10 + t + (m % 50) / 100 + p;
+    return { ticker: `T${String(t).padStart(5, '0')}`, day: DAY, time: open + m * 60_000, open: price, high: price + 0.5, low: price - 0.5, close: price + 0.25, volume: 100 + m, transactions: 1 + (m % 9) };
+  };
+  /**
+   * 400 tickers x 390 minutes (156,000 rows, over the 8 MiB a file streams above: gzip level 0).
+   * The store takes a streamed file in chunks of 50,000 rows: T00128's run straddles the first
+   * chunk's end, and repeats its 09:31 bar (other values) after its last one.
+   */
+  const rows = (change: (r: Planted) => Planted | undefined = (r) => r): Planted[] =>
+    Array.from({ length: TICKERS_N }, (_, t) => [
+      ...Array.from({ length: 390 }, (__, m) => change(minute(t, m, 0))),
+      ...(t === 128 ? [change({ ...minute(t, 1, 7), volume: 5 })] : []),
+    ]).flat().filter((r): r is Planted => r !== undefined);
+
+  it.each(['SQLite', 'PostgreSQL'])('on %s: the repeat across a chunk is dropped and named, bars count what is stored, a republished file is compared', async (store) => {
+    const first = rows();
+    const body = gz(first, 0);
+    expect(body.length).toBeGreaterThan(8 * 1024 * 1024);
+    putObject(w, KEY, body);
+    const r = await reader(store, 'streamed');
+    const options = { ...r.where, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, all: true, dataset: MINUTES, start: DAY, end: DAY, adjust: 'none' as const };
+    const report = await preload([], options);
+    expect(report).toMatchObject({ failures: [], files: { downloaded: 1 }, duplicateRows: 1, duplicateFiles: [{ key: KEY, day: DAY, rows: 1 }] });
+    const kept = first[128 * 390 + 390] as Planted;
+    expect(kept).toMatchObject({ ticker: 'T00128', volume: 5 });
+    const dropped = first[128 * 390 + 1] as Planted;
+    expect(dropped).toMatchObject({ ticker: 'T00128', time: kept.time });
+    const count = async (): Promise<number> => (await r.count('1m')) ?? -1;
+    expect(report.bars).toBe(TICKERS_N * 390);
+    expect(await count()).toBe(report.bars);
+    const t128 = await readBars('T00128', { ...r.where, interval: '1m', start: DAY, end: DAY, adjust: 'none' });
+    expect(t128).toHaveLength(390);
+    expect(t128[1]).toEqual({ time: kept.time, open: kept.open, high: kept.high, low: kept.low, close: kept.close, volume: 5, transactions: kept.transactions });
+    const duplicate = (await r.findings()).find((f) => f.kind === 'duplicate');
+    expect(duplicate?.detail).toEqual({ rows: 1, examples: [{ ticker: 'T00128', time: kept.time, before: valuesOf(kept), after: valuesOf(dropped) }] });
+
+    // Republished: T00200's 09:35 bar changed, T00300 gone, the repeat gone too.
+    const before = minute(200, 5, 0);
+    const after = { ...before, close: before.close + 1 };
+    const second = rows((x) => (x.ticker === 'T00300' || (x.ticker === 'T00128' && x.volume === 5) ? undefined : x.ticker === 'T00200' && x.time === before.time ? after : x));
+    putObject(w, KEY, gz(second, 0));
+    const again = await preload([], options);
+    expect(again).toMatchObject({ failures: [], republished: 1, bars: second.length });
+    expect(await count()).toBe(second.length);
+    // T00128's 09:31 bar goes back to the file's only row of it: changed too.
+    expect((await r.findings()).find((f) => f.kind === 'revised')?.detail).toEqual({
+      rows: 2,
+      added: 0,
+      removed: 390,
+      examples: [
+        { ticker: 'T00128', time: kept.time, before: valuesOf(kept), after: valuesOf(dropped) },
+        { ticker: 'T00200', time: before.time, before: valuesOf(before), after: valuesOf(after) },
+      ],
+    });
+  }, 180_000);
 });
