@@ -266,4 +266,33 @@ describe.each(stores)('%s store', (_name, open) => {
       await queue.close();
     });
   });
+
+  it("compares only what the republished file replaces: its job's tickers, or its dataset's (stocks beside crypto)", async () => {
+    await withStore(open, async (store) => {
+      const [d1] = days(1) as [string];
+      const other: JobSpec = { ...JOB, job: 'stocks/1d/CCC', tickers: ['CCC'] };
+      const crypto = allJob('global_crypto/day_aggs_v1');
+      const stocks = allJob(STOCKS);
+      for (const job of [JOB, other, crypto, stocks]) await store.prepareJob(job, { clear: false });
+      const queue = await store.openQueue([JOB, other, crypto, stocks]);
+      const cryptoRows = dayRows(names(3, 'X:'), d1, 1);
+      const cryptoFile = (etag: string, rows: ParsedRow[], replaces = false): CompletedFile => ({
+        job: crypto,
+        file: marketFile('global_crypto/day_aggs_v1', d1, etag),
+        rows: [],
+        columns: toColumns(rows),
+        replaces,
+      });
+      await queue.complete([completed(dayFile(d1), [row('AAA', d1, 10), row('BBB', d1, 20)]), completed(dayFile(d1), [row('CCC', d1, 30)], other), cryptoFile('c1', cryptoRows)]);
+      // CCC's bar (another job's) and the crypto day changed since: the AAA,BBB file's comparison sees neither.
+      await queue.complete([completed(dayFile(d1, 'o2'), [row('CCC', d1, 31)], other), cryptoFile('c2', cryptoRows.map((r) => ({ ...r, close: r.close + 1 })))]);
+      await queue.complete([{ ...completed(dayFile(d1, 'e2'), [row('AAA', d1, 10), row('BBB', d1, 20)]), replaces: true }]);
+      expect((await store.fileFindings()).filter((f) => f.kind === 'revised')).toEqual([]);
+      // A whole stocks day republished over the ticker jobs' bars: stocks only, never the crypto day.
+      await queue.complete([{ job: stocks, file: marketFile(STOCKS, d1, 's2'), rows: [], columns: toColumns([row('AAA', d1, 10), row('BBB', d1, 21)]), replaces: true }]);
+      expect((await store.fileFindings()).filter((f) => f.kind === 'revised').map((f) => [f.job, f.detail.rows, f.detail.added, f.detail.removed])).toEqual([[stocks.job, 1, 0, 1]]);
+      expect(await store.readBars('X:T0000', '1d', d1, d1)).toHaveLength(1);
+      await queue.close();
+    });
+  });
 });
