@@ -1,0 +1,202 @@
+// The checks along one ticker's bars, fed in time order a bar at a time (from the store's
+// day-major scan or from a read per ticker): small state per ticker (the last bar, a pointer into
+// its stored splits, the days it missed), so a whole-market scan keeps ~11,000 of these and
+// nothing else. Every threshold is a named constant, documented in docs/data-quality.md.
+import { dedupeSplits } from '../read/adjust.js';
+import type { Split } from '../corporate-actions.js';
+import type { BarValues } from '../store/types.js';
+import { FINDING_KINDS, type Finding, type FindingKind } from './types.js';
+
+/** The split ratios a close-to-close move is compared with (n-for-1 and 1-for-n). */
+export const SPLIT_RATIOS: readonly number[] = [2, 3, 4, 5, 10, 20];
+/** How close (relative) a move must be to a split ratio to look like one: 3%. */
+export const SPLIT_MOVE_TOLERANCE = 0.03;
+/**
+ * Stored splits whose ratio is closer to 1 than this (stock dividends of a few percent) are not
+ * looked for in the prices: an ordinary day moves as much.
+ */
+export const SPLIT_SEEN_MIN_RATIO = 1.5;
+/** A ticker absent for at least this many trading days of the calendar... */
+export const REUSE_ABSENT_DAYS = 60;
+/** ...that comes back at a close more than this many times (or under 1/this of) its last one: "ticker reused?". */
+export const REUSE_PRICE_FACTOR = 2;
+
+/** Where findings go as they are made. */
+export type FindingSink = (f: Finding) => void;
+
+/** A finding with its severity from its kind. */
+export function finding(kind: FindingKind, ticker: string, dates: string[], message: string, evidence: Record<string, unknown>): Finding {
+  return { kind, severity: FINDING_KINDS[kind], ticker, dates, message, evidence };
+}
+
+/** The checks along one ticker. `daily`: day bars (every check); otherwise minutes (bar checks only). */
+export class TickerSeries {
+  readonly ticker: string;
+  readonly #daily: boolean;
+  readonly #emit: FindingSink;
+  /** Stored splits, one per date and ratio, by execution date. */
+  readonly #splits: Split[];
+  #nextSplit = 0;
+  #lastTime = Number.NEGATIVE_INFINITY;
+  #lastFile = '';
+  #lastDay = '';
+  #lastDayIndex = -1;
+  #last: BarValues | undefined;
+  #missing: number[] = [];
+  #zero: string[] = [];
+  #zeroFirst: BarValues | undefined;
+  bars = 0;
+
+  constructor(ticker: string, daily: boolean, splits: readonly Split[], emit: FindingSink) {
+    this.ticker = ticker;
+    this.#daily = daily;
+    this.#emit = emit;
+    this.#splits = dedupeSplits(splits).splits;
+  }
+
+  /**
+   * One bar, after every earlier one of this ticker. `file`: the day file it is stored under;
+   * `day`: its session day; `dayIndex`: that day's place in the calendar (day bars only).
+   */
+  add(time: number, v: BarValues, file: string, day: string, dayIndex: number): void {
+    this.bars++;
+    if (time <= this.#lastTime) {
+      // Stored under two day files: a read returns one of them.
+      const last = this.#last;
+      if (time === this.#lastTime && file !== this.#lastFile && last !== undefined && !sameValues(last, v)) {
+        this.#emit(
+          finding('duplicate-across-files', this.ticker, [this.#lastFile, file].sort(), `${this.ticker} ${iso(time)} is stored under the day files ${this.#lastFile} and ${file} with different values`, {
+            time: iso(time),
+            files: { [this.#lastFile]: last, [file]: v },
+          }),
+        );
+      }
+      return;
+    }
+    this.#impossible(time, v, day);
+    if (v.volume === 0) {
+      if (this.#zero.length === 0) this.#zeroFirst = v;
+      if (this.#zero.at(-1) !== day) this.#zero.push(day);
+    }
+    if (this.#daily) this.#move(v, day, dayIndex);
+    this.#lastTime = time;
+    this.#lastFile = file;
+    this.#last = v;
+  }
+
+  #impossible(time: number, v: BarValues, day: string): void {
+    const why: string[] = [];
+    if (v.high < v.open || v.high < v.close || v.high < v.low) why.push('high below open, close or low');
+    if (v.low > v.open || v.low > v.close) why.push('low above open or close');
+    if (!(v.open > 0 && v.high > 0 && v.low > 0 && v.close > 0)) why.push('a price <= 0');
+    if (v.volume < 0) why.push('negative volume');
+    if (why.length === 0) return;
+    this.#emit(finding('impossible-bar', this.ticker, [day], `${this.ticker} ${day}: ${why.join(', ')}`, { time: iso(time), bar: v, why }));
+  }
+
+  /** The day checks: days missed, a move a split explains or one a stored split should have made, a ticker back from a long absence. */
+  #move(v: BarValues, day: string, dayIndex: number): void {
+    const last = this.#last;
+    const lastDay = this.#lastDay;
+    const gap = this.#lastDayIndex < 0 ? 0 : dayIndex - this.#lastDayIndex - 1;
+    for (let i = 1; i <= gap; i++) this.#missing.push(this.#lastDayIndex + i);
+    // Stored splits executed after the last bar's day, up to this one: the move they should show.
+    const splits: Split[] = [];
+    while (this.#nextSplit < this.#splits.length) {
+      const s = this.#splits[this.#nextSplit] as Split;
+      if (s.executionDate > day) break;
+      // Before the first bar, or on it: no move to see it in.
+      if (last !== undefined && s.executionDate > lastDay) splits.push(s);
+      this.#nextSplit++;
+    }
+    this.#lastDay = day;
+    this.#lastDayIndex = dayIndex;
+    if (last === undefined || !(last.close > 0 && v.close > 0)) return;
+    const move = v.close / last.close;
+    const moveEvidence = { lastDay, lastClose: last.close, day, close: v.close, move: round(move) };
+    if (gap >= REUSE_ABSENT_DAYS && (move > REUSE_PRICE_FACTOR || move < 1 / REUSE_PRICE_FACTOR)) {
+      this.#emit(
+        finding('ticker-reused', this.ticker, [lastDay, day], `${this.ticker} is absent for ${gap} trading days after ${lastDay} and comes back at ${round(move)}x its last close: ticker reused?`, {
+          ...moveEvidence,
+          absentDays: gap,
+        }),
+      );
+      return;
+    }
+    let expected = 1;
+    for (const s of splits) expected *= s.splitFrom / s.splitTo;
+    let explained = move;
+    if (splits.length > 0) {
+      const checkable = Math.abs(Math.log(expected)) >= Math.log(SPLIT_SEEN_MIN_RATIO);
+      // Seen when the move adjusted by the splits is smaller than the raw move.
+      if (checkable && !(Math.abs(Math.log(move / expected)) < Math.abs(Math.log(move)))) {
+        const dates = [...new Set(splits.map((s) => s.executionDate))];
+        this.#emit(
+          finding('split-not-seen', this.ticker, dates, `${this.ticker}: the stored split of ${dates.join(', ')} (x${round(expected)} on prices) is not seen in the prices (x${round(move)} from ${lastDay} to ${day})`, {
+            ...moveEvidence,
+            expected: round(expected),
+            splits: splits.map(splitEvidence),
+          }),
+        );
+      } else {
+        explained = move / expected;
+      }
+    }
+    const ratio = splitRatioOf(explained);
+    if (ratio === undefined) return;
+    const text = ratio < 1 ? `${round(1 / ratio)}-for-1 split` : `1-for-${round(ratio)} reverse split`;
+    this.#emit(
+      finding('split-missing', this.ticker, [lastDay, day], `${this.ticker} ${lastDay} -> ${day}: close x${round(explained)}, as a ${text} would make: split missing from the corporate actions?`, {
+        ...moveEvidence,
+        ratio: round(ratio),
+        ...(splits.length > 0 ? { storedSplits: splits.map(splitEvidence), afterStoredSplits: round(explained) } : {}),
+      }),
+    );
+  }
+
+  /** The findings held until the ticker's last bar: days missed and zero-volume days. */
+  finish(calendar: readonly string[]): void {
+    if (this.#missing.length > 0) {
+      const dates = this.#missing.map((i) => calendar[i] ?? '');
+      this.#emit(
+        finding('missing-days', this.ticker, dates, `${this.ticker} has no bar on ${dates.length} day${dates.length === 1 ? '' : 's'} of the calendar between its first and last bar`, {
+          days: dates.length,
+        }),
+      );
+    }
+    if (this.#zero.length > 0) {
+      this.#emit(
+        finding('zero-volume', this.ticker, this.#zero, `${this.ticker} has bars with volume 0 on ${this.#zero.length} day${this.#zero.length === 1 ? '' : 's'}`, {
+          days: this.#zero.length,
+          first: this.#zeroFirst,
+        }),
+      );
+    }
+  }
+}
+
+/** The split ratio (a price factor: 0.25 for a 4-for-1 split) a move matches, if any. */
+export function splitRatioOf(move: number): number | undefined {
+  for (const n of SPLIT_RATIOS) {
+    for (const ratio of [1 / n, n]) if (Math.abs(move / ratio - 1) <= SPLIT_MOVE_TOLERANCE) return ratio;
+  }
+  return undefined;
+}
+
+export function splitEvidence(s: Split): Record<string, unknown> {
+  return {
+    executionDate: s.executionDate,
+    splitFrom: s.splitFrom,
+    splitTo: s.splitTo,
+    adjustmentType: s.adjustmentType,
+    historicalAdjustmentFactor: s.historicalAdjustmentFactor,
+    id: s.id,
+  };
+}
+
+function sameValues(a: BarValues, b: BarValues): boolean {
+  return a.open === b.open && a.high === b.high && a.low === b.low && a.close === b.close && a.volume === b.volume && a.transactions === b.transactions;
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+export const round = (x: number): number => Number(x.toPrecision(6));
