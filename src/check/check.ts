@@ -77,7 +77,8 @@ export async function checkStore(options: CheckOptions): Promise<CheckReport> {
     }
     const tickers = wanted?.map((w) => w.ticker) ?? stored;
     const splits = await storedSplits(store, tickers, window, emit, stopped);
-    const days = wanted === undefined ? await scanAll(store, window, splits, emit, stopped, c.onProgress) : await readEach(store, wanted, window, splits, emit, stopped, c.onProgress);
+    const pass: Pass = { window, splits, emit, stopped, onProgress: c.onProgress };
+    const days = wanted === undefined ? await scanAll(store, pass) : await readEach(store, wanted, pass);
     const only = wanted === undefined ? undefined : new Set(wanted.map((w) => w.ticker));
     const datasets = wanted === undefined ? undefined : new Set(wanted.map((w) => w.dataset));
     for (const note of await store.fileFindings()) {
@@ -122,15 +123,17 @@ interface Read {
   days: number;
 }
 
+/** What a pass over the bars is given. */
+interface Pass {
+  window: { interval: '1d' | '1m'; start: string; end: string };
+  splits: ReadonlyMap<string, Split[]>;
+  emit: FindingSink;
+  stopped: () => void;
+  onProgress: ((e: CheckEvent) => void) | undefined;
+}
+
 /** Every ticker, in one pass along the store's day-major key: each day file's rows by ticker. */
-async function scanAll(
-  store: Store,
-  window: { interval: '1d' | '1m'; start: string; end: string },
-  splits: ReadonlyMap<string, Split[]>,
-  emit: FindingSink,
-  stopped: () => void,
-  onProgress: ((e: CheckEvent) => void) | undefined,
-): Promise<Read> {
+async function scanAll(store: Store, { window, splits, emit, stopped, onProgress }: Pass): Promise<Read> {
   const daily = window.interval === '1d';
   const series = new Map<string, TickerSeries>();
   const calendar: string[] = [];
@@ -160,15 +163,7 @@ async function scanAll(
 }
 
 /** Named tickers, a read each; the calendar of each is the days ingested for it (or for an `--all` job of its dataset). */
-async function readEach(
-  store: Store,
-  wanted: ReadonlyArray<{ symbol: string; ticker: string; dataset: string }>,
-  window: { interval: '1d' | '1m'; start: string; end: string },
-  splits: ReadonlyMap<string, Split[]>,
-  emit: FindingSink,
-  stopped: () => void,
-  onProgress: ((e: CheckEvent) => void) | undefined,
-): Promise<Read> {
+async function readEach(store: Store, wanted: ReadonlyArray<{ symbol: string; ticker: string; dataset: string }>, { window, splits, emit, stopped, onProgress }: Pass): Promise<Read> {
   const daily = window.interval === '1d';
   const allDays = new Set<string>();
   let total = 0;
