@@ -153,7 +153,7 @@ async function scanAll(store: Store, { window, splits, emit, stopped, onProgress
           series.set(ticker, current);
         }
       }
-      current.add(r[1], { open: r[2], high: r[3], low: r[4], close: r[5], volume: r[6], transactions: r[7] }, chunk.day, daily ? chunk.day : sessionDay(r[1]), index);
+      current.add(r[1], r[2], r[3], r[4], r[5], r[6], r[7], chunk.day, daily ? chunk.day : sessionDay(r[1]), index);
     }
     bars += chunk.rows.length;
     onProgress?.({ type: 'check-scan', day: chunk.day, rows: chunk.rows.length, daysDone: chunk.place, daysTotal: chunk.days });
@@ -181,7 +181,7 @@ async function readEach(store: Store, wanted: ReadonlyArray<{ symbol: string; ti
     const s = new TickerSeries(w.ticker, daily, splits.get(w.ticker) ?? [], emit);
     for (const b of bars) {
       const day = fileDay(b.time);
-      s.add(b.time, { open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume, transactions: b.transactions }, day, day, place.get(day) ?? 0);
+      s.add(b.time, b.open, b.high, b.low, b.close, b.volume, b.transactions, day, day, place.get(day) ?? 0);
     }
     s.finish(calendar);
     total += bars.length;

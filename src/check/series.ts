@@ -21,6 +21,9 @@ export const REUSE_ABSENT_DAYS = 60;
 /** ...that comes back at a close more than this many times (or under 1/this of) its last one: "ticker reused?". */
 export const REUSE_PRICE_FACTOR = 2;
 
+/** Examples kept in a finding that gathers many bars (impossible bars, times under two files). */
+export const EXAMPLES = 5;
+
 /** Where findings go as they are made. */
 export type FindingSink = (f: Finding) => void;
 
@@ -41,8 +44,17 @@ export class TickerSeries {
   #lastFile = '';
   #lastDay = '';
   #lastDayIndex = -1;
-  #last: BarValues | undefined;
+  /** The last bar's values, as fields: a scan passes millions of rows, an object each would be garbage. */
+  #open = Number.NaN;
+  #high = Number.NaN;
+  #low = Number.NaN;
+  #close = Number.NaN;
+  #volume = Number.NaN;
+  #transactions: number | null = null;
   #missing: number[] = [];
+  /** Bars that cannot be, and times stored under two files: one finding a ticker each, all their days, the first examples. */
+  #impossibles = new Grouped();
+  #overlaps = new Grouped();
   #zero: string[] = [];
   #zeroFirst: BarValues | undefined;
   bars = 0;
@@ -58,30 +70,36 @@ export class TickerSeries {
    * One bar, after every earlier one of this ticker. `file`: the day file it is stored under;
    * `day`: its session day; `dayIndex`: that day's place in the calendar (day bars only).
    */
-  add(time: number, v: BarValues, file: string, day: string, dayIndex: number): void {
+  add(time: number, open: number, high: number, low: number, close: number, volume: number, transactions: number | null, file: string, day: string, dayIndex: number): void {
     this.bars++;
     if (time <= this.#lastTime) {
       // Stored under two day files: a read returns one of them.
-      const last = this.#last;
-      if (time === this.#lastTime && file !== this.#lastFile && last !== undefined && !sameValues(last, v)) {
-        this.#emit(
-          finding('duplicate-across-files', this.ticker, [this.#lastFile, file].sort(), `${this.ticker} ${iso(time)} is stored under the day files ${this.#lastFile} and ${file} with different values`, {
-            time: iso(time),
-            files: { [this.#lastFile]: last, [file]: v },
-          }),
-        );
+      if (time === this.#lastTime && file !== this.#lastFile && !(open === this.#open && high === this.#high && low === this.#low && close === this.#close && volume === this.#volume && transactions === this.#transactions)) {
+        const example = { time: iso(time), files: { [this.#lastFile]: this.#values(), [file]: { open, high, low, close, volume, transactions } } };
+        this.#overlaps.note([this.#lastFile, file], example, `${iso(time)} in ${this.#lastFile} and ${file}`);
       }
       return;
     }
-    this.#impossible(time, v, day);
-    if (v.volume === 0) {
-      if (this.#zero.length === 0) this.#zeroFirst = v;
+    if (!(high >= open && high >= close && high >= low && low <= open && low <= close && open > 0 && low > 0 && volume >= 0)) {
+      this.#impossible(time, { open, high, low, close, volume, transactions }, day);
+    }
+    if (volume === 0) {
+      if (this.#zero.length === 0) this.#zeroFirst = { open, high, low, close, volume, transactions };
       if (this.#zero.at(-1) !== day) this.#zero.push(day);
     }
-    if (this.#daily) this.#move(v, day, dayIndex);
+    if (this.#daily) this.#move(close, day, dayIndex);
     this.#lastTime = time;
     this.#lastFile = file;
-    this.#last = v;
+    this.#open = open;
+    this.#high = high;
+    this.#low = low;
+    this.#close = close;
+    this.#volume = volume;
+    this.#transactions = transactions;
+  }
+
+  #values(): BarValues {
+    return { open: this.#open, high: this.#high, low: this.#low, close: this.#close, volume: this.#volume, transactions: this.#transactions };
   }
 
   #impossible(time: number, v: BarValues, day: string): void {
@@ -90,30 +108,34 @@ export class TickerSeries {
     if (v.low > v.open || v.low > v.close) why.push('low above open or close');
     if (!(v.open > 0 && v.high > 0 && v.low > 0 && v.close > 0)) why.push('a price <= 0');
     if (v.volume < 0) why.push('negative volume');
-    if (why.length === 0) return;
-    this.#emit(finding('impossible-bar', this.ticker, [day], `${this.ticker} ${day}: ${why.join(', ')}`, { time: iso(time), bar: v, why }));
+    // NaN compares false everywhere: a bar of NaN is no bar.
+    if (why.length === 0) why.push('a value that is not a number');
+    this.#impossibles.note([day], { time: iso(time), bar: v, why }, `${day}: ${why.join(', ')}`);
   }
 
   /** The day checks: days missed, a move a split explains or one a stored split should have made, a ticker back from a long absence. */
-  #move(v: BarValues, day: string, dayIndex: number): void {
-    const last = this.#last;
+  #move(close: number, day: string, dayIndex: number): void {
+    const lastClose = this.#close;
     const lastDay = this.#lastDay;
-    const gap = this.#lastDayIndex < 0 ? 0 : dayIndex - this.#lastDayIndex - 1;
+    const first = this.#lastDayIndex < 0;
+    const gap = first ? 0 : dayIndex - this.#lastDayIndex - 1;
     for (let i = 1; i <= gap; i++) this.#missing.push(this.#lastDayIndex + i);
     // Stored splits executed after the last bar's day, up to this one: the move they should show.
-    const splits: Split[] = [];
+    let splits: Split[] | undefined;
     while (this.#nextSplit < this.#splits.length) {
       const s = this.#splits[this.#nextSplit] as Split;
       if (s.executionDate > day) break;
       // Before the first bar, or on it: no move to see it in.
-      if (last !== undefined && s.executionDate > lastDay) splits.push(s);
+      if (!first && s.executionDate > lastDay) (splits ??= []).push(s);
       this.#nextSplit++;
     }
     this.#lastDay = day;
     this.#lastDayIndex = dayIndex;
-    if (last === undefined || !(last.close > 0 && v.close > 0)) return;
-    const move = v.close / last.close;
-    const moveEvidence = { lastDay, lastClose: last.close, day, close: v.close, move: round(move) };
+    if (first || !(lastClose > 0 && close > 0)) return;
+    const move = close / lastClose;
+    // Most days: no split stored, no long absence, no move near a split ratio. Nothing allocated.
+    if (splits === undefined && gap < REUSE_ABSENT_DAYS && splitRatioOf(move) === undefined) return;
+    const moveEvidence = { lastDay, lastClose, day, close, move: round(move) };
     if (gap >= REUSE_ABSENT_DAYS && (move > REUSE_PRICE_FACTOR || move < 1 / REUSE_PRICE_FACTOR)) {
       this.#emit(
         finding('ticker-reused', this.ticker, [lastDay, day], `${this.ticker} is absent for ${gap} trading days after ${lastDay} and comes back at ${round(move)}x its last close: ticker reused?`, {
@@ -124,9 +146,9 @@ export class TickerSeries {
       return;
     }
     let expected = 1;
-    for (const s of splits) expected *= s.splitFrom / s.splitTo;
+    for (const s of splits ?? []) expected *= s.splitFrom / s.splitTo;
     let explained = move;
-    if (splits.length > 0) {
+    if (splits !== undefined) {
       const checkable = Math.abs(Math.log(expected)) >= Math.log(SPLIT_SEEN_MIN_RATIO);
       // Seen when the move adjusted by the splits is smaller than the raw move.
       if (checkable && !(Math.abs(Math.log(move / expected)) < Math.abs(Math.log(move)))) {
@@ -149,13 +171,22 @@ export class TickerSeries {
       finding('split-missing', this.ticker, [lastDay, day], `${this.ticker} ${lastDay} -> ${day}: close x${round(explained)}, as a ${text} would make: split missing from the corporate actions?`, {
         ...moveEvidence,
         ratio: round(ratio),
-        ...(splits.length > 0 ? { storedSplits: splits.map(splitEvidence), afterStoredSplits: round(explained) } : {}),
+        ...(splits !== undefined ? { storedSplits: splits.map(splitEvidence), afterStoredSplits: round(explained) } : {}),
       }),
     );
   }
 
-  /** The findings held until the ticker's last bar: days missed and zero-volume days. */
+  /** The findings held until the ticker's last bar: one a kind, with every day it concerns. */
   finish(calendar: readonly string[]): void {
+    const t = this.ticker;
+    const impossible = this.#impossibles;
+    if (impossible.count > 0) {
+      this.#emit(finding('impossible-bar', t, impossible.dates(), `${t}: ${impossible.count} bar${plural(impossible.count)} that cannot be (${impossible.first})`, impossible.evidence()));
+    }
+    const overlaps = this.#overlaps;
+    if (overlaps.count > 0) {
+      this.#emit(finding('duplicate-across-files', t, overlaps.dates(), `${t}: ${overlaps.count} time${plural(overlaps.count)} stored under two day files with different values, a read returns one (${overlaps.first})`, overlaps.evidence()));
+    }
     if (this.#missing.length > 0) {
       const dates = this.#missing.map((i) => calendar[i] ?? '');
       this.#emit(
@@ -175,6 +206,33 @@ export class TickerSeries {
   }
 }
 
+/** Findings of one kind on one ticker gathered into one: every day, a count, the first examples. */
+class Grouped {
+  count = 0;
+  readonly examples: Array<Record<string, unknown>> = [];
+  readonly #dates = new Set<string>();
+
+  /** What the first one was, in words. */
+  first = '';
+
+  note(dates: readonly string[], example: Record<string, unknown>, words: string): void {
+    if (this.count === 0) this.first = words;
+    this.count++;
+    for (const d of dates) this.#dates.add(d);
+    if (this.examples.length < EXAMPLES) this.examples.push(example);
+  }
+
+  dates(): string[] {
+    return [...this.#dates].sort();
+  }
+
+  evidence(): Record<string, unknown> {
+    return { bars: this.count, examples: this.examples };
+  }
+}
+
+const plural = (n: number): string => (n === 1 ? '' : 's');
+
 /** The split ratio (a price factor: 0.25 for a 4-for-1 split) a move matches, if any. */
 export function splitRatioOf(move: number): number | undefined {
   for (const n of SPLIT_RATIOS) {
@@ -192,10 +250,6 @@ export function splitEvidence(s: Split): Record<string, unknown> {
     historicalAdjustmentFactor: s.historicalAdjustmentFactor,
     id: s.id,
   };
-}
-
-function sameValues(a: BarValues, b: BarValues): boolean {
-  return a.open === b.open && a.high === b.high && a.low === b.low && a.close === b.close && a.volume === b.volume && a.transactions === b.transactions;
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -180,7 +180,10 @@ describe('checkStore', () => {
       warning: r.findings.filter((f) => f.severity === 'warning').length,
       info: r.findings.filter((f) => f.severity === 'info').length,
     });
-    expect(r.counts.error).toBe(PLANTED.filter((p) => ['impossible-bar', 'duplicate-rows', 'duplicate-across-files', 'misdated-file'].includes(p.kind)).length);
+    // One finding a ticker for its impossible bars, every day named.
+    expect(of('IMP', 'impossible-bar')).toMatchObject({ dates: [day(20), day(21)], evidence: { bars: 2 } });
+    const errors = PLANTED.filter((p) => ['impossible-bar', 'duplicate-rows', 'duplicate-across-files', 'misdated-file'].includes(p.kind));
+    expect(r.counts.error).toBe(new Set(errors.map((p) => `${p.ticker} ${p.kind}`)).size);
   });
 
   it('reads named symbols one at a time: the same findings for them (rows under two files aside), none for the others', async () => {
