@@ -201,6 +201,40 @@ describe('checkStore', () => {
     expect(r.days).toBe(129 - 55 + 1);
   });
 
+  it('checks stored minutes (an intraday interval) for bars that cannot be and zero volume, with no day checks', async () => {
+    const dir = join(root, 'minutes');
+    const store = openSqliteStore(dir);
+    const job: JobSpec = { job: 'check-minutes', dataset: 'us_stocks_sip/minute_aggs_v1', interval: '1m', tickers: ['MIN'] };
+    try {
+      await store.prepareJob(job, { clear: false });
+      const queue = await store.openQueue([job]);
+      const days = DAYS.slice(0, 3);
+      await queue.offer(job, days.map((d) => ({ ...dayFile(d), key: `${job.dataset}/${d.slice(0, 4)}/${d.slice(5, 7)}/${d}.csv.gz` })));
+      const items = await queue.claim(3);
+      await queue.complete(
+        items.map((item) => ({
+          job,
+          file: item.file,
+          // 09:30 and 09:31 New York (EST) of each day; the second day's 09:31 has volume 0, the third's 09:30 a high below its close.
+          rows: [0, 1].map((m) => {
+            const i = days.indexOf(item.file.day);
+            const c = 100 * (1 + i + m);
+            return { ticker: 'MIN', time: Date.parse(`${item.file.day}T14:30:00Z`) + m * 60_000, open: c, high: i === 2 && m === 0 ? c - 1 : c + 1, low: c - 1, close: c, volume: i === 1 && m === 1 ? 0 : 10, transactions: 1 };
+          }),
+        })),
+      );
+      await queue.close();
+    } finally {
+      await store.close();
+    }
+    const r = await checkStore({ all: true, cacheDir: dir, interval: '5m' });
+    expect(r.interval).toBe('1m');
+    expect(r.findings.map((f) => [f.kind, f.ticker, f.dates])).toEqual([
+      ['impossible-bar', 'MIN', [day(2)]],
+      ['zero-volume', 'MIN', [day(1)]],
+    ]);
+  });
+
   it('refuses bad input: both symbols and all, neither, an unknown symbol, an empty store, a bad date', async () => {
     await expect(checkStore({ all: true, symbols: ['CLEAN'], cacheDir })).rejects.toThrow(InvalidOptionError);
     await expect(checkStore({ cacheDir })).rejects.toThrow(InvalidOptionError);
