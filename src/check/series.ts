@@ -75,8 +75,8 @@ export class TickerSeries {
     if (time <= this.#lastTime) {
       // Stored under two day files: a read returns one of them.
       if (time === this.#lastTime && file !== this.#lastFile && !(open === this.#open && high === this.#high && low === this.#low && close === this.#close && volume === this.#volume && transactions === this.#transactions)) {
-        const example = { time: iso(time), files: { [this.#lastFile]: this.#values(), [file]: { open, high, low, close, volume, transactions } } };
-        this.#overlaps.note([this.#lastFile, file], example, `${iso(time)} in ${this.#lastFile} and ${file}`);
+        const files = { [this.#lastFile]: this.#values(), [file]: { open, high, low, close, volume, transactions } };
+        this.#overlaps.note([this.#lastFile, file], () => [{ time: iso(time), files }, `${iso(time)} in ${Object.keys(files).join(' and ')}`]);
       }
       return;
     }
@@ -103,14 +103,11 @@ export class TickerSeries {
   }
 
   #impossible(time: number, v: BarValues, day: string): void {
-    const why: string[] = [];
-    if (v.high < v.open || v.high < v.close || v.high < v.low) why.push('high below open, close or low');
-    if (v.low > v.open || v.low > v.close) why.push('low above open or close');
-    if (!(v.open > 0 && v.high > 0 && v.low > 0 && v.close > 0)) why.push('a price <= 0');
-    if (v.volume < 0) why.push('negative volume');
-    // NaN compares false everywhere: a bar of NaN is no bar.
-    if (why.length === 0) why.push('a value that is not a number');
-    this.#impossibles.note([day], { time: iso(time), bar: v, why }, `${day}: ${why.join(', ')}`);
+    // Only the first few are described: a store can hold millions of them.
+    this.#impossibles.note([day], () => {
+      const why = reasons(v);
+      return [{ time: iso(time), bar: v, why }, `${day}: ${why.join(', ')}`];
+    });
   }
 
   /** The day checks: days missed, a move a split explains or one a stored split should have made, a ticker back from a long absence. */
@@ -215,11 +212,13 @@ class Grouped {
   /** What the first one was, in words. */
   first = '';
 
-  note(dates: readonly string[], example: Record<string, unknown>, words: string): void {
-    if (this.count === 0) this.first = words;
-    this.count++;
+  /** One more; `describe` (the example and its words) is called for the first EXAMPLES only. */
+  note(dates: readonly string[], describe: () => [Record<string, unknown>, string]): void {
     for (const d of dates) this.#dates.add(d);
-    if (this.examples.length < EXAMPLES) this.examples.push(example);
+    if (this.count++ >= EXAMPLES) return;
+    const [example, words] = describe();
+    if (this.count === 1) this.first = words;
+    this.examples.push(example);
   }
 
   dates(): string[] {
@@ -229,6 +228,18 @@ class Grouped {
   evidence(): Record<string, unknown> {
     return { bars: this.count, examples: this.examples };
   }
+}
+
+/** Why a bar cannot be, in words. */
+function reasons(v: BarValues): string[] {
+  const why: string[] = [];
+  if (v.high < v.open || v.high < v.close || v.high < v.low) why.push('high below open, close or low');
+  if (v.low > v.open || v.low > v.close) why.push('low above open or close');
+  if (!(v.open > 0 && v.high > 0 && v.low > 0 && v.close > 0)) why.push('a price <= 0');
+  if (v.volume < 0) why.push('negative volume');
+  // NaN compares false everywhere: a bar of NaN is no bar.
+  if (why.length === 0) why.push('a value that is not a number');
+  return why;
 }
 
 const plural = (n: number): string => (n === 1 ? '' : 's');

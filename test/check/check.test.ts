@@ -203,7 +203,7 @@ describe('checkStore', () => {
 
   it('checks stored minutes (an intraday interval) for bars that cannot be and zero volume, with no day checks', async () => {
     const dir = join(root, 'minutes');
-    const store = openSqliteStore(dir);
+    const store: Store = openSqliteStore(dir);
     const job: JobSpec = { job: 'check-minutes', dataset: 'us_stocks_sip/minute_aggs_v1', interval: '1m', tickers: ['MIN'] };
     try {
       await store.prepareJob(job, { clear: false });
