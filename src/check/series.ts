@@ -246,6 +246,8 @@ const plural = (n: number): string => (n === 1 ? '' : 's');
 
 /** The split ratio (a price factor: 0.25 for a 4-for-1 split) a move matches, if any. */
 export function splitRatioOf(move: number): number | undefined {
+  // Most moves are nowhere near a split: between the 2-for-1 band and the 1-for-2 band.
+  if (move > 0.5 * (1 + SPLIT_MOVE_TOLERANCE) && move < 2 * (1 - SPLIT_MOVE_TOLERANCE)) return undefined;
   for (const n of SPLIT_RATIOS) {
     for (const ratio of [1 / n, n]) if (Math.abs(move / ratio - 1) <= SPLIT_MOVE_TOLERANCE) return ratio;
   }
