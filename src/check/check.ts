@@ -86,7 +86,7 @@ export async function checkStore(options: CheckOptions): Promise<CheckReport> {
       if (datasets !== undefined && !datasets.has(note.dataset)) continue;
       findings.push(...fileNoteFindings(note, only === undefined ? undefined : (t) => only.has(t)));
     }
-    return { where: store.where, tickers: tickers.length, ...days };
+    return { where: store.where, ...days };
   });
 
   findings.sort(byOrder);
@@ -119,6 +119,8 @@ async function storedSplits(store: Store, tickers: readonly string[], window: { 
 }
 
 interface Read {
+  /** Tickers with bars in the window. */
+  tickers: number;
   bars: number;
   days: number;
 }
@@ -159,7 +161,7 @@ async function scanAll(store: Store, { window, splits, emit, stopped, onProgress
     onProgress?.({ type: 'check-scan', day: chunk.day, rows: chunk.rows.length, daysDone: chunk.place, daysTotal: chunk.days });
   }
   for (const s of series.values()) s.finish(calendar);
-  return { bars, days: calendar.length };
+  return { tickers: series.size, bars, days: calendar.length };
 }
 
 /** Named tickers, a read each; the calendar of each is the days ingested for it (or for an `--all` job of its dataset). */
@@ -167,6 +169,7 @@ async function readEach(store: Store, wanted: ReadonlyArray<{ symbol: string; ti
   const daily = window.interval === '1d';
   const allDays = new Set<string>();
   let total = 0;
+  let tickers = 0;
   for (const [i, w] of wanted.entries()) {
     stopped();
     const { interval, start, end } = window;
@@ -185,9 +188,10 @@ async function readEach(store: Store, wanted: ReadonlyArray<{ symbol: string; ti
     }
     s.finish(calendar);
     total += bars.length;
+    if (bars.length > 0) tickers++;
     onProgress?.({ type: 'check-symbol', symbol: w.symbol, rows: bars.length, symbolsDone: i + 1, symbolsTotal: wanted.length });
   }
-  return { bars: total, days: allDays.size };
+  return { tickers, bars: total, days: allDays.size };
 }
 
 /** Errors first, then warnings, then info; by kind, ticker (file findings last) and first date. */

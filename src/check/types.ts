@@ -117,7 +117,7 @@ export interface CheckReport {
   /** The window read (`start` undefined: from the first stored day). */
   start: string | undefined;
   end: string;
-  /** Tickers checked and bars read. */
+  /** Tickers with bars in the window, and the bars read. */
   tickers: number;
   bars: number;
   /** Days of the calendar in the window (the days the store has bars for; with symbols, their ingested days). */
