@@ -39,7 +39,8 @@ beforeAll(async () => {
     MASSIVE_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
     MASSIVE_S3_ENDPOINT: server.endpoint,
   };
-});
+  // A fresh clone generates the defects' files first.
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all([server?.stop(), db?.close()]);
