@@ -5,6 +5,7 @@ export { sync } from './sync.js';
 export { getProgress, listProgress, clearProgress, jobStatus } from './job-progress.js';
 export { corporateActions } from './read/actions.js';
 export { exportBars } from './export/export.js';
+export { checkStore } from './check/check.js';
 export { resolveSymbol } from './symbols.js';
 export { PreloadError, InvalidOptionError, ConfigurationError, BusyError, NotEntitledError, IntegrityError, AbortedError, StoreError, ActionsError } from './errors.js';
 export type { ErrorCode } from './errors.js';
@@ -13,6 +14,7 @@ export type { PreloadReport, Failure, JobReport, DryRunJob, DuplicateFile, Misda
 export type { ReadOptions } from './read/read-bars.js';
 export type { SyncOptions, SyncReport, SyncPart } from './sync.js';
 export type { ExportOptions, ExportReport, ExportedFile, ExportEvent, ExportReadEvent, ExportScanEvent, ExportFileEvent, ExportFormat, ExportPartition } from './export/types.js';
+export type { CheckOptions, CheckReport, CheckEvent, CheckScanEvent, CheckSymbolEvent, Finding, FindingKind, Severity } from './check/types.js';
 export type { ActionsOptions, CorporateActionsReport, SplitFactor, DividendFactor } from './read/actions.js';
 export type { Adjust, Split, Dividend } from './corporate-actions.js';
 export type { PreloadOptions, Period, Interval } from './options.js';

@@ -40,7 +40,7 @@ export interface Flag {
   readonly default?: string;
 }
 
-export type CommandName = 'run' | 'sync' | 'show' | 'status' | 'actions' | 'export';
+export type CommandName = 'run' | 'sync' | 'show' | 'status' | 'actions' | 'export' | 'check';
 
 export interface Command {
   /** `run` is the default: no word, symbols or `--all`. */
@@ -259,6 +259,22 @@ export const COMMANDS: readonly Command[] = [
       { name: 'force', type: 'boolean', option: 'force', schema: exportSchema, help: 'write into a non-empty directory that is not an export (its other content is kept)' },
       ...WINDOW,
       ADJUST,
+      ...WHERE,
+      ...COMMON,
+    ],
+  },
+  {
+    name: 'check',
+    stopsCleanly: false,
+    usage: ['check (<SYMBOL...> | --all) [options]'],
+    summary: 'Check the bars and corporate actions already in the store: impossible bars, rows stored twice, misdated files, splits missing or not seen in the prices, reused tickers, revised files, zero volume, missing days; never downloads, changes nothing.',
+    details: [
+      'Each finding has a kind, a severity (error, warning, info), the ticker, its dates and the values that made it one (docs/data-quality.md lists every kind and threshold). Findings are grouped by kind with counts and the first examples; --json prints them all. With no --period or --start, everything stored.',
+      'Exits 0 when nothing is at warning or error level, 4 otherwise (for a cron job to alert on).',
+    ],
+    flags: [
+      { name: 'all', type: 'boolean', help: 'every ticker the store holds for the interval, in one pass over the store (the only way rows of one ticker and time stored under two day files are seen)' },
+      ...WINDOW,
       ...WHERE,
       ...COMMON,
     ],

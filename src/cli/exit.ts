@@ -4,7 +4,7 @@ import type { Command } from './commands.js';
 import { UsageError } from './parse.js';
 
 /** `busy`: another sync holds the cache (75, EX_TEMPFAIL: "try again later", as cron tools read it). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, busy: 75, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, findings: 4, busy: 75, interrupted: 130 } as const;
 
 /** What each exit code means: `--help` and the README's reference print this table. */
 export const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
@@ -13,6 +13,7 @@ export const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
   usage:
     'bad usage or configuration: one line naming the option and the bad value (an unknown option names the nearest valid one); also rejected credentials, an unwritable cache directory, a 403 "not entitled to <dataset>?", a REST key the API refused, adjusted bars of a stock whose corporate actions were never fetched, --clear-progress while processes work on the shared job, sync on a store that holds no job',
   store: 'the store failed (PostgreSQL unreachable, or gone mid-run for longer than --store-timeout: one line, its password masked); nothing is marked done without its bars, so a rerun resumes',
+  findings: 'check only: findings at warning or error level (each listed with its evidence; docs/data-quality.md)',
   busy: 'sync only: another sync still holds the SQLite cache (EX_TEMPFAIL: the next one catches up)',
   interrupted: 'interrupted (Ctrl+C or SIGTERM) after the progress made so far is recorded; a second Ctrl+C exits at once, losing nothing committed',
 };

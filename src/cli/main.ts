@@ -28,6 +28,7 @@ const HANDLERS: Record<CommandName, () => Promise<Handler>> = {
   status: async () => (await import('./status.js')).statusCommand,
   actions: async () => (await import('./actions.js')).actionsCommand,
   export: async () => (await import('./export.js')).exportCommand,
+  check: async () => (await import('./check.js')).checkCommand,
 };
 
 /** Runs the CLI and returns its exit code. Never throws. */

@@ -21,7 +21,7 @@ export interface Step {
 export type AdjustableBar = Bar;
 
 // Ratios read from JSON (1/3, 0.333333): two rows with the same ratio may differ in the last bits.
-const SAME_RATIO = 1e-9;
+export const SAME_RATIO = 1e-9;
 /** Tolerance for our cumulative split factor against the provider's, which it prints with ~6 digits. */
 export const SPLIT_FACTOR_TOLERANCE = 1e-3;
 /** Two splits of one ticker with the same ratio this close (calendar days) look like one split reported twice, a day off. */
@@ -232,17 +232,27 @@ export function applyAdjustment<B extends AdjustableBar>(bars: readonly B[], ste
   return out;
 }
 
+/** A split whose provider's cumulative factor disagrees with ours (see {@link historicalFactorMismatches}). */
+export interface FactorMismatch {
+  split: Split;
+  /** The provider's `historical_adjustment_factor`. */
+  theirs: number;
+  /** The product of this split's and every later split's `splitFrom / splitTo`, as read. */
+  ours: number;
+}
+
 /**
- * Notes where our cumulative split factor disagrees with the provider's `historical_adjustment_factor`
- * by more than {@link SPLIT_FACTOR_TOLERANCE} (relative): a split missing, extra or wrong after that date.
+ * Splits whose provider's `historical_adjustment_factor` disagrees with our cumulative split factor
+ * by more than {@link SPLIT_FACTOR_TOLERANCE} (relative): a split missing, extra or wrong after that
+ * date. Duplicate rows are dropped first ({@link dedupeSplits}).
  *
  * Splits only: a dividend's factor depends on the close the provider divided by (its own, possibly
  * adjusted, close of some day near the ex-date), which the store may not hold and which need not match
  * ours, so a mismatch there would say little; the split factors are pure ratios and must agree.
  */
-export function checkHistoricalFactors(actions: CorporateActions): string[] {
+export function historicalFactorMismatches(actions: CorporateActions): FactorMismatch[] {
   const { splits } = dedupeSplits(actions.splits);
-  const notes: string[] = [];
+  const out: FactorMismatch[] = [];
   const byTicker = new Map<string, Split[]>();
   for (const s of splits) {
     const list = byTicker.get(s.ticker);
@@ -257,14 +267,26 @@ export function checkHistoricalFactors(actions: CorporateActions): string[] {
       factor *= s.splitFrom / s.splitTo;
       const theirs = s.historicalAdjustmentFactor;
       if (theirs === null || !Number.isFinite(theirs) || theirs <= 0) continue;
-      if (Math.abs(theirs - factor) > SPLIT_FACTOR_TOLERANCE * Math.max(theirs, factor)) {
-        notes.push(
-          `${s.ticker} ${s.executionDate}: the provider's historical_adjustment_factor is ${theirs}, the splits read give ${round(factor)}: a split after this date missing or wrong?`,
-        );
-      }
+      if (Math.abs(theirs - factor) > SPLIT_FACTOR_TOLERANCE * Math.max(theirs, factor)) out.push({ split: s, theirs, ours: round(factor) });
     }
   }
-  return notes;
+  return out;
+}
+
+/** {@link historicalFactorMismatches} as the `actions` command's notes. */
+export function checkHistoricalFactors(actions: CorporateActions): string[] {
+  return historicalFactorMismatches(actions).map(
+    ({ split: s, theirs, ours }) =>
+      `${s.ticker} ${s.executionDate}: the provider's historical_adjustment_factor is ${theirs}, the splits read give ${ours}: a split after this date missing or wrong?`,
+  );
+}
+
+/** True when a split row's `adjustmentType` contradicts its ratio (see {@link checkAdjustmentTypes}). */
+export function contradictsAdjustmentType(s: Split): boolean {
+  const more = s.splitTo > s.splitFrom;
+  const fewer = s.splitTo < s.splitFrom;
+  const grows = s.adjustmentType === 'forward_split' || s.adjustmentType === 'stock_dividend';
+  return (grows && !more) || (s.adjustmentType === 'reverse_split' && !fewer);
 }
 
 /**
@@ -275,10 +297,7 @@ export function checkHistoricalFactors(actions: CorporateActions): string[] {
 export function checkAdjustmentTypes(splits: readonly Split[]): string[] {
   const notes: string[] = [];
   for (const s of splits) {
-    const more = s.splitTo > s.splitFrom;
-    const fewer = s.splitTo < s.splitFrom;
-    const grows = s.adjustmentType === 'forward_split' || s.adjustmentType === 'stock_dividend';
-    if ((grows && !more) || (s.adjustmentType === 'reverse_split' && !fewer)) {
+    if (contradictsAdjustmentType(s)) {
       notes.push(`${s.ticker} ${s.executionDate}: a ${s.adjustmentType} row with split_from ${s.splitFrom} and split_to ${s.splitTo}; its ratio is applied as given`);
     }
   }
