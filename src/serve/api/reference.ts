@@ -58,60 +58,47 @@ function dividendWire(d: Dividend): Wire {
 
 /** v3's `dividend_type`: CD (consistent), SC (special); the v1 `distribution_type` it is read from. */
 function v3Dividend(d: Dividend): Wire {
-  const w = dividendWire(d);
   const out: Wire = { cash_amount: d.cashAmount };
   if (d.currency !== null) out['currency'] = d.currency;
   if (d.declarationDate !== null) out['declaration_date'] = d.declarationDate;
   out['dividend_type'] = d.distributionType === 'special' ? 'SC' : 'CD';
   out['ex_dividend_date'] = d.exDividendDate;
   out['frequency'] = d.frequency ?? 0;
-  out['id'] = w['id'] ?? '';
+  out['id'] = d.id;
   if (d.payDate !== null) out['pay_date'] = d.payDate;
   if (d.recordDate !== null) out['record_date'] = d.recordDate;
   out['ticker'] = d.ticker;
   return out;
 }
 
-export const SPLITS_V1: Listing = {
-  path: '/stocks/v1/splits',
-  filters: { ticker: 'ticker', execution_date: 'date', adjustment_type: 'enum' },
-  sort: 'execution_date.desc',
-  defaultLimit: 100,
-  maxLimit: 5_000,
-  v3: false,
-  rows: (a) => a.splits.map(splitWire),
-};
+/** v1 pages by 100 rows up to 5,000; v3 by 10 up to 1,000 (the provider's documented limits). */
+function listing(path: string, filters: Listing['filters'], sort: string, v3: boolean, rows: Listing['rows']): Listing {
+  return { path, filters, sort, defaultLimit: v3 ? 10 : 100, maxLimit: v3 ? 1_000 : 5_000, v3, rows };
+}
 
-export const DIVIDENDS_V1: Listing = {
-  path: '/stocks/v1/dividends',
-  filters: { ticker: 'ticker', ex_dividend_date: 'date', frequency: 'number', distribution_type: 'enum' },
-  sort: 'ticker.asc',
-  defaultLimit: 100,
-  maxLimit: 5_000,
-  v3: false,
-  rows: (a) => a.dividends.map(dividendWire),
-};
+export const SPLITS_V1 = listing('/stocks/v1/splits', { ticker: 'ticker', execution_date: 'date', adjustment_type: 'enum' }, 'execution_date.desc', false, (a) =>
+  a.splits.map(splitWire),
+);
 
-export const SPLITS_V3: Listing = {
-  path: '/v3/reference/splits',
-  filters: { ticker: 'ticker', execution_date: 'date' },
-  sort: 'execution_date',
-  defaultLimit: 10,
-  maxLimit: 1_000,
-  v3: true,
-  rows: (a) =>
-    a.splits.map((s) => ({ execution_date: s.executionDate, id: s.id, split_from: s.splitFrom, split_to: s.splitTo, ticker: s.ticker })),
-};
+export const DIVIDENDS_V1 = listing(
+  '/stocks/v1/dividends',
+  { ticker: 'ticker', ex_dividend_date: 'date', frequency: 'number', distribution_type: 'enum' },
+  'ticker.asc',
+  false,
+  (a) => a.dividends.map(dividendWire),
+);
 
-export const DIVIDENDS_V3: Listing = {
-  path: '/v3/reference/dividends',
-  filters: { ticker: 'ticker', ex_dividend_date: 'date', record_date: 'date', declaration_date: 'date', pay_date: 'date', frequency: 'number', cash_amount: 'number', dividend_type: 'enum' },
-  sort: 'ex_dividend_date',
-  defaultLimit: 10,
-  maxLimit: 1_000,
-  v3: true,
-  rows: (a) => a.dividends.map(v3Dividend),
-};
+export const SPLITS_V3 = listing('/v3/reference/splits', { ticker: 'ticker', execution_date: 'date' }, 'execution_date', true, (a) =>
+  a.splits.map((s) => ({ execution_date: s.executionDate, id: s.id, split_from: s.splitFrom, split_to: s.splitTo, ticker: s.ticker })),
+);
+
+export const DIVIDENDS_V3 = listing(
+  '/v3/reference/dividends',
+  { ticker: 'ticker', ex_dividend_date: 'date', record_date: 'date', declaration_date: 'date', pay_date: 'date', frequency: 'number', cash_amount: 'number', dividend_type: 'enum' },
+  'ex_dividend_date',
+  true,
+  (a) => a.dividends.map(v3Dividend),
+);
 
 /** The answer of one listing endpoint. */
 export function listingAnswer(listing: Listing) {

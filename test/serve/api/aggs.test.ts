@@ -6,13 +6,11 @@ import { gzipSync } from 'node:zlib';
 import { restClient } from '@massive.com/client-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preload, readBars, type Bar } from '../../../src/index.js';
-import { openStore } from '../../../src/store/open.js';
-import type { Store } from '../../../src/store/types.js';
 import { corporateActionsFixture } from '../../fixtures/actions.js';
 import { CSV_HEADER } from '../../fixtures/generate.js';
 import { startRestServer, type RestServer } from '../../fixtures/rest-server.js';
 import { S3_CREDENTIALS } from '../../fixtures/s3-server.js';
-import { startServeApp, type TestServeApp } from '../../fixtures/serve-app.js';
+import { closeAll, serveStore, type ServedStore } from '../../fixtures/serve-app.js';
 import { readSourceBars } from '../../fixtures/source-bars.js';
 import { CRYPTO, END, putObject, startWorld, STOCKS, type World } from '../../e2e/helpers.js';
 
@@ -26,8 +24,7 @@ const MINUTES = 'us_stocks_sip/minute_aggs_v1';
 
 let w: World;
 let rest: RestServer;
-let store: Store;
-let serve: TestServeApp;
+let serve: ServedStore;
 let cacheDir: string;
 
 /** Minute bars of 04:00-19:59 New York (EST) of one ticker and day: the files' rows, made here. */
@@ -57,15 +54,9 @@ beforeAll(async () => {
   await preload(['GOOG'], { ...base, start: START });
   await preload(['X:BTC-USD'], { ...base, start: CRYPTO_START });
   await preload(['TSLA'], { ...base, start: MINUTE_DAYS[0], end: MINUTE_DAYS[1], interval: '1m' });
-  store = await openStore({ store: undefined, cacheDir });
-  serve = await startServeApp({ store, now: () => now });
+  serve = await serveStore({ store: undefined, cacheDir }, now);
 }, 240_000);
-afterAll(async () => {
-  await serve?.close();
-  await store?.close();
-  await rest?.close();
-  await w?.close();
-});
+afterAll(() => closeAll(serve, rest, w));
 
 const read = (symbol: string, o: { start: string; end: string; adjust?: 'splits' | 'none'; interval?: '1d' | '5m' | '1h' }): Promise<Bar[]> =>
   readBars(symbol, { cacheDir, now, ...o });
