@@ -222,6 +222,24 @@ describe('longer and shorter bars', () => {
       }
     }
   });
+  it("limit counts base bars, as the provider's does: pages hold whole weeks, and together are the unpaged answer", async () => {
+    const path = `/v2/aggs/ticker/TSLA/range/1/week/2025-01-01/${END}`;
+    const whole = (await get(path)).body;
+    const pages: Body[] = [];
+    let url: string | undefined = `${serve.url}${path}?limit=12`;
+    while (url !== undefined) {
+      const body: Body = (await (await fetch(url)).json()) as Body;
+      pages.push(body);
+      url = body.next_url;
+    }
+    expect(pages.length).toBeGreaterThan(20);
+    for (const p of pages) {
+      expect(p['queryCount']).toBeLessThanOrEqual(12);
+      expect(p['resultsCount']).toBeGreaterThanOrEqual(2);
+    }
+    expect(pages.flatMap((p) => p.results ?? [])).toEqual(whole.results);
+    expect(pages.reduce((n, p) => n + Number(p['queryCount']), 0)).toBe(whole['queryCount']);
+  });
 });
 
 describe('prev and open-close', () => {
