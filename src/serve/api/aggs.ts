@@ -28,6 +28,13 @@ export interface AggResult {
   n?: number;
 }
 
+/**
+ * Results are plain objects that the shell serializes with JSON.stringify (fastify's default). For
+ * a 5-year daily answer (1,300 bars, 171 KB) measured side by side, interleaved, 21 rounds of 100
+ * on this 2-core machine under load, medians per answer: JSON.stringify 2.24 ms and 2.32 ms (two
+ * runs), a fast-json-stringify schema 2.37 / 2.93 ms, a hand-built string 2.40 / 2.52 ms. Number
+ * formatting is the cost all three share: neither alternative earns a place in the seam.
+ */
 export function toResult(b: Bar): AggResult {
   // Key order as the provider's examples: v, o, c, h, l, t, n.
   const r: AggResult = { v: b.volume, o: b.open, c: b.close, h: b.high, l: b.low, t: b.time };
