@@ -21,7 +21,9 @@ export interface Bound {
   ms: number | undefined;
 }
 
-// Timestamps of 1970-2200: the provider takes any; outside these they are a mistake (seconds, ns).
+// Timestamps of 1973-2200: the provider takes any; outside these they are a mistake (a date
+// without dashes, seconds, nanoseconds).
+const MIN_MS = 100_000_000_000;
 const MAX_MS = 7_258_118_400_000;
 
 /** `YYYY-MM-DD` or a millisecond timestamp, as the aggregates' `from` and `to` take them. */
@@ -32,7 +34,7 @@ export function parseBound(name: string, value: string): Bound {
   }
   if (/^\d{1,13}$/.test(value)) {
     const ms = Number(value);
-    if (ms <= MAX_MS) return { day: sessionDay(ms), ms };
+    if (ms >= MIN_MS && ms <= MAX_MS) return { day: sessionDay(ms), ms };
   }
   throw bad(name, value, 'a date YYYY-MM-DD or a millisecond timestamp');
 }

@@ -115,6 +115,8 @@ export function listingAnswer(listing: Listing) {
       query = state['q'] as Record<string, string>;
     }
     delete query['cursor'];
+    // The shell takes the key out; were it left in, the cursor would carry it into next_url.
+    delete query['apiKey'];
     const limit = parseLimit(query['limit'], listing.defaultLimit, listing.maxLimit);
     const keep = filterOf(listing, query);
     const order = orderOf(listing, query);

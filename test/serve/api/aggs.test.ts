@@ -303,6 +303,8 @@ describe('errors the client surfaces', () => {
   it.each([
     ['/v2/aggs/ticker/TSLA/range/1/day/2024-13-01/2024-12-31', 'from'],
     ['/v2/aggs/ticker/TSLA/range/1/day/yesterday/2024-12-31', 'from'],
+    ['/v2/aggs/ticker/TSLA/range/1/day/20240101/2024-12-31', 'from'],
+    ['/v2/aggs/ticker/TSLA/range/1/day/2024-01-01/1735689600', 'to'],
     ['/v2/aggs/ticker/TSLA/range/1/day/2024-01-01/2024-02-30', 'to'],
     ['/v2/aggs/ticker/TSLA/range/1/day/2024-03-01/2024-01-01', 'after'],
     ['/v2/aggs/ticker/TSLA/range/1/fortnight/2024-01-01/2024-02-01', 'timespan'],
