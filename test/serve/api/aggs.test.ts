@@ -6,6 +6,8 @@ import { gzipSync } from 'node:zlib';
 import { restClient } from '@massive.com/client-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preload, readBars, type Bar } from '../../../src/index.js';
+import { rangeAnswer } from '../../../src/serve/api/aggs.js';
+import { NotStoredError } from '../../../src/serve/api/types.js';
 import { corporateActionsFixture } from '../../fixtures/actions.js';
 import { CSV_HEADER } from '../../fixtures/generate.js';
 import { startRestServer, type RestServer } from '../../fixtures/rest-server.js';
@@ -284,6 +286,18 @@ describe('errors the client surfaces', () => {
     const minutes = await get(`/v2/aggs/ticker/TSLA/range/1/minute/2026-11-17/2026-11-18`);
     expect(minutes.status).toBe(404);
     expect(minutes.body.error).toContain('--interval 1m');
+  });
+
+  it("a missing window tells the shell's --fill what to preload: the files' ticker, the stored interval, the days up to the last published one", async () => {
+    const ask = (ticker: string, timespan: string, from: string, to: string) =>
+      rangeAnswer({ store: serve.store, now: () => now }, { params: { stocksTicker: ticker, multiplier: '5', timespan, from, to }, query: {}, baseUrl: serve.url, requestId: 'r' });
+    await expect(ask('X:BTCUSD', 'minute', '2026-11-02', '2026-12-31')).rejects.toMatchObject({
+      name: 'NotStoredError',
+      status: 404,
+      missing: { symbol: 'X:BTC-USD', interval: '1m', start: '2026-11-02', end: END },
+    });
+    await expect(ask('TSLA', 'day', '2021-01-04', '2021-12-31')).rejects.toBeInstanceOf(NotStoredError);
+    await expect(ask('TSLA', 'day', '2021-01-04', '2021-12-31')).rejects.toMatchObject({ missing: { symbol: 'TSLA', interval: '1d', start: '2021-01-04', end: '2021-12-31' } });
   });
 
   it('adjusted bars without stored corporate actions: an error naming the actions command; adjusted=false answers', async () => {
