@@ -88,8 +88,10 @@ function bucketDay(day: string, anchor: string, n: number, timespan: Timespan): 
 /** Midnight New York of a calendar day, in ms (a day bar's stamp). */
 export function dayStart(day: string): number {
   const utc = parseDay(day) ?? 0;
-  // At midnight New York the offset is the day's own (clocks change at 02:00).
-  return utc - newYorkOffset(utc + 6 * 3_600_000);
+  // The offset at 04:00Z (00:00 EDT, or 23:00 EST the evening before) is the one in force at New
+  // York midnight: clocks change at 02:00, so on the Sunday they fall back midnight is still EDT
+  // (04:00Z), and on the Sunday they spring forward still EST (05:00Z).
+  return utc - newYorkOffset(utc + 4 * 3_600_000);
 }
 
 /** The UTC ms of a New York wall-clock time (ms since 1970 as if New York were UTC). */

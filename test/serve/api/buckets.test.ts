@@ -14,6 +14,10 @@ describe('bucketize', () => {
     expect(iso(dayStart('2026-07-15'))).toBe('2026-07-15T04:00:00.000Z');
     // The day clocks change (02:00 New York): its midnight is still standard time.
     expect(iso(dayStart('2026-03-08'))).toBe('2026-03-08T05:00:00.000Z');
+    // The day they fall back (02:00 EDT): its midnight is still daylight time.
+    expect(iso(dayStart('2026-11-01'))).toBe('2026-11-01T04:00:00.000Z');
+    expect(iso(dayStart('2025-11-02'))).toBe('2025-11-02T04:00:00.000Z');
+    expect(iso(dayStart('2025-11-03'))).toBe('2025-11-03T05:00:00.000Z');
   });
 
   it('weeks run Sunday to Saturday; 2 weeks count from the week of from', () => {
