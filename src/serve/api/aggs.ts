@@ -59,7 +59,11 @@ export async function rangeAnswer(ctx: ApiContext, req: ApiRequest): Promise<Api
   }
 
   await requireCovered(ctx, t, interval, from.day, to.day);
-  const stored = await readAdjusted(ctx, t, interval, from.day, to.day, page.adjusted);
+  // A timestamp bound reads a day more on its side: a crypto or forex file's day need not be the
+  // New York day of every bar in it. Date bounds read exactly readBars' days.
+  const readFrom = from.ms === undefined ? from.day : addDays(from.day, -1);
+  const readTo = to.ms === undefined ? to.day : addDays(to.day, 1);
+  const stored = await readAdjusted(ctx, t, interval, readFrom, readTo, page.adjusted);
   const bars = from.ms === undefined && to.ms === undefined ? stored : stored.filter((b) => b.time >= startMs(from) && b.time <= endMs(to));
   const buckets = bucketize(bars, multiplier, timespan, from.day);
   if (page.sort === 'desc') buckets.reverse();
