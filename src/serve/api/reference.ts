@@ -152,6 +152,15 @@ async function tickersOf(store: Store, query: Record<string, string | undefined>
 }
 
 const OPS = ['', '.gt', '.gte', '.lt', '.lte', '.any_of'] as const;
+/** What each operator keeps, given the row's value compared with the parameter's (any_of: see filterOf). */
+const OP_TESTS: Record<(typeof OPS)[number], (c: number) => boolean> = {
+  '': (c) => c === 0,
+  '.gt': (c) => c > 0,
+  '.gte': (c) => c >= 0,
+  '.lt': (c) => c < 0,
+  '.lte': (c) => c <= 0,
+  '.any_of': () => false,
+};
 
 /** The row filter of a query's `field`, `field.gt`, ... parameters (checked). */
 function filterOf(listing: Listing, query: Record<string, string | undefined>): (r: Wire) => boolean {
@@ -163,31 +172,14 @@ function filterOf(listing: Listing, query: Record<string, string | undefined>): 
       const name = `${field}${op}`;
       const values = (op === '.any_of' ? raw.split(',') : [raw]).map((v) => valueOf(name, v.trim(), kind));
       const first = values[0] as string | number;
-      const cmp = (r: Wire): number | undefined => {
+      // A row without the field passes no filter on it.
+      const cmp = (v: string | number): number => (typeof v === 'number' ? v - Number(first) : v < String(first) ? -1 : v > String(first) ? 1 : 0);
+      const keeps = OP_TESTS[op];
+      tests.push((r) => {
         const v = r[field];
-        if (v === undefined) return undefined;
-        return typeof v === 'number' ? v - Number(first) : v < String(first) ? -1 : v > String(first) ? 1 : 0;
-      };
-      switch (op) {
-        case '':
-          tests.push((r) => cmp(r) === 0);
-          break;
-        case '.any_of':
-          tests.push((r) => r[field] !== undefined && values.some((v) => String(v) === String(r[field])));
-          break;
-        case '.gt':
-          tests.push((r) => (cmp(r) ?? 0) > 0 && cmp(r) !== undefined);
-          break;
-        case '.gte':
-          tests.push((r) => (cmp(r) ?? -1) >= 0);
-          break;
-        case '.lt':
-          tests.push((r) => (cmp(r) ?? 0) < 0 && cmp(r) !== undefined);
-          break;
-        case '.lte':
-          tests.push((r) => (cmp(r) ?? 1) <= 0);
-          break;
-      }
+        if (v === undefined) return false;
+        return op === '.any_of' ? values.some((x) => String(x) === String(v)) : keeps(cmp(v));
+      });
     }
   }
   return (r) => tests.every((t) => t(r));
