@@ -4,7 +4,7 @@ import { isRegularMinute, minuteOfDay, newYorkOffset, addDays } from '../../mark
 import type { Bar } from '../../types.js';
 import { bucketize, dayStart, isIntraday, TIMESPANS, type Bucket, type Timespan } from './buckets.js';
 import { bad, decodeCursor, nextUrl, parseBoolean, parseBound, parseChoice, parseDate, parseLimit, publishedEnd, type Bound } from './params.js';
-import { fromApiTicker } from './tickers.js';
+import { fromApiTicker, type ApiTicker } from './tickers.js';
 import { ApiError, type ApiAnswer, type ApiContext, type ApiRequest } from './types.js';
 import { isCovered, readAdjusted, requireCovered } from './window.js';
 
@@ -19,7 +19,8 @@ const SORTS = ['asc', 'desc'] as const;
 
 /** A result bar as the provider names its fields (`vw` and `otc` left out: the files do not have them). */
 export interface AggResult {
-  v: number;
+  /** Left out for indices. */
+  v?: number;
   o: number;
   c: number;
   h: number;
@@ -35,11 +36,23 @@ export interface AggResult {
  * runs), a fast-json-stringify schema 2.37 / 2.93 ms, a hand-built string 2.40 / 2.52 ms. Number
  * formatting is the cost all three share: neither alternative earns a place in the seam.
  */
-export function toResult(b: Bar): AggResult {
-  // Key order as the provider's examples: v, o, c, h, l, t, n.
+export function toResult(b: Bar, index = false): AggResult {
+  // Key order as the provider's examples: v, o, c, h, l, t, n. Index bars have neither volume nor
+  // transactions (the files have no such columns; the provider's index answers no v or n).
+  if (index) return { o: b.open, c: b.close, h: b.high, l: b.low, t: b.time };
   const r: AggResult = { v: b.volume, o: b.open, c: b.close, h: b.high, l: b.low, t: b.time };
   if (b.transactions !== null) r.n = b.transactions;
   return r;
+}
+
+/**
+ * The envelope's head: an index answer has no `adjusted` (nothing to adjust; the provider's
+ * index aggregates leave it out).
+ */
+function head(t: ApiTicker, queryCount: number, resultsCount: number, adjusted: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = { ticker: t.api, queryCount, resultsCount };
+  if (t.assetClass !== 'index') body['adjusted'] = adjusted;
+  return body;
 }
 
 /** `GET /v2/aggs/ticker/:stocksTicker/range/:multiplier/:timespan/:from/:to` */
@@ -69,13 +82,14 @@ export async function rangeAnswer(ctx: ApiContext, req: ApiRequest): Promise<Api
   if (page.sort === 'desc') buckets.reverse();
 
   const { taken, next } = takePage(buckets, page);
-  const body: Record<string, unknown> = {
-    ticker: t.api,
-    queryCount: taken.reduce((n, b) => n + b.base, 0),
-    resultsCount: taken.length,
-    adjusted: page.adjusted,
-  };
-  if (taken.length > 0) body['results'] = taken.map((b) => toResult(b.bar));
+  const body = head(
+    t,
+    taken.reduce((n, b) => n + b.base, 0),
+    taken.length,
+    page.adjusted,
+  );
+  const index = t.assetClass === 'index';
+  if (taken.length > 0) body['results'] = taken.map((b) => toResult(b.bar, index));
   body['status'] = 'OK';
   body['request_id'] = req.requestId;
   if (next !== undefined) {
@@ -169,8 +183,8 @@ export async function prevAnswer(ctx: ApiContext, req: ApiRequest): Promise<ApiA
   const start = addDays(end, -PREV_LOOKBACK_DAYS);
   await requireCovered(ctx, t, '1d', start, end);
   const last = (await readAdjusted(ctx, t, '1d', start, end, adjusted)).at(-1);
-  const results = last === undefined ? [] : [{ T: t.api, ...toResult(last) }];
-  const body: Record<string, unknown> = { ticker: t.api, queryCount: results.length, resultsCount: results.length, adjusted };
+  const results = last === undefined ? [] : [{ T: t.api, ...toResult(last, t.assetClass === 'index') }];
+  const body = head(t, results.length, results.length, adjusted);
   if (results.length > 0) body['results'] = results;
   body['status'] = 'OK';
   body['request_id'] = req.requestId;
@@ -189,7 +203,8 @@ export async function openCloseAnswer(ctx: ApiContext, req: ApiRequest): Promise
   await requireCovered(ctx, t, '1d', date, date);
   const bar = (await readAdjusted(ctx, t, '1d', date, date, adjusted))[0];
   if (bar === undefined) throw new ApiError(404, `Data not found: no bar of ${t.api} on ${date}`);
-  const body: Record<string, unknown> = { status: 'OK', from: date, symbol: t.api, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume };
+  const body: Record<string, unknown> = { status: 'OK', from: date, symbol: t.api, open: bar.open, high: bar.high, low: bar.low, close: bar.close };
+  if (t.assetClass !== 'index') body['volume'] = bar.volume;
   if (await isCovered(ctx.store, t, '1m', date, date)) {
     const minutes = await readAdjusted(ctx, t, '1m', date, date, adjusted);
     const { pre, after } = extendedHours(minutes);

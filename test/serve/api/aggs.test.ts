@@ -38,6 +38,14 @@ function minuteBars(ticker: string, day: string): Bar[] {
   });
 }
 
+const INDICES = 'us_indices/day_aggs_v1';
+/** An index day file as the provider's: no volume, no transactions. */
+const indexBar = (day: string) => ({ o: 5900.5, c: 5800 + Number(day.slice(8)) * 5.25, h: 5925, l: 5780.5, t: Date.parse(`${day}T05:00:00Z`) });
+function indexCsv(day: string): string {
+  const b = indexBar(day);
+  return `ticker,open,close,high,low,window_start\nI:NDX,20000,20100,20200,19900,${BigInt(b.t) * 1_000_000n}\nI:SPX,${b.o},${b.c},${b.h},${b.l},${BigInt(b.t) * 1_000_000n}\n`;
+}
+
 function minuteCsv(day: string): string {
   const rows = ['AAPL', 'TSLA'].flatMap((t) =>
     minuteBars(t, day).map((b) => `${t},${b.volume},${b.open},${b.close},${b.high},${b.low},${BigInt(b.time) * 1_000_000n},${b.transactions ?? ''}`),
@@ -49,6 +57,7 @@ beforeAll(async () => {
   w = await startWorld();
   rest = await startRestServer({ apiKey: KEY, fixtures: corporateActionsFixture(), pageSize: 50 });
   for (const day of MINUTE_DAYS) putObject(w, `${MINUTES}/2026/11/${day}.csv.gz`, gzipSync(minuteCsv(day)));
+  for (const day of [...MINUTE_DAYS, END]) putObject(w, `${INDICES}/2026/11/${day}.csv.gz`, gzipSync(indexCsv(day)));
   cacheDir = w.cacheDir('serve');
   const base = { cacheDir, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, end: END, now };
   await preload(['TSLA', 'NVDA', 'MSFT'], { ...base, start: START, apiKey: KEY, apiEndpoint: rest.url });
@@ -56,6 +65,8 @@ beforeAll(async () => {
   await preload(['GOOG'], { ...base, start: START });
   await preload(['X:BTC-USD'], { ...base, start: CRYPTO_START });
   await preload(['TSLA'], { ...base, start: MINUTE_DAYS[0], end: MINUTE_DAYS[1], interval: '1m' });
+  // The listing is the calendar: the index dataset has only the three files put here.
+  await preload(['I:SPX'], { ...base, start: '2026-11-12' });
   serve = await serveStore({ store: undefined, cacheDir }, now);
 }, 240_000);
 afterAll(() => closeAll(serve, rest, w));
@@ -177,6 +188,19 @@ describe('daily aggregates', () => {
     expect(answer.ticker).toBe('X:BTCUSD');
     expect(answer.results).toEqual(expected.map(wire));
     expect(answer.results).toEqual(readSourceBars(w.ds, CRYPTO, 'X:BTC-USD', CRYPTO_START, END).map(wire));
+  });
+});
+
+describe('indices', () => {
+  it('I:SPX: o, c, h, l, t only (no volume, no transactions, no adjusted), as the provider answers indices', async () => {
+    const [first, last] = MINUTE_DAYS as [string, string];
+    const answer = await client().getIndicesAggregates({ indicesTicker: 'I:SPX', multiplier: 1, timespan: 'day', from: first, to: last } as never);
+    expect(answer).toEqual({ ticker: 'I:SPX', queryCount: 2, resultsCount: 2, results: [indexBar(first), indexBar(last)], status: 'OK', request_id: expect.any(String) as string });
+    const prev = await client().getPreviousIndicesAggregates({ indicesTicker: 'I:SPX' });
+    expect(prev.results).toEqual([{ T: 'I:SPX', ...indexBar(END) }]);
+    const oc = await get(`/v1/open-close/I:SPX/${first}`);
+    const b = indexBar(first);
+    expect(oc.body).toEqual({ status: 'OK', from: first, symbol: 'I:SPX', open: b.o, high: b.h, low: b.l, close: b.c });
   });
 });
 

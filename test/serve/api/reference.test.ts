@@ -96,6 +96,9 @@ describe('/stocks/v1/dividends', () => {
     const expected = all('dividends').filter((d) => d['ticker'] === 'AAPL' && String(d['ex_dividend_date']) >= '2023-01-01' && String(d['ex_dividend_date']) <= '2024-12-31').sort(by(['ex_dividend_date', 1]));
     expect(expected.length).toBe(8);
     expect(answer.results).toEqual(expected);
+    // .gt and .lt leave the bound's own ex-date out (2023-02-10 and 2024-11-08 are AAPL ex-dates).
+    const strict = await client().getStocksV1Dividends({ ticker: 'AAPL', exDividendDateGt: '2023-02-10', exDividendDateLt: '2024-11-08', sort: 'ex_dividend_date.asc' });
+    expect(strict.results?.map((d) => d.ex_dividend_date)).toEqual(expected.slice(1, -1).map((d) => d['ex_dividend_date']));
   });
 
   it('every stored ticker, the default sort ticker.asc, paged', async () => {
