@@ -10,6 +10,7 @@ import { DayReplacer } from './bulk.js';
 import { FindingStore } from './findings.js';
 import { CACHE_FILE, openDatabase, WRITE_CACHE_KIB, type Db } from './db.js';
 import { LocalQueue, type LocalCommits } from './queue.js';
+import { buildTickerIndex, dropTickerIndex, REBUILD_FROM_FILES } from './ticker-index.js';
 import { StagedFile } from './staging.js';
 import { ProgressStore } from './progress.js';
 import { EMPTY_COLUMNS, type Bar, type DayFile } from '../../types.js';
@@ -43,6 +44,8 @@ export class SqliteStore implements Store, LocalCommits {
   #progressStore: ProgressStore | undefined;
   #actionStore: ActionStore | undefined;
   #writes: Writes | undefined;
+  /** Whole-market files offered to the open run: from REBUILD_FROM_FILES its commits drop the index by ticker. */
+  #offeredAll = 0;
 
   /** `cacheDir`: the directory of the cache file (CACHE_FILE) that `db` opened. */
   constructor(db: Db, cacheDir: string) {
@@ -73,6 +76,7 @@ export class SqliteStore implements Store, LocalCommits {
     const commit = db.transaction((batch: readonly CompletedFile[]) => {
       const seenAt = new Date().toISOString();
       for (const { job, file, rows, columns, notes } of batch) {
+        if (job.all) this.#bulkLoading();
         findings.record(job, file, notes, seenAt);
         if (job.all) {
           days.fromColumns(job.interval, file.day, tickerPrefix(job.dataset), columns ?? EMPTY_COLUMNS);
@@ -88,12 +92,31 @@ export class SqliteStore implements Store, LocalCommits {
       }
     });
     const commitStaged = db.transaction((job: JobSpec, file: DayFile, staged: StagedFile, notes: readonly FileNote[] | undefined) => {
+      this.#bulkLoading();
       findings.record(job, file, notes, new Date().toISOString());
       days.fromStaging(job.interval, file.day, tickerPrefix(job.dataset), staged.table);
       this.#ingested(job, file, staged.rows);
       this.#progress.markDone(job.job, file);
     });
     return { commit, commitStaged };
+  }
+
+  /**
+   * A large whole-market load drops the index by ticker, in the transaction of its commit (so no
+   * commit ever sees it half kept), to build it once at the run's end (ticker-index.ts).
+   */
+  #bulkLoading(): void {
+    if (this.#offeredAll >= REBUILD_FROM_FILES) dropTickerIndex(this.#db);
+  }
+
+  /**
+   * Builds the index by ticker where it is missing (a large `--all` run dropped it, or the cache
+   * was migrated from schema 5): ~21 s for 5 years of the whole market, during which reads go on
+   * (seeking day by day) and other writers wait. Returns whether it built it. Runs call it as they
+   * end; a server may call it before it listens.
+   */
+  buildTickerIndex(): boolean {
+    return buildTickerIndex(this.#db);
   }
 
   /** An `--all` job's day: one ingested row under the job's scope. */
@@ -225,11 +248,48 @@ export class SqliteStore implements Store, LocalCommits {
   async openQueue(): Promise<WorkQueue> {
     // A run writes in bulk: the page cache a reader keeps small is raised for it (db.ts).
     this.#db.pragma(`cache_size = -${WRITE_CACHE_KIB}`);
-    return new LocalQueue(this);
+    this.#offeredAll = 0;
+    return new IndexKeepingQueue(this, {
+      offered: (job, files) => {
+        if (job.all) this.#offeredAll += files.length;
+      },
+      ended: () => {
+        this.#offeredAll = 0;
+        this.buildTickerIndex();
+      },
+    });
   }
 
   async close(): Promise<void> {
     this.#db.close();
+  }
+}
+
+/**
+ * The local FIFO, telling the store how many files a run is offered (a large whole-market load
+ * drops the index by ticker) and when it ends (the index is built again where missing).
+ */
+interface RunHooks {
+  offered(job: JobSpec, files: readonly DayFile[]): void;
+  ended(): void;
+}
+
+class IndexKeepingQueue extends LocalQueue {
+  readonly #hooks: RunHooks;
+
+  constructor(store: LocalCommits, hooks: RunHooks) {
+    super(store);
+    this.#hooks = hooks;
+  }
+
+  override async offer(job: JobSpec, files: readonly DayFile[]): Promise<void> {
+    this.#hooks.offered(job, files);
+    await super.offer(job, files);
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    this.#hooks.ended();
   }
 }
 

@@ -1,0 +1,70 @@
+// The index by ticker of the SQLite store's bars (schema 6). bars is keyed by day first (db.ts), so
+// one ticker's 5 years of day bars lie on ~1,255 pages spread over a whole-market file; this
+// covering index holds every column in (interval, symbol, time) order, so the same read is one
+// seek and a run of ~16 neighbouring pages. Measured side by side on a generated whole-market
+// store of 1,255 days x 11,000 tickers (bench/stores/ticker-reads.ts): a random ticker's 5 years
+// ~7.6 -> ~2.0 ms in the page cache, ~121 -> ~3.4 ms with the file evicted; the file 1.1 -> 2.1 GB.
+//
+// Kept up by SQLite on every insert, which costs ~1.0-1.7 s a whole-market day once the index
+// outgrows the page cache (each day's ~11,000 rows land on ~11,000 of its pages): fine for a sync
+// of a few days, ruinous for 5 years of `--all` (the ~1M rows/s ingest falls under 45k). So a run
+// offered many whole-market files drops it in the transaction of its first such commit and builds
+// it again when it ends (CREATE INDEX sorts once: ~21 s for the 13.5M rows). A run killed in
+// between leaves no index: reads take the day-by-day path (bars.ts), slower but the same rows, and
+// the next run builds it at its end (or `SqliteStore.buildTickerIndex`, e.g. before serving).
+// The connection's type from better-sqlite3 itself: db.ts imports this module (no cycle back).
+import type { Database as Db } from 'better-sqlite3';
+
+/** Name of the index; reads use it by name (INDEXED BY) while it exists. */
+export const TICKER_INDEX = 'bars_by_ticker';
+
+/**
+ * Every column, the key's (interval, day, symbol, time) included: a read by ticker never visits
+ * the table. SQLite has no INCLUDE, so the bar's columns are trailing key columns.
+ */
+export const TICKER_INDEX_DDL = `CREATE INDEX IF NOT EXISTS ${TICKER_INDEX} ON bars (interval, symbol, time, day, open, high, low, close, volume, transactions)`;
+
+/**
+ * Whole-market files offered to one run from which it drops the index and builds it again at its
+ * end rather than keep it up row by row: ~16 days of live upkeep (~1.3 s each on a 5-year store)
+ * cost about one build (~21 s).
+ */
+export const REBUILD_FROM_FILES = 16;
+
+/** Below this many rows an opening migration builds the index at once (well under a second). */
+export const BUILD_AT_OPEN_ROWS = 200_000;
+
+/** Sorter threads of CREATE INDEX (SQLite's own helper threads): the end of a run has the cores to itself. */
+const BUILD_THREADS = 2;
+
+export function hasTickerIndex(db: Db): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?").get(TICKER_INDEX) !== undefined;
+}
+
+/** Whether `bars` holds at most `rows` rows (counted no further than that). */
+export function barsAtMost(db: Db, rows: number): boolean {
+  const { n } = db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM bars LIMIT ?)').get(rows + 1) as { n: number };
+  return n <= rows;
+}
+
+/** Drops the index, inside the caller's transaction (its pages go to the free list, for the rows that follow). */
+export function dropTickerIndex(db: Db): void {
+  db.exec(`DROP INDEX IF EXISTS ${TICKER_INDEX}`);
+}
+
+/**
+ * Builds the index where it is missing, in a transaction of its own; returns whether it built it.
+ * Holds the write lock for the build (~21 s for 5 years of the whole market): readers go on.
+ */
+export function buildTickerIndex(db: Db): boolean {
+  if (hasTickerIndex(db)) return false;
+  const threads = db.pragma('threads', { simple: true }) as number;
+  db.pragma(`threads = ${BUILD_THREADS}`);
+  try {
+    // IMMEDIATE: another process may have built it meanwhile; IF NOT EXISTS then does nothing.
+    db.transaction(() => db.exec(TICKER_INDEX_DDL)).immediate();
+  } finally {
+    db.pragma(`threads = ${threads}`);
+  }
+  return true;
+}
