@@ -5,7 +5,7 @@ import type { ScanRow } from '../types.js';
 import type { Bar } from '../../types.js';
 import type { Db } from './db.js';
 import { SymbolList } from './symbols.js';
-import { hasTickerIndex, TICKER_INDEX } from './ticker-index.js';
+import { hasTickerIndex, TICKER_INDEX, TICKER_INDEX_INTERVAL } from './ticker-index.js';
 
 /** One bar as users read it. */
 export interface BarRow extends Bar {
@@ -15,16 +15,16 @@ export interface BarRow extends Bar {
 }
 
 /**
- * A ticker's bars along the index by ticker (ticker-index.ts): one seek, then its rows in (time,
- * day) order, neighbours on a few pages. INDEXED BY: the day range must not tempt the planner
- * into the primary key.
+ * A ticker's day bars along the index by ticker (ticker-index.ts): one seek, then its rows in
+ * (time, day) order, neighbours on a few pages. The interval literal: the index is partial.
+ * INDEXED BY: the day range must not tempt the planner into the primary key.
  */
 const BY_TICKER = `SELECT time, open, high, low, close, volume, transactions FROM bars INDEXED BY ${TICKER_INDEX}
-  WHERE interval = @interval AND symbol = @symbol AND day >= @start AND day <= @end ORDER BY time`;
+  WHERE interval = '${TICKER_INDEX_INTERVAL}' AND symbol = @symbol AND day >= @start AND day <= @end ORDER BY time`;
 
 /**
- * Without that index (a cache migrated but not yet run, or a run killed between dropping and
- * building it), a ticker's bars, a seek per day: bars are keyed by day first (db.ts), and bar_days holds
+ * Minute bars, and day bars without that index (a cache migrated but not yet run, or a run killed
+ * between dropping and building it): a ticker's bars, a seek per day: bars are keyed by day first (db.ts), and bar_days holds
  * the days that have bars of each interval, so a read from '0000-01-01' seeks only those (5 years
  * of daily bars: ~1,255 seeks, a few ms; bench/stores/sqlite-bulk.ts). CROSS JOIN keeps SQLite's order:
  * the days outside, ascending, a seek into bars for each.
@@ -85,7 +85,7 @@ function writeStatements(db: Db) {
 export class BarStore {
   readonly #db: Db;
   #reads: ReturnType<typeof readStatements> | undefined;
-  #byTicker: Statement<Window, Bar> | undefined;
+  #byTicker: Statement<Omit<Window, 'interval'>, Bar> | undefined;
   #writes: ReturnType<typeof writeStatements> | undefined;
   #listed: SymbolList | undefined;
 
@@ -167,17 +167,17 @@ export class BarStore {
   }
 
   /**
-   * The rows along the index by ticker, or undefined without it. Another process may drop it
+   * The day bars along the index by ticker, or undefined for minute bars or without it. Another process may drop it
    * between the look and the read (a large `--all` starting): SQLite then refuses the statement
    * for its INDEXED BY, and the read seeks day by day instead.
    */
-  #readByTicker(window: Window): Bar[] | undefined {
-    if (!this.#r.hasIndex()) {
+  #readByTicker({ interval, ...window }: Window): Bar[] | undefined {
+    if (interval !== TICKER_INDEX_INTERVAL || !this.#r.hasIndex()) {
       this.#byTicker = undefined;
       return undefined;
     }
     try {
-      this.#byTicker ??= this.#db.prepare<Window, Bar>(BY_TICKER);
+      this.#byTicker ??= this.#db.prepare<Omit<Window, 'interval'>, Bar>(BY_TICKER);
       return this.#byTicker.all(window);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('no such index')) throw error;

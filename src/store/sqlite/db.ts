@@ -20,8 +20,8 @@ const MIGRATABLE = new Set([2, 3, 4, 5]);
 // Bars are keyed by (interval, day, symbol, time): a day file's rows, whether one ticker's or the
 // whole market's, are appended in one place, where keying by symbol first put a whole-market day
 // at 11,000 places of the table and wrote ~11,000 pages a file (bench/stores/sqlite-bulk.ts: ~25k rows/s
-// once the table outgrew the page cache, against ~1M). Reads by ticker go through a covering index
-// in ticker order, bars_by_ticker (ticker-index.ts: a random ticker's 5 years ~2 ms, ~3.4 ms from
+// once the table outgrew the page cache, against ~1M). Reads of a ticker's day bars go through a
+// covering index in ticker order, bars_by_ticker (ticker-index.ts: a random ticker's 5 years ~2 ms, ~3.4 ms from
 // disk, against ~7.6 and ~121 ms seeking day by day), which a large `--all` run drops and builds
 // again once at its end; without it a read seeks once per day (bars.ts). bar_symbols lists the
 // tickers that have bars, and bar_days the days that fallback seeks.

@@ -10,7 +10,7 @@ import { DayReplacer } from './bulk.js';
 import { FindingStore } from './findings.js';
 import { CACHE_FILE, openDatabase, WRITE_CACHE_KIB, type Db } from './db.js';
 import { LocalQueue, type LocalCommits } from './queue.js';
-import { buildTickerIndex, dropTickerIndex, REBUILD_FROM_FILES } from './ticker-index.js';
+import { buildTickerIndex, dropTickerIndex, REBUILD_FROM_FILES, TICKER_INDEX_INTERVAL } from './ticker-index.js';
 import { StagedFile } from './staging.js';
 import { ProgressStore } from './progress.js';
 import { EMPTY_COLUMNS, type Bar, type DayFile } from '../../types.js';
@@ -44,7 +44,7 @@ export class SqliteStore implements Store, LocalCommits {
   #progressStore: ProgressStore | undefined;
   #actionStore: ActionStore | undefined;
   #writes: Writes | undefined;
-  /** Whole-market files offered to the open run: from REBUILD_FROM_FILES its commits drop the index by ticker. */
+  /** Whole-market day files offered to the open run: from REBUILD_FROM_FILES its commits drop the index by ticker. */
   #offeredAll = 0;
 
   /** `cacheDir`: the directory of the cache file (CACHE_FILE) that `db` opened. */
@@ -76,7 +76,7 @@ export class SqliteStore implements Store, LocalCommits {
     const commit = db.transaction((batch: readonly CompletedFile[]) => {
       const seenAt = new Date().toISOString();
       for (const { job, file, rows, columns, notes } of batch) {
-        if (job.all) this.#bulkLoading();
+        if (job.all) this.#bulkLoading(job);
         findings.record(job, file, notes, seenAt);
         if (job.all) {
           days.fromColumns(job.interval, file.day, tickerPrefix(job.dataset), columns ?? EMPTY_COLUMNS);
@@ -92,7 +92,7 @@ export class SqliteStore implements Store, LocalCommits {
       }
     });
     const commitStaged = db.transaction((job: JobSpec, file: DayFile, staged: StagedFile, notes: readonly FileNote[] | undefined) => {
-      this.#bulkLoading();
+      this.#bulkLoading(job);
       findings.record(job, file, notes, new Date().toISOString());
       days.fromStaging(job.interval, file.day, tickerPrefix(job.dataset), staged.table);
       this.#ingested(job, file, staged.rows);
@@ -105,8 +105,8 @@ export class SqliteStore implements Store, LocalCommits {
    * A large whole-market load drops the index by ticker, in the transaction of its commit (so no
    * commit ever sees it half kept), to build it once at the run's end (ticker-index.ts).
    */
-  #bulkLoading(): void {
-    if (this.#offeredAll >= REBUILD_FROM_FILES) dropTickerIndex(this.#db);
+  #bulkLoading(job: JobSpec): void {
+    if (job.interval === TICKER_INDEX_INTERVAL && this.#offeredAll >= REBUILD_FROM_FILES) dropTickerIndex(this.#db);
   }
 
   /**
@@ -251,7 +251,7 @@ export class SqliteStore implements Store, LocalCommits {
     this.#offeredAll = 0;
     return new IndexKeepingQueue(this, {
       offered: (job, files) => {
-        if (job.all) this.#offeredAll += files.length;
+        if (job.all && job.interval === TICKER_INDEX_INTERVAL) this.#offeredAll += files.length;
       },
       ended: () => {
         this.#offeredAll = 0;

@@ -15,7 +15,7 @@ import { BUILD_AT_OPEN_ROWS, TICKER_INDEX } from '../../../src/store/sqlite/tick
 import { allScope } from '../../../src/store/scope.js';
 import type { JobSpec } from '../../../src/store/types.js';
 import type { Bar, RowColumns } from '../../../src/types.js';
-import { dayFilesFor } from '../../fixtures/generate.js';
+import { dayFilesFor, STOCKS_MINUTE_DATASET } from '../../fixtures/generate.js';
 import { SCHEMA_5 } from '../../fixtures/old-schemas.js';
 import { S3_CREDENTIALS } from '../../fixtures/s3-server.js';
 import { readSourceBars } from '../../fixtures/source-bars.js';
@@ -87,7 +87,7 @@ describe('reads along the index by ticker', () => {
         WHERE interval = '1d' AND symbol = 'TSLA' AND day >= '0000' AND day <= '9999' ORDER BY time`)
       .all() as Array<{ detail: string }>;
     db.close();
-    expect(plan.map((p) => p.detail)).toEqual([`SEARCH bars USING COVERING INDEX ${TICKER_INDEX} (interval=? AND symbol=?)`]);
+    expect(plan.map((p) => p.detail)).toEqual([`SEARCH bars USING COVERING INDEX ${TICKER_INDEX} (symbol=?)`]);
   }, 120_000);
 
   it('resolve two day files holding one time as before: the later file wins', () => {
@@ -219,13 +219,15 @@ describe('a large --all', () => {
   }, 180_000);
 
   it.each([
-    [3, true],
-    [20, false],
-  ])('offered %i whole-market files, keeps the index up while it runs: %s; has it when it ends', async (offered, kept) => {
+    [3, '1d', true],
+    [20, '1d', false],
+    [20, '1m', true],
+  ] as const)('offered %i whole-market files of %s, keeps the index up while it runs: %s; has it when it ends', async (offered, interval, kept) => {
     const dir = mkdtempSync(join(tmpdir(), 'pmd-offered-'));
     try {
       const store = openSqliteStore(dir);
-      const job: JobSpec = { job: 'all/1d', dataset: STOCKS, interval: '1d', tickers: [allScope(STOCKS)], all: true };
+      const dataset = interval === '1d' ? STOCKS : STOCKS_MINUTE_DATASET;
+      const job: JobSpec = { job: `all/${interval}`, dataset, interval, tickers: [allScope(dataset)], all: true };
       await store.prepareJob(job, { clear: false });
       const queue = await store.openQueue();
       const day = (i: number) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10);
@@ -245,11 +247,11 @@ describe('a large --all', () => {
       await queue.claim(2);
       await queue.complete([0, 1].map((i) => ({ job, file: file(i), rows: [], columns: columns(i) })));
       expect(hasIndex(dir)).toBe(kept);
-      const read = await store.readBars('TSLA', '1d', day(0), day(1));
+      const read = await store.readBars('TSLA', interval, day(0), day(1));
       expect(read.map((b) => [b.close, b.transactions])).toEqual([[0, 7], [1, 7]]);
       await queue.close();
       expect(hasIndex(dir)).toBe(true);
-      expect(await store.readBars('TSLA', '1d', day(0), day(1))).toEqual(read);
+      expect(await store.readBars('TSLA', interval, day(0), day(1))).toEqual(read);
       await store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
