@@ -5,7 +5,7 @@ import type { ScanRow } from '../types.js';
 import type { Bar } from '../../types.js';
 import type { Db } from './db.js';
 import { SymbolList } from './symbols.js';
-import { hasTickerIndex, TICKER_INDEX, TICKER_INDEX_INTERVAL } from './ticker-index.js';
+import { TICKER_INDEX, TICKER_INDEX_INTERVAL, tickerIndexProbe } from './ticker-index.js';
 
 /** One bar as users read it. */
 export interface BarRow extends Bar {
@@ -46,7 +46,7 @@ function readStatements(db: Db) {
     // No ORDER BY: rows come day after day, each day's by time (the key's order), and a sort of a
     // month of minute bars cost a third more than the whole read (bench/stores/sqlite-bulk.ts, minute).
     select: db.prepare<Window, Bar>(`SELECT b.time, b.open, b.high, b.low, b.close, b.volume, b.transactions ${OF_SYMBOL}`),
-    hasIndex: () => hasTickerIndex(db),
+    hasIndex: tickerIndexProbe(db),
     range: db.prepare<Window, { first: number | null; last: number | null }>(`SELECT MIN(b.time) AS first, MAX(b.time) AS last ${OF_SYMBOL}`),
     any: db.prepare<Window, { n: number }>(`SELECT 1 AS n ${OF_SYMBOL} LIMIT 1`),
     days: db.prepare<[string, string, string, string], { day: string; etag: string }>(
