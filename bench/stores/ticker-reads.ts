@@ -5,9 +5,9 @@
  *
  * The shipped path, step by step: LocalQueue offered every day file (so the run drops the index)
  * takes the files one a transaction (the ingest, as schema 5 took it: no index); reads of random
- * tickers then seek day by day (schema 5's read); a day more is the sync without the index; the
- * queue's close builds the index (the build); the same reads then go along it; a day more is the
- * sync with it. Reads "in page cache" after the file was read whole; "evicted" with the file
+ * tickers then seek day by day (schema 5's read); a day more is the sync without the index;
+ * Store.buildReadIndex builds the index (what a server does before it listens); the same reads
+ * then go along it; a day more is the sync with it. Reads "in page cache" after the file was read whole; "evicted" with the file
  * dropped from the OS page cache before each read (`dd iflag=nocache count=0` after `sync`, the
  * file's own pages only) and a fresh connection, as after a boot.
  *
@@ -200,9 +200,10 @@ const before = measureReads(dir, shippedRead);
 log(`  reads day by day: ${JSON.stringify(before)}`);
 await queue.claim(1);
 const syncWithout = (await commitDay(queue, FILES)).ms;
-log('build: the run ends (queue.close builds the index)');
-const b0 = performance.now();
 await queue.close();
+log('build: Store.buildReadIndex');
+const b0 = performance.now();
+if (!(await store.buildReadIndex())) throw new Error('the index was there already');
 const buildMs = performance.now() - b0;
 await store.close();
 const check = openDatabase(dir);
@@ -241,7 +242,7 @@ async function candidate(name: string, ddl: string, read: Read): Promise<Record<
   d.exec(`DROP INDEX IF EXISTS ${TICKER_INDEX}; ${ddl}`);
   const s = new SqliteStore(d, cdir);
   await s.prepareJob(job, { clear: false });
-  // Straight to the store's commit, never offered to a run: nothing drops the index, nothing builds the shipped one.
+  // Straight to the store's commit, never offered to a run: nothing drops the index.
   let ms = 0;
   let n = 0;
   let f = 0;
@@ -301,7 +302,7 @@ const lines = [
   '| layout | --all ingest s | index build s | total s | file MB | 5y read ms in page cache (median / p99) | evicted (median / p99) | a day\'s sync ms |',
   '|---|---|---|---|---|---|---|---|',
   `| day-major, no index (schema 5) | ${f1(shipped.ingestS)} | – | ${f1(shipped.ingestS)} | ${shipped.mbBefore.toFixed(0)} | ${f1(before.warmMedianMs)} / ${f1(before.warmP99Ms)} | ${f1(before.evictedMedianMs)} / ${f1(before.evictedP99Ms)} | ${syncWithout.toFixed(0)} |`,
-  `| + index by ticker, built at the run's end (schema 6) | ${f1(shipped.ingestS)} | ${f1(shipped.buildS)} | ${f1(shipped.ingestAndBuildS)} | ${shipped.mbAfter.toFixed(0)} | ${f1(after.warmMedianMs)} / ${f1(after.warmP99Ms)} | ${f1(after.evictedMedianMs)} / ${f1(after.evictedP99Ms)} | ${syncWarm.toFixed(0)} |`,
+  `| + index by ticker, built once after the ingest (schema 6) | ${f1(shipped.ingestS)} | ${f1(shipped.buildS)} | ${f1(shipped.ingestAndBuildS)} | ${shipped.mbAfter.toFixed(0)} | ${f1(after.warmMedianMs)} / ${f1(after.warmP99Ms)} | ${f1(after.evictedMedianMs)} / ${f1(after.evictedP99Ms)} | ${syncWarm.toFixed(0)} |`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 

@@ -22,8 +22,8 @@ const MIGRATABLE = new Set([2, 3, 4, 5]);
 // at 11,000 places of the table and wrote ~11,000 pages a file (bench/stores/sqlite-bulk.ts: ~25k rows/s
 // once the table outgrew the page cache, against ~1M). Reads of a ticker's day bars go through a
 // covering index in ticker order, bars_by_ticker (ticker-index.ts: a random ticker's 5 years ~2 ms, ~3.4 ms from
-// disk, against ~7.6 and ~121 ms seeking day by day), which a large `--all` run drops and builds
-// again once at its end; without it a read seeks once per day (bars.ts). bar_symbols lists the
+// disk, against ~7.6 and ~121 ms seeking day by day), which a large `--all` run drops and a server
+// builds again before it listens; without it a read seeks once per day (bars.ts). bar_symbols lists the
 // tickers that have bars, and bar_days the days that fallback seeks.
 const BARS_TABLE = `
 CREATE TABLE IF NOT EXISTS bars (
@@ -213,7 +213,7 @@ function initDatabase(cacheDir: string): Db {
       if (version === 2 || version === 3) rekeyBars(db);
       db.exec(SCHEMA);
       // The index by ticker: built here for a fresh or small cache; a large one migrated from
-      // schema 5 or earlier gets it at the end of its next run (ticker-index.ts), not from a reader
+      // schema 5 or earlier gets it from Store.buildReadIndex (ticker-index.ts), not from a reader
       // that opened it and would wait on a build of a minute without a word.
       if (barsAtMost(db, BUILD_AT_OPEN_ROWS)) db.exec(TICKER_INDEX_DDL);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);

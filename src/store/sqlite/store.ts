@@ -103,7 +103,7 @@ export class SqliteStore implements Store, LocalCommits {
 
   /**
    * A large whole-market load drops the index by ticker, in the transaction of its commit (so no
-   * commit ever sees it half kept), to build it once at the run's end (ticker-index.ts).
+   * commit ever sees it half kept); buildReadIndex builds it again (ticker-index.ts).
    */
   #bulkLoading(job: JobSpec): void {
     if (job.interval === TICKER_INDEX_INTERVAL && this.#offeredAll >= REBUILD_FROM_FILES) dropTickerIndex(this.#db);
@@ -111,11 +111,11 @@ export class SqliteStore implements Store, LocalCommits {
 
   /**
    * Builds the index by ticker where it is missing (a large `--all` run dropped it, or the cache
-   * was migrated from schema 5): ~21 s for 5 years of the whole market, during which reads go on
-   * (seeking day by day) and other writers wait. Returns whether it built it. Runs call it as they
-   * end; a server may call it before it listens.
+   * was migrated from schema 5 with many bars): ~21 s for 5 years of the whole market, during which
+   * reads go on (seeking day by day) and other writers wait. Not at the end of that run: it would
+   * add as much again to an `--all` of 5 years (ticker-index.ts).
    */
-  buildTickerIndex(): boolean {
+  async buildReadIndex(): Promise<boolean> {
     return buildTickerIndex(this.#db);
   }
 
@@ -249,14 +249,8 @@ export class SqliteStore implements Store, LocalCommits {
     // A run writes in bulk: the page cache a reader keeps small is raised for it (db.ts).
     this.#db.pragma(`cache_size = -${WRITE_CACHE_KIB}`);
     this.#offeredAll = 0;
-    return new IndexKeepingQueue(this, {
-      offered: (job, files) => {
-        if (job.all && job.interval === TICKER_INDEX_INTERVAL) this.#offeredAll += files.length;
-      },
-      ended: () => {
-        this.#offeredAll = 0;
-        this.buildTickerIndex();
-      },
+    return new OfferCountingQueue(this, (job, files) => {
+      if (job.all && job.interval === TICKER_INDEX_INTERVAL) this.#offeredAll += files.length;
     });
   }
 
@@ -265,31 +259,18 @@ export class SqliteStore implements Store, LocalCommits {
   }
 }
 
-/**
- * The local FIFO, telling the store how many files a run is offered (a large whole-market load
- * drops the index by ticker) and when it ends (the index is built again where missing).
- */
-interface RunHooks {
-  offered(job: JobSpec, files: readonly DayFile[]): void;
-  ended(): void;
-}
+/** The local FIFO, telling the store how many files a run is offered (a large whole-market load drops the index by ticker). */
+class OfferCountingQueue extends LocalQueue {
+  readonly #offered: (job: JobSpec, files: readonly DayFile[]) => void;
 
-class IndexKeepingQueue extends LocalQueue {
-  readonly #hooks: RunHooks;
-
-  constructor(store: LocalCommits, hooks: RunHooks) {
+  constructor(store: LocalCommits, offered: (job: JobSpec, files: readonly DayFile[]) => void) {
     super(store);
-    this.#hooks = hooks;
+    this.#offered = offered;
   }
 
   override async offer(job: JobSpec, files: readonly DayFile[]): Promise<void> {
-    this.#hooks.offered(job, files);
+    this.#offered(job, files);
     await super.offer(job, files);
-  }
-
-  override async close(): Promise<void> {
-    await super.close();
-    this.#hooks.ended();
   }
 }
 

@@ -7,14 +7,15 @@
 // store of 1,255 days x 11,000 tickers (bench/stores/ticker-reads.ts): a random ticker's 5 years
 // ~7.6 -> ~2.0 ms in the page cache, ~121 -> ~3.4 ms with the file evicted; the file 1.1 -> 2.1 GB.
 //
-// Kept up by SQLite on every insert, which costs ~1.0-1.7 s a whole-market day once the index
-// outgrows the page cache (each day's ~11,000 rows land on ~11,000 of its pages): fine for a sync
-// of a few days, ruinous for 5 years of `--all` (the ~1M rows/s ingest falls under 45k). So a run
-// offered many whole-market files drops it in the transaction of its first such commit and builds
-// it again when it ends (CREATE INDEX sorts once: ~21 s for the 13.5M rows). A run killed in
-// between leaves no index: reads take the day-by-day path (bars.ts), slower but the same rows, and
-// the next run builds it at its end (or `SqliteStore.buildTickerIndex`, e.g. before serving).
-// The connection's type from better-sqlite3 itself: db.ts imports this module (no cycle back).
+// Kept up by SQLite on every insert, which costs ~1-5 s a whole-market day once the index outgrows
+// the page cache (each day's ~11,000 rows land on ~11,000 of its pages): fine for a sync of a few
+// days, ruinous for 5 years of `--all` (the ~740k rows/s ingest falls under 10k). So a run offered
+// many whole-market day files drops it in the transaction of its first such commit, and it is
+// built again in one sort (CREATE INDEX: ~21 s for the 13.5M rows) by Store.buildReadIndex, which a
+// server calls before it listens: not at the end of that run, which would make an `--all` of 5
+// years take ~1.9x as long (its ingest alone ran 24.7 s against DuckDB's 26.1 s). A run killed in
+// between, like one that ended, leaves no index: reads take the day-by-day path (bars.ts), slower,
+// the same rows.
 import type { Database as Db } from 'better-sqlite3';
 
 /** Name of the index; reads use it by name (INDEXED BY) while it exists. */

@@ -1,7 +1,7 @@
 // The index by ticker (schema 6): reads along it give exactly the rows the day-by-day path gave
-// and the generator's files hold; a schema-5 cache migrates in place; a large `--all` drops it and
-// builds it again at its end; a run killed in between leaves a store that reads right, and the
-// next run builds it back.
+// and the generator's files hold; a schema-5 cache migrates in place; a large `--all` drops it, a
+// small one keeps it up; a run killed midway leaves a store that reads right; buildReadIndex (what
+// a server calls before it listens) builds it back.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,11 @@ describe('reads along the index by ticker', () => {
   it('give the same rows, in the same order, as the day-by-day path and as the files', async () => {
     const cacheDir = w.cacheDir('ticker-reads');
     await preload([], { ...opts(cacheDir), all: true, start: START });
+    // A large --all leaves it to be built once, as a server does before it listens.
+    expect(hasIndex(cacheDir)).toBe(false);
+    const store = openSqliteStore(cacheDir);
+    expect(await store.buildReadIndex()).toBe(true);
+    await store.close();
     expect(hasIndex(cacheDir)).toBe(true);
     for (const ticker of someTickers()) {
       const read = await readBars(ticker, { cacheDir, adjust: 'none', start: START, end: END });
@@ -148,7 +153,7 @@ describe('a cache of schema 5', () => {
     }
   });
 
-  it('large: migrates at open without building (a reader must not wait on it), reads the same, and the next run builds it', async () => {
+  it('large: migrates at open without building (a reader must not wait on it), reads the same, and buildReadIndex builds it', async () => {
     const tickers = 2_000;
     const days = Math.ceil(BUILD_AT_OPEN_ROWS / tickers) + 1;
     const dir = schema5Cache(tickers, days);
@@ -160,10 +165,9 @@ describe('a cache of schema 5', () => {
       const store = openSqliteStore(dir);
       expect(hasIndex(dir)).toBe(false);
       expect(await store.readBars('T01234', '1d', '2024-01-01', '2024-12-31')).toEqual(expected);
-      // A run that ends (here with nothing to do) builds it.
-      const queue = await store.openQueue();
-      await queue.close();
+      expect(await store.buildReadIndex()).toBe(true);
       expect(hasIndex(dir)).toBe(true);
+      expect(await store.buildReadIndex()).toBe(false);
       expect(await store.readBars('T01234', '1d', '2024-01-01', '2024-12-31')).toEqual(expected);
       await store.close();
     } finally {
@@ -186,7 +190,7 @@ describe('a cache of schema 5', () => {
 });
 
 describe('a large --all', () => {
-  it('killed between dropping the index and building it leaves a store that reads right; the next run builds it back', async () => {
+  it('killed midway leaves a store that reads right; the rerun ends without the index, and buildReadIndex builds it back', async () => {
     const cacheDir = w.cacheDir('ticker-index-kill');
     mkdirSync(cacheDir, { recursive: true });
     const start = '2025-06-01';
@@ -212,6 +216,13 @@ describe('a large --all', () => {
     }
     const rerun = await runCli(args, env);
     expect(rerun.code).toBe(0);
+    expect(hasIndex(cacheDir)).toBe(false);
+    for (const ticker of ['TSLA', 'MSFT']) {
+      expect(await readBars(ticker, { cacheDir, adjust: 'none', start, end: END })).toEqual(readSourceBars(w.ds, STOCKS, ticker, start, END));
+    }
+    const store = openSqliteStore(cacheDir);
+    expect(await store.buildReadIndex()).toBe(true);
+    await store.close();
     expect(hasIndex(cacheDir)).toBe(true);
     for (const ticker of someTickers()) {
       expect(await readBars(ticker, { cacheDir, adjust: 'none', start, end: END })).toEqual(readSourceBars(w.ds, STOCKS, ticker, start, END));
@@ -222,7 +233,7 @@ describe('a large --all', () => {
     [3, '1d', true],
     [20, '1d', false],
     [20, '1m', true],
-  ] as const)('offered %i whole-market files of %s, keeps the index up while it runs: %s; has it when it ends', async (offered, interval, kept) => {
+  ] as const)('offered %i whole-market files of %s, keeps the index up: %s', async (offered, interval, kept) => {
     const dir = mkdtempSync(join(tmpdir(), 'pmd-offered-'));
     try {
       const store = openSqliteStore(dir);
@@ -250,6 +261,8 @@ describe('a large --all', () => {
       const read = await store.readBars('TSLA', interval, day(0), day(1));
       expect(read.map((b) => [b.close, b.transactions])).toEqual([[0, 7], [1, 7]]);
       await queue.close();
+      expect(hasIndex(dir)).toBe(kept);
+      expect(await store.buildReadIndex()).toBe(!kept);
       expect(hasIndex(dir)).toBe(true);
       expect(await store.readBars('TSLA', interval, day(0), day(1))).toEqual(read);
       await store.close();
