@@ -32,9 +32,9 @@ export const TICKER_INDEX_DDL = `CREATE INDEX IF NOT EXISTS ${TICKER_INDEX} ON b
   WHERE interval = '${TICKER_INDEX_INTERVAL}'`;
 
 /**
- * Whole-market day files offered to one run from which it drops the index and builds it again at its
- * end rather than keep it up row by row: ~16 days of live upkeep (~1.3 s each on a 5-year store)
- * cost about one build (~21 s).
+ * Whole-market day files offered to one run from which it drops the index (to be built again in
+ * one sort) rather than keep it up row by row: ~16 days of live upkeep (~1.3 s each on a 5-year
+ * store) cost about one build (~21 s).
  */
 export const REBUILD_FROM_FILES = 16;
 
