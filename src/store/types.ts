@@ -278,5 +278,11 @@ export interface Store {
   fileFindings(dataset?: string): Promise<FileFinding[]>;
   /** The work queue of one run over these jobs (registers this process in a shared store). */
   openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue>;
+  /**
+   * Builds what fast reads by ticker need where it is missing, and resolves whether it built
+   * anything (SQLite: its index by ticker, ~20 s for 5 years of the whole market, after a large
+   * `--all` dropped it; reads are right without it, only slower). A server calls it before it listens.
+   */
+  buildReadIndex?(): Promise<boolean>;
   close(): Promise<void>;
 }

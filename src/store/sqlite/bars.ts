@@ -1,9 +1,11 @@
+import type { Statement } from 'better-sqlite3';
 import { nextDay } from '../../market-time.js';
 import type { ScanKey } from '../scan.js';
 import type { ScanRow } from '../types.js';
 import type { Bar } from '../../types.js';
 import type { Db } from './db.js';
 import { SymbolList } from './symbols.js';
+import { TICKER_INDEX, TICKER_INDEX_INTERVAL, tickerIndexProbe } from './ticker-index.js';
 
 /** One bar as users read it. */
 export interface BarRow extends Bar {
@@ -13,7 +15,16 @@ export interface BarRow extends Bar {
 }
 
 /**
- * A ticker's bars, a seek per day: bars are keyed by day first (db.ts), and bar_days holds
+ * A ticker's day bars along the index by ticker (ticker-index.ts): one seek, then its rows in
+ * (time, day) order, neighbours on a few pages. The interval literal: the index is partial.
+ * INDEXED BY: the day range must not tempt the planner into the primary key.
+ */
+const BY_TICKER = `SELECT time, open, high, low, close, volume, transactions FROM bars INDEXED BY ${TICKER_INDEX}
+  WHERE interval = '${TICKER_INDEX_INTERVAL}' AND symbol = @symbol AND day >= @start AND day <= @end ORDER BY time`;
+
+/**
+ * Minute bars, and day bars without that index (a cache migrated but not yet run, or a run killed
+ * between dropping and building it): a ticker's bars, a seek per day: bars are keyed by day first (db.ts), and bar_days holds
  * the days that have bars of each interval, so a read from '0000-01-01' seeks only those (5 years
  * of daily bars: ~1,255 seeks, a few ms; bench/stores/sqlite-bulk.ts). CROSS JOIN keeps SQLite's order:
  * the days outside, ascending, a seek into bars for each.
@@ -35,6 +46,7 @@ function readStatements(db: Db) {
     // No ORDER BY: rows come day after day, each day's by time (the key's order), and a sort of a
     // month of minute bars cost a third more than the whole read (bench/stores/sqlite-bulk.ts, minute).
     select: db.prepare<Window, Bar>(`SELECT b.time, b.open, b.high, b.low, b.close, b.volume, b.transactions ${OF_SYMBOL}`),
+    hasIndex: tickerIndexProbe(db),
     range: db.prepare<Window, { first: number | null; last: number | null }>(`SELECT MIN(b.time) AS first, MAX(b.time) AS last ${OF_SYMBOL}`),
     any: db.prepare<Window, { n: number }>(`SELECT 1 AS n ${OF_SYMBOL} LIMIT 1`),
     days: db.prepare<[string, string, string, string], { day: string; etag: string }>(
@@ -73,6 +85,7 @@ function writeStatements(db: Db) {
 export class BarStore {
   readonly #db: Db;
   #reads: ReturnType<typeof readStatements> | undefined;
+  #byTicker: Statement<Omit<Window, 'interval'>, Bar> | undefined;
   #writes: ReturnType<typeof writeStatements> | undefined;
   #listed: SymbolList | undefined;
 
@@ -135,9 +148,11 @@ export class BarStore {
 
   /** Bars of a symbol from the day files of [start, end], oldest first. */
   read(symbol: string, interval: string, start: string, end: string): Bar[] {
-    const bars = this.#r.select.all({ symbol, interval, start, end });
+    const window = { symbol, interval, start, end };
+    const bars = this.#readByTicker(window) ?? this.#r.select.all(window);
     // Times rise from day to day unless two day files overlap; then sort (stable: the later file
-    // last) and keep one bar per time, the later file's, as the upsert by time of schema 3 did.
+    // last; the index gives equal times by day too) and keep one bar per time, the later file's,
+    // as the upsert by time of schema 3 did.
     let sorted = true;
     for (let i = 1; i < bars.length && sorted; i++) sorted = (bars[i] as Bar).time > (bars[i - 1] as Bar).time;
     if (sorted) return bars;
@@ -149,6 +164,26 @@ export class BarStore {
     }
     bars.length = n;
     return bars;
+  }
+
+  /**
+   * The day bars along the index by ticker, or undefined for minute bars or without it. Another process may drop it
+   * between the look and the read (a large `--all` starting): SQLite then refuses the statement
+   * for its INDEXED BY, and the read seeks day by day instead.
+   */
+  #readByTicker({ interval, ...window }: Window): Bar[] | undefined {
+    if (interval !== TICKER_INDEX_INTERVAL || !this.#r.hasIndex()) {
+      this.#byTicker = undefined;
+      return undefined;
+    }
+    try {
+      this.#byTicker ??= this.#db.prepare<Omit<Window, 'interval'>, Bar>(BY_TICKER);
+      return this.#byTicker.all(window);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('no such index')) throw error;
+      this.#byTicker = undefined;
+      return undefined;
+    }
   }
 
   /** The days of [start, end] that have bars of `interval`, ascending. */

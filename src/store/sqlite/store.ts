@@ -10,6 +10,7 @@ import { DayReplacer } from './bulk.js';
 import { FindingStore } from './findings.js';
 import { CACHE_FILE, openDatabase, WRITE_CACHE_KIB, type Db } from './db.js';
 import { LocalQueue, type LocalCommits } from './queue.js';
+import { buildTickerIndex, dropTickerIndex, REBUILD_FROM_FILES, TICKER_INDEX_INTERVAL } from './ticker-index.js';
 import { StagedFile } from './staging.js';
 import { ProgressStore } from './progress.js';
 import { RevisionLog } from './revisions.js';
@@ -47,6 +48,8 @@ export class SqliteStore implements Store, LocalCommits {
   #writes: Writes | undefined;
   /** Made before the first transaction of a republished file (its TEMP table outlives a rollback). */
   #revisions: RevisionLog | undefined;
+  /** Whole-market day files offered to the open run: from REBUILD_FROM_FILES its commits drop the index by ticker. */
+  #offeredAll = 0;
 
   /** `cacheDir`: the directory of the cache file (CACHE_FILE) that `db` opened. */
   constructor(db: Db, cacheDir: string) {
@@ -77,6 +80,7 @@ export class SqliteStore implements Store, LocalCommits {
     const commit = db.transaction((batch: readonly CompletedFile[]) => {
       const seenAt = new Date().toISOString();
       for (const { job, file, rows, columns, notes, replaces } of batch) {
+        if (job.all) this.#bulkLoading(job);
         const revisions = replaces === true ? this.#revisions : undefined;
         revisions?.before(job, file.day);
         if (job.all) {
@@ -94,6 +98,7 @@ export class SqliteStore implements Store, LocalCommits {
       }
     });
     const commitStaged = db.transaction((job: JobSpec, file: DayFile, staged: StagedFile, notes: readonly FileNote[] | undefined, replaces: boolean) => {
+      this.#bulkLoading(job);
       const revisions = replaces ? this.#revisions : undefined;
       revisions?.before(job, file.day);
       days.fromStaging(job.interval, file.day, tickerPrefix(job.dataset), staged.table);
@@ -102,6 +107,24 @@ export class SqliteStore implements Store, LocalCommits {
       this.#progress.markDone(job.job, file);
     });
     return { commit, commitStaged };
+  }
+
+  /**
+   * A large whole-market load drops the index by ticker, in the transaction of its commit (so no
+   * commit ever sees it half kept); buildReadIndex builds it again (ticker-index.ts).
+   */
+  #bulkLoading(job: JobSpec): void {
+    if (job.interval === TICKER_INDEX_INTERVAL && this.#offeredAll >= REBUILD_FROM_FILES) dropTickerIndex(this.#db);
+  }
+
+  /**
+   * Builds the index by ticker where it is missing (a large `--all` run dropped it, or the cache
+   * was migrated from schema 5 with many bars): ~21 s for 5 years of the whole market, during which
+   * reads go on (seeking day by day) and other writers wait. Not at the end of that run: it would
+   * add as much again to an `--all` of 5 years (ticker-index.ts).
+   */
+  async buildReadIndex(): Promise<boolean> {
+    return buildTickerIndex(this.#db);
   }
 
   /** An `--all` job's day: one ingested row under the job's scope. */
@@ -235,11 +258,29 @@ export class SqliteStore implements Store, LocalCommits {
   async openQueue(): Promise<WorkQueue> {
     // A run writes in bulk: the page cache a reader keeps small is raised for it (db.ts).
     this.#db.pragma(`cache_size = -${WRITE_CACHE_KIB}`);
-    return new LocalQueue(this);
+    this.#offeredAll = 0;
+    return new OfferCountingQueue(this, (job, files) => {
+      if (job.all && job.interval === TICKER_INDEX_INTERVAL) this.#offeredAll += files.length;
+    });
   }
 
   async close(): Promise<void> {
     this.#db.close();
+  }
+}
+
+/** The local FIFO, telling the store how many files a run is offered (a large whole-market load drops the index by ticker). */
+class OfferCountingQueue extends LocalQueue {
+  readonly #offered: (job: JobSpec, files: readonly DayFile[]) => void;
+
+  constructor(store: LocalCommits, offered: (job: JobSpec, files: readonly DayFile[]) => void) {
+    super(store);
+    this.#offered = offered;
+  }
+
+  override async offer(job: JobSpec, files: readonly DayFile[]): Promise<void> {
+    this.#offered(job, files);
+    await super.offer(job, files);
   }
 }
 

@@ -1,0 +1,79 @@
+/**
+ * `npm run bench -- pg-ticker-reads [--days 300]`: the PostgreSQL store's readBars of one ticker on
+ * a whole-market store (`--days` day files of 11,000 tickers, through the store's own merge, one
+ * file a transaction), its plan (`EXPLAIN (ANALYZE, BUFFERS)`), and the same with a covering index
+ * by ticker and a day range in the query: the build, the sizes, the plan, and what the index costs
+ * 10 more whole-market days. On one embedded PostgreSQL (test/fixtures/postgres.ts). Prints only.
+ */
+import { parseArgs } from 'node:util';
+import { Db } from '../../src/store/postgres/db.js';
+import { openPostgresStore } from '../../src/store/postgres/index.js';
+import { completeFiles } from '../../src/store/postgres/merge.js';
+import { ensureSchema } from '../../src/store/postgres/schema.js';
+import type { JobSpec } from '../../src/store/types.js';
+import { startPostgres } from '../../test/fixtures/postgres.js';
+import { dayFile, tickers, weekdays } from './sqlite-bulk-data.js';
+
+const { values: flags } = parseArgs({ options: { days: { type: 'string', default: '300' } } });
+const DAYS = Number(flags.days);
+if (!Number.isInteger(DAYS) || DAYS < 20) throw new Error(`Expected --days to be an integer >= 20, got ${flags.days}`);
+const DATASET = 'us_stocks_sip/day_aggs_v1';
+const JOB: JobSpec = { job: `${DATASET}/1d/*`, dataset: DATASET, interval: '1d', tickers: ['*' + DATASET], all: true };
+const names = tickers(11_000);
+const days = weekdays(DAYS + 20);
+const first = days[0] as string;
+const last = days[DAYS - 1] as string;
+const COLUMNS = 'time, open, high, low, close, volume, transactions';
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
+
+const pg = await startPostgres();
+try {
+  const url = await pg.freshDatabase();
+  const db = new Db(url, 1);
+  await ensureSchema(db);
+  const ingest = async (from: number, to: number): Promise<number> => {
+    const t = performance.now();
+    for (let f = from; f < to; f++) {
+      const day = days[f] as string;
+      await completeFiles(db, 1, [{ job: JOB, file: { key: `k/${day}`, day, size: 1, etag: 'e', lastModified: undefined }, rows: [], columns: dayFile(names, day, f) }]);
+    }
+    return performance.now() - t;
+  };
+  out(`ingest ${DAYS} days: ${(await ingest(0, DAYS)).toFixed(0)} ms`);
+  await db.query('VACUUM ANALYZE bars');
+  const store = await openPostgresStore(url);
+  const timeReads = async (label: string): Promise<void> => {
+    const xs: number[] = [];
+    for (let i = 0; i < 61; i++) {
+      const t0 = performance.now();
+      await store.readBars(names[(i * 7919) % names.length] as string, '1d', first, last);
+      xs.push(performance.now() - t0);
+    }
+    xs.sort((a, b) => a - b);
+    out(`${label}: readBars of random tickers, median ${xs[30]?.toFixed(2)} ms, max ${xs[60]?.toFixed(2)} ms`);
+  };
+  const explain = async (label: string, sql: string, values: unknown[]): Promise<void> => {
+    const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, values);
+    out(`${label}:\n${plan.map((r) => `  ${r['QUERY PLAN'].slice(0, 160)}`).join('\n')}`);
+  };
+  const calendar: string[] = [];
+  for (let ms = Date.parse(first); ms <= Date.parse(last); ms += 86_400_000) calendar.push(new Date(ms).toISOString().slice(0, 10));
+  // The store's own statement (src/store/postgres/sql/bars.ts).
+  const today = `SELECT DISTINCT ON (time) ${COLUMNS} FROM bars WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = $3 ORDER BY time, day DESC`;
+  const byRange = `SELECT DISTINCT ON (time) ${COLUMNS} FROM bars WHERE interval = $1 AND symbol = $3 AND day >= $2 AND day <= $4 ORDER BY time, day DESC`;
+  await timeReads('the store today');
+  await explain('its plan', today, ['1d', calendar, 'TSLA']);
+  out(`10 more days without the index: ${(await ingest(DAYS, DAYS + 10)).toFixed(0)} ms`);
+  const c0 = performance.now();
+  await db.query('CREATE INDEX bars_by_ticker ON bars (interval, symbol, time, day) INCLUDE (open, high, low, close, volume, transactions)');
+  out(`CREATE INDEX: ${(performance.now() - c0).toFixed(0)} ms`);
+  await db.query('VACUUM ANALYZE bars');
+  const [size] = await db.query<{ t: string; i: string }>("SELECT pg_size_pretty(pg_relation_size('bars')) AS t, pg_size_pretty(pg_relation_size('bars_by_ticker')) AS i");
+  out(`bars ${size?.t}, the index ${size?.i}`);
+  await explain('with the index, the day range', byRange, ['1d', first, 'TSLA', last]);
+  out(`10 more days with the index: ${(await ingest(DAYS + 10, DAYS + 20)).toFixed(0)} ms`);
+  await store.close();
+  await db.end();
+} finally {
+  await pg.close();
+}
