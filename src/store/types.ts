@@ -284,6 +284,13 @@ export interface Store {
   actionsFetchedAt(tickers: readonly string[]): Promise<Map<string, string>>;
   /** What runs recorded in files of `dataset` (every dataset when undefined), by day then key. */
   fileFindings(dataset?: string): Promise<FileFinding[]>;
+  /**
+   * Calls `onChange` after something else committed to the store (a preload, a sync, a clear, in
+   * this process or another), so that a reader holding answers from it (serve's cache) drops them;
+   * also after a gap in watching (a lost connection), when a change may have been missed. Returns
+   * the function that stops watching. Optional: a store without it is never cached by `serve`.
+   */
+  watchChanges?(onChange: () => void): Promise<() => Promise<void>>;
   /** The work queue of one run over these jobs (registers this process in a shared store). */
   openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue>;
   close(): Promise<void>;

@@ -18,6 +18,7 @@ import type { Db } from './db.js';
 import type { IngestedDay, MarketFile } from './rows.js';
 import { recordFindings } from './sql/findings.js';
 import * as sql from './sql/merge.js';
+import { notifyChanged } from './sql/notify.js';
 
 /**
  * Merges each file's bars (replacing its day for each ticker of its job), records the ingested
@@ -57,6 +58,7 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
       await listTickers(c, listed);
       await markDone(c, processId, days, todo);
       await recordFindings(c, todo);
+      await notifyChanged(c);
     },
     { retry: true },
   );

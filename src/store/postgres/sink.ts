@@ -14,6 +14,7 @@ import { listTickers, lockUndone, markDone } from './merge.js';
 import type { MarketFile } from './rows.js';
 import { copyStaged, createStaging, dropStaging, truncateStaging } from './sql/bulk.js';
 import { recordFindings } from './sql/findings.js';
+import { notifyChanged } from './sql/notify.js';
 import { deadSinks, shortLockTimeout } from './sql/sinks.js';
 
 /** What a sink needs of its queue. */
@@ -114,6 +115,7 @@ class PostgresSink implements FileSink {
             await listTickers(c, new Map([[m.job.interval, this.#tickers]]));
             await markDone(c, id, [scopeDay(m, this.#rows)], [m]);
             await recordFindings(c, [{ ...m, notes }]);
+            await notifyChanged(c);
           }
           await dropStaging(c, this.#table);
         },

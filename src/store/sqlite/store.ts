@@ -11,6 +11,7 @@ import { FindingStore } from './findings.js';
 import { CACHE_FILE, openDatabase, WRITE_CACHE_KIB, type Db } from './db.js';
 import { LocalQueue, type LocalCommits } from './queue.js';
 import { StagedFile } from './staging.js';
+import { watchDataVersion } from './watch.js';
 import { ProgressStore } from './progress.js';
 import { EMPTY_COLUMNS, type Bar, type DayFile } from '../../types.js';
 import type { CorporateActions } from '../../corporate-actions.js';
@@ -226,6 +227,11 @@ export class SqliteStore implements Store, LocalCommits {
     // A run writes in bulk: the page cache a reader keeps small is raised for it (db.ts).
     this.#db.pragma(`cache_size = -${WRITE_CACHE_KIB}`);
     return new LocalQueue(this);
+  }
+
+  /** Commits of other connections, polled (watch.ts). */
+  async watchChanges(onChange: () => void): Promise<() => Promise<void>> {
+    return watchDataVersion(this.#db, onChange);
   }
 
   async close(): Promise<void> {
