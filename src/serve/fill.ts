@@ -8,7 +8,6 @@ import type { MissingWindow } from './api/types.js';
 export class Filler {
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #options: PreloadOptions;
-  readonly #stop = new AbortController();
   readonly #onStart: (w: MissingWindow) => void;
   readonly #onEnd: (w: MissingWindow, error: unknown) => void;
 
@@ -25,7 +24,7 @@ export class Filler {
     const running = this.#inFlight.get(key);
     if (running !== undefined) return running;
     this.#onStart(w);
-    const done = preload([w.symbol], { ...this.#options, start: w.start, end: w.end, interval: w.interval, signal: this.#stop.signal }).then(
+    const done = preload([w.symbol], { ...this.#options, start: w.start, end: w.end, interval: w.interval }).then(
       (report) => {
         const failed = report.failures[0];
         if (failed !== undefined) throw new Error(`${report.failures.length} file(s) failed, first ${failed.key}: ${failed.message}`);
@@ -41,9 +40,11 @@ export class Filler {
     return tracked;
   }
 
-  /** Stops the preloads under way (what they committed stays) and waits for them. */
+  /**
+   * Waits for the preloads under way: requests in flight wait for them, and a graceful stop
+   * finishes what is in flight (a second Ctrl+C does not wait).
+   */
   async close(): Promise<void> {
-    this.#stop.abort();
     await Promise.allSettled([...this.#inFlight.values()]);
   }
 }

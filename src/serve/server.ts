@@ -28,8 +28,8 @@ export interface MarketDataServer {
   /** Starts listening; resolves with the base URL clients point at (`http://127.0.0.1:8080`). */
   listen(): Promise<{ url: string }>;
   /**
-   * Stops accepting requests, lets the ones in flight finish (new ones get 503 meanwhile), stops
-   * the preloads `fill` started (what they committed stays) and closes the store.
+   * Stops accepting requests, lets the ones in flight finish (new ones get 503 meanwhile), and
+   * the preloads `fill` started with them, then closes the store.
    */
   close(): Promise<void>;
   /** Where the store is, safe to print (a path, or a URL with its password masked). */
@@ -134,12 +134,14 @@ class Shell implements MarketDataServer {
       routerOptions: { maxParamLength: o.maxUrlBytes },
       return503OnClosing: true,
       forceCloseConnections: 'idle',
-      // The router's own refusals (a malformed %-escape) in the provider's shape too.
-      frameworkErrors: (error, request, raw) => {
+      // The router's own refusals (a malformed %-escape, a parameter too long) in the provider's
+      // shape too, never echoing the URL (it may hold a key).
+      frameworkErrors: (_error, request, raw) => {
+        const tooLong = Buffer.byteLength(request.url) > o.maxUrlBytes;
         void (raw as unknown as FastifyReply)
-          .code(400)
+          .code(tooLong ? 414 : 400)
           .type(JSON_TYPE)
-          .send(errorBody(400, request.id, `Bad request: ${error.message}`));
+          .send(errorBody(tooLong ? 414 : 400, request.id, tooLong ? urlTooLong(o.maxUrlBytes) : 'Malformed request URL (a bad %-escape?).'));
       },
     };
     this.#app = Fastify(fastifyOptions);
@@ -173,7 +175,7 @@ class Shell implements MarketDataServer {
 
     app.addHook('onRequest', async (request, reply) => {
       if (Buffer.byteLength(request.url) > o.maxUrlBytes) {
-        return reply.code(414).type(JSON_TYPE).send(errorBody(414, request.id, `The request URL is longer than ${o.maxUrlBytes} bytes.`));
+        return reply.code(414).type(JSON_TYPE).send(errorBody(414, request.id, urlTooLong(o.maxUrlBytes)));
       }
       if (this.#allowed === undefined || request.url === '/healthz') return undefined;
       const q = request.query as Record<string, unknown> | undefined;
@@ -315,6 +317,10 @@ function newRequestId(): string {
 /** The provider's error shape: `NOT_FOUND` as the status word of a 404, `ERROR` else. */
 function errorBody(status: number, requestId: string, message: string): string {
   return JSON.stringify({ status: status === 404 ? 'NOT_FOUND' : 'ERROR', request_id: requestId, error: message });
+}
+
+function urlTooLong(max: number): string {
+  return `The request URL is longer than ${max} bytes.`;
 }
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
