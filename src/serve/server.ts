@@ -91,6 +91,7 @@ class Shell implements MarketDataServer {
   readonly #app: FastifyInstance;
   readonly #allowed: ((presented: string | undefined) => boolean) | undefined;
   #closing: Promise<void> | undefined;
+  #stopping = false;
 
   static async start(store: Store, o: Options, preloadOptions: PreloadOptions, routes: readonly ApiRoute[]): Promise<Shell> {
     let cache: AnswerCache | undefined;
@@ -159,6 +160,7 @@ class Shell implements MarketDataServer {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#stopping = true;
       // Stops accepting, answers 503 to new requests on open sockets, waits for those in flight.
       await this.#app.close();
       await this.#filler?.close();
@@ -186,6 +188,13 @@ class Shell implements MarketDataServer {
           .send(errorBody(401, request.id, 'Unknown API Key: send the server\'s token as "Authorization: Bearer <token>" or "?apiKey=<token>".'));
       }
       return undefined;
+    });
+
+    // A keep-alive socket whose request was in flight when the close began is closed after its
+    // answer: the server's close waits for every socket.
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (this.#stopping) reply.header('connection', 'close');
+      return payload;
     });
 
     app.addHook('onResponse', async (request, reply) => {
