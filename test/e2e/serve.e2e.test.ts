@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { bodyOf, readSourceBars, rowsOfBody } from '../fixtures/source-bars.js';
-import { END, putObject, runCli, spawnCli, STOCKS, startWorld, type World } from './helpers.js';
+import { putObject, runCli, spawnCli, STOCKS, startWorld, type World } from './helpers.js';
 
 let w: World;
 beforeAll(async () => {
