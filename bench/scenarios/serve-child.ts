@@ -1,0 +1,38 @@
+/**
+ * A server of the serve benchmark, in a process of its own (the load generator must not share its
+ * event loop): `floor BODIES_FILE`, a bare node:http server answering precomputed bodies by URL;
+ * or `serve APP CACHE_DIR OPTIONS_JSON`, the built library's createServer. Prints its URL.
+ */
+import { createServer as httpServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [mode, a, b, c] = process.argv.slice(2);
+
+if (mode === 'floor') {
+  const bodies = new Map(Object.entries(JSON.parse(readFileSync(a ?? '', 'utf8')) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v)]));
+  const server = httpServer((req, res) => {
+    const body = bodies.get(req.url ?? '');
+    if (body === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    if (address !== null && typeof address === 'object') console.log(`http://127.0.0.1:${address.port}`);
+  });
+} else if (mode === 'serve') {
+  type Library = typeof import('../../src/index.js');
+  const lib = (await import(pathToFileURL(path.join(a ?? '', 'dist', 'index.js')).href)) as Library;
+  const server = await lib.createServer({ cacheDir: b ?? '', port: 0, ...(JSON.parse(c ?? '{}') as object) });
+  const { url } = await server.listen();
+  console.log(url);
+  process.on('SIGTERM', () => void server.close().finally(() => process.exit(0)));
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
