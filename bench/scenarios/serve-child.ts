@@ -32,7 +32,12 @@ if (mode === 'floor') {
   const server = await lib.createServer({ cacheDir: b ?? '', port: 0, ...(JSON.parse(c ?? '{}') as object) });
   const { url } = await server.listen();
   console.log(url);
-  process.on('SIGTERM', () => void server.close().finally(() => process.exit(0)));
+  process.on('SIGTERM', () => {
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
