@@ -68,7 +68,18 @@ function sourceAggs(symbol: string, from: string, to: string): Agg[] {
 
 const fields = (r: Agg[] | undefined): Agg[] => (r ?? []).map(({ t, o, h, l, c, v }) => ({ t, o, h, l, c, v }));
 
-/** Republishes `day` with `symbol`'s close moved by `delta`; returns the restore function and the new close. */
+/** Republishes `day` with `symbol`'s close moved by `delta`, runs `sync` on `where` in another process, and puts the file back; returns the new close. */
+async function republishAndSync(day: string, symbol: string, delta: number, where: string[]): Promise<number> {
+  const { restore, close } = republish(day, symbol, delta);
+  try {
+    const sync = await runCli(['sync', ...where, '--quiet'], w.env);
+    expect(sync.code, sync.stderr).toBe(0);
+  } finally {
+    restore();
+  }
+  return close;
+}
+
 function republish(day: string, symbol: string, delta: number): { restore: () => void; close: number } {
   const file = dayFilesFor(w.ds, STOCKS, day, day)[0];
   if (!file) throw new Error(`no file on ${day}`);
@@ -105,13 +116,7 @@ describe('serve on the SQLite cache', () => {
       const metrics = await (await fetch(`${s.url}/metrics`)).text();
       expect(metrics).toMatch(/^preload_market_data_serve_cache_hits_total 1$/m);
 
-      const { restore, close } = republish('2026-11-12', 'TSLA', 7);
-      try {
-        const sync = await runCli(['sync', '--cache-dir', cacheDir, '--quiet'], w.env);
-        expect(sync.code, sync.stderr).toBe(0);
-      } finally {
-        restore();
-      }
+      const close = await republishAndSync('2026-11-12', 'TSLA', 7, ['--cache-dir', cacheDir]);
       expect(closeOn(first, '2026-11-12')).toBe(close - 7);
       await eventually('the republished close', async () => closeOn(await aggs(s.url, 'TSLA', FROM, WEEK_AGO), '2026-11-12') === close);
     } finally {
@@ -216,13 +221,7 @@ describe('serve on PostgreSQL', () => {
         }
         expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/^preload_market_data_serve_cache_hits_total 1$/m);
       }
-      const { restore, close } = republish('2026-11-12', 'MSFT', 3);
-      try {
-        const sync = await runCli(['sync', '--store', store, '--quiet'], w.env);
-        expect(sync.code, sync.stderr).toBe(0);
-      } finally {
-        restore();
-      }
+      const close = await republishAndSync('2026-11-12', 'MSFT', 3, ['--store', store]);
       for (const s of [a, b]) {
         await eventually('the republished close', async () => closeOn(await aggs(s.url, 'MSFT', FROM, WEEK_AGO), '2026-11-12') === close);
       }

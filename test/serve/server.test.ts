@@ -33,6 +33,21 @@ function latch(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
+/** A route that waits until the test opens its gate; `started` counts the answers begun. */
+function blockingRoute(path: string): { route: ApiRoute; open: () => void; started: () => number } {
+  const gate = latch();
+  let started = 0;
+  const route: ApiRoute = {
+    path,
+    async handle(_ctx, req) {
+      started += 1;
+      await gate.wait;
+      return { status: 200, body: { status: 'OK', request_id: req.requestId, n: req.params['n'] } };
+    },
+  };
+  return { route, open: gate.open, started: () => started };
+}
+
 /** Counts its calls: each call is an answer computed, not served from the cache. */
 function countingRoute(): ApiRoute & { calls: number } {
   const route = {
@@ -143,19 +158,10 @@ describe('cache', () => {
 
 describe('load', () => {
   it('sheds past the queue at once with 503 and Retry-After, and answers what it took once the slots free', async () => {
-    const gate = latch();
-    let started = 0;
-    const blocking: ApiRoute = {
-      path: '/block/:n',
-      async handle(_ctx, req) {
-        started += 1;
-        await gate.wait;
-        return { status: 200, body: { status: 'OK', request_id: req.requestId, n: req.params['n'] } };
-      },
-    };
-    const { url } = await start([blocking], { concurrency: 2, queue: 3, cacheBytes: 0 });
+    const blocking = blockingRoute('/block/:n');
+    const { url } = await start([blocking.route], { concurrency: 2, queue: 3, cacheBytes: 0 });
     const held = [1, 2, 3, 4, 5].map((n) => get(`${url}/block/${n}`));
-    await waitFor(() => started === 2, 3000);
+    await waitFor(() => blocking.started() === 2, 3000);
     // Two computing, three waiting (the queue is full): the next one is refused while they all still wait.
     await waitForAsync(async () => (await metric(url, 'preload_market_data_serve_queued')) === 3, 3000);
     const shed = await get(`${url}/block/6`);
@@ -164,8 +170,8 @@ describe('load', () => {
     expectErrorShape(shed.body, 503);
     // /healthz and /metrics bypass the gate.
     expect((await get(`${url}/healthz`)).status).toBe(200);
-    expect(started).toBe(2);
-    gate.open();
+    expect(blocking.started()).toBe(2);
+    blocking.open();
     const answers = await Promise.all(held);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
     expect(answers.map((a) => a.body['n'])).toEqual(['1', '2', '3', '4', '5']);
@@ -173,17 +179,8 @@ describe('load', () => {
   });
 
   it('answers 503 with Retry-After once the time limit passes, while the answer is still computing, and drops the queued one unrun', async () => {
-    const gate = latch();
-    let started = 0;
-    const slow: ApiRoute = {
-      path: '/slow/:n',
-      async handle(_ctx, req) {
-        started += 1;
-        await gate.wait;
-        return { status: 200, body: { status: 'OK', request_id: req.requestId } };
-      },
-    };
-    const { url } = await start([slow], { concurrency: 1, queue: 5, timeLimitMs: 300, cacheBytes: 0 });
+    const slow = blockingRoute('/slow/:n');
+    const { url } = await start([slow.route], { concurrency: 1, queue: 5, timeLimitMs: 300, cacheBytes: 0 });
     const [running, queued] = await Promise.all([get(`${url}/slow/1`), get(`${url}/slow/2`)]);
     for (const r of [running, queued]) {
       expect(r.status).toBe(503);
@@ -191,10 +188,10 @@ describe('load', () => {
       expectErrorShape(r.body, 503);
     }
     // The route was never released: the answers came from the time limit. The queued one never ran.
-    expect(started).toBe(1);
-    gate.open();
+    expect(slow.started()).toBe(1);
+    slow.open();
     await waitForAsync(async () => (await metric(url, 'preload_market_data_serve_in_flight')) === 0, 3000);
-    expect(started).toBe(1);
+    expect(slow.started()).toBe(1);
     expect(await metric(url, 'preload_market_data_serve_shed_total{reason="time_limit"}')).toBe(2);
   });
 });
