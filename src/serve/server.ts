@@ -179,7 +179,7 @@ class Shell implements MarketDataServer {
       if (Buffer.byteLength(request.url) > o.maxUrlBytes) {
         return reply.code(414).type(JSON_TYPE).send(errorBody(414, request.id, urlTooLong(o.maxUrlBytes)));
       }
-      if (this.#allowed === undefined || request.url === '/healthz') return undefined;
+      if (this.#allowed === undefined || request.routeOptions.url === '/healthz') return undefined;
       const q = request.query as Record<string, unknown> | undefined;
       if (!this.#allowed(presentedKey(request.headers.authorization, q?.['apiKey']))) {
         return reply
