@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--duration S] [--tickers N]`: serve's HTTP shell under load, side by
+ * `npm run bench -- serve [--duration S] [--tickers N] [--rounds N]`: serve's HTTP shell under load, side by
  * side in one run, with autocannon as the load generator (in this process; each server in a
  * process of its own, started fresh for each row so that its peak RSS is the row's):
  *   - floor: a bare node:http server answering precomputed bodies (the same answers' bytes);
@@ -51,7 +51,8 @@ interface Row {
 }
 
 export async function runServeBench(argv: string[]): Promise<void> {
-  const { values: flags } = parseArgs({ args: argv, options: { duration: { type: 'string' }, tickers: { type: 'string' } } });
+  const { values: flags } = parseArgs({ args: argv, options: { duration: { type: 'string' }, tickers: { type: 'string' }, rounds: { type: 'string' } } });
+  const rounds = Number(flags.rounds ?? 3);
   const duration = Number(flags.duration ?? 10);
   const sample = Number(flags.tickers ?? 2000);
 
@@ -75,7 +76,8 @@ export async function runServeBench(argv: string[]): Promise<void> {
   writeFileSync(bodiesFile, JSON.stringify(bodies));
   const floor = await startChild(['floor', bodiesFile]);
   try {
-    for (let round = 1; round <= 2; round++) {
+    // Interleaved rounds: the machine's load drifts, each pair sees the same.
+    for (let round = 1; round <= rounds; round++) {
       log(`cached vs floor, round ${round}`);
       rows.push(toRow(`floor: node:http, precomputed bodies (round ${round})`, await load(floor.url, cachedPaths, duration)));
       rows.push(toRow(`cached: serve, memory cache (round ${round})`, await load(ours.url, cachedPaths, duration)));
@@ -119,7 +121,8 @@ export async function runServeBench(argv: string[]): Promise<void> {
 
   const median = (prefix: string, f: (r: Row) => number): number => {
     const xs = rows.filter((r) => r.name.startsWith(prefix)).map(f).sort((x, y) => x - y);
-    return xs[Math.floor((xs.length - 1) / 2)] ?? NaN;
+    const mid = xs.length / 2;
+    return xs.length % 2 === 1 ? (xs[Math.floor(mid)] ?? NaN) : ((xs[mid - 1] ?? NaN) + (xs[mid] ?? NaN)) / 2;
   };
   const floorRps = median('floor', (r) => r.reqPerS);
   const cachedRps = median('cached', (r) => r.reqPerS);
@@ -141,7 +144,7 @@ export async function runServeBench(argv: string[]): Promise<void> {
   mkdirSync(path.dirname(RESULT_FILE), { recursive: true });
   writeFileSync(
     RESULT_FILE,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30) }, settings: { duration, connections: CONNECTIONS, tickers: tickers.length, cachedUrls: CACHED_URLS }, rows, targets, notes }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30) }, settings: { duration, rounds, connections: CONNECTIONS, tickers: tickers.length, cachedUrls: CACHED_URLS }, rows, targets, notes }, null, 2)}\n`,
   );
   log(`Results: ${path.relative(ROOT, RESULT_FILE)}`);
 }
