@@ -355,4 +355,9 @@ export const ENVIRONMENT: readonly { name: string; help: string; default: string
     help: 'the REST API key (not the S3 pair), for the corporate actions of adjusted reads; never a flag, so it stays out of shell history',
     default: 'none: no adjusted reads of stocks until actions are stored',
   },
+  {
+    name: TOKEN_ENV,
+    help: "serve's token (as --token, which it stands in for): every request but /healthz must send it as its API key",
+    default: 'none: serve listens on loopback only',
+  },
 ];
