@@ -75,6 +75,10 @@ export class Gate {
   #release(): void {
     const next = this.#waiting.shift();
     if (next === undefined) this.#running -= 1;
-    else next.start();
+    // On the next turn of the event loop, not in this chain of promises: with a store that reads
+    // synchronously (SQLite), handing the slot on at once would run the whole queue without ever
+    // yielding, and nothing else (/healthz, the time limit's timers, new connections to shed)
+    // would run until it is empty.
+    else setImmediate(next.start);
   }
 }

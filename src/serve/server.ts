@@ -17,7 +17,7 @@ import type { Store } from '../store/types.js';
 import { API_ROUTES } from './api/routes.js';
 import { ApiError, NotStoredError, type ApiAnswer, type ApiContext, type ApiRequest, type ApiRoute } from './api/types.js';
 import { isLoopback, presentedKey, TOKEN_ENV, tokenCheck } from './auth.js';
-import { AnswerCache, joinAnswer, splitAnswer } from './cache.js';
+import { AnswerCache, splitAnswer } from './cache.js';
 import { Filler } from './fill.js';
 import { Gate, ShedError } from './gate.js';
 import { serveMetrics } from './metrics.js';
@@ -244,7 +244,16 @@ class Shell implements MarketDataServer {
       const hit = cache.get(key);
       if (hit !== undefined) {
         m.cacheHits.inc();
-        return reply.type(JSON_TYPE).send(joinAnswer(hit, request.id));
+        // Straight to the socket, the three parts in one corked write: no copy of the answer
+        // (measured: joining them into one buffer per hit cost a tenth of the cached rate).
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': hit.head.length + request.id.length + hit.tail.length, ...(this.#stopping && { connection: 'close' }) });
+        res.cork();
+        res.write(hit.head);
+        res.write(request.id, 'latin1');
+        res.end(hit.tail);
+        return reply;
       }
       m.cacheMisses.inc();
     }

@@ -134,6 +134,9 @@ describe('cache', () => {
     // Another URL is another answer.
     await get(`${url}/count/y`);
     expect(route.calls).toBe(2);
+    // A hit is counted once, as any answer.
+    expect(await metric(url, 'preload_market_data_serve_requests_total{route="/count/:name",status="200"}')).toBe(3);
+    expect(await metric(url, 'preload_market_data_serve_cache_hits_total')).toBe(1);
 
     // Another connection (as another process's preload or sync) commits.
     const other = new Database(join(cacheDir, 'market-data.sqlite'));
