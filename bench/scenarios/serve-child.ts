@@ -1,9 +1,12 @@
 /**
  * A server of the serve benchmark, in a process of its own (the load generator must not share its
  * event loop): `floor BODIES_FILE`, a bare node:http server answering precomputed bodies by URL;
- * or `serve APP CACHE_DIR OPTIONS_JSON`, the built library's createServer. Prints its URL.
+ * or `serve APP CACHE_DIR OPTIONS_JSON`, the built library's createServer. Prints its URL. Or
+ * `probe URL SECONDS`: GET URL every 50 ms on a fresh connection each and print the latencies'
+ * p99, max and count as JSON (a process of its own: the load generator's event loop would add its
+ * own delays to what is measured).
  */
-import { createServer as httpServer } from 'node:http';
+import { createServer as httpServer, get as httpGet } from 'node:http';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,6 +41,23 @@ if (mode === 'floor') {
       () => process.exit(1),
     );
   });
+} else if (mode === 'probe') {
+  const until = performance.now() + Number(b) * 1000;
+  const times: number[] = [];
+  while (performance.now() < until) {
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      httpGet(a ?? '', (res) => {
+        res.resume();
+        res.on('end', resolve);
+      }).on('error', () => resolve());
+    });
+    times.push(performance.now() - started);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  times.sort((x, y) => x - y);
+  const at = (q: number): number => Math.round((times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? NaN) * 10) / 10;
+  console.log(JSON.stringify({ p99: at(0.99), max: at(1), count: times.length }));
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
