@@ -44,7 +44,8 @@ export class Gate {
    */
   async run<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
     signal.throwIfAborted();
-    if (this.#running >= this.#concurrency) {
+    const handedOver = this.#running >= this.#concurrency;
+    if (handedOver) {
       if (this.#waiting.length >= this.#queueSize) throw new ShedError();
       await new Promise<void>((resolve, reject) => {
         const waiter: Waiter = {
@@ -66,6 +67,12 @@ export class Gate {
       this.#running += 1;
     }
     try {
+      // Started on a turn of the event loop of its own (#release hands slots on the same way):
+      // with a store that reads synchronously (SQLite) an answer would otherwise run to its end in
+      // the same turn as its request was parsed, the next request would wait unparsed in its
+      // socket, and no request would ever be queued or shed, only delayed where nothing sees it.
+      if (!handedOver) await new Promise<void>((resolve) => setImmediate(resolve));
+      signal.throwIfAborted();
       return await fn();
     } finally {
       this.#release();

@@ -17,7 +17,6 @@ describe('Gate', () => {
         running -= 1;
       }, never);
     const held = [task(), task(), task()];
-    await Promise.resolve();
     expect(gate.running).toBe(2);
     expect(gate.waiting).toBe(1);
     await expect(task()).rejects.toThrow(ShedError);
@@ -30,10 +29,23 @@ describe('Gate', () => {
     expect(gate.running).toBe(0);
   });
 
+  it('starts a task on a turn of the event loop of its own, so requests parsed meanwhile are queued or refused', async () => {
+    const gate = new Gate(1, 0);
+    const order: string[] = [];
+    const sync = (name: string) => async () => void order.push(name);
+    const first = gate.run(sync('first'), never);
+    // Nothing has run yet: the second finds the slot taken and no queue.
+    await expect(gate.run(sync('second'), never)).rejects.toThrow(ShedError);
+    await first;
+    expect(order).toEqual(['first']);
+  });
+
   it('removes a waiting task whose signal aborts, without running it', async () => {
     const gate = new Gate(1, 5);
     let release = (): void => {};
     const first = gate.run(() => new Promise<void>((r) => (release = r)), never);
+    // It starts on the next turn of the event loop.
+    await new Promise((r) => setImmediate(r));
     const abort = new AbortController();
     let ran = false;
     const second = gate.run(async () => {
