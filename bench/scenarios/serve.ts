@@ -34,7 +34,7 @@ const START_5Y = '2021-11-21';
 const CONNECTIONS = 32;
 /**
  * Overload: 4x the uncached row's connections, each sending its next request as soon as it has an
- * answer: 128 outstanding against 4 + 64 slots and queue (the defaults on 2 cores). An
+ * answer: 128 outstanding against 1 + 64 slot and queue (the defaults on SQLite). An
  * `overallRate` of 4x the sustained rate was tried first: autocannon, sharing 2 loaded cores with
  * the server, then offered little more than the server answered, and nothing was shed.
  */

@@ -5,8 +5,15 @@ import { z } from 'zod';
 import type { PreloadOptions } from '../options.js';
 import type { ApiRoute } from './api/types.js';
 
-/** Answers computing at once by default: two per core (an answer waits on the store part of its time). */
-export const DEFAULT_CONCURRENCY = Math.max(2, availableParallelism() * 2);
+/**
+ * Answers computing at once by default. PostgreSQL: two per core (an answer waits on the network
+ * part of its time). SQLite: one, since its reads block the thread: more at once would not run in
+ * parallel, only back to back in one turn of the event loop, which /healthz, the time limit and
+ * the shedding of new requests would wait for.
+ */
+export function defaultConcurrency(store: 'sqlite' | 'postgres'): number {
+  return store === 'sqlite' ? 1 : Math.max(2, availableParallelism() * 2);
+}
 
 const int = (min: number, max: number, fallback: number, what: string) =>
   z.number().int().min(min).max(max).default(fallback).describe(`an integer from ${min} to ${max}${what}`);
@@ -20,8 +27,15 @@ export const serveSchema = z.object({
   token: z.string().min(8).optional().describe('a string of at least 8 characters'),
   /** Preload a window an answer finds missing, then answer (needs S3 credentials). @default false */
   fill: z.boolean().default(false).describe('a boolean'),
-  /** Answers computing at once. @default two per core */
-  concurrency: int(1, 1024, DEFAULT_CONCURRENCY, '').meta({ defaultText: 'two per core' }),
+  /** Answers computing at once. @default 1 on SQLite, two per core on PostgreSQL */
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .optional()
+    .describe('an integer from 1 to 1024')
+    .meta({ defaultText: '1 on SQLite (its reads block the thread), two per core on PostgreSQL' }),
   /** Requests waiting for a slot; past them 503 at once. @default 64 */
   queue: int(0, 100_000, 64, ''),
   /** A request not answered within this many ms gets 503 with Retry-After. @default 10000 */

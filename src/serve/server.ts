@@ -21,7 +21,7 @@ import { AnswerCache, splitAnswer } from './cache.js';
 import { Filler } from './fill.js';
 import { Gate, ShedError } from './gate.js';
 import { serveMetrics } from './metrics.js';
-import { serveSchema, type ServeOptions } from './options.js';
+import { defaultConcurrency, serveSchema, type ServeOptions } from './options.js';
 
 /** A server made by {@link createServer}. */
 export interface MarketDataServer {
@@ -110,7 +110,7 @@ class Shell implements MarketDataServer {
     this.#o = o;
     this.#cache = cache;
     this.#unwatch = unwatch;
-    this.#gate = new Gate(o.concurrency, o.queue);
+    this.#gate = new Gate(o.concurrency ?? defaultConcurrency(store.kind), o.queue);
     this.#ctx = { store, now: o.now ?? (() => new Date()) };
     this.#allowed = o.token === undefined ? undefined : tokenCheck(o.token);
     this.#metrics = serveMetrics(() => ({ inFlight: this.#gate.running, queued: this.#gate.waiting, cacheBytes: cache?.bytes ?? 0, cacheEntries: cache?.size ?? 0 }));
