@@ -5,7 +5,7 @@
 // insertion order, so deleting and setting an entry again on each hit makes its first key the
 // least recently used one; the byte accounting is a sum kept beside it.
 
-/** One cached answer, its request_id cut out: `head` + the request's id + `tail` is the body. */
+/** One cached answer, its request_id cut out: `head` + the request's id + `tail` is the body (written as three parts: server.ts). */
 export interface CachedAnswer {
   head: Buffer;
   tail: Buffer;
@@ -88,13 +88,4 @@ export function splitAnswer(json: string, requestId: string): CachedAnswer | und
   if (at < 0) return undefined;
   const idAt = at + '"request_id":"'.length;
   return { head: Buffer.from(json.slice(0, idAt)), tail: Buffer.from(json.slice(idAt + requestId.length)) };
-}
-
-/** The body of a cached answer for one request. */
-export function joinAnswer(a: CachedAnswer, requestId: string): Buffer {
-  const out = Buffer.allocUnsafe(a.head.length + requestId.length + a.tail.length);
-  a.head.copy(out, 0);
-  out.write(requestId, a.head.length, 'latin1');
-  a.tail.copy(out, a.head.length + requestId.length);
-  return out;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AnswerCache, joinAnswer, splitAnswer } from '../../src/serve/cache.js';
+import { AnswerCache, splitAnswer, type CachedAnswer } from '../../src/serve/cache.js';
+
+const join = (a: CachedAnswer, id: string): string => `${a.head.toString()}${id}${a.tail.toString()}`;
 
 const ID = '0123456789abcdef0123456789abcdef';
 const answer = (n: number) => splitAnswer(JSON.stringify({ status: 'OK', request_id: ID, pad: 'x'.repeat(n) }), ID);
@@ -10,7 +12,7 @@ describe('AnswerCache', () => {
     const parts = splitAnswer(JSON.stringify(body), ID);
     if (parts === undefined) throw new Error('no id found');
     const other = 'fedcba9876543210fedcba9876543210';
-    expect(joinAnswer(parts, other).toString()).toBe(JSON.stringify({ ...body, request_id: other }));
+    expect(join(parts, other)).toBe(JSON.stringify({ ...body, request_id: other }));
     expect(splitAnswer(JSON.stringify({ status: 'OK' }), ID)).toBeUndefined();
   });
 
