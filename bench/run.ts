@@ -15,6 +15,7 @@
  *                     names its own file, e.g. bench/results/cluster.json, so the default run's stays whole)
  * Benchmarks with runs of their own, their flags after the name:
  *   export            bench/scenarios/export.ts: `export` against DuckDB's own COPY
+ *   serve             bench/scenarios/serve.ts: serve under load against a bare node:http floor
  *   sqlite-bulk       bench/stores/sqlite-bulk.ts: the SQLite store's bulk layout measured alone
  *   pg-bulk           bench/stores/pg-bulk.ts: the PostgreSQL store's bulk layout measured alone
  *   ticker-reads      bench/stores/ticker-reads.ts: one ticker's 5y from a whole-market SQLite store, with and without its index by ticker
@@ -36,6 +37,12 @@ import { SCENARIOS, type Context, type Sample, type Scenario, type Workload } fr
 import { startBenchServer, type ServerKind } from './lib/server.js';
 import { startPostgres } from '../test/fixtures/postgres.js';
 
+// `npm run bench -- serve`: serve's HTTP shell under load against a bare node:http floor, a run of its own.
+if (process.argv[2] === 'serve') {
+  const { runServeBench } = await import('./scenarios/serve.js');
+  await runServeBench(process.argv.slice(3));
+  process.exit(0);
+}
 // `npm run bench -- export`: the export benchmark, a run of its own.
 if (process.argv[2] === 'export') {
   const { runExportBench } = await import('./scenarios/export.js');

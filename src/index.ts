@@ -7,6 +7,7 @@ export { corporateActions } from './read/actions.js';
 export { exportBars } from './export/export.js';
 export { checkStore } from './check/check.js';
 export { resolveSymbol } from './symbols.js';
+export { createServer } from './serve/server.js';
 export { PreloadError, InvalidOptionError, ConfigurationError, BusyError, NotEntitledError, IntegrityError, AbortedError, StoreError, ActionsError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
@@ -22,3 +23,5 @@ export type { Bar, Credentials, FailureCode, JobCounts } from './types.js';
 export type { FileFinding, FileNote, JobProgress, JobStatus, ProcessInfo } from './store/types.js';
 export type { PreloadEvent, PlanEvent, ProgressEvent, FailureEvent } from './events.js';
 export type { ResolvedSymbol, AssetClass } from './symbols.js';
+export type { MarketDataServer } from './serve/server.js';
+export type { ServeOptions } from './serve/options.js';

@@ -15,6 +15,8 @@ import { z } from 'zod';
 import { exportSchema } from '../export/schema.js';
 import { EXPORT_FORMATS, EXPORT_PARTITIONS } from '../export/types.js';
 import { OPTION_ENV, PERIODS, optionsSchema } from '../options.js';
+import { TOKEN_ENV } from '../serve/auth.js';
+import { serveSchema } from '../serve/options.js';
 
 export const PROGRAM = 'preload-market-data';
 
@@ -40,7 +42,7 @@ export interface Flag {
   readonly default?: string;
 }
 
-export type CommandName = 'run' | 'sync' | 'show' | 'status' | 'actions' | 'export' | 'check';
+export type CommandName = 'run' | 'sync' | 'show' | 'status' | 'actions' | 'export' | 'check' | 'serve';
 
 export interface Command {
   /** `run` is the default: no word, symbols or `--all`. */
@@ -279,6 +281,43 @@ export const COMMANDS: readonly Command[] = [
       ...COMMON,
     ],
   },
+  {
+    name: 'serve',
+    stopsCleanly: true,
+    usage: ['serve [--port 8080] [--host 127.0.0.1] [--token T] [--fill] [options]'],
+    summary: "Answer the provider's REST API (aggregates, grouped daily, splits, dividends) from the store, for any client of the provider pointed at it with one line (docs/serve.md).",
+    details: [
+      `Runs until Ctrl+C or SIGTERM: then it stops accepting, finishes the requests in flight and exits 0. Binding an address other than loopback needs --token (or ${TOKEN_ENV}); clients send it as their API key.`,
+    ],
+    flags: [
+      { name: 'port', type: 'string', arg: 'N', option: 'port', schema: serveSchema, value: 'int', help: 'the port to listen on (0: any free one, printed)' },
+      { name: 'host', type: 'string', arg: 'ADDR', option: 'host', schema: serveSchema, help: 'the address to listen on; any other than loopback needs --token' },
+      {
+        name: 'token',
+        type: 'string',
+        arg: 'T',
+        option: 'token',
+        schema: serveSchema,
+        help: `the token every request but /healthz must send, as "Authorization: Bearer T" or "?apiKey=T" (prefer ${TOKEN_ENV}: a flag shows in the process list)`,
+        default: TOKEN_ENV,
+      },
+      {
+        name: 'fill',
+        type: 'boolean',
+        option: 'fill',
+        schema: serveSchema,
+        help: 'a window the store does not hold is preloaded first (S3 credentials needed; concurrent requests for it share one download), then answered; without it such a request gets a 404 naming the command that fills it',
+      },
+      { name: 'concurrency', type: 'string', arg: 'N', option: 'concurrency', schema: serveSchema, value: 'int', help: 'answers computed at once' },
+      { name: 'queue', type: 'string', arg: 'N', option: 'queue', schema: serveSchema, value: 'int', help: 'requests waiting for an answer slot; past them 503 with Retry-After at once' },
+      { name: 'time-limit-ms', type: 'string', arg: 'MS', option: 'timeLimitMs', schema: serveSchema, value: 'int', help: 'a request not answered within this gets 503 with Retry-After' },
+      { name: 'cache-mb', type: 'string', arg: 'MB', help: 'memory for recent answers, emptied whenever the store changes; 0: no cache', default: '64' },
+      ...DOWNLOAD.filter((f) => ['endpoint', 'bucket', 'region', 'max-rps', 'workers', 'keep-raw'].includes(f.name)),
+      API_ENDPOINT,
+      ...WHERE,
+      ...COMMON,
+    ],
+  },
 ];
 
 export function command(name: CommandName): Command {
@@ -331,5 +370,10 @@ export const ENVIRONMENT: readonly { name: string; help: string; default: string
     name: 'MASSIVE_API_KEY',
     help: 'the REST API key (not the S3 pair), for the corporate actions of adjusted reads; never a flag, so it stays out of shell history',
     default: 'none: no adjusted reads of stocks until actions are stored',
+  },
+  {
+    name: TOKEN_ENV,
+    help: "serve's token (as --token, which it stands in for): every request but /healthz must send it as its API key",
+    default: 'none: serve listens on loopback only',
   },
 ];

@@ -105,6 +105,11 @@ export function loggedOptions(values: CommandLine['values']): Record<string, str
   const out: Record<string, string | boolean> = {};
   for (const [name, v] of Object.entries(values)) {
     if (v === undefined) continue;
+    // serve's token is a secret: never in a log line.
+    if (name === 'token') {
+      out[name] = '***';
+      continue;
+    }
     out[name] = typeof v === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? maskUrl(v) : v;
   }
   return out;

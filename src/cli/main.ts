@@ -5,6 +5,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { urlPasswords } from '../store-url.js';
 import { CREDENTIAL_ENV, OPTION_ENV } from '../options.js';
+import { TOKEN_ENV } from '../serve/auth.js';
 import { PROGRAM, command, type Command, type CommandName } from './commands.js';
 import type { Context, Handler, Io } from './context.js';
 import { EXIT, errorLine, exitCodeOf } from './exit.js';
@@ -29,6 +30,7 @@ const HANDLERS: Record<CommandName, () => Promise<Handler>> = {
   actions: async () => (await import('./actions.js')).actionsCommand,
   export: async () => (await import('./export.js')).exportCommand,
   check: async () => (await import('./check.js')).checkCommand,
+  serve: async () => (await import('./serve.js')).serveCommand,
 };
 
 /** Runs the CLI and returns its exit code. Never throws. */
@@ -38,6 +40,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     io.env[CREDENTIAL_ENV.accessKeyId],
     io.env['AWS_SECRET_ACCESS_KEY'],
     io.env[OPTION_ENV.apiKey],
+    io.env[TOKEN_ENV],
+    ...flagValues(argv, 'token'),
     ...storePasswords(argv, io.env),
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
   // Belt and braces: nothing we print may carry a credential, whatever an error message says.
@@ -148,7 +152,11 @@ async function runHandler(line: CommandLine, io: Io, out: (s: string) => void, e
 
 /** Passwords of store URLs given by flag or environment: masked in anything printed. */
 function storePasswords(argv: string[], env: NodeJS.ProcessEnv): string[] {
-  const urls = [env[OPTION_ENV.store], ...argv.flatMap((a, i) => (a === '--store' ? [argv[i + 1]] : a.startsWith('--store=') ? [a.slice(8)] : []))];
-  return urls.flatMap(urlPasswords);
+  return [env[OPTION_ENV.store], ...flagValues(argv, 'store')].flatMap(urlPasswords);
+}
+
+/** The values of a string flag as typed (`--name V` or `--name=V`). */
+function flagValues(argv: string[], name: string): Array<string | undefined> {
+  return argv.flatMap((a, i) => (a === `--${name}` ? [argv[i + 1]] : a.startsWith(`--${name}=`) ? [a.slice(name.length + 3)] : []));
 }
 

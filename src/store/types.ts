@@ -276,13 +276,21 @@ export interface Store {
   actionsFetchedAt(tickers: readonly string[]): Promise<Map<string, string>>;
   /** What runs recorded in files of `dataset` (every dataset when undefined), by day then key. */
   fileFindings(dataset?: string): Promise<FileFinding[]>;
+  /**
+   * Calls `onChange` after something else committed to the store (a preload, a sync, a clear, in
+   * this process or another), so that a reader holding answers from it (serve's cache) drops them;
+   * also after a gap in watching (a lost connection), when a change may have been missed. Returns
+   * the function that stops watching. Optional: a store without it is never cached by `serve`.
+   */
+  watchChanges?(onChange: () => void): Promise<() => Promise<void>>;
   /** The work queue of one run over these jobs (registers this process in a shared store). */
   openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue>;
   /**
    * Builds what fast reads by ticker need where it is missing, and resolves whether it built
    * anything (SQLite: its index by ticker, ~20 s for 5 years of the whole market, after a large
    * `--all` dropped it; reads are right without it, only slower). A server calls it before it listens.
+   * `onBuild` is called first when it does build (a caller says so before the wait).
    */
-  buildReadIndex?(): Promise<boolean>;
+  buildReadIndex?(onBuild?: () => void): Promise<boolean>;
   close(): Promise<void>;
 }

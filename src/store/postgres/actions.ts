@@ -6,6 +6,7 @@ import type { StoredActions } from '../types.js';
 import type { Db } from './db.js';
 import { deleteDividends, deleteSplits, dividendsOf, fetchedAt, insertDividends, insertSplits, markFetched, splitsOf } from './sql/actions.js';
 import { lockActions } from './sql/locks.js';
+import { notifyChanged } from './sql/notify.js';
 
 export async function replaceActions(db: Db, actions: ReadonlyMap<string, CorporateActions>, at: string): Promise<void> {
   if (actions.size === 0) return;
@@ -21,6 +22,7 @@ export async function replaceActions(db: Db, actions: ReadonlyMap<string, Corpor
     await insertSplits(c, splits);
     await insertDividends(c, dividends);
     await markFetched(c, tickers, at);
+    await notifyChanged(c);
   });
 }
 

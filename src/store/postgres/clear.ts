@@ -5,6 +5,7 @@ import { InvalidOptionError } from '../../errors.js';
 import type { Db } from './db.js';
 import { deleteCoverage, deleteIngestedDays, deleteJob, deleteJobFiles, liveOnJob, type LiveProcess } from './sql/clear.js';
 import { lockRegistry } from './sql/locks.js';
+import { notifyChanged } from './sql/notify.js';
 
 /**
  * Deletes the job's files (returning how many were done), its tickers' ingested days and
@@ -26,6 +27,7 @@ export async function clearJob(db: Db, job: string, tickers: readonly string[], 
       await deleteIngestedDays(c, tickers, interval);
       await deleteCoverage(c, tickers, interval);
       await deleteJob(c, job);
+      await notifyChanged(c);
       return done;
     },
     { retry: true },

@@ -21,6 +21,7 @@ import * as sql from './sql/merge.js';
 import { snapshotDay } from './sql/revisions.js';
 import { withRevision } from '../conflicts.js';
 import { revisedNote, revisionScope } from './revisions.js';
+import { notifyChanged } from './sql/notify.js';
 
 /**
  * Merges each file's bars (replacing its day for each ticker of its job), records the ingested
@@ -70,6 +71,7 @@ export async function completeFiles(db: Db, processId: number, batch: readonly C
       const revised = new Map<CompletedFile, FileNote | undefined>();
       for (const [b, scope] of scopes) revised.set(b, await revisedNote(c, scope));
       await recordFindings(c, todo.map((b) => ({ ...b, notes: withRevision(b.notes, revised.get(b)) })));
+      await notifyChanged(c);
     },
     { retry: true },
   );

@@ -17,6 +17,7 @@ import { recordFindings } from './sql/findings.js';
 import { snapshotDay } from './sql/revisions.js';
 import { withRevision } from '../conflicts.js';
 import { revisedNote, revisionScope } from './revisions.js';
+import { notifyChanged } from './sql/notify.js';
 import { deadSinks, shortLockTimeout } from './sql/sinks.js';
 
 /** What a sink needs of its queue. */
@@ -121,6 +122,7 @@ class PostgresSink implements FileSink {
             await listTickers(c, new Map([[m.job.interval, this.#tickers]]));
             await markDone(c, id, [scopeDay(m, this.#rows)], [m]);
             await recordFindings(c, [{ ...m, notes: withRevision(notes, scope && (await revisedNote(c, scope))) }]);
+            await notifyChanged(c);
           }
           await dropStaging(c, this.#table);
         },

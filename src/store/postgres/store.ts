@@ -17,6 +17,7 @@ import * as bars from './sql/bars.js';
 import * as coverage from './sql/coverage.js';
 import { doneFiles, selectJob, selectJobSpecs, selectJobs, upsertJob } from './sql/jobs.js';
 import { jobCounts, jobProcesses } from './sql/live.js';
+import { watchNotifications } from './watch.js';
 
 /** Tuning of a PostgreSQL store (tests shorten them). */
 export interface PostgresStoreOptions {
@@ -187,6 +188,11 @@ export class PostgresStore implements Store {
 
   async openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue> {
     return openPostgresQueue(this.#db, jobs, this.#options);
+  }
+
+  /** Commits of every process, as PostgreSQL delivers their notices (watch.ts). */
+  async watchChanges(onChange: () => void): Promise<() => Promise<void>> {
+    return watchNotifications(this.#db, onChange);
   }
 
   async close(): Promise<void> {

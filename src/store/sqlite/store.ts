@@ -10,8 +10,9 @@ import { DayReplacer } from './bulk.js';
 import { FindingStore } from './findings.js';
 import { CACHE_FILE, openDatabase, WRITE_CACHE_KIB, type Db } from './db.js';
 import { LocalQueue, type LocalCommits } from './queue.js';
-import { buildTickerIndex, dropTickerIndex, REBUILD_FROM_FILES, TICKER_INDEX_INTERVAL } from './ticker-index.js';
+import { buildTickerIndex, dropTickerIndex, hasTickerIndex, REBUILD_FROM_FILES, TICKER_INDEX_INTERVAL } from './ticker-index.js';
 import { StagedFile } from './staging.js';
+import { watchDataVersion } from './watch.js';
 import { ProgressStore } from './progress.js';
 import { RevisionLog } from './revisions.js';
 import { EMPTY_COLUMNS, type Bar, type DayFile } from '../../types.js';
@@ -123,7 +124,9 @@ export class SqliteStore implements Store, LocalCommits {
    * reads go on (seeking day by day) and other writers wait. Not at the end of that run: it would
    * add as much again to an `--all` of 5 years (ticker-index.ts).
    */
-  async buildReadIndex(): Promise<boolean> {
+  async buildReadIndex(onBuild?: () => void): Promise<boolean> {
+    if (hasTickerIndex(this.#db)) return false;
+    onBuild?.();
     return buildTickerIndex(this.#db);
   }
 
@@ -262,6 +265,11 @@ export class SqliteStore implements Store, LocalCommits {
     return new OfferCountingQueue(this, (job, files) => {
       if (job.all && job.interval === TICKER_INDEX_INTERVAL) this.#offeredAll += files.length;
     });
+  }
+
+  /** Commits of other connections, polled (watch.ts). */
+  async watchChanges(onChange: () => void): Promise<() => Promise<void>> {
+    return watchDataVersion(this.#db, onChange);
   }
 
   async close(): Promise<void> {
