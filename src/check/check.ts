@@ -17,6 +17,12 @@ import { EVERY_TICKER, type CheckEvent, type CheckOptions, type CheckReport, typ
 
 /** Rows a page of the store's scan holds at most. */
 const PAGE_ROWS = 65_536;
+/**
+ * How long the scan runs before it lets the event loop turn: the SQLite store's pages resolve at
+ * once, so without this no timer (progress lines, metrics) and no signal (Ctrl+C) would be seen
+ * until the end.
+ */
+const TURN_EVERY_MS = 50;
 /** What a check takes of the read options. */
 const READ_KEYS = ['cacheDir', 'store', 'period', 'start', 'end', 'interval', 'dataset', 'now'] as const;
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -141,7 +147,12 @@ async function scanAll(store: Store, { window, splits, emit, stopped, onProgress
   const calendar: string[] = [];
   let bars = 0;
   let current: TickerSeries | undefined;
+  let turned = performance.now();
   for await (const chunk of store.scanDays(window.interval, window.start, window.end, PAGE_ROWS)) {
+    if (performance.now() - turned > TURN_EVERY_MS) {
+      await turn();
+      turned = performance.now();
+    }
     stopped();
     if (calendar.at(-1) !== chunk.day) calendar.push(chunk.day);
     const index = calendar.length - 1;
@@ -170,7 +181,12 @@ async function readEach(store: Store, wanted: ReadonlyArray<{ symbol: string; ti
   const allDays = new Set<string>();
   let total = 0;
   let tickers = 0;
+  let turned = performance.now();
   for (const [i, w] of wanted.entries()) {
+    if (performance.now() - turned > TURN_EVERY_MS) {
+      await turn();
+      turned = performance.now();
+    }
     stopped();
     const { interval, start, end } = window;
     const bars = await store.readBars(w.ticker, interval, start, end);
@@ -193,6 +209,9 @@ async function readEach(store: Store, wanted: ReadonlyArray<{ symbol: string; ti
   }
   return { tickers, bars: total, days: allDays.size };
 }
+
+/** One turn of the event loop (timers, I/O, signals run). */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Errors first, then warnings, then info; by kind, ticker (file findings last) and first date. */
 function byOrder(a: Finding, b: Finding): number {
