@@ -56,7 +56,7 @@ describe('CheckLine', () => {
     line.onEvent(scan(1, 4, 100));
     // The time left: the time so far (a few ms here), scaled by the days left.
     expect(s.text.startsWith('\r\x1b[2K')).toBe(true);
-    expect(s.text.slice(4)).toMatch(/^check: \[#{5}-{15}\] read 1\/4 days \(2026-01-01\), 100 bars, ~\S+ left$/);
+    expect(s.text.slice(5)).toMatch(/^check: \[#{5}-{15}\] read 1\/4 days \(2026-01-01\), 100 bars, ~\S+ left$/);
     // Within 100 ms of the last redraw: not drawn, but counted; the last event always is.
     line.onEvent(scan(2, 4, 100));
     line.onEvent(scan(4, 4, 50));
