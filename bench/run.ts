@@ -3,7 +3,7 @@
  * (bench/README.md lists every scenario and where its results go). Flags:
  *   --runs N          runs per scenario (default 3); median and min–max are reported
  *   --latency-ms N    injected per-request server latency (default 20)
- *   --scenarios a,b   any of floor, cold, sequential, layouts, multi, resume, warm, minute, reference, profile, cluster, all
+ *   --scenarios a,b   any of floor, cold, sequential, layouts, multi, resume, warm, minute, reference, profile, cluster, all, check
  *   --quick           1 run of floor, cold, resume and warm: a smoke test
  *   --profile         also profile one cold run (node --cpu-prof) and summarise it
  *   --server KIND     fast (default: bench/lib/fast-s3.ts, in memory) or s3rver

@@ -5,7 +5,7 @@ import type { RestServer } from '../../test/fixtures/rest-server.js';
 import type { ProfileSummary } from './profile.js';
 import type { BenchServer } from './server.js';
 
-export const SCENARIOS = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'minute', 'reference', 'profile', 'cluster', 'all'] as const;
+export const SCENARIOS = ['floor', 'cold', 'sequential', 'layouts', 'multi', 'resume', 'warm', 'minute', 'reference', 'profile', 'cluster', 'all', 'check'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** What a run must download, and how it is asked for. */

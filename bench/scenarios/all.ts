@@ -42,9 +42,12 @@ interface Report {
 
 const bin = (ctx: Context): string => path.join(ctx.app, 'bin', 'preload-market-data.js');
 
-/** One or more CLI processes at once; fails loudly unless every file of `w` was downloaded once between them. */
-async function runAll(ctx: Context, w: Workload, extra: string[], endpoints: string[] = [ctx.server.endpoint], nodeArgs: string[] = []): Promise<Sample> {
-  const dirs = endpoints.map(() => mkdtempSync(path.join(ctx.tmp, 'all-')));
+/**
+ * One or more CLI processes at once; fails loudly unless every file of `w` was downloaded once
+ * between them. `keep`: cache directories of the caller's (one per endpoint), left filled for it.
+ */
+export async function runAll(ctx: Context, w: Workload, extra: string[], endpoints: string[] = [ctx.server.endpoint], nodeArgs: string[] = [], keep?: string[]): Promise<Sample> {
+  const dirs = keep ?? endpoints.map(() => mkdtempSync(path.join(ctx.tmp, 'all-')));
   try {
     await ctx.server.resetStats();
     const store = extra[extra.indexOf('--store') + 1];
@@ -79,7 +82,7 @@ async function runAll(ctx: Context, w: Workload, extra: string[], endpoints: str
       extra: { rows, rowsPerS: rows / (wallMs / 1000), tickers: Math.max(...reports.map((r) => r.tickers ?? 0)), processes: endpoints.length, ...(dbBytes > 0 ? { dbBytes } : {}), ...(pgCpuMs === undefined ? {} : { pgCpuMs }) },
     };
   } finally {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    if (keep === undefined) for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }
 

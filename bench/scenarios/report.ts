@@ -1,5 +1,6 @@
 /** Turns the samples into the results table and checks them against the targets the project set itself. */
 import { ALL_ROWS } from './all.js';
+import { CHECK_ROWS } from './check.js';
 import { median } from '../lib/measure.js';
 import type { Sample, Scenario } from '../lib/types.js';
 
@@ -134,6 +135,8 @@ export function evaluateTargets(results: RowResult[], inFlight: number): TargetR
     below('--all minute month peak RSS < 600 MB (highest run)', peakMb(ALL_ROWS.minute), 600, (x) => `${x.toFixed(0)} MB`),
     below('warm fetchSymbol in a whole-market cache < 20 ms (median)', wall(ALL_ROWS.warm), 20, formatMs),
     below('sync a week later < 2 s (median)', wall(ALL_ROWS.sync), 2000, formatMs),
+    ratio('check --all < 0.5x the --all run that filled the store', CHECK_ROWS.check, CHECK_ROWS.fill, 0.5),
+    below('check --all peak RSS < 500 MB (highest run)', peakMb(CHECK_ROWS.check), 500, (x) => `${x.toFixed(0)} MB`),
     ((): TargetResult => {
       const gets = row(ALL_ROWS.sync)?.samples.map((s) => s.gets ?? 0);
       return gets === undefined

@@ -14,6 +14,7 @@ import { cliEnv, measure, type Measured } from '../lib/measure.js';
 import { summariseProfiles } from '../lib/profile.js';
 import { TSX_LOADER, type BenchStats } from '../lib/server.js';
 import { allProfileRow, allRows } from './all.js';
+import { checkRows } from './check.js';
 import { clusterRows, mergeRows } from './cluster.js';
 import { corporateActionsFixture } from '../../test/fixtures/actions.js';
 import type { TestPostgres } from '../../test/fixtures/postgres.js';
@@ -502,6 +503,7 @@ export function buildRows(ctx: Context, selected: ReadonlySet<Scenario>): Row[] 
     return ctx.postgres;
   };
   if (selected.has('all')) rows.push(...allRows(ctx, ctx.storeDir, pg), ...(selected.has('profile') ? [allProfileRow(ctx)] : []));
+  if (selected.has('check')) rows.push(...checkRows(ctx));
   if (selected.has('cluster')) {
     // One process on a fresh PostgreSQL store instead of the SQLite file (its CPU column is the CLI's alone).
     const store = async (): Promise<string[]> => ['--store', await pg().freshDatabase()];

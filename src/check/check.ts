@@ -8,15 +8,14 @@ import { periodStart, planJobs } from '../plan.js';
 import { withExistingStore } from '../store/open.js';
 import { allScope } from '../store/scope.js';
 import type { Split } from '../corporate-actions.js';
-import type { Store } from '../store/types.js';
+import type { Store, StoredDayChunk } from '../store/types.js';
 import { checkSplitRows } from './actions.js';
 import { fileNoteFindings } from './files.js';
 import { checkSchema } from './schema.js';
+import { PAGE_ROWS, scanInThreads, scanParts, scanSeries, turn, TURN_EVERY_MS, type Read } from './scan.js';
 import { TickerSeries, type FindingSink } from './series.js';
 import { EVERY_TICKER, type CheckEvent, type CheckOptions, type CheckReport, type Finding, type FindingKind, type Severity } from './types.js';
 
-/** Rows a page of the store's scan holds at most. */
-const PAGE_ROWS = 65_536;
 /** What a check takes of the read options. */
 const READ_KEYS = ['cacheDir', 'store', 'period', 'start', 'end', 'interval', 'dataset', 'now'] as const;
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -77,8 +76,8 @@ export async function checkStore(options: CheckOptions): Promise<CheckReport> {
     }
     const tickers = wanted?.map((w) => w.ticker) ?? stored;
     const splits = await storedSplits(store, tickers, window, emit, stopped);
-    const pass: Pass = { window, splits, emit, stopped, onProgress: c.onProgress };
-    const days = wanted === undefined ? await scanAll(store, pass) : await readEach(store, wanted, pass);
+    const pass: Pass = { window, splits, emit, stopped, signal: c.signal, onProgress: c.onProgress };
+    const days = wanted === undefined ? await scanAll(store, stored, pass) : await readEach(store, wanted, pass);
     const only = wanted === undefined ? undefined : new Set(wanted.map((w) => w.ticker));
     const datasets = wanted === undefined ? undefined : new Set(wanted.map((w) => w.dataset));
     for (const note of await store.fileFindings()) {
@@ -118,12 +117,6 @@ async function storedSplits(store: Store, tickers: readonly string[], window: { 
   return out;
 }
 
-interface Read {
-  /** Tickers with bars in the window. */
-  tickers: number;
-  bars: number;
-  days: number;
-}
 
 /** What a pass over the bars is given. */
 interface Pass {
@@ -131,37 +124,20 @@ interface Pass {
   splits: ReadonlyMap<string, Split[]>;
   emit: FindingSink;
   stopped: () => void;
+  signal: AbortSignal | undefined;
   onProgress: ((e: CheckEvent) => void) | undefined;
 }
 
-/** Every ticker, in one pass along the store's day-major key: each day file's rows by ticker. */
-async function scanAll(store: Store, { window, splits, emit, stopped, onProgress }: Pass): Promise<Read> {
-  const daily = window.interval === '1d';
-  const series = new Map<string, TickerSeries>();
-  const calendar: string[] = [];
-  let bars = 0;
-  let current: TickerSeries | undefined;
-  for await (const chunk of store.scanDays(window.interval, window.start, window.end, PAGE_ROWS)) {
-    stopped();
-    if (calendar.at(-1) !== chunk.day) calendar.push(chunk.day);
-    const index = calendar.length - 1;
-    for (const r of chunk.rows) {
-      const ticker = r[0];
-      // A day's rows come by ticker: the series of the row before, most of the time.
-      if (current?.ticker !== ticker) {
-        current = series.get(ticker);
-        if (current === undefined) {
-          current = new TickerSeries(ticker, daily, splits.get(ticker) ?? [], emit);
-          series.set(ticker, current);
-        }
-      }
-      current.add(r[1], r[2], r[3], r[4], r[5], r[6], r[7], chunk.day, daily ? chunk.day : sessionDay(r[1]), index);
-    }
-    bars += chunk.rows.length;
-    onProgress?.({ type: 'check-scan', day: chunk.day, rows: chunk.rows.length, daysDone: chunk.place, daysTotal: chunk.days });
-  }
-  for (const s of series.values()) s.finish(calendar);
-  return { tickers: series.size, bars, days: calendar.length };
+/**
+ * Every ticker, in one pass along the store's day-major key: each day file's rows by ticker. A
+ * SQLite store of many tickers is read by several threads at once, a range of tickers each.
+ */
+async function scanAll(store: Store, tickers: readonly string[], { window, splits, emit, stopped, signal, onProgress }: Pass): Promise<Read> {
+  const parts = scanParts(store, tickers);
+  const location = store.scanLocation();
+  if (parts !== undefined && location !== undefined) return scanInThreads(location, window, parts, splits, emit, signal, onProgress);
+  const onChunk = (c: StoredDayChunk): void => onProgress?.({ type: 'check-scan', day: c.day, rows: c.rows.length, daysDone: c.place, daysTotal: c.days });
+  return scanSeries(store.scanDays(window.interval, window.start, window.end, PAGE_ROWS), window.interval === '1d', splits, emit, stopped, onChunk);
 }
 
 /** Named tickers, a read each; the calendar of each is the days ingested for it (or for an `--all` job of its dataset). */
@@ -170,7 +146,12 @@ async function readEach(store: Store, wanted: ReadonlyArray<{ symbol: string; ti
   const allDays = new Set<string>();
   let total = 0;
   let tickers = 0;
+  let turned = performance.now();
   for (const [i, w] of wanted.entries()) {
+    if (performance.now() - turned > TURN_EVERY_MS) {
+      await turn();
+      turned = performance.now();
+    }
     stopped();
     const { interval, start, end } = window;
     const bars = await store.readBars(w.ticker, interval, start, end);

@@ -13,6 +13,8 @@ const EXAMPLES = 3;
 const DATES = 4;
 /** Characters of a finding's evidence printed on its line. */
 const EVIDENCE_CHARS = 240;
+/** Cells of the live line's bar. */
+const BAR_WIDTH = 20;
 
 /** Runs `check` (symbols or --all). Exit 0 with nothing at warning or error level, EXIT.findings otherwise. */
 export async function checkCommand(ctx: Context): Promise<number> {
@@ -29,7 +31,10 @@ export async function checkCommand(ctx: Context): Promise<number> {
     ...(ctx.options as CheckOptions),
     ...(all ? { all: true } : { symbols: positionals }),
     signal: ctx.signal,
-    onProgress: (e) => line.onEvent(e),
+    onProgress: (e) => {
+      ctx.emit(e);
+      line.onEvent(e);
+    },
   }).finally(() => line.stop());
   ctx.report(report);
   if (ctx.json) ctx.out(JSON.stringify(report));
@@ -58,6 +63,12 @@ export function checkSummary(r: CheckReport): string {
   return lines.join('\n');
 }
 
+/** A bar of BAR_WIDTH cells filled to `share` (0..1). */
+function bar(share: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, share)) * BAR_WIDTH);
+  return `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
+}
+
 function dates(list: readonly string[]): string {
   if (list.length <= DATES) return list.join(', ');
   return `${list.slice(0, DATES).join(', ')} and ${list.length - DATES} more`;
@@ -67,10 +78,12 @@ function clip(s: string): string {
   return s.length <= EVIDENCE_CHARS ? s : `${s.slice(0, EVIDENCE_CHARS - 3)}...`;
 }
 
-/** The live line on stderr, on a terminal only: days (or symbols) read. */
-class CheckLine {
+/** The live line on stderr, on a terminal only: days (or symbols) read, of how many, and the bars. */
+export class CheckLine {
   readonly #stream: Context['io']['stderr'];
   readonly #on: boolean;
+  readonly #started = performance.now();
+  #rows = 0;
   #drawnAt = 0;
   #drawn = false;
 
@@ -81,12 +94,18 @@ class CheckLine {
 
   onEvent(e: CheckEvent): void {
     if (!this.#on) return;
-    const last = e.type === 'check-scan' ? e.daysDone === e.daysTotal : e.symbolsDone === e.symbolsTotal;
+    this.#rows += e.rows;
+    const [done, total] = e.type === 'check-scan' ? [e.daysDone, e.daysTotal] : [e.symbolsDone, e.symbolsTotal];
+    const last = done === total;
     // At most ten redraws a second.
     const now = performance.now();
     if (now - this.#drawnAt < 100 && !last) return;
     this.#drawnAt = now;
-    const text = e.type === 'check-scan' ? `check: read ${e.daysDone}/${e.daysTotal} days (${e.day})` : `check: read ${e.symbolsDone}/${e.symbolsTotal} symbols (${e.symbol})`;
+    const what = e.type === 'check-scan' ? `${done}/${total} days (${e.day})` : `${done}/${total} symbols (${e.symbol})`;
+    const elapsed = now - this.#started;
+    // Days are read at a steady pace: the time left is the time so far, scaled.
+    const left = done > 0 && done < total ? `, ~${formatDuration((elapsed * (total - done)) / done)} left` : '';
+    const text = `check: ${bar(done / Math.max(1, total))} read ${what}, ${this.#rows} bars${left}`;
     this.#stream.write(`\r\x1b[2K${text}`);
     this.#drawn = true;
   }

@@ -1,12 +1,13 @@
 // What a command's handler is given by the runner (main.ts): its parsed line, the library options
 // its flags set, the common flags, the signal Ctrl+C aborts, and where to write.
+import type { CheckEvent } from '../check/types.js';
 import type { PreloadEvent } from '../events.js';
 import type { ExportEvent } from '../export/types.js';
 import type { UiStream } from './progress-ui.js';
 import type { CommandLine } from './parse.js';
 
 /** What a command hands its observers (logs, metrics): the library's events. */
-export type CommandEvent = PreloadEvent | ExportEvent;
+export type CommandEvent = PreloadEvent | ExportEvent | CheckEvent;
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -31,7 +32,7 @@ export interface Context {
   /** A line on stderr, credentials masked. */
   err: (s: string) => void;
   /** Hands a library event to the observers (logs, metrics): call it from every onProgress. */
-  emit: (e: PreloadEvent | ExportEvent) => void;
+  emit: (e: CommandEvent) => void;
   /** The command's report, for the observers at its end (call it before returning, also on a stop). */
   report: (r: unknown) => void;
 }

@@ -14,6 +14,7 @@
 // people as well as by jq, and the ISO string still sorts and parses everywhere.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { CheckEvent } from '../check/types.js';
 import type { PlanEvent, PreloadEvent, ProgressEvent } from '../events.js';
 import type { ExportEvent } from '../export/types.js';
 import { maskUrl } from '../store-url.js';
@@ -222,17 +223,21 @@ function progressFields(s: ProgressStats): Record<string, unknown> {
   };
 }
 
-/** An export's progress: the last of its events. */
-function exportText(e: ExportEvent): string {
+/** An export's or a check's progress: the last of its events. */
+function exportText(e: ExportEvent | CheckEvent): string {
+  if (e.type === 'check-scan') return `check: read ${e.daysDone}/${e.daysTotal} days (${e.day})`;
+  if (e.type === 'check-symbol') return `check: read ${e.symbolsDone}/${e.symbolsTotal} symbols`;
   if (e.type === 'export-read') return `export: read ${e.symbolsDone}/${e.symbolsTotal} symbols`;
   if (e.type === 'export-scan') return `export: read ${e.daysDone}/${e.daysTotal} days`;
   return `export: wrote ${e.filesDone}/${e.filesTotal} files`;
 }
 
-/** The counts of a command's report for the end line, whatever the command (run, sync, export). */
+/** The counts of a command's report for the end line, whatever the command (run, sync, export, check). */
 export function reportCounts(report: unknown): Record<string, unknown> {
   if (typeof report !== 'object' || report === null) return {};
   const r = report as Record<string, unknown>;
+  // A check's report: what it read and what it found, not the findings themselves.
+  if (Array.isArray(r['findings'])) return { tickers: r['tickers'], bars: r['bars'], days: r['days'], findings: r['findings'].length, counts: r['counts'], kinds: r['kinds'] };
   if (Array.isArray(r['parts'])) {
     const parts = (r['parts'] as Array<{ report: unknown }>).map((p) => reportCounts(p.report));
     const sum = (k: string): number => parts.reduce((n, p) => n + (typeof p[k] === 'number' ? p[k] : 0), 0);
@@ -309,8 +314,9 @@ export class LogObserver {
   #meter = new ProgressMeter();
   #listed = false;
   #linesSaid = 0;
-  #export: ExportEvent | undefined;
-  #exportSaid: ExportEvent | undefined;
+  /** The last event of an export or a check (commands without files to count). */
+  #export: ExportEvent | CheckEvent | undefined;
+  #exportSaid: ExportEvent | CheckEvent | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
 
   constructor(c: LogContext, settings: LogSettings) {
@@ -342,7 +348,7 @@ export class LogObserver {
     return logger === undefined ? undefined : (s) => logger.warn(s);
   }
 
-  event(e: PreloadEvent | ExportEvent): void {
+  event(e: PreloadEvent | ExportEvent | CheckEvent): void {
     if (e.type === 'plan') {
       // A sync runs one part per dataset: the previous part's last numbers first.
       this.#finalProgress();
@@ -385,7 +391,8 @@ export class LogObserver {
       if (stats !== undefined) this.#progress(stats);
     } else if (this.#export !== undefined && this.#export !== this.#exportSaid) {
       this.#exportSaid = this.#export;
-      if (this.#logger) this.#logger.info({ export: this.#export }, 'progress');
+      const e = this.#export;
+      if (this.#logger) this.#logger.info(e.type === 'check-scan' || e.type === 'check-symbol' ? { check: e } : { export: e }, 'progress');
       else this.#write(`${exportText(this.#export)}\n`);
     }
   }

@@ -4,10 +4,11 @@
 // of the flags is given.
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { ExportEvent, ExportReport } from '../export/types.js';
-import type { PreloadEvent, ProgressEvent } from '../events.js';
+import type { ExportReport } from '../export/types.js';
+import type { ProgressEvent } from '../events.js';
 import type { PreloadReport } from '../preload.js';
 import type { SyncReport } from '../sync.js';
+import type { CommandEvent } from './context.js';
 import { mergeIntoFile, readMetricsText, type Family } from './metrics-file.js';
 
 const PREFIX = 'preload_market_data_';
@@ -158,7 +159,7 @@ export class EventTotals {
     this.#onDelta = onDelta;
   }
 
-  event(e: PreloadEvent | ExportEvent): void {
+  event(e: CommandEvent): void {
     if (e.type === 'plan') {
       this.current = datasetKey(e.jobs.map((j) => j.dataset));
       this.#last = undefined;
@@ -274,7 +275,7 @@ export class LiveMetrics {
     addTotals(this.#series, labels, delta);
   }
 
-  event(e: PreloadEvent | ExportEvent): void {
+  event(e: CommandEvent): void {
     if (e.type === 'progress') this.#inFlight.set(e.inFlight);
   }
 

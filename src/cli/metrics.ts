@@ -8,8 +8,7 @@
 import { statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
-import type { ExportEvent } from '../export/types.js';
-import type { PreloadEvent } from '../events.js';
+import type { CommandEvent } from './context.js';
 import { PROGRAM } from './commands.js';
 import type { Totals } from './metrics-series.js';
 import { UsageError, type CommandLine } from './parse.js';
@@ -30,7 +29,7 @@ interface End {
 }
 
 export interface MetricsObserver {
-  event(e: PreloadEvent | ExportEvent): void;
+  event(e: CommandEvent): void;
   end(end: End): Promise<void>;
 }
 

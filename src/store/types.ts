@@ -202,6 +202,12 @@ export interface WorkQueue {
 /** A stored bar as a scan returns it: symbol, time, open, high, low, close, volume, transactions (null: none). */
 export type ScanRow = [string, number, number, number, number, number, number, number | null];
 
+/** Tickers from `from` (included; default: the first) to `to` (excluded; default: after the last), in code-unit order. */
+export interface TickerRange {
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
 /** Stored rows of one day file, in key order (see `Store.scanDays`). */
 export interface StoredDayChunk {
   /** The day file they came from. */
@@ -246,9 +252,11 @@ export interface Store {
    * Every stored bar of `interval` from the day files of [start, end], in the key's order: day by
    * day, each day's rows by ticker, then time. At most `maxRows` rows a chunk, and a chunk never
    * spans two days. The bulk read of a whole-market export: one pass along the day-major key,
-   * where a read per ticker seeks once per ticker and day.
+   * where a read per ticker seeks once per ticker and day. `tickers`: only those in the range
+   * (several threads may each scan a part of the market); then every day of the scan has a chunk,
+   * empty when the range has no rows that day.
    */
-  scanDays(interval: string, start: string, end: string, maxRows: number): AsyncIterable<StoredDayChunk>;
+  scanDays(interval: string, start: string, end: string, maxRows: number, tickers?: TickerRange): AsyncIterable<StoredDayChunk>;
   /**
    * Where a thread of its own may open this store again to run a long `scanDays` (a whole-market
    * export): a SQLite store answers its location, since its driver blocks the thread it reads on

@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkStore, ConfigurationError, InvalidOptionError, type CheckEvent, type Finding, type FindingKind } from '../../src/index.js';
+import { AbortedError, checkStore, ConfigurationError, InvalidOptionError, type CheckEvent, type Finding, type FindingKind } from '../../src/index.js';
+import { scanInThreads, scanParts } from '../../src/check/scan.js';
 import type { Split } from '../../src/corporate-actions.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { BarConflict, CompletedFile, FileNote, JobSpec, Store } from '../../src/store/types.js';
@@ -241,5 +242,45 @@ describe('checkStore', () => {
     await expect(checkStore({ symbols: ['NOPE'], cacheDir })).rejects.toThrow(/NOPE/);
     await expect(checkStore({ all: true, cacheDir: join(root, 'empty') })).rejects.toThrow(ConfigurationError);
     await expect(checkStore({ all: true, cacheDir, start: '2024-02-30' })).rejects.toThrow(/start/);
+  });
+});
+
+describe('the scan in threads (a SQLite store of many tickers)', () => {
+  const SERIES_KINDS: readonly FindingKind[] = ['impossible-bar', 'zero-volume', 'missing-days', 'split-missing', 'split-not-seen', 'ticker-reused', 'duplicate-across-files'];
+
+  it('splits the tickers into a range a thread, only for a SQLite store of many tickers', async () => {
+    const store = openSqliteStore(cacheDir);
+    try {
+      const many = Array.from({ length: 4000 }, (_, i) => `T${String(i).padStart(4, '0')}`);
+      expect(scanParts(store, many, 2)).toEqual([
+        { from: undefined, to: 'T2000' },
+        { from: 'T2000', to: undefined },
+      ]);
+      expect(scanParts(store, many, 1)).toBeUndefined();
+      expect(scanParts(store, TICKERS, 2)).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('finds in three ranges read at once what the bars hold: each planted finding of the series, nothing on the clean tickers', async () => {
+    const splits = new Map([...ACTIONS].map(([t, a]) => [t, a.splits]));
+    const findings: Finding[] = [];
+    const events: CheckEvent[] = [];
+    const parts = [{ to: 'GAPT' }, { from: 'GAPT', to: 'REUS' }, { from: 'REUS' }];
+    const read = await scanInThreads({ store: undefined, cacheDir }, { interval: '1d', start: '0000-01-01', end: '2100-01-01' }, parts, splits, (f) => findings.push(f), undefined, (e) => events.push(e));
+    expect(read).toEqual({ tickers: TICKERS.length, bars: DAYS.length * TICKERS.length - 2 - 70 + 1, days: DAYS.length });
+    for (const p of PLANTED.filter((x) => SERIES_KINDS.includes(x.kind))) expect(found(findings, p), JSON.stringify(p)).toBe(true);
+    for (const f of findings) expect(PLANTED.some((p) => p.ticker === f.ticker && p.kind === f.kind), JSON.stringify(f)).toBe(true);
+    // Progress: the days of the slowest range, each once, in order, up to the last.
+    const done = events.map((e) => (e.type === 'check-scan' ? e.daysDone : -1));
+    expect(done).toEqual([...new Set(done)].sort((a, b) => a - b));
+    expect(done.at(-1)).toBe(DAYS.length);
+  });
+
+  it('stops when told to', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(scanInThreads({ store: undefined, cacheDir }, { interval: '1d', start: '0000-01-01', end: '2100-01-01' }, [{ to: 'M' }, { from: 'M' }], new Map(), () => {}, controller.signal, undefined)).rejects.toThrow(AbortedError);
   });
 });

@@ -1,8 +1,10 @@
 // check's human summary: findings grouped by kind (errors first, as the report orders them), each
-// with its count and first examples; the totals from the report's own counts.
+// with its count and first examples; the totals from the report's own counts. Its live line on a
+// terminal: a bar of the days read.
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { checkSummary } from '../../src/cli/check.js';
-import type { CheckReport, Finding } from '../../src/check/types.js';
+import { CheckLine, checkSummary } from '../../src/cli/check.js';
+import type { CheckEvent, CheckReport, Finding } from '../../src/check/types.js';
 
 const f = (kind: Finding['kind'], severity: Finding['severity'], ticker: string, dates: string[]): Finding => ({ kind, severity, ticker, dates, message: `${ticker} ${kind}`, evidence: { n: dates.length } });
 
@@ -38,5 +40,36 @@ describe('checkSummary', () => {
 
   it('says so when nothing is found', () => {
     expect(checkSummary(report([])).split('\n').at(-1)).toBe('  nothing found');
+  });
+});
+
+describe('CheckLine', () => {
+  const tty = (): Writable & { text: string; isTTY: boolean } => {
+    const s = Object.assign(new Writable({ write: (chunk: Buffer, _enc, done) => void ((s.text += chunk.toString()), done()) }), { text: '', isTTY: true });
+    return s;
+  };
+  const scan = (daysDone: number, daysTotal: number, rows: number): CheckEvent => ({ type: 'check-scan', day: `2026-01-${String(daysDone).padStart(2, '0')}`, rows, daysDone, daysTotal });
+
+  it('draws a bar of the days read, the bars so far, and clears it at the end', () => {
+    const s = tty();
+    const line = new CheckLine(s, true);
+    line.onEvent(scan(1, 4, 100));
+    // The time left: the time so far (a few ms here), scaled by the days left.
+    expect(s.text.startsWith('\r\x1b[2K')).toBe(true);
+    expect(s.text.slice(5)).toMatch(/^check: \[#{5}-{15}\] read 1\/4 days \(2026-01-01\), 100 bars, ~\S+ left$/);
+    // Within 100 ms of the last redraw: not drawn, but counted; the last event always is.
+    line.onEvent(scan(2, 4, 100));
+    line.onEvent(scan(4, 4, 50));
+    expect(s.text.split('\r\x1b[2K').at(-1)).toBe('check: [####################] read 4/4 days (2026-01-04), 250 bars');
+    line.stop();
+    expect(s.text.endsWith('\r\x1b[2K')).toBe(true);
+  });
+
+  it('draws nothing off a terminal, or when told not to (--json, --quiet)', () => {
+    const off = Object.assign(tty(), { isTTY: false });
+    new CheckLine(off, true).onEvent(scan(1, 4, 100));
+    const quiet = tty();
+    new CheckLine(quiet, false).onEvent(scan(1, 4, 100));
+    expect(off.text + quiet.text).toBe('');
   });
 });

@@ -1,11 +1,14 @@
 // `preload-market-data check` as a user runs it: generated files with every finding kind planted
 // on tickers of their own (generate.ts `defects`) beside the clean ones, stored by a real `--all`
-// run on the SQLite cache and on PostgreSQL, their corporate actions stored through the store.
-// What must be found is the generator's own list of what it planted, and the halted days it
-// reports; the clean tickers must have nothing at warning or error level.
-import { mkdtempSync, rmSync } from 'node:fs';
+// run on the SQLite cache and on PostgreSQL, their corporate actions stored through the store; a
+// day file republished with a changed bar and run again (as the provider may); minute files with
+// a row outside its file's session on a time of the file before. What must be found is the
+// generator's own list of what it planted, and the halted days it reports; the clean tickers must
+// have nothing at warning or error level.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckReport } from '../../src/index.js';
 import { openStore } from '../../src/store/open.js';
@@ -13,11 +16,14 @@ import { defectActionsFixture } from '../fixtures/actions.js';
 import { NAMED_STOCKS, type GeneratedDataset, type PlantedDefects } from '../fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { prepareStore, startS3Server, S3_CREDENTIALS, type S3ServerHandle } from '../fixtures/s3-server.js';
-import { END, runCli, type CliResult } from './helpers.js';
+import { END, putObject, runCli, type CliResult } from './helpers.js';
 
 /** The findings exit code (src/cli/exit.ts EXIT.findings), written out: a change to it must show here. */
 const EXIT_FINDINGS = 4;
 const RUN_WINDOW = ['--period', '5y', '--end', END];
+/** The minute files: three days (the planted row is in the second and the third). */
+const MINUTE_FROM = '2026-11-18';
+const MINUTE_WINDOW = ['--interval', '1m', '--start', MINUTE_FROM, '--end', END];
 
 let root: string;
 let ds: GeneratedDataset;
@@ -28,7 +34,7 @@ let db: TestPostgres;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'pmd-check-e2e-'));
-  [ds, db] = await Promise.all([prepareStore({ dir: join(tmpdir(), 'pmd-test-template-defects'), endDate: END, defects: true }, join(root, 'store')), startPostgres()]);
+  [ds, db] = await Promise.all([prepareStore({ dir: join(tmpdir(), 'pmd-test-template-defects'), endDate: END, defects: true, minuteFrom: MINUTE_FROM, minuteTickers: 12 }, join(root, 'store')), startPostgres()]);
   if (ds.defects === undefined) throw new Error('the generator planted nothing');
   defects = ds.defects;
   server = await startS3Server({ dir: ds.dir });
@@ -47,10 +53,33 @@ afterAll(async () => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-/** Fills a store with an `--all` run and stores the defects' corporate actions in it. */
+/** The values of a day file's CSV line, as the store keeps them. */
+function valuesOf(line: string): Record<string, number> {
+  const [, volume, open, close, high, low, , transactions] = line.split(',').map(Number);
+  return { open: open ?? NaN, high: high ?? NaN, low: low ?? NaN, close: close ?? NaN, volume: volume ?? NaN, transactions: transactions ?? NaN };
+}
+
+/**
+ * Fills a store with an `--all` run, then has the provider republish the revision's day file with
+ * its changed row and runs again (the file put back afterwards, for the next store); fills the
+ * minute files' days with an `--all` run of them; stores the defects' corporate actions.
+ */
 async function filled(where: string[], location: { cacheDir: string; store: string | undefined }): Promise<void> {
   const run = await runCli(['--all', ...RUN_WINDOW, ...where, '--json'], env);
   expect(run.code, run.stderr).toBe(0);
+  const { key, before, after } = defects.revision;
+  const text = gunzipSync(readFileSync(join(ds.dir, ds.bucket, `${key}._S3rver_object`))).toString('latin1');
+  expect(text.split('\n')).toContain(before);
+  const restore = putObject({ ds }, key, gzipSync(Buffer.from(text.replace(`${before}\n`, `${after}\n`), 'latin1')));
+  try {
+    const again = await runCli(['--all', ...RUN_WINDOW, ...where, '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { republished: number }).republished).toBe(1);
+  } finally {
+    restore();
+  }
+  const minutes = await runCli(['--all', ...MINUTE_WINDOW, ...where, '--json'], env);
+  expect(minutes.code, minutes.stderr).toBe(0);
   const store = await openStore(location);
   try {
     await store.replaceActions(defectActionsFixture(defects), new Date().toISOString());
@@ -84,6 +113,21 @@ function expectPlanted(r: CheckReport): void {
   for (const t of NAMED_STOCKS) expect(r.findings.find((f) => f.ticker === t && f.kind === 'missing-days')?.dates ?? [], t).toEqual(haltedInside(t, '0000-01-01'));
   // The defect tickers' missing days are the days the generator left them out.
   for (const [t, days] of Object.entries(defects.absentDays)) expect(r.findings.find((f) => f.ticker === t && f.kind === 'missing-days')?.dates, t).toEqual(days);
+  // The republished bar, old against new: the generator's two lines.
+  const { ticker, day, before, after } = defects.revision;
+  const revised = r.findings.find((f) => f.kind === 'revised-bars' && f.ticker === ticker && f.dates.includes(day));
+  const examples = revised?.evidence['examples'] as Array<{ time: string; old: unknown; new: unknown }> | undefined;
+  expect(examples?.map((e) => ({ old: e.old, new: e.new }))).toEqual([{ old: valuesOf(before), new: valuesOf(after) }]);
+  expect(examples?.[0]?.time.slice(0, 10)).toBe(day);
+}
+
+/** The minute files' planted row under two files is found with its ticker, kind and day, and nothing else is. */
+function expectMinutePlanted(r: CheckReport): void {
+  expect(defects.minuteFindings.length).toBeGreaterThan(0);
+  for (const p of defects.minuteFindings) {
+    expect(r.findings.some((f) => f.ticker === p.ticker && f.kind === p.kind && f.dates.includes(p.date)), `planted ${JSON.stringify(p)} not found`).toBe(true);
+  }
+  for (const f of r.findings) expect(defects.minuteFindings.some((p) => p.ticker === f.ticker && p.kind === f.kind), JSON.stringify(f)).toBe(true);
 }
 
 /** The generator's halted days of a named stock from `start` on, between its first and last bar there (one before its first bar is no missing day). */
@@ -110,6 +154,12 @@ describe('check on the SQLite cache', () => {
     expect(got.days).toBe(ds.files.filter((f) => f.dataset === 'us_stocks_sip/day_aggs_v1').length);
   });
 
+  it('finds the minute row stored under two minute files (--interval 1m --all), nothing else, and exits 4', async () => {
+    const r = await runCli(['check', '--all', ...MINUTE_WINDOW, '--json', '--cache-dir', cacheDir], env);
+    expect(r.code, r.stderr).toBe(EXIT_FINDINGS);
+    expectMinutePlanted(report(r));
+  });
+
   it('exits 0 on clean tickers with their stored splits (TSLA 3-for-1, NVDA 10-for-1, ZW 1-for-10): their halted days, as info, and nothing else', async () => {
     // From after the misdated file (a finding of every ticker's).
     const start = '2022-05-02';
@@ -126,6 +176,22 @@ describe('check on the SQLite cache', () => {
     expect(r.stdout).toMatch(/^warning split-missing: 1$/m);
     expect(r.stdout).toMatch(/^ {2}Q9SPLT /m);
     expect(r.stdout).toMatch(/^error misdated-file: 1$/m);
+  });
+
+  it('--log-format json: a start line, progress lines of the days read, an end line with what was read and found', async () => {
+    const r = await runCli(['check', '--all', '--json', '--log-format', 'json', '--stats-interval', '0.01', '--cache-dir', cacheDir], env);
+    expect(r.code).toBe(EXIT_FINDINGS);
+    const got = JSON.parse(r.stdout) as CheckReport;
+    const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; command: string; check?: { type: string; daysDone: number; daysTotal: number }; [k: string]: unknown });
+    expect(lines.every((l) => l.command === 'check')).toBe(true);
+    expect(lines[0]?.msg).toBe('start');
+    expect(lines.at(-1)).toMatchObject({ msg: 'end', exitCode: EXIT_FINDINGS, tickers: got.tickers, bars: got.bars, days: got.days, findings: got.findings.length, counts: got.counts });
+    const days = ds.files.filter((f) => f.dataset === 'us_stocks_sip/day_aggs_v1').length;
+    const progress = lines.filter((l) => l.msg === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    for (const p of progress) expect(p.check).toMatchObject({ type: 'check-scan', daysTotal: days });
+    const done = progress.map((p) => p.check?.daysDone ?? 0);
+    expect(done).toEqual([...done].sort((a, b) => a - b));
   });
 
   it('refuses bad input with one line and exit 2: an unknown symbol, --all with symbols, an empty store, a bad date', async () => {
@@ -155,5 +221,8 @@ describe('check on PostgreSQL', () => {
     const got = report(r);
     expectPlanted(got);
     expect(r.stdout).not.toContain('test-secret');
+    const minutes = await runCli(['check', '--all', ...MINUTE_WINDOW, '--json', '--store', url], env);
+    expect(minutes.code, minutes.stderr).toBe(EXIT_FINDINGS);
+    expectMinutePlanted(report(minutes));
   }, 300_000);
 });

@@ -129,7 +129,7 @@ export const ingestedDays = (cacheDir: string, symbol: string): Array<{ day: str
  * Replaces (or adds) an object in the world's s3rver store, as if the provider had published it.
  * Returns a function that puts the previous object back.
  */
-export function putObject(w: World, key: string, body: Buffer): () => void {
+export function putObject(w: Pick<World, 'ds'>, key: string, body: Buffer): () => void {
   const path = join(w.ds.dir, w.ds.bucket, `${key}._S3rver_object`);
   const previous = existsSync(path) ? readFileSync(path) : undefined;
   const write = (bytes: Buffer): void => {

@@ -106,6 +106,20 @@ describe.each(stores)('%s store', (_name, open) => {
         `${all[3]}:3/3`, `${all[3]}:3/3`,
       ]);
       expect(await store.scanDays('1m', from, to, 3)[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+
+      // A range of tickers: only theirs, in key order; every day of the window has a chunk (empty when none).
+      const scanned = async (range: { from?: string; to?: string }): Promise<StoredDayChunk[]> => {
+        const out: StoredDayChunk[] = [];
+        for await (const page of store.scanDays('1d', from, to, 3, range)) out.push(page);
+        return out;
+      };
+      const only = (keep: (t: string) => boolean) => expected.filter(({ row }) => keep(row[0] as string));
+      const rowsIn = (chunks: StoredDayChunk[]) => chunks.flatMap((p) => p.rows.map((row) => ({ day: p.day, row })));
+      expect(rowsIn(await scanned({ to: 'BBB' }))).toEqual(only((t) => t < 'BBB'));
+      expect(rowsIn(await scanned({ from: 'BBB' }))).toEqual(only((t) => t >= 'BBB'));
+      expect(rowsIn(await scanned({ from: 'BBB', to: 'CCC' }))).toEqual(only((t) => t === 'BBB'));
+      const none = await scanned({ from: 'BZZ', to: 'CCC' });
+      expect(none.map((p) => `${p.day}:${p.place}/${p.days}:${p.rows.length}`)).toEqual([`${all[1]}:1/3:0`, `${all[2]}:2/3:0`, `${all[3]}:3/3:0`]);
     });
   });
 

@@ -5,7 +5,7 @@ import type { CorporateActions } from '../../corporate-actions.js';
 import { windowDays } from '../../market-time.js';
 import type { Bar } from '../../types.js';
 import { scanByKey, type ScanKey } from '../scan.js';
-import type { DoneKey, FileFinding, JobProgress, JobSpec, JobStatus, ScanRow, Store, StoredActions, StoredDayChunk, WorkQueue } from '../types.js';
+import type { DoneKey, FileFinding, JobProgress, JobSpec, JobStatus, ScanRow, Store, StoredActions, StoredDayChunk, TickerRange, WorkQueue } from '../types.js';
 import * as actions from './actions.js';
 import { clearJob } from './clear.js';
 import { Db } from './db.js';
@@ -134,10 +134,10 @@ export class PostgresStore implements Store {
     return undefined;
   }
 
-  async *scanDays(interval: string, start: string, end: string, maxRows: number): AsyncIterable<StoredDayChunk> {
+  async *scanDays(interval: string, start: string, end: string, maxRows: number, tickers?: TickerRange): AsyncIterable<StoredDayChunk> {
     // A day along the primary key (interval, day, symbol, time).
-    const page = (day: string, after: ScanKey, limit: number): Promise<ScanRow[]> => bars.scanDayPage(this.#db, interval, day, after, limit);
-    yield* scanByKey(await this.#storedDays(interval, start, end), page, maxRows);
+    const page = (day: string, after: ScanKey, limit: number, to: string): Promise<ScanRow[]> => bars.scanDayPage(this.#db, interval, day, after, limit, to);
+    yield* scanByKey(await this.#storedDays(interval, start, end), page, maxRows, tickers);
   }
 
   async getJob(job: string): Promise<JobProgress | undefined> {

@@ -54,9 +54,9 @@ function readStatements(db: Db) {
     ),
     // One day along the primary key, from just after a key: one seek, then rows in key order.
     page: db
-      .prepare<ScanKey & { interval: string; day: string; limit: number }, ScanRow>(
+      .prepare<ScanKey & { interval: string; day: string; limit: number; to: string }, ScanRow>(
         `SELECT symbol, time, open, high, low, close, volume, transactions FROM bars
-         WHERE interval = @interval AND day = @day AND (symbol, time) > (@symbol, @time)
+         WHERE interval = @interval AND day = @day AND (symbol, time) > (@symbol, @time) AND symbol < @to
          ORDER BY symbol, time LIMIT @limit`,
       )
       .raw(true),
@@ -191,9 +191,9 @@ export class BarStore {
     return this.#r.storedDays.all(interval, start, end);
   }
 
-  /** Up to `limit` bars of `interval` from day file `day` after `after`, in key order (store/scan.ts). */
-  page(interval: string, day: string, after: ScanKey, limit: number): ScanRow[] {
-    return this.#r.page.all({ interval, day, limit, ...after });
+  /** Up to `limit` bars of `interval` from day file `day` after `after`, of tickers before `to`, in key order (store/scan.ts). */
+  page(interval: string, day: string, after: ScanKey, limit: number, to: string): ScanRow[] {
+    return this.#r.page.all({ interval, day, limit, to, ...after });
   }
 
   /** First and last bar time of these symbols' bars from the day files of [start, end]. */

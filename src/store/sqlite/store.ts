@@ -20,7 +20,7 @@ import type { CorporateActions } from '../../corporate-actions.js';
 import { withRevision } from '../conflicts.js';
 import { scanByKey } from '../scan.js';
 import { allScope, tickerPrefix } from '../scope.js';
-import type { CompletedFile, DoneKey, FileFinding, FileNote, JobProgress, JobSpec, JobStatus, Store, StoredActions, StoredDayChunk, StoreLocation, WorkQueue } from '../types.js';
+import type { CompletedFile, DoneKey, FileFinding, FileNote, JobProgress, JobSpec, JobStatus, Store, StoredActions, StoredDayChunk, StoreLocation, TickerRange, WorkQueue } from '../types.js';
 
 /** Opens (creating if needed) the SQLite store in `cacheDir`. */
 export function openSqliteStore(cacheDir: string): SqliteStore {
@@ -200,9 +200,9 @@ export class SqliteStore implements Store, LocalCommits {
     return this.#bars.symbols(interval);
   }
 
-  scanDays(interval: string, start: string, end: string, maxRows: number): AsyncIterable<StoredDayChunk> {
+  scanDays(interval: string, start: string, end: string, maxRows: number, tickers?: TickerRange): AsyncIterable<StoredDayChunk> {
     const days = this.#bars.days(interval, start, end);
-    return scanByKey(days, (day, after, limit) => this.#bars.page(interval, day, after, limit), maxRows);
+    return scanByKey(days, (day, after, limit, to) => this.#bars.page(interval, day, after, limit, to), maxRows, tickers);
   }
 
   scanLocation(): StoreLocation {

@@ -1,6 +1,7 @@
 // Reads of bars and of the tickers that have them. bars is keyed (interval, day, symbol, time):
 // a ticker's read probes the key once per calendar day of its window (store.ts).
 import type { Bar } from '../../../types.js';
+import { AFTER_TICKERS } from '../../scan.js';
 import type { ScanRow } from '../../types.js';
 import { execute, type Db, type Queryable } from '../db.js';
 
@@ -50,11 +51,20 @@ export async function listSymbols(db: Queryable, interval: string): Promise<stri
 }
 
 /** Up to `limit` bars of a day after (symbol, time) `after`, along the primary key; each row an array, as SQLite pages them. */
-export async function scanDayPage(db: Db, interval: string, day: string, after: { symbol: string; time: number }, limit: number): Promise<ScanRow[]> {
+export async function scanDayPage(db: Db, interval: string, day: string, after: { symbol: string; time: number }, limit: number, to: string): Promise<ScanRow[]> {
+  // The whole day unless a range ends it (the database's collation orders text: no sentinel above every ticker).
+  if (to === AFTER_TICKERS) {
+    return db.queryArrays<ScanRow>(
+      `SELECT symbol, time, open, high, low, close, volume, transactions FROM bars
+         WHERE interval = $1 AND day = $2 AND (symbol, time) > ($3, $4) ORDER BY symbol, time LIMIT $5`,
+      [interval, day, after.symbol, after.time, limit],
+      'pmd_scan_day',
+    );
+  }
   return db.queryArrays<ScanRow>(
     `SELECT symbol, time, open, high, low, close, volume, transactions FROM bars
-         WHERE interval = $1 AND day = $2 AND (symbol, time) > ($3, $4) ORDER BY symbol, time LIMIT $5`,
-    [interval, day, after.symbol, after.time, limit],
-    'pmd_scan_day',
+         WHERE interval = $1 AND day = $2 AND (symbol, time) > ($3, $4) AND symbol < $6 ORDER BY symbol, time LIMIT $5`,
+    [interval, day, after.symbol, after.time, limit, to],
+    'pmd_scan_day_to',
   );
 }
