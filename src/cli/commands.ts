@@ -1,7 +1,7 @@
 // Every command of the CLI, declared once: its name, usage, summary and each flag with its type,
 // the library option it sets (whose default and environment variable come from the options
 // schema, src/options.ts) and its help line. Parsing (parse.ts), `--help` (help.ts) and the
-// README's CLI reference (reference.ts) are all generated from this table.
+// CLI reference (docs/cli.md, README's table of commands: reference.ts) are all generated from this table.
 //
 // Why node:util parseArgs driven by this table rather than commander 14: the declaration needs
 // things commander would either duplicate or need overriding for. Defaults and environment
@@ -164,7 +164,7 @@ const DOWNLOAD: readonly Flag[] = [
 ];
 
 /**
- * The shared pieces as the README's reference shows them: each once, and each command's table
+ * The shared pieces as the CLI reference (docs/cli.md) shows them: each once, and each command's table
  * lists only its own flags then names the pieces it takes.
  */
 export const FLAG_GROUPS: readonly { readonly title: string; readonly flags: readonly Flag[] }[] = [

@@ -6,7 +6,7 @@ import { UsageError } from './parse.js';
 /** `busy`: another sync holds the cache (75, EX_TEMPFAIL: "try again later", as cron tools read it). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, findings: 4, busy: 75, interrupted: 130 } as const;
 
-/** What each exit code means: `--help` and the README's reference print this table. */
+/** What each exit code means: `--help` and the CLI reference (docs/cli.md) print this table. */
 export const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
   ok: 'done: every file done',
   failed: 'some files failed after their retries (each listed with its reason; a rerun retries only those)',

@@ -1,6 +1,7 @@
-// The README's CLI reference, generated from the declaration (commands.ts) and the exit codes
-// (exit.ts): `npm run docs:cli` rewrites the section between the markers, and a test fails when
-// README.md's section differs from what this renders.
+// The CLI reference (docs/cli.md: every command, flag, environment variable and exit code) and
+// the README's table of commands, generated from the declaration (commands.ts) and the exit codes
+// (exit.ts): `npm run docs:cli` rewrites the sections between the markers, and a test fails when
+// either file's section differs from what this renders.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { COMMANDS, ENVIRONMENT, FLAG_GROUPS, PROGRAM, commandLine, defaultOf, envOf, type Command, type Flag } from './commands.js';
@@ -9,6 +10,8 @@ import { flagSpelling } from './help.js';
 
 export const START_MARKER = '<!-- cli-reference:start -->';
 export const END_MARKER = '<!-- cli-reference:end -->';
+/** The README's table of commands, between these. */
+export const SUMMARY_MARKERS = { start: '<!-- cli-summary:start -->', end: '<!-- cli-summary:end -->' } as const;
 
 /** Text safe inside a table cell. */
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/</g, '&lt;');
@@ -77,10 +80,12 @@ function exitCodes(): string[] {
   ];
 }
 
+const GENERATED = '<!-- Generated from src/cli/commands.ts by `npm run docs:cli`: edit the declaration, not this section. -->';
+
 /** The markdown of the whole reference (without the markers). */
 export function renderReference(): string {
   return [
-    '<!-- Generated from src/cli/commands.ts by `npm run docs:cli`: edit the declaration, not this section. -->',
+    GENERATED,
     '',
     ...COMMANDS.flatMap(commandSection),
     ...FLAG_GROUPS.flatMap(groupSection),
@@ -89,24 +94,42 @@ export function renderReference(): string {
   ].join('\n');
 }
 
-/** `readme` with the section between the markers replaced by `reference`. @throws when a marker is missing */
-export function replaceReference(readme: string, reference: string = renderReference()): string {
-  const start = readme.indexOf(START_MARKER);
-  const end = readme.indexOf(END_MARKER);
-  if (start === -1 || end === -1 || end < start) throw new Error(`README.md needs the markers ${START_MARKER} and ${END_MARKER}, in that order`);
-  return `${readme.slice(0, start + START_MARKER.length)}\n${reference}\n${readme.slice(end)}`;
+/**
+ * The README's table of commands: each command's line and summary, and where the rest is. A
+ * short table, so that the README stays a page; docs/cli.md holds every flag.
+ */
+export function renderSummary(): string {
+  return [
+    GENERATED,
+    '',
+    '| command | what it does |',
+    '|---|---|',
+    ...COMMANDS.map((c) => `| [${code(commandLine(c))}](docs/cli.md${anchor(code(commandLine(c)))}) | ${cell(c.summary)} |`),
+    '',
+    'Every flag, its default and environment variable, and the exit codes: [docs/cli.md](docs/cli.md) (`--help` on any command prints the same).',
+  ].join('\n');
+}
+
+/** `text` with the section between `markers` replaced by `section`. @throws when a marker is missing */
+export function replaceReference(text: string, reference: string = renderReference(), markers: { start: string; end: string } = { start: START_MARKER, end: END_MARKER }): string {
+  const start = text.indexOf(markers.start);
+  const end = text.indexOf(markers.end);
+  if (start === -1 || end === -1 || end < start) throw new Error(`the file needs the markers ${markers.start} and ${markers.end}, in that order`);
+  return `${text.slice(0, start + markers.start.length)}\n${reference}\n${text.slice(end)}`;
 }
 
 /** The section between the markers as it stands. */
-export function currentReference(readme: string): string | undefined {
-  const start = readme.indexOf(START_MARKER);
-  const end = readme.indexOf(END_MARKER);
+export function currentReference(text: string, markers: { start: string; end: string } = { start: START_MARKER, end: END_MARKER }): string | undefined {
+  const start = text.indexOf(markers.start);
+  const end = text.indexOf(markers.end);
   if (start === -1 || end === -1 || end < start) return undefined;
-  return readme.slice(start + START_MARKER.length, end).replace(/^\n/, '').replace(/\n$/, '');
+  return text.slice(start + markers.start.length, end).replace(/^\n/, '').replace(/\n$/, '');
 }
 
-// `npm run docs:cli`: rewrites README.md's section in place.
+// `npm run docs:cli`: rewrites docs/cli.md's reference and README.md's table in place.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const path = new URL('../../README.md', import.meta.url);
-  writeFileSync(path, replaceReference(readFileSync(path, 'utf8')));
+  const cli = new URL('../../docs/cli.md', import.meta.url);
+  writeFileSync(cli, replaceReference(readFileSync(cli, 'utf8')));
+  const readme = new URL('../../README.md', import.meta.url);
+  writeFileSync(readme, replaceReference(readFileSync(readme, 'utf8'), renderSummary(), SUMMARY_MARKERS));
 }

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, commandLine, type Command } from '../../src/cli/commands.js';
 import { main } from '../../src/cli/main.js';
-import { currentReference, renderReference } from '../../src/cli/reference.js';
+import { currentReference, renderReference, renderSummary, SUMMARY_MARKERS } from '../../src/cli/reference.js';
 
 /** `--help` of a command, as the CLI prints it. */
 async function help(c: Command): Promise<string> {
@@ -21,10 +21,17 @@ function listedFlags(text: string): string[] {
 }
 
 describe('the CLI reference', () => {
-  it("README.md's section is the one generated from the declaration (npm run docs:cli rewrites it)", () => {
+  it("docs/cli.md's section is the one generated from the declaration (npm run docs:cli rewrites it)", () => {
+    const page = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
+    expect(currentReference(page), 'docs/cli.md has no <!-- cli-reference:start/end --> markers').toBeDefined();
+    expect(currentReference(page)).toBe(renderReference());
+  });
+
+  it("README.md's table of commands is the one generated from the declaration, one row a command", () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    expect(currentReference(readme), 'README.md has no <!-- cli-reference:start/end --> markers').toBeDefined();
-    expect(currentReference(readme)).toBe(renderReference());
+    const table = currentReference(readme, SUMMARY_MARKERS);
+    expect(table, 'README.md has no <!-- cli-summary:start/end --> markers').toBe(renderSummary());
+    for (const c of COMMANDS) expect(table).toContain(`[\`${commandLine(c)}\`](docs/cli.md#`);
   });
 
   it.each(COMMANDS.map((c) => [commandLine(c), c] as const))('%s --help lists exactly the declared flags', async (_name, c) => {
