@@ -133,7 +133,7 @@ describe('retry', () => {
     );
     const took = performance.now() - t0;
     expect(took).toBeGreaterThanOrEqual(295);
-    expect(took).toBeLessThan(1500);
+    expect(took).toBeLessThan(5000); // a bound, not a speed: loaded CI machines stretch timers
     expect(n).toBeGreaterThan(3);
     expect((e as Error).message).toBe(`away: ${n}`);
   });
