@@ -1,7 +1,8 @@
-// serve's aggregates answers through the provider's official JS client, pointed at a minimal
-// fastify shell over a real SQLite store filled by real runs (generated flat files on a real
-// s3rver, corporate actions from the REST stand-in). Every answer is judged against `readBars`
-// over the same store, and the raw ones against the generator's own bars as well.
+// serve's aggregates answers through the provider's official JS client, pointed at the real
+// server (createServer with its default routes, test/fixtures/serve-app.ts) over a real SQLite
+// store filled by real runs (generated flat files on a real s3rver, corporate actions from the
+// REST stand-in). Every answer is judged against `readBars` over the same store, and the raw ones
+// against the generator's own bars as well.
 import { gzipSync } from 'node:zlib';
 import { restClient } from '@massive.com/client-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
