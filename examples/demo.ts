@@ -9,6 +9,7 @@
 //   npm run demo -- TSLA --interval 5m     # from the two weeks of minute files
 //   npm run demo -- TSLA --cluster 3       # three processes share one job on an embedded PostgreSQL
 //   npm run demo -- TSLA AAPL --export     # then `export` them to a Parquet lake and read it back with DuckDB
+//   npm run demo -- TSLA --serve           # then `serve` the store and read it with the provider's official JS client
 //
 // The generated files carry real splits in their raw prices (TSLA's 3-for-1 of 2022-08-25 among
 // them), and a REST server on loopback serves the corporate actions as the provider's API does, so
@@ -19,6 +20,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { restClient } from '@massive.com/client-js';
 import { EXIT, EXIT_MEANINGS } from '../dist/cli/exit.js';
 import { FLAGS } from '../dist/cli/main.js';
 import { fetchSymbol, type Interval } from '../dist/index.js';
@@ -48,7 +50,9 @@ if (at !== -1 && !(Number.isInteger(cluster) && cluster >= 1 && cluster <= 8)) t
 const clustered = at === -1 ? argv : [...argv.slice(0, at), ...argv.slice(at + 2)];
 // --export: after the preload, the stored bars as a Parquet lake, read back (docs/export.md).
 const exporting = clustered.includes('--export');
-const args = clustered.filter((a) => a !== '--export');
+// --serve: after the preload, `serve` on the store, read through the provider's official JS client (docs/serve.md).
+const serving = clustered.includes('--serve');
+const args = clustered.filter((a) => a !== '--export' && a !== '--serve');
 // Read with the CLI's own option table, so an option's value (`--period 1y`) is never a symbol.
 const { values, positionals: symbols } = parseArgs({ args, options: FLAGS, allowPositionals: true, strict: false });
 
@@ -147,6 +151,7 @@ try {
         await new Promise((resolve) => spawn(process.execPath, [cli[0] ?? '', ...shown, ...where], { env, stdio: 'inherit' }).on('close', resolve));
       }
     }
+    if (serving) await serveDemo(cli[0] ?? '', symbol, store === undefined ? ['--cache-dir', cacheDir] : ['--store', store]);
     if (exporting) await exportDemo(cli[0] ?? '', symbols.length > 0 ? symbols : ['TSLA'], interval, store === undefined ? ['--cache-dir', cacheDir] : ['--store', store]);
     await qualityDemo(cli[0] ?? '', planted, store === undefined ? ['--cache-dir', cacheDir] : ['--store', store]);
   }
@@ -178,6 +183,56 @@ async function qualityDemo(bin: string, p: Planted, where: string[]): Promise<vo
   // The meaning as the README's table of exit codes gives it (src/cli/exit.ts).
   const name = (Object.keys(EXIT) as (keyof typeof EXIT)[]).find((k) => EXIT[k] === code);
   console.log(`\ncheck exited ${code}${name === undefined ? '' : `: ${EXIT_MEANINGS[name]}`}`);
+}
+
+/**
+ * `serve` on the store (the real CLI, a free port), read through the provider's official JS client
+ * as any app holding it would be after its one-line switch; then stopped with SIGTERM.
+ */
+async function serveDemo(bin: string, symbol: string, where: string[]): Promise<void> {
+  const cmd = ['serve', '--port', '0', '--json'];
+  console.log(`\n$ preload-market-data ${cmd.join(' ')}`);
+  const child = spawn(process.execPath, [bin, ...cmd, ...where], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  // Its first line on stdout says where it listens (--json: {"url":...,"store":...}).
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  while (!out.includes('\n')) {
+    if (child.exitCode !== null) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  // `store` as the server prints it: a path, or a URL with its password masked.
+  const { url, store: served } = JSON.parse(out.split('\n')[0] ?? '{}') as { url: string; store: string };
+  console.log(`serving ${served} at ${url}`);
+  try {
+    // The key is any string: the server has no --token (it listens on loopback only).
+    const client = restClient('any-key', url);
+    const to = addDays(new Date().toISOString().slice(0, 10), -1);
+    const from = addDays(to, -30);
+    const t = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+    console.log(`\nimport { restClient } from '@massive.com/client-js';\nconst client = restClient(key, '${url}');`);
+    const daily = await client.getStocksAggregates({ stocksTicker: symbol, multiplier: 1, timespan: 'day', from, to, adjusted: true } as never);
+    console.log(`\nclient.getStocksAggregates({ stocksTicker: '${symbol}', multiplier: 1, timespan: 'day', from: '${from}', to: '${to}' }) -> ${daily.resultsCount} bars (adjusted: ${daily.adjusted}); the last three:`);
+    console.table((daily.results ?? []).slice(-3).map((b) => ({ day: t(b.t), o: b.o, h: b.h, l: b.l, c: b.c, v: b.v })));
+    const weekly = await client.getStocksAggregates({ stocksTicker: symbol, multiplier: 1, timespan: 'week', from, to } as never);
+    console.log(`client.getStocksAggregates({ ..., timespan: 'week' }) -> ${weekly.resultsCount} weeks, each starting on a Sunday:`);
+    console.table((weekly.results ?? []).map((b) => ({ week: t(b.t), o: b.o, c: b.c, v: b.v })));
+    const splits = await client.getStocksV1Splits({ ticker: symbol });
+    console.log(`client.getStocksV1Splits({ ticker: '${symbol}' }) -> ${splits.results?.length ?? 0} splits from the stored corporate actions:`);
+    console.table((splits.results ?? []).map((x) => ({ execution_date: x.execution_date, split_from: x.split_from, split_to: x.split_to })));
+  } catch (error) {
+    const e = error as { response?: { status: number; data: unknown }; message: string };
+    console.log(`(the client got ${e.response === undefined ? e.message : `${e.response.status} ${JSON.stringify(e.response.data)}`})`);
+  } finally {
+    console.log(
+      `\nAny official client of the provider switches with one line (docs/serve.md):` +
+        `\n  Python:     RESTClient(api_key, base="${url}")` +
+        `\n  JavaScript: restClient(key, "${url}")` +
+        `\n  Go:         c := polygon.New(key); c.HTTP.SetBaseURL("${url}")`,
+    );
+    child.kill('SIGTERM');
+    console.log(`\nSIGTERM: serve exited ${await exited}`);
+  }
 }
 
 /** `export` of what the demo preloaded, then the lake read back with DuckDB's read_parquet. */

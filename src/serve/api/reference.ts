@@ -9,7 +9,7 @@
 // provider's whole market).
 import type { Dividend, Split } from '../../corporate-actions.js';
 import type { Store } from '../../store/types.js';
-import { bad, decodeCursor, nextUrl, parseLimit } from './params.js';
+import { bad, decodeCursor, nextUrl, parseDate, parseLimit } from './params.js';
 import { fromApiTicker } from './tickers.js';
 import { ApiError, type ApiAnswer, type ApiContext, type ApiRequest } from './types.js';
 
@@ -188,8 +188,8 @@ function filterOf(listing: Listing, query: Record<string, string | undefined>): 
 function valueOf(name: string, v: string, kind: Kind): string | number {
   switch (kind) {
     case 'date':
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw bad(name, v, 'a date YYYY-MM-DD');
-      return v;
+      // A real calendar day: 2024-02-30 would otherwise compare as a string and filter silently.
+      return parseDate(name, v);
     case 'number':
       if (!/^-?\d+(\.\d+)?$/.test(v)) throw bad(name, v, 'a number');
       return Number(v);

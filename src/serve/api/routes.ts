@@ -4,7 +4,7 @@ import { GROUPED_MARKETS, groupedAnswer } from './grouped.js';
 import { DIVIDENDS_V1, DIVIDENDS_V3, listingAnswer, SPLITS_V1, SPLITS_V3 } from './reference.js';
 import type { ApiRoute } from './types.js';
 
-/** The provider's REST endpoints answered from the store (docs/serve-endpoints.md). */
+/** The provider's REST endpoints answered from the store (docs/serve.md, "Endpoints"). */
 export const API_ROUTES: readonly ApiRoute[] = Object.freeze([
   // One path for every asset class: the provider's stocks, crypto, forex, indices and options
   // aggregates share it (`X:BTCUSD`, `C:EURUSD`, `I:SPX`, `O:...` as the ticker).
