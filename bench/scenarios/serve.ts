@@ -224,7 +224,7 @@ async function startChild(args: string[]): Promise<Child> {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));
-  const until = Date.now() + 60_000;
+  const until = Date.now() + 300_000; // the first start builds the index by ticker (~20 s), untimed
   while (!out.includes('\n')) {
     if (child.exitCode !== null || Date.now() > until) throw new Error(`server child ${args[0]} did not start`);
     await new Promise((r) => setTimeout(r, 20));
