@@ -4,10 +4,12 @@
  * process of its own, started fresh for each row so that its peak RSS is the row's):
  *   - floor: a bare node:http server answering precomputed bodies (the same answers' bytes);
  *   - cached: our server answering the same URLs from its memory cache;
- *   - uncached: our server with no cache, each request a random ticker's 5 years of day bars from
- *     a whole-market SQLite store (filled by the real `--all` run, as the `all` scenario does);
- *   - overload: the uncached server offered 4x the rate it sustained: 503s instead of waiting
- *     past the time limit, and /healthz probed meanwhile.
+ *   - uncached: the `serve` command with no cache, each request a random ticker's 5 years of day
+ *     bars from a whole-market SQLite store (filled by the real `--all` run, as the `all` scenario
+ *     does, which drops the index by ticker: serve builds it before it listens, untimed), with one
+ *     process and with one per core (--processes), interleaved;
+ *   - overload: the uncached server (one process per core) offered 4x the load: 503s instead of
+ *     waiting past the time limit, and /healthz probed meanwhile.
  * Results: bench/results/serve.json. Targets (issue 29): cached >= 0.7x the floor's req/s with p99
  * <= 2x the floor's; uncached >= 300 answers/s with p99 < 100 ms at 32 connections and peak RSS
  * < 400 MB; overload: no answer later than the time limit, /healthz under 50 ms.
@@ -60,6 +62,7 @@ interface Row {
 export async function runServeBench(argv: string[]): Promise<void> {
   const { values: flags } = parseArgs({ args: argv, options: { duration: { type: 'string' }, tickers: { type: 'string' }, rounds: { type: 'string' } } });
   const rounds = Number(flags.rounds ?? 3);
+  const uncachedRounds = Math.max(1, rounds - 1);
   const duration = Number(flags.duration ?? 10);
   const sample = Number(flags.tickers ?? 2000);
 
@@ -94,27 +97,37 @@ export async function runServeBench(argv: string[]): Promise<void> {
     await stopChild(ours);
   }
 
-  // Uncached: a fresh server with no cache, random tickers.
-  log('uncached');
-  ours = await startChild(['serve', ROOT, cacheDir, JSON.stringify({ cacheBytes: 0 })]);
+  // Uncached: the real `serve` command with no cache, random tickers; one process against one per
+  // core (--processes), interleaved rounds; each server fresh, so its peak RSS is the row's.
   const allPaths = tickers.map(urlOf);
-  let uncached: Row;
-  try {
-    uncached = { ...toRow(`uncached: serve, random tickers' 5y daily, ${CONNECTIONS} connections`, await load(ours.url, allPaths, duration)), peakRssMb: peakRssMb(ours.child) };
-    rows.push(uncached);
-  } finally {
-    await stopChild(ours);
+  const cores = cpus().length;
+  const uncachedRows: Row[] = [];
+  for (let round = 1; round <= uncachedRounds; round++) {
+    for (const processes of [1, cores]) {
+      log(`uncached, ${processes} process(es), round ${round}`);
+      ours = await startServe(cacheDir, processes);
+      try {
+        const row = { ...toRow(`uncached: serve --processes ${processes}, random tickers' 5y daily, ${CONNECTIONS} connections (round ${round})`, await load(ours.url, allPaths, duration)), peakRssMb: peakRssMb(ours.child) };
+        rows.push(row);
+        if (processes === cores) uncachedRows.push(row);
+      } finally {
+        await stopChild(ours);
+      }
+    }
   }
+  // The target rows: one process per core (serve's default); the median round.
+  const byRate = [...uncachedRows].sort((x, y) => x.reqPerS - y.reqPerS);
+  const uncached = byRate[Math.floor(byRate.length / 2)] as Row;
 
   // Overload: 4x the uncached row's load; /healthz probed meanwhile from a process of its own.
   log(`overload: ${OVERLOAD_CONNECTIONS} connections`);
-  ours = await startChild(['serve', ROOT, cacheDir, JSON.stringify({ cacheBytes: 0 })]);
+  ours = await startServe(cacheDir, cores);
   try {
     const probe = probeHealth(ours.url, duration);
     const result = await load(ours.url, allPaths, duration, { connections: OVERLOAD_CONNECTIONS });
     const health = await probe;
     rows.push({
-      ...toRow(`overload: serve, ${OVERLOAD_CONNECTIONS} connections (4x the uncached row's)`, result),
+      ...toRow(`overload: serve --processes ${cores}, ${OVERLOAD_CONNECTIONS} connections (4x the uncached row's)`, result),
       peakRssMb: peakRssMb(ours.child),
       extra: { healthzP99Ms: health.p99, healthzMaxMs: health.max, healthzProbes: health.count },
     });
@@ -232,17 +245,35 @@ async function startChild(args: string[]): Promise<Child> {
   return { child, url: (out.split('\n')[0] ?? '').trim() };
 }
 
+/** The real `serve` command (the built CLI), no cache, `processes` processes; its URL from its --json line. */
+async function startServe(cacheDir: string, processes: number): Promise<Child> {
+  const args = [path.join(ROOT, 'bin', 'preload-market-data.js'), 'serve', '--port', '0', '--json', '--cache-dir', cacheDir, '--cache-mb', '0', '--processes', String(processes)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: cliEnv() });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const until = Date.now() + 300_000;
+  while (!out.includes('\n')) {
+    if (child.exitCode !== null || Date.now() > until) throw new Error(`serve --processes ${processes} did not start`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { child, url: (JSON.parse(out.split('\n')[0] ?? '{}') as { url: string }).url };
+}
+
 async function stopChild(c: Child): Promise<void> {
   const exited = new Promise((r) => c.child.once('exit', r));
   c.child.kill('SIGTERM');
   await exited;
 }
 
-/** The child's peak RSS (VmHWM), in MB. */
+/** The child's peak RSS (VmHWM) with its own children's (serve's processes), in MB. */
 function peakRssMb(child: ChildProcess): number | undefined {
+  const kb = (pid: number): number => {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return Number(m?.[1] ?? 0) + children.reduce((n, c) => n + kb(c), 0);
+  };
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-    return m?.[1] === undefined ? undefined : Math.round(Number(m[1]) / 1024);
+    return child.pid === undefined ? undefined : Math.round(kb(child.pid) / 1024);
   } catch {
     return undefined;
   }

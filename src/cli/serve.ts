@@ -3,7 +3,7 @@
 import { ConfigurationError, InvalidOptionError } from '../errors.js';
 import { TOKEN_ENV } from '../serve/auth.js';
 import type { ServeOptions } from '../serve/options.js';
-import { defaultProcesses, isServeWorker, reportListening, startProcesses, stopRequested, WorkerExit } from '../serve/processes.js';
+import { defaultProcesses, isServeWorker, leavePrimary, reportListening, startProcesses, stopRequested, WorkerExit } from '../serve/processes.js';
 import { createServer, prepareServe } from '../serve/server.js';
 import { stringFlag, type Context } from './context.js';
 import { EXIT } from './exit.js';
@@ -23,6 +23,18 @@ export async function serveCommand(ctx: Context): Promise<number> {
   const processes = processesFlag === undefined ? defaultProcesses(options.fill === true) : Number(processesFlag);
   const worker = isServeWorker();
   if (processes > 1 && !worker) return servePrimary(ctx, options, cacheMb, processes);
+  if (!worker) return serveOne(ctx, options, cacheMb, false);
+  try {
+    return await serveOne(ctx, options, cacheMb, true);
+  } finally {
+    // The channel to the primary would keep this process alive once the command returns (or
+    // fails: then the primary reports this process's exit code).
+    leavePrimary();
+  }
+}
+
+/** One serving process: the only one, or one of `--processes` (`worker`: it reports to the primary). */
+async function serveOne(ctx: Context, options: ServeOptions, cacheMb: string | undefined, worker: boolean): Promise<number> {
   const token = options.token ?? ctx.io.env[TOKEN_ENV];
   // pino's lines are complete JSON lines; the token is never in them (safeUrl), and masked here
   // whatever a message says.
@@ -53,8 +65,6 @@ export async function serveCommand(ctx: Context): Promise<number> {
   else if (!ctx.quiet) ctx.out(`Serving ${server.where} on ${url} (Ctrl+C stops)`);
   await Promise.race([aborted(ctx.signal), ...(worker ? [stopRequested()] : [])]);
   await server.close();
-  // The channel to the primary would keep this process alive once the command returns.
-  if (worker) process.disconnect?.();
   ctx.report({});
   return EXIT.ok;
 }
