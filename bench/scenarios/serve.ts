@@ -55,6 +55,8 @@ interface Row {
   non2xx: number;
   errors: number;
   status: Record<string, number>;
+  /** The load generator's CPU while it ran, in cores (of the machine's 2). */
+  loadGenCores: number;
   peakRssMb?: number;
   extra?: Record<string, number>;
 }
@@ -62,7 +64,7 @@ interface Row {
 export async function runServeBench(argv: string[]): Promise<void> {
   const { values: flags } = parseArgs({ args: argv, options: { duration: { type: 'string' }, tickers: { type: 'string' }, rounds: { type: 'string' } } });
   const rounds = Number(flags.rounds ?? 3);
-  const uncachedRounds = Math.max(1, rounds - 1);
+  const uncachedRounds = rounds;
   const duration = Number(flags.duration ?? 10);
   const sample = Number(flags.tickers ?? 2000);
 
@@ -135,7 +137,7 @@ export async function runServeBench(argv: string[]): Promise<void> {
     await stopChild(ours);
   }
   notes.push(`answers: ${Math.round(answerBytes / 1024)} KB on average (${Math.round(answerBytes / 1024 / 1255 * 1024)} bytes a bar over ~1,255 bars)`);
-  notes.push('the load generator runs in the bench process, each server in its own: they share the 2 cores');
+  notes.push('the load generator runs in the bench process, each server in its own: they share the 2 cores (loadGenCores: what autocannon itself used)');
   notes.push('/healthz is probed every 50 ms from a process of its own, on a fresh connection each time');
 
   const median = (prefix: string, f: (r: Row) => number): number => {
@@ -158,7 +160,7 @@ export async function runServeBench(argv: string[]): Promise<void> {
     { target: `overload: slowest answer < time limit (${timeLimitMs} ms)`, value: over?.maxMs ?? NaN, pass: (over?.maxMs ?? Infinity) < timeLimitMs },
     { target: 'overload: /healthz p99 < 50 ms', value: over?.extra?.['healthzP99Ms'] ?? NaN, pass: (over?.extra?.['healthzP99Ms'] ?? Infinity) < 50 },
   ];
-  for (const r of rows) log(`${r.name}: ${r.reqPerS.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, non-2xx ${r.non2xx}${r.peakRssMb === undefined ? '' : `, peak RSS ${r.peakRssMb} MB`}`);
+  for (const r of rows) log(`${r.name}: ${r.reqPerS.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, non-2xx ${r.non2xx}, load generator ${r.loadGenCores} cores${r.peakRssMb === undefined ? '' : `, peak RSS ${r.peakRssMb} MB`}`);
   for (const t of targets) log(`${t.pass ? 'PASS' : 'MISS'} ${t.target}: ${Number.isFinite(t.value) ? t.value.toFixed(2) : t.value}`);
   mkdirSync(path.dirname(RESULT_FILE), { recursive: true });
   writeFileSync(
@@ -201,7 +203,19 @@ function pick(xs: readonly string[], n: number): string[] {
   return Array.from({ length: n }, (_, i) => xs[Math.floor(i * step)] ?? '');
 }
 
+/** The load generator's (this process's) CPU during each load, in cores: what it takes from the server's 2. */
+const loadGenCores = new WeakMap<Result, number>();
+
 async function load(url: string, paths: readonly string[], duration: number, more: { overallRate?: number; connections?: number } = {}): Promise<Result> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const result = await run(url, paths, duration, more);
+  const used = process.cpuUsage(cpu);
+  loadGenCores.set(result, Math.round(((used.user + used.system) / 1000 / (performance.now() - started)) * 100) / 100);
+  return result;
+}
+
+function run(url: string, paths: readonly string[], duration: number, more: { overallRate?: number; connections?: number }): Promise<Result> {
   let i = 0;
   return autocannon({
     url,
@@ -225,7 +239,7 @@ async function load(url: string, paths: readonly string[], duration: number, mor
 function toRow(name: string, r: Result): Row {
   const status: Record<string, number> = {};
   for (const [code, s] of Object.entries(r.statusCodeStats)) status[code] = Number(s.count);
-  return { name, reqPerS: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max, non2xx: r.non2xx, errors: r.errors, status };
+  return { name, reqPerS: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max, non2xx: r.non2xx, errors: r.errors, status, loadGenCores: loadGenCores.get(r) ?? NaN };
 }
 
 interface Child {

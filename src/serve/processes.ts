@@ -3,11 +3,12 @@
 // cache (emptied by its own watch of the store) and /metrics. The primary only forks, forwards the
 // stop and waits: it answers nothing itself.
 //
-// Why node:cluster over worker threads doing the reads (piscina): measured on the serve bench, an
-// uncached 5-year answer spends as much in building and serializing its JSON and in the HTTP shell
-// as in the store read (bench/results/serve.json); a pool of readers would move only the read off
-// the main thread, which then still serialises every answer on one core. Whole processes scale
-// all of it, and need no change to the answers' code.
+// Why node:cluster over worker threads doing the reads (piscina): profiled under the serve bench's
+// uncached load (--cpu-prof, bench/lib/profile.ts), a random ticker's 5-year answer cost ~1.5 ms
+// of store read (after making its rows arrays, bars.ts) against ~1.3 ms of JSON.stringify, ~0.7 ms
+// of garbage collection and the socket writes: a pool of readers would move about half of it off
+// the HTTP thread, which would still build and serialize every answer on one core. Whole processes
+// scale all of it, and need no change to the answers' code.
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 
