@@ -4,11 +4,11 @@
 // stop and waits: it answers nothing itself.
 //
 // Why node:cluster over worker threads doing the reads (piscina): profiled under the serve bench's
-// uncached load (--cpu-prof, bench/lib/profile.ts), a random ticker's 5-year answer cost ~1.5 ms
-// of store read (after making its rows arrays, bars.ts) against ~1.3 ms of JSON.stringify, ~0.7 ms
-// of garbage collection and the socket writes: a pool of readers would move about half of it off
-// the HTTP thread, which would still build and serialize every answer on one core. Whole processes
-// scale all of it, and need no change to the answers' code.
+// uncached load (--cpu-prof, bench/lib/profile.ts), a random ticker's 5-year answer cost ~3.3 ms
+// of a core: ~1.1 ms the store read (its rows as arrays, bars.ts), ~0.9 ms JSON.stringify, ~0.5 ms
+// garbage collection, the rest the HTTP shell and socket writes. A pool of readers would move about
+// a third of it off the HTTP thread, which would still build and serialize every answer on one
+// core. Whole processes scale all of it, and need no change to the answers' code.
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 
