@@ -317,7 +317,7 @@ export const COMMANDS: readonly Command[] = [
         type: 'string',
         arg: 'N',
         help: 'processes answering on the one port (a SQLite read blocks its process: one per core uses every core); each has its own cache and /metrics',
-        default: 'the cores; 1 with --fill',
+        default: 'the cores; 1 with --fill, --metrics-port or --metrics-file',
       },
       ...DOWNLOAD.filter((f) => ['endpoint', 'bucket', 'region', 'max-rps', 'workers', 'keep-raw'].includes(f.name)),
       API_ENDPOINT,

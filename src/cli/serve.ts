@@ -20,9 +20,14 @@ export async function serveCommand(ctx: Context): Promise<number> {
     throw new UsageError(`--processes expects an integer from 1 to 64, got \`${processesFlag}\``);
   }
   const options = ctx.options as ServeOptions;
-  const processes = processesFlag === undefined ? defaultProcesses(options.fill === true) : Number(processesFlag);
+  // Every process runs this command with the same flags: each would open the same port or file.
+  const perRun = ['metrics-port', 'metrics-file'].find((f) => stringFlag(ctx, f) !== undefined);
+  const processes = processesFlag !== undefined ? Number(processesFlag) : perRun !== undefined ? 1 : defaultProcesses(options.fill === true);
   const worker = isServeWorker();
-  if (processes > 1 && !worker) return servePrimary(ctx, options, cacheMb, processes);
+  if (processes > 1 && !worker) {
+    if (perRun !== undefined) throw new UsageError(`--${perRun} is one process's, and --processes ${processes} runs several: leave --processes out (then 1), or read each process's /metrics`);
+    return servePrimary(ctx, options, cacheMb, processes);
+  }
   if (!worker) return serveOne(ctx, options, cacheMb, false);
   try {
     return await serveOne(ctx, options, cacheMb, true);

@@ -144,11 +144,16 @@ describe('serve --processes', () => {
     }
   });
 
-  it('a bad --processes: one line naming it, exit 2', async () => {
+  it('a bad --processes, or several with --metrics-port: one line naming it, exit 2', async () => {
     const r = await runCli(['serve', '--cache-dir', w.cacheDir('serve-processes'), '--processes', '0'], w.env);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('--processes');
+    // --metrics-port is one process's: with several each would listen on it.
+    const both = await runCli(['serve', '--cache-dir', w.cacheDir('serve-processes'), '--processes', '2', '--metrics-port', '0'], w.env);
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim().split('\n')).toHaveLength(1);
+    expect(both.stderr).toContain('--metrics-port');
   });
 });
 
