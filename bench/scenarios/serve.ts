@@ -4,10 +4,12 @@
  * process of its own, started fresh for each row so that its peak RSS is the row's):
  *   - floor: a bare node:http server answering precomputed bodies (the same answers' bytes);
  *   - cached: our server answering the same URLs from its memory cache;
- *   - uncached: our server with no cache, each request a random ticker's 5 years of day bars from
- *     a whole-market SQLite store (filled by the real `--all` run, as the `all` scenario does);
- *   - overload: the uncached server offered 4x the rate it sustained: 503s instead of waiting
- *     past the time limit, and /healthz probed meanwhile.
+ *   - uncached: the `serve` command with no cache, each request a random ticker's 5 years of day
+ *     bars from a whole-market SQLite store (filled by the real `--all` run, as the `all` scenario
+ *     does, which drops the index by ticker: serve builds it before it listens, untimed), with one
+ *     process and with one per core (--processes), interleaved;
+ *   - overload: the uncached server (one process per core) offered 4x the load: 503s instead of
+ *     waiting past the time limit, and /healthz probed meanwhile.
  * Results: bench/results/serve.json. Targets (issue 29): cached >= 0.7x the floor's req/s with p99
  * <= 2x the floor's; uncached >= 300 answers/s with p99 < 100 ms at 32 connections and peak RSS
  * < 400 MB; overload: no answer later than the time limit, /healthz under 50 ms.
@@ -53,6 +55,8 @@ interface Row {
   non2xx: number;
   errors: number;
   status: Record<string, number>;
+  /** The load generator's CPU while it ran, in cores (of the machine's 2). */
+  loadGenCores: number;
   peakRssMb?: number;
   extra?: Record<string, number>;
 }
@@ -60,6 +64,7 @@ interface Row {
 export async function runServeBench(argv: string[]): Promise<void> {
   const { values: flags } = parseArgs({ args: argv, options: { duration: { type: 'string' }, tickers: { type: 'string' }, rounds: { type: 'string' } } });
   const rounds = Number(flags.rounds ?? 3);
+  const uncachedRounds = rounds;
   const duration = Number(flags.duration ?? 10);
   const sample = Number(flags.tickers ?? 2000);
 
@@ -94,27 +99,37 @@ export async function runServeBench(argv: string[]): Promise<void> {
     await stopChild(ours);
   }
 
-  // Uncached: a fresh server with no cache, random tickers.
-  log('uncached');
-  ours = await startChild(['serve', ROOT, cacheDir, JSON.stringify({ cacheBytes: 0 })]);
+  // Uncached: the real `serve` command with no cache, random tickers; one process against one per
+  // core (--processes), interleaved rounds; each server fresh, so its peak RSS is the row's.
   const allPaths = tickers.map(urlOf);
-  let uncached: Row;
-  try {
-    uncached = { ...toRow(`uncached: serve, random tickers' 5y daily, ${CONNECTIONS} connections`, await load(ours.url, allPaths, duration)), peakRssMb: peakRssMb(ours.child) };
-    rows.push(uncached);
-  } finally {
-    await stopChild(ours);
+  const cores = cpus().length;
+  const uncachedRows: Row[] = [];
+  for (let round = 1; round <= uncachedRounds; round++) {
+    for (const processes of [1, cores]) {
+      log(`uncached, ${processes} process(es), round ${round}`);
+      ours = await startServe(cacheDir, processes);
+      try {
+        const row = { ...toRow(`uncached: serve --processes ${processes}, random tickers' 5y daily, ${CONNECTIONS} connections (round ${round})`, await load(ours.url, allPaths, duration)), peakRssMb: peakRssMb(ours.child) };
+        rows.push(row);
+        if (processes === cores) uncachedRows.push(row);
+      } finally {
+        await stopChild(ours);
+      }
+    }
   }
+  // The target rows: one process per core (serve's default); the median round.
+  const byRate = [...uncachedRows].sort((x, y) => x.reqPerS - y.reqPerS);
+  const uncached = byRate[Math.floor(byRate.length / 2)] as Row;
 
   // Overload: 4x the uncached row's load; /healthz probed meanwhile from a process of its own.
   log(`overload: ${OVERLOAD_CONNECTIONS} connections`);
-  ours = await startChild(['serve', ROOT, cacheDir, JSON.stringify({ cacheBytes: 0 })]);
+  ours = await startServe(cacheDir, cores);
   try {
     const probe = probeHealth(ours.url, duration);
     const result = await load(ours.url, allPaths, duration, { connections: OVERLOAD_CONNECTIONS });
     const health = await probe;
     rows.push({
-      ...toRow(`overload: serve, ${OVERLOAD_CONNECTIONS} connections (4x the uncached row's)`, result),
+      ...toRow(`overload: serve --processes ${cores}, ${OVERLOAD_CONNECTIONS} connections (4x the uncached row's)`, result),
       peakRssMb: peakRssMb(ours.child),
       extra: { healthzP99Ms: health.p99, healthzMaxMs: health.max, healthzProbes: health.count },
     });
@@ -122,7 +137,7 @@ export async function runServeBench(argv: string[]): Promise<void> {
     await stopChild(ours);
   }
   notes.push(`answers: ${Math.round(answerBytes / 1024)} KB on average (${Math.round(answerBytes / 1024 / 1255 * 1024)} bytes a bar over ~1,255 bars)`);
-  notes.push('the load generator runs in the bench process, each server in its own: they share the 2 cores');
+  notes.push('the load generator runs in the bench process, each server in its own: they share the 2 cores (loadGenCores: what autocannon itself used)');
   notes.push('/healthz is probed every 50 ms from a process of its own, on a fresh connection each time');
 
   const median = (prefix: string, f: (r: Row) => number): number => {
@@ -145,7 +160,7 @@ export async function runServeBench(argv: string[]): Promise<void> {
     { target: `overload: slowest answer < time limit (${timeLimitMs} ms)`, value: over?.maxMs ?? NaN, pass: (over?.maxMs ?? Infinity) < timeLimitMs },
     { target: 'overload: /healthz p99 < 50 ms', value: over?.extra?.['healthzP99Ms'] ?? NaN, pass: (over?.extra?.['healthzP99Ms'] ?? Infinity) < 50 },
   ];
-  for (const r of rows) log(`${r.name}: ${r.reqPerS.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, non-2xx ${r.non2xx}${r.peakRssMb === undefined ? '' : `, peak RSS ${r.peakRssMb} MB`}`);
+  for (const r of rows) log(`${r.name}: ${r.reqPerS.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, non-2xx ${r.non2xx}, load generator ${r.loadGenCores} cores${r.peakRssMb === undefined ? '' : `, peak RSS ${r.peakRssMb} MB`}`);
   for (const t of targets) log(`${t.pass ? 'PASS' : 'MISS'} ${t.target}: ${Number.isFinite(t.value) ? t.value.toFixed(2) : t.value}`);
   mkdirSync(path.dirname(RESULT_FILE), { recursive: true });
   writeFileSync(
@@ -188,7 +203,19 @@ function pick(xs: readonly string[], n: number): string[] {
   return Array.from({ length: n }, (_, i) => xs[Math.floor(i * step)] ?? '');
 }
 
+/** The load generator's (this process's) CPU during each load, in cores: what it takes from the server's 2. */
+const loadGenCores = new WeakMap<Result, number>();
+
 async function load(url: string, paths: readonly string[], duration: number, more: { overallRate?: number; connections?: number } = {}): Promise<Result> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const result = await run(url, paths, duration, more);
+  const used = process.cpuUsage(cpu);
+  loadGenCores.set(result, Math.round(((used.user + used.system) / 1000 / (performance.now() - started)) * 100) / 100);
+  return result;
+}
+
+function run(url: string, paths: readonly string[], duration: number, more: { overallRate?: number; connections?: number }): Promise<Result> {
   let i = 0;
   return autocannon({
     url,
@@ -212,7 +239,7 @@ async function load(url: string, paths: readonly string[], duration: number, mor
 function toRow(name: string, r: Result): Row {
   const status: Record<string, number> = {};
   for (const [code, s] of Object.entries(r.statusCodeStats)) status[code] = Number(s.count);
-  return { name, reqPerS: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max, non2xx: r.non2xx, errors: r.errors, status };
+  return { name, reqPerS: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max, non2xx: r.non2xx, errors: r.errors, status, loadGenCores: loadGenCores.get(r) ?? NaN };
 }
 
 interface Child {
@@ -224,12 +251,26 @@ async function startChild(args: string[]): Promise<Child> {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));
-  const until = Date.now() + 60_000;
+  const until = Date.now() + 300_000; // the first start builds the index by ticker (~20 s), untimed
   while (!out.includes('\n')) {
     if (child.exitCode !== null || Date.now() > until) throw new Error(`server child ${args[0]} did not start`);
     await new Promise((r) => setTimeout(r, 20));
   }
   return { child, url: (out.split('\n')[0] ?? '').trim() };
+}
+
+/** The real `serve` command (the built CLI), no cache, `processes` processes; its URL from its --json line. */
+async function startServe(cacheDir: string, processes: number): Promise<Child> {
+  const args = [path.join(ROOT, 'bin', 'preload-market-data.js'), 'serve', '--port', '0', '--json', '--cache-dir', cacheDir, '--cache-mb', '0', '--processes', String(processes)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: cliEnv() });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const until = Date.now() + 300_000;
+  while (!out.includes('\n')) {
+    if (child.exitCode !== null || Date.now() > until) throw new Error(`serve --processes ${processes} did not start`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { child, url: (JSON.parse(out.split('\n')[0] ?? '{}') as { url: string }).url };
 }
 
 async function stopChild(c: Child): Promise<void> {
@@ -238,11 +279,15 @@ async function stopChild(c: Child): Promise<void> {
   await exited;
 }
 
-/** The child's peak RSS (VmHWM), in MB. */
+/** The child's peak RSS (VmHWM) with its own children's (serve's processes), in MB. */
 function peakRssMb(child: ChildProcess): number | undefined {
+  const kb = (pid: number): number => {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return Number(m?.[1] ?? 0) + children.reduce((n, c) => n + kb(c), 0);
+  };
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-    return m?.[1] === undefined ? undefined : Math.round(Number(m[1]) / 1024);
+    return child.pid === undefined ? undefined : Math.round(kb(child.pid) / 1024);
   } catch {
     return undefined;
   }

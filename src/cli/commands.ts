@@ -312,6 +312,13 @@ export const COMMANDS: readonly Command[] = [
       { name: 'queue', type: 'string', arg: 'N', option: 'queue', schema: serveSchema, value: 'int', help: 'requests waiting for an answer slot; past them 503 with Retry-After at once' },
       { name: 'time-limit-ms', type: 'string', arg: 'MS', option: 'timeLimitMs', schema: serveSchema, value: 'int', help: 'a request not answered within this gets 503 with Retry-After' },
       { name: 'cache-mb', type: 'string', arg: 'MB', help: 'memory for recent answers, emptied whenever the store changes; 0: no cache', default: '64' },
+      {
+        name: 'processes',
+        type: 'string',
+        arg: 'N',
+        help: 'processes answering on the one port (a SQLite read blocks its process: one per core uses every core); each has its own cache and /metrics',
+        default: 'the cores; 1 with --fill, --metrics-port or --metrics-file',
+      },
       ...DOWNLOAD.filter((f) => ['endpoint', 'bucket', 'region', 'max-rps', 'workers', 'keep-raw'].includes(f.name)),
       API_ENDPOINT,
       ...WHERE,

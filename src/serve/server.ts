@@ -55,6 +55,32 @@ class TimeLimitError extends Error {}
  * await server.close();
  */
 export async function createServer(options: ServeOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<MarketDataServer> {
+  const { o, preloadOptions, store } = await openServe(options, env);
+  try {
+    return await Shell.start(store, o, preloadOptions, o.routes ?? API_ROUTES);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/**
+ * What {@link createServer} checks and builds before it listens, without listening: the options,
+ * the store, and its index by ticker (built when missing). Several processes serving one store
+ * (`serve --processes N`) call it once first, so that the options are refused once and the index
+ * is built once, not by each process at the same time.
+ * @throws as createServer
+ */
+export async function prepareServe(options: ServeOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const { o, store } = await openServe(options, env);
+  try {
+    await buildIndex(store, o);
+  } finally {
+    await store.close();
+  }
+}
+
+async function openServe(options: ServeOptions, env: NodeJS.ProcessEnv): Promise<{ o: Options; preloadOptions: PreloadOptions; store: Store }> {
   const { host, port, token: givenToken, fill, concurrency, queue, timeLimitMs, cacheBytes, maxUrlBytes, log, routes, now, onIndex, ...rest } = options;
   const o = parseOptions(serveSchema, { host, port, token: givenToken ?? (env[TOKEN_ENV] || undefined), fill, concurrency, queue, timeLimitMs, cacheBytes, maxUrlBytes, log, routes, now, onIndex });
   if (o.token === undefined && !isLoopback(o.host)) {
@@ -67,13 +93,17 @@ export async function createServer(options: ServeOptions = {}, env: NodeJS.Proce
   // Where the store is and how --fill downloads: checked now, once, as any call of the library.
   const preloadOptions: PreloadOptions = rest;
   const where = resolveOptions(preloadOptions, env);
-  const store = await openStore(where);
-  try {
-    return await Shell.start(store, o, preloadOptions, routes ?? API_ROUTES);
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
+  return { o, preloadOptions, store: await openStore(where) };
+}
+
+/**
+ * A large --all leaves a SQLite store without its index by ticker (the ingest is faster without
+ * it): answers by ticker need it (~2 ms a 5-year read against ~8-120 ms), so it is built once
+ * before the first request, rather than in the middle of answering one.
+ */
+async function buildIndex(store: Store, o: Options): Promise<void> {
+  const started = Date.now();
+  if (await store.buildReadIndex?.(() => o.onIndex?.({ state: 'building' }))) o.onIndex?.({ state: 'built', ms: Date.now() - started });
 }
 
 type Options = ReturnType<typeof serveSchema.parse>;
@@ -94,11 +124,7 @@ class Shell implements MarketDataServer {
   #stopping = false;
 
   static async start(store: Store, o: Options, preloadOptions: PreloadOptions, routes: readonly ApiRoute[]): Promise<Shell> {
-    // A large --all leaves a SQLite store without its index by ticker (the ingest is faster
-    // without it): answers by ticker need it (~2 ms a 5-year read against ~8-120 ms), so it is
-    // built once here, before the first request, rather than in the middle of answering one.
-    const started = Date.now();
-    if (await store.buildReadIndex?.(() => o.onIndex?.({ state: 'building' }))) o.onIndex?.({ state: 'built', ms: Date.now() - started });
+    await buildIndex(store, o);
     let cache: AnswerCache | undefined;
     let unwatch: (() => Promise<void>) | undefined;
     if (o.cacheBytes > 0 && store.watchChanges !== undefined) {

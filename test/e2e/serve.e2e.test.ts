@@ -34,7 +34,8 @@ interface Served {
 
 /** Starts `serve --port 0 --json` and waits for the line that says where it listens. */
 async function serve(args: string[], env: NodeJS.ProcessEnv = w.env): Promise<Served> {
-  const child = spawnCli(['serve', '--port', '0', '--json', ...args], env);
+  // One process (--processes): the checks below read its /metrics; several: serve-processes.e2e.test.ts.
+  const child = spawnCli(['serve', '--port', '0', '--json', '--processes', '1', ...args], env);
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));

@@ -33,6 +33,9 @@ const OF_SYMBOL = `FROM bar_days d CROSS JOIN bars b ON b.interval = d.interval 
   WHERE d.interval = @interval AND d.day >= @start AND d.day <= @end`;
 const EVER = { start: '0000-01-01', end: '9999-12-31' };
 
+/** A row of BY_TICKER as an array, in its columns' order. */
+type RawBar = [time: number, open: number, high: number, low: number, close: number, volume: number, transactions: number | null];
+
 interface Window {
   symbol: string;
   interval: string;
@@ -85,7 +88,8 @@ function writeStatements(db: Db) {
 export class BarStore {
   readonly #db: Db;
   #reads: ReturnType<typeof readStatements> | undefined;
-  #byTicker: Statement<Omit<Window, 'interval'>, Bar> | undefined;
+  #byTicker: Statement<Omit<Window, 'interval'>, RawBar> | undefined;
+  #coverage: Statement<[string, string], { start: string; end: string }> | undefined;
   #writes: ReturnType<typeof writeStatements> | undefined;
   #listed: SymbolList | undefined;
 
@@ -177,8 +181,11 @@ export class BarStore {
       return undefined;
     }
     try {
-      this.#byTicker ??= this.#db.prepare<Omit<Window, 'interval'>, Bar>(BY_TICKER);
-      return this.#byTicker.all(window);
+      // Rows as arrays, made into bars here: better-sqlite3 builds a row object property by
+      // property in C++, and a 5-year read (1,255 rows) took ~2.9 ms so against ~1.5 ms this way
+      // (measured side by side on the serve bench's whole-market store).
+      this.#byTicker ??= this.#db.prepare<Omit<Window, 'interval'>, RawBar>(BY_TICKER).raw(true);
+      return this.#byTicker.all(window).map(([time, open, high, low, close, volume, transactions]) => ({ time, open, high, low, close, volume, transactions }));
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('no such index')) throw error;
       this.#byTicker = undefined;
@@ -220,9 +227,9 @@ export class BarStore {
 
   /** True when [start, end] lies within the union of recorded complete windows. */
   isCovered(symbol: string, interval: string, start: string, end: string): boolean {
-    const ranges = this.#db
-      .prepare<[string, string], { start: string; end: string }>('SELECT start, end FROM coverage WHERE symbol = ? AND interval = ? ORDER BY start')
-      .all(symbol, interval);
+    // Prepared once: a server asks this twice an answer (the ticker's, then --all's coverage).
+    this.#coverage ??= this.#db.prepare<[string, string], { start: string; end: string }>('SELECT start, end FROM coverage WHERE symbol = ? AND interval = ? ORDER BY start');
+    const ranges = this.#coverage.all(symbol, interval);
     let reach = start; // first day not yet known to be covered
     for (const r of ranges) {
       if (r.start > reach) break;
