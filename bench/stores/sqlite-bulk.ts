@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { runCase, type Case, type CaseResult } from './sqlite-bulk-cases.js';
+import { positiveInt } from '../lib/flags.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -46,12 +47,7 @@ if (flags.child !== undefined) {
   process.exit(0);
 }
 
-function int(name: keyof typeof flags, fallback: number): number {
-  const v = flags[name];
-  const n = v === undefined ? fallback : Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Expected --${name} to be a positive integer, got ${String(v)}`);
-  return n;
-}
+const int = (name: keyof typeof flags, fallback: number): number => positiveInt(flags, name, fallback);
 
 const T = int('rows-per-file', 11_000);
 const FILES = int('files', 1255);

@@ -33,6 +33,7 @@ import { allScope } from '../../src/store/scope.js';
 import type { JobSpec, WorkQueue } from '../../src/store/types.js';
 import type { DayFile } from '../../src/types.js';
 import { dayFile, rng, tickers, weekdays } from './sqlite-bulk-data.js';
+import { positiveInt } from '../lib/flags.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -46,12 +47,7 @@ const { values: flags } = parseArgs({
   },
 });
 
-function int(name: 'files' | 'tickers' | 'reads' | 'cold' | 'cap-s', fallback: number): number {
-  const v = flags[name];
-  const n = v === undefined ? fallback : Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Expected --${name} to be a positive integer, got ${String(v)}`);
-  return n;
-}
+const int = (name: 'files' | 'tickers' | 'reads' | 'cold' | 'cap-s', fallback: number): number => positiveInt(flags, name, fallback);
 
 const FILES = int('files', 1255);
 const T = int('tickers', 11_000);

@@ -65,6 +65,32 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** A `serve --port 0 --json` child, once it has said where it listens. */
+export interface Served {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `serve --port 0 --json` with `args` and waits (up to `timeoutMs`) for its line that says where it listens. */
+export async function startServe(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Served> {
+  const child = spawnCli(['serve', '--port', '0', '--json', ...args], env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const until = Date.now() + timeoutMs;
+  while (!stdout.includes('\n')) {
+    if (child.exitCode !== null || Date.now() > until) throw new Error(`serve did not start:\n${stdout}\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const { url } = JSON.parse(stdout.split('\n')[0] ?? '') as { url: string };
+  return { child, url, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   const child = spawnCli(args, env);
   let stdout = '';

@@ -3,14 +3,13 @@
 // (each line carries its pid), and the generator's own bars; a sync from another process empties
 // every process's cache; SIGTERM to the primary stops them all, exit 0 (requests in flight on SIGTERM:
 // serve.e2e.test.ts, each process stops as a single one does).
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { bodyOf, readSourceBars, rowsOfBody } from '../fixtures/source-bars.js';
-import { putObject, runCli, spawnCli, STOCKS, startWorld, type World } from './helpers.js';
+import { putObject, runCli, startServe, STOCKS, startWorld, type Served, type World } from './helpers.js';
 
 let w: World;
 beforeAll(async () => {
@@ -23,28 +22,7 @@ afterAll(async () => {
 const FROM = '2026-10-01';
 const TO = '2026-11-13';
 
-interface Served {
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-async function serve(args: string[], env: NodeJS.ProcessEnv = w.env): Promise<Served> {
-  const child = spawnCli(['serve', '--port', '0', '--json', '--log-format', 'json', ...args], env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const until = Date.now() + 30_000;
-  while (!stdout.includes('\n')) {
-    if (child.exitCode !== null || Date.now() > until) throw new Error(`serve did not start:\n${stdout}\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  const { url } = JSON.parse(stdout.split('\n')[0] ?? '') as { url: string };
-  return { child, url, stderr: () => stderr, exited };
-}
+const serve = (args: string[], env: NodeJS.ProcessEnv = w.env): Promise<Served> => startServe(['--log-format', 'json', ...args], env, 30_000);
 
 /** The processes the operating system lists as children of `pid`. */
 function childrenOf(pid: number): number[] {

@@ -3,14 +3,13 @@
 // by a sync from another process (SQLite and PostgreSQL, two serve processes on one store), the
 // token, --fill with one GET per file for many concurrent requests, SIGTERM with requests in
 // flight, and a public address refused without a token.
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
 import { bodyOf, readSourceBars, rowsOfBody } from '../fixtures/source-bars.js';
-import { putObject, runCli, spawnCli, STOCKS, startWorld, type World } from './helpers.js';
+import { putObject, runCli, startServe, STOCKS, startWorld, type Served, type World } from './helpers.js';
 
 let w: World;
 beforeAll(async () => {
@@ -24,31 +23,8 @@ const FROM = '2026-10-01';
 const WEEK_AGO = '2026-11-13';
 const TOKEN = 'e2e-known-token-71f3a';
 
-interface Served {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `serve --port 0 --json` and waits for the line that says where it listens. */
-async function serve(args: string[], env: NodeJS.ProcessEnv = w.env): Promise<Served> {
-  // One process (--processes): the checks below read its /metrics; several: serve-processes.e2e.test.ts.
-  const child = spawnCli(['serve', '--port', '0', '--json', '--processes', '1', ...args], env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const until = Date.now() + 20_000;
-  while (!stdout.includes('\n')) {
-    if (child.exitCode !== null || Date.now() > until) throw new Error(`serve did not start:\n${stdout}\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  const { url } = JSON.parse(stdout.split('\n')[0] ?? '') as { url: string };
-  return { child, url, stdout: () => stdout, stderr: () => stderr, exited };
-}
+/** Starts one serve process: the checks below read its /metrics; several: serve-processes.e2e.test.ts. */
+const serve = (args: string[], env: NodeJS.ProcessEnv = w.env): Promise<Served> => startServe(['--processes', '1', ...args], env, 20_000);
 
 async function stop(s: Served): Promise<number | null> {
   s.child.kill('SIGTERM');
