@@ -7,7 +7,7 @@
 const LAYERS = [
   // The leaves: shared types, errors, market time, symbols, events, corporate actions' types,
   // store URLs, the retry helper. They import one another only.
-  { name: 'leaf', path: '^src/(types|errors|market-time|symbols|events|corporate-actions|store-url|retry)[.]ts$' },
+  { name: 'leaf', path: '^src/(types|errors|market-time|symbols|events|corporate-actions|store-url|retry|threads)[.]ts$' },
   { name: 'transport', path: '^src/(s3|parse|integrity)/' },
   { name: 'options', path: '^src/options[.]ts$' },
   { name: 'raw', path: '^src/raw/' },

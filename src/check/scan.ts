@@ -5,7 +5,8 @@
 // measured with a CPU profile), runs on every core; a PostgreSQL store on this thread, its rows
 // arriving over the network. One thread per part for one long task: plain worker_threads.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../threads.js';
 import { AbortedError } from '../errors.js';
 import { sessionDay } from '../market-time.js';
 import type { Split } from '../corporate-actions.js';
@@ -106,10 +107,6 @@ export function scanParts(store: Store, tickers: readonly string[], threads = Ma
   return Array.from({ length: threads }, (_, k) => ({ from: k === 0 ? undefined : bounds[k - 1], to: bounds[k] }));
 }
 
-// Under the TypeScript sources (tests, tsx) the thread is a .ts file that needs tsx's loader.
-const fromSource = import.meta.url.endsWith('.ts');
-const THREAD = new URL(fromSource ? './scan-thread.ts' : './scan-thread.js', import.meta.url);
-
 /**
  * The parts scanned at once, a thread each (scan-thread.ts), their findings handed to `emit` and
  * their counts added. Progress: a chunk event each time the slowest part has read one more day.
@@ -136,13 +133,7 @@ export async function scanInThreads(
       signal?.addEventListener('abort', stop, { once: true });
       for (const [i, range] of parts.entries()) {
         const workerData = { location, window, range, splits: [...splits] } satisfies ScanThreadData;
-        // From the sources, a JavaScript entry point registers tsx's loader, then imports the .ts thread.
-        const worker = fromSource
-          ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => m.register()).then(() => import(${JSON.stringify(THREAD.href)}));`, {
-              eval: true,
-              workerData,
-            })
-          : new Worker(THREAD, { workerData });
+        const worker = startThread(import.meta.url, 'scan-thread', workerData);
         workers.push(worker);
         worker.on('message', (m: ScanThreadMessage) => {
           if (m.type === 'chunk') {

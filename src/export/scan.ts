@@ -4,7 +4,7 @@
 // 5 years cost a seek per ticker and day, ~14 million (README, Export: measured). A SQLite store is
 // scanned in a thread of its own (scan-thread.ts); a PostgreSQL store here, its rows arriving over
 // the network.
-import { Worker } from 'node:worker_threads';
+import { startThread } from '../threads.js';
 import { adjustmentOf } from '../read/adjusted.js';
 import type { Adjust } from '../corporate-actions.js';
 import type { JobPlan } from '../plan.js';
@@ -18,10 +18,6 @@ import type { ExportEvent, ExportPartition } from './types.js';
 const PAGE_ROWS = 65_536;
 /** Rows of a batch of columns handed to the writer. */
 const BATCH_ROWS = 65_536;
-
-// Under the TypeScript sources (tests, tsx) the thread is a .ts file that needs tsx's loader.
-const fromSource = import.meta.url.endsWith('.ts');
-const THREAD = new URL(fromSource ? './scan-thread.ts' : './scan-thread.js', import.meta.url);
 
 /**
  * True when the plans can be read by one scan: a stored interval as it is exported (day bars, or
@@ -95,14 +91,7 @@ export async function appendScanned(
 async function* scanThread(d: Omit<ScanThreadData, 'flags' | 'batchRows' | 'pageRows'>): AsyncGenerator<ScanMessage> {
   const flags = new Int32Array(new SharedArrayBuffer(8));
   const workerData = { ...d, flags: flags.buffer, batchRows: BATCH_ROWS, pageRows: PAGE_ROWS } satisfies ScanThreadData;
-  // From the sources, a JavaScript entry point registers tsx's loader, then imports the .ts thread
-  // (`--import tsx` in execArgv did not reach a plain Worker's entry point: tried, on Node 20).
-  const worker = fromSource
-    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => m.register()).then(() => import(${JSON.stringify(THREAD.href)}));`, {
-        eval: true,
-        workerData,
-      })
-    : new Worker(THREAD, { workerData });
+  const worker = startThread(import.meta.url, 'scan-thread', workerData);
   const queue: ScanMessage[] = [];
   let failed: Error | undefined;
   let exited = false;
