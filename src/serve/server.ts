@@ -15,7 +15,7 @@ import { parseOptions, resolveOptions, type PreloadOptions } from '../options.js
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { API_ROUTES } from './api/routes.js';
-import { ApiError, NotStoredError, type ApiAnswer, type ApiContext, type ApiRequest, type ApiRoute } from './api/types.js';
+import { ApiError, encodeBody, NotStoredError, type ApiAnswer, type ApiContext, type ApiRequest, type ApiRoute } from './api/types.js';
 import { isLoopback, presentedKey, TOKEN_ENV, tokenCheck } from './auth.js';
 import { AnswerCache, splitAnswer } from './cache.js';
 import { Filler } from './fill.js';
@@ -296,7 +296,7 @@ class Shell implements MarketDataServer {
     } catch (error) {
       return this.#failed(error, request, reply);
     }
-    const json = JSON.stringify(answer.body);
+    const json = encodeBody(answer.body);
     if (cache !== undefined && answer.status === 200) {
       const parts = splitAnswer(json, request.id);
       if (parts !== undefined) cache.set(key, parts, generation);

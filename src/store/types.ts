@@ -226,6 +226,25 @@ export interface StoreLocation {
   storeTimeoutMs?: number;
 }
 
+/** The objects {@link Store.readBarsJson} encodes. */
+export interface JsonShape {
+  /** Each key of an object (a plain name) with the bar field it holds, in order; a null field is left out. */
+  fields: readonly (readonly [key: string, field: keyof Bar])[];
+  /** Newest first. */
+  desc: boolean;
+  /** The most bars wanted: more than this, and the store answers undefined. */
+  limit: number;
+}
+
+/** Bars encoded by the store ({@link Store.readBarsJson}). */
+export interface EncodedBars {
+  /** A JSON array of objects. */
+  json: string;
+  count: number;
+  /** The earliest bar's time (ms); undefined when there is none. */
+  first: number | undefined;
+}
+
 /** The store behind a run and behind `fetchSymbol` / `readBars` / `show`. */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -244,6 +263,15 @@ export interface Store {
   isCovered(symbol: string, interval: string, start: string, end: string): Promise<boolean>;
   /** Bars of a symbol from the day files of [start, end], oldest first. */
   readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]>;
+  /**
+   * A symbol's bars of `interval` from the day files of [start, end] as the store itself encodes
+   * them in JSON: the bars `readBars` returns, one object per bar with `shape`'s keys, in time order
+   * (newest first with `desc`). Numbers have readBars' values, not always JSON.stringify's text
+   * (`9.0`, 17 digits). Undefined where the store cannot answer so (no index by ticker, minute
+   * bars, two day files holding one time) or holds more than `shape.limit` bars: the caller reads
+   * them with readBars. Optional: serve's daily answers cost about half as much through it.
+   */
+  readBarsJson?(symbol: string, interval: string, start: string, end: string, shape: JsonShape): Promise<EncodedBars | undefined>;
   /** First and last bar time (ms) of these symbols' bars from the day files of [start, end]. */
   barRange(symbols: readonly string[], interval: string, start: string, end: string): Promise<{ first: number; last: number } | undefined>;
   /** Every ticker with bars of `interval` in the store, sorted (code-unit order). */

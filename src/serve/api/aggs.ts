@@ -1,12 +1,15 @@
 // The aggregates endpoints of one ticker: custom bars (`/v2/aggs/ticker/.../range/...`), the
 // previous close (`/prev`) and the daily open/close (`/v1/open-close`), in the provider's JSON.
-import { isRegularMinute, minuteOfDay, newYorkOffset, addDays } from '../../market-time.js';
+import { hasActions } from '../../actions/refresh.js';
+import { isRegularMinute, minuteOfDay, newYorkOffset, addDays, sessionDay } from '../../market-time.js';
+import { adjustmentOf } from '../../read/adjusted.js';
+import type { EncodedBars } from '../../store/types.js';
 import type { Bar } from '../../types.js';
 import { bucketize, dayStart, isIntraday, TIMESPANS, type Bucket, type Timespan } from './buckets.js';
 import { bad, decodeCursor, nextUrl, parseBoolean, parseBound, parseChoice, parseDate, parseLimit, publishedEnd, type Bound } from './params.js';
 import { fromApiTicker, type ApiTicker } from './tickers.js';
-import { ApiError, type ApiAnswer, type ApiContext, type ApiRequest } from './types.js';
-import { isCovered, readAdjusted, requireCovered } from './window.js';
+import { ApiError, EncodedJson, type ApiAnswer, type ApiContext, type ApiRequest } from './types.js';
+import { isCovered, missingActions, readAdjusted, requireCovered } from './window.js';
 
 /** The provider's `limit` of base bars: 5,000 by default, 50,000 at most. */
 export const AGGS_DEFAULT_LIMIT = 5_000;
@@ -72,6 +75,16 @@ export async function rangeAnswer(ctx: ApiContext, req: ApiRequest): Promise<Api
   }
 
   await requireCovered(ctx, t, interval, from.day, to.day);
+  if (timespan === 'day' && multiplier === 1 && from.ms === undefined && to.ms === undefined && page.at === undefined) {
+    const encoded = await encodedDays(ctx, t, from.day, to.day, page);
+    if (encoded !== undefined) {
+      const body = head(t, encoded.count, encoded.count, page.adjusted);
+      if (encoded.count > 0) body['results'] = new EncodedJson(encoded.json);
+      body['status'] = 'OK';
+      body['request_id'] = req.requestId;
+      return { status: 200, body };
+    }
+  }
   // A timestamp bound reads a day more on its side: a crypto or forex file's day need not be the
   // New York day of every bar in it. Date bounds read exactly readBars' days.
   const readFrom = from.ms === undefined ? from.day : addDays(from.day, -1);
@@ -97,6 +110,28 @@ export async function rangeAnswer(ctx: ApiContext, req: ApiRequest): Promise<Api
     body['next_url'] = nextUrl(req, path, { a: page.adjusted, s: page.sort, l: page.limit, p: next });
   }
   return { status: 200, body };
+}
+
+/** The keys of a result bar, in the provider's order (toResult's), with the bar field each holds. */
+const RESULT_FIELDS = [['v', 'volume'], ['o', 'open'], ['c', 'close'], ['h', 'high'], ['l', 'low'], ['t', 'time'], ['n', 'transactions']] as const;
+const INDEX_FIELDS = RESULT_FIELDS.filter(([k]) => k !== 'v' && k !== 'n');
+
+/**
+ * One page of day bars by date, as the store encodes them (Store.readBarsJson): the same bars as
+ * readAdjusted then toResult, at about half the CPU of a 5-year answer. Undefined when the store
+ * cannot, the window holds more than a page, or a split adjusts a bar in it: the general path answers.
+ */
+async function encodedDays(ctx: ApiContext, t: ApiTicker, from: string, to: string, page: Page): Promise<EncodedBars | undefined> {
+  if (ctx.store.readBarsJson === undefined) return undefined;
+  const index = t.assetClass === 'index';
+  const encoded = await ctx.store.readBarsJson(t.ticker, '1d', from, to, { fields: index ? INDEX_FIELDS : RESULT_FIELDS, desc: page.sort === 'desc', limit: page.limit });
+  if (encoded === undefined || encoded.first === undefined || !page.adjusted || !hasActions(t.dataset)) return encoded;
+  // Adjusted stock bars are the raw ones when no split's factor reaches the first of them
+  // (adjustBars: a bar on or after the last step's date is left as it is).
+  if ((await ctx.store.getActions(t.ticker)) === undefined) throw missingActions([t.ticker]);
+  const steps = await adjustmentOf(ctx.store, t.symbol, t.ticker, t.dataset, 'splits');
+  const last = steps.at(-1);
+  return last === undefined || sessionDay(encoded.first) >= last.date ? encoded : undefined;
 }
 
 interface Page {

@@ -28,6 +28,29 @@ export interface ApiAnswer {
   body: Record<string, unknown>;
 }
 
+/**
+ * A value of an answer's body that is JSON text already (a store's encoding of its bars): the
+ * shell writes it into the body as it is ({@link encodeBody}). Top-level values only.
+ */
+export class EncodedJson {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * The body as JSON: JSON.stringify's, except that an {@link EncodedJson} value is written as its
+ * text. Keys in the body's order; undefined values left out, as JSON.stringify does.
+ */
+export function encodeBody(body: Record<string, unknown>): string {
+  let out = '';
+  for (const key of Object.keys(body)) {
+    const value = body[key];
+    const text = value instanceof EncodedJson ? value.text : (JSON.stringify(value) as string | undefined);
+    if (text === undefined) continue;
+    out += `${out === '' ? '{' : ','}${JSON.stringify(key)}:${text}`;
+  }
+  return out === '' ? '{}' : `${out}}`;
+}
+
 /** One endpoint: a find-my-way path pattern (`/v2/aggs/ticker/:ticker/prev`) and its answer. */
 export interface ApiRoute {
   path: string;

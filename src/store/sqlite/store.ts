@@ -20,7 +20,7 @@ import type { CorporateActions } from '../../corporate-actions.js';
 import { withRevision } from '../conflicts.js';
 import { scanByKey } from '../scan.js';
 import { allScope, tickerPrefix } from '../scope.js';
-import type { CompletedFile, DoneKey, FileFinding, FileNote, JobProgress, JobSpec, JobStatus, Store, StoredActions, StoredDayChunk, StoreLocation, TickerRange, WorkQueue } from '../types.js';
+import type { CompletedFile, DoneKey, EncodedBars, FileFinding, FileNote, JobProgress, JobSpec, JobStatus, JsonShape, Store, StoredActions, StoredDayChunk, StoreLocation, TickerRange, WorkQueue } from '../types.js';
 
 /** Opens (creating if needed) the SQLite store in `cacheDir`. */
 export function openSqliteStore(cacheDir: string): SqliteStore {
@@ -190,6 +190,10 @@ export class SqliteStore implements Store, LocalCommits {
 
   async readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]> {
     return this.#bars.read(symbol, interval, start, end);
+  }
+
+  async readBarsJson(symbol: string, interval: string, start: string, end: string, shape: JsonShape): Promise<EncodedBars | undefined> {
+    return this.#bars.readJson({ symbol, interval, start, end }, shape);
   }
 
   async barRange(symbols: readonly string[], interval: string, start: string, end: string): Promise<{ first: number; last: number } | undefined> {

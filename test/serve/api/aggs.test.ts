@@ -133,6 +133,20 @@ describe('daily aggregates', () => {
     expect(before?.c).toBeCloseTo((raw[0]?.close ?? 0) / 3, 6);
   });
 
+  it("adjusted where no split reaches the window (after a ticker's last split, or a ticker without any) is readBars' bars too, oldest or newest first", async () => {
+    const lastSplit = (corporateActionsFixture().get('TSLA')?.splits ?? []).map((s) => s.executionDate).sort().at(-1) ?? '';
+    expect(lastSplit > START && lastSplit < END).toBe(true);
+    for (const [ticker, from] of [['TSLA', lastSplit], ['MSFT', START]] as const) {
+      const expected = await read(ticker, { start: from, end: END });
+      expect(expected.length).toBeGreaterThan(100);
+      const asc = await client().getStocksAggregates({ stocksTicker: ticker, multiplier: 1, timespan: 'day', from, to: END } as never);
+      expect(asc).toMatchObject({ ticker, adjusted: true, status: 'OK', resultsCount: expected.length, queryCount: expected.length });
+      expect(asc.results).toEqual(expected.map(wire));
+      const desc = await client().getStocksAggregates({ stocksTicker: ticker, multiplier: 1, timespan: 'day', from, to: END, sort: 'desc' } as never);
+      expect(desc.results).toEqual(expected.map(wire).reverse());
+    }
+  });
+
   it('adjusted=false answers the bars as traded: the day files\' own rows', async () => {
     const answer = await client().getStocksAggregates({ stocksTicker: 'TSLA', multiplier: 1, timespan: 'day', from: START, to: END, adjusted: false } as never);
     expect(answer.adjusted).toBe(false);
