@@ -5,7 +5,7 @@ import type { CorporateActions } from '../../corporate-actions.js';
 import { windowDays } from '../../market-time.js';
 import type { Bar } from '../../types.js';
 import { scanByKey, type ScanKey } from '../scan.js';
-import type { DoneKey, FileFinding, JobProgress, JobSpec, JobStatus, ScanRow, Store, StoredActions, StoredDayChunk, TickerRange, WorkQueue } from '../types.js';
+import type { DoneKey, EncodedBars, FileFinding, JobProgress, JobSpec, JobStatus, JsonShape, ScanRow, Store, StoredActions, StoredDayChunk, TickerRange, WorkQueue } from '../types.js';
 import * as actions from './actions.js';
 import { clearJob } from './clear.js';
 import { Db } from './db.js';
@@ -102,6 +102,10 @@ export class PostgresStore implements Store {
   async readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]> {
     // One probe of the primary key (interval, day, symbol, time) per calendar day of the window.
     return bars.readBars(this.#db, interval, await this.#storedDays(interval, start, end), symbol);
+  }
+
+  async readBarsJson(symbol: string, interval: string, start: string, end: string, shape: JsonShape): Promise<EncodedBars | undefined> {
+    return bars.readBarsJson(this.#db, interval, await this.#storedDays(interval, start, end), symbol, shape);
   }
 
   async barRange(

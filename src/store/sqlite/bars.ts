@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { nextDay } from '../../market-time.js';
+import { shapeFields, shapeName, type ShapeField } from '../json-shape.js';
 import type { ScanKey } from '../scan.js';
 import type { EncodedBars, JsonShape, ScanRow } from '../types.js';
 import type { Bar } from '../../types.js';
@@ -22,25 +23,15 @@ export interface BarRow extends Bar {
 const BY_TICKER = `SELECT time, open, high, low, close, volume, transactions FROM bars INDEXED BY ${TICKER_INDEX}
   WHERE interval = '${TICKER_INDEX_INTERVAL}' AND symbol = @symbol AND day >= @start AND day <= @end ORDER BY time`;
 
-/** Bar fields by their column: the only text of a JsonShape that reaches SQL besides checked keys. */
-const COLUMNS: Readonly<Record<keyof Bar, string>> = { time: 'time', open: 'open', high: 'high', low: 'low', close: 'close', volume: 'volume', transactions: 'transactions' };
-/** Nullable columns: an object leaves them out when null. */
-const NULLABLE = new Set<keyof Bar>(['transactions']);
-
 /** The statement of readJson for one shape: the JSON array, the count, the first time, the distinct times. */
 function jsonSql(shape: JsonShape): string {
-  const object = (fields: JsonShape['fields']): string => {
-    const parts = fields.map(([k, f]) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`Bad JSON key: ${k}`);
-      return `'${k}', ${COLUMNS[f]}`;
-    });
-    return `json_object(${parts.join(', ')})`;
-  };
-  const nullable = shape.fields.filter(([, f]) => NULLABLE.has(f));
+  const fields = shapeFields(shape);
+  const object = (of: readonly ShapeField[]): string => `json_object(${of.map((f) => `'${f.key}', ${f.column}`).join(', ')})`;
+  const nullable = fields.filter((f) => f.nullable);
   const each =
     nullable.length === 0
-      ? object(shape.fields)
-      : `CASE WHEN ${nullable.map(([, f]) => `${COLUMNS[f]} IS NULL`).join(' OR ')} THEN ${object(shape.fields.filter(([, f]) => !NULLABLE.has(f)))} ELSE ${object(shape.fields)} END`;
+      ? object(fields)
+      : `CASE WHEN ${nullable.map((f) => `${f.column} IS NULL`).join(' OR ')} THEN ${object(fields.filter((f) => !f.nullable))} ELSE ${object(fields)} END`;
   return `SELECT json_group_array(${each}), count(*), min(time), count(DISTINCT time) FROM (
     SELECT time, open, high, low, close, volume, transactions FROM bars INDEXED BY ${TICKER_INDEX}
     WHERE interval = '${TICKER_INDEX_INTERVAL}' AND symbol = @symbol AND day >= @start AND day <= @end
@@ -231,7 +222,7 @@ export class BarStore {
   readJson(window: Window, shape: JsonShape): EncodedBars | undefined {
     const { interval, ...rest } = window;
     if (interval !== TICKER_INDEX_INTERVAL || !this.#r.hasIndex()) return undefined;
-    const key = `${shape.desc ? 'd' : 'a'}${shape.fields.map(([k, f]) => `${k}=${f}`).join(',')}`;
+    const key = shapeName(shape);
     try {
       let statement = this.#json.get(key);
       if (statement === undefined) {

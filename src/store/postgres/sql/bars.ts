@@ -2,7 +2,8 @@
 // a ticker's read probes the key once per calendar day of its window (store.ts).
 import type { Bar } from '../../../types.js';
 import { AFTER_TICKERS } from '../../scan.js';
-import type { ScanRow } from '../../types.js';
+import { shapeFields, shapeName } from '../../json-shape.js';
+import type { EncodedBars, JsonShape, ScanRow } from '../../types.js';
 import { execute, type Db, type Queryable } from '../db.js';
 
 /**
@@ -16,6 +17,25 @@ export async function readBars(db: Queryable, interval: string, days: readonly s
        WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = $3 ORDER BY time, day DESC`,
     values: [interval, [...days], symbol],
   });
+}
+
+/**
+ * readBars' bars of `days` encoded as a JSON array by PostgreSQL (Store.readBarsJson): the same
+ * DISTINCT ON, one text value instead of a row object per bar; json_strip_nulls leaves out a null
+ * `transactions` and writes the objects compact. `limit + 1` rows at most: more is undefined.
+ */
+export async function readBarsJson(db: Queryable, interval: string, days: readonly string[], symbol: string, shape: JsonShape): Promise<EncodedBars | undefined> {
+  const fields = shapeFields(shape);
+  const object = `json_strip_nulls(json_build_object(${fields.map((f) => `'${f.key}', b.${f.column}`).join(', ')}))`;
+  const [row] = await execute<{ json: string | null; count: number; first: number | null }>(db, {
+    name: `pmd_read_json_${shapeName(shape)}`,
+    text: `SELECT string_agg(${object}::text, ',' ORDER BY b.time ${shape.desc ? 'DESC' : 'ASC'}) AS json, count(*)::int AS count, min(b.time) AS first
+       FROM (SELECT DISTINCT ON (time) time, open, high, low, close, volume, transactions FROM bars
+         WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = $3 ORDER BY time, day DESC LIMIT $4) b`,
+    values: [interval, [...days], symbol, shape.limit + 1],
+  });
+  if (row === undefined || row.count > shape.limit) return undefined;
+  return { json: `[${row.json ?? ''}]`, count: row.count, first: row.first ?? undefined };
 }
 
 /** The first and last time of the tickers' bars of `days` (nulls: none). */
