@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preload } from '../../src/index.js';
 import { groupedAnswer } from '../../src/serve/api/grouped.js';
+import { Filler, REFILL_AFTER_MS } from '../../src/serve/fill.js';
 import { createServer, type MarketDataServer } from '../../src/serve/server.js';
 import { openStore } from '../../src/store/open.js';
 import { dayFilesFor } from '../fixtures/generate.js';
@@ -186,5 +187,29 @@ describe('serve --fill, grouped daily', () => {
       const started = logLines.map((l) => JSON.parse(l) as { msg?: string; fill?: Record<string, unknown> }).filter((l) => l.msg === 'fill started' && l.fill?.['kind'] === 'symbol');
       expect(started.map((l) => l.fill)).toEqual([{ kind: 'symbol', symbol: 'AAPL', interval: '1d', start: '2026-11-09', end: '2026-11-10' }]);
     });
+  });
+
+  it('the Filler fills a window that a fill left uncovered again once REFILL_AFTER_MS has passed (a late file is found then)', async () => {
+    let t = 1_000_000;
+    const ended: string[] = [];
+    const filler = new Filler(
+      { cacheDir: w.cacheDir('refill'), endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS } },
+      { onStart: () => {}, onEnd: (m, error) => void ended.push(`${m.kind} ${String(error)}`) },
+      () => t,
+    );
+    const holiday = { kind: 'market', dataset: STOCKS, start: HOLIDAY, end: HOLIDAY } as const;
+    await w.server.resetStats();
+    await filler.ensure(holiday);
+    const listed = (await w.server.stats()).lists;
+    expect(listed).toBeGreaterThan(0);
+    t += REFILL_AFTER_MS - 1;
+    await filler.ensure(holiday);
+    expect((await w.server.stats()).lists).toBe(listed);
+    t += 1;
+    await filler.ensure(holiday);
+    expect((await w.server.stats()).lists).toBe(2 * listed);
+    expect(ended).toEqual(['market undefined', 'market undefined']);
+    expect((await w.server.stats()).totalGets).toBe(0);
+    await filler.close();
   });
 });
