@@ -81,7 +81,7 @@ describe('serve --fill, grouped daily', () => {
     expect(r.body.error).toContain(`preload-market-data --all --dataset ${STOCKS} --start ${DAY} --end ${DAY}`);
     expect((await w.server.stats()).totalGets).toBe(0);
     // What the shell's --fill is handed: the dataset and the day, not a symbol.
-    const store = await openStore({ cacheDir });
+    const store = await openStore({ store: undefined, cacheDir });
     try {
       const answer = groupedAnswer(STOCKS)({ store, now: () => now }, { params: { date: DAY }, query: { adjusted: 'false' }, baseUrl: url, requestId: 'r' });
       await expect(answer).rejects.toMatchObject({ name: 'NotStoredError', status: 404, missing: { kind: 'market', dataset: STOCKS, start: DAY, end: DAY } });
