@@ -12,7 +12,7 @@ export interface ServeMetrics {
   cacheMisses: Counter;
   shed: Counter<'reason'>;
   storeReads: Counter;
-  fills: Counter<'result'>;
+  fills: Counter<'kind' | 'result'>;
 }
 
 /** The series, with gauges read when scraped (`state`: what the server holds now). */
@@ -52,6 +52,11 @@ export function serveMetrics(state: () => { inFlight: number; queued: number; ca
       registers,
     }),
     storeReads: new Counter({ name: `${PREFIX}store_reads_total`, help: 'Answers computed from the store (each may read it several times).', registers }),
-    fills: new Counter({ name: `${PREFIX}fills_total`, help: 'Preloads of a missing window started by --fill, by result.', labelNames: ['result'], registers }),
+    fills: new Counter({
+      name: `${PREFIX}fills_total`,
+      help: 'Preloads of a missing window started by --fill, by what was filled (symbol: one ticker\'s window; market: every ticker of a grouped day, an --all preload) and result.',
+      labelNames: ['kind', 'result'],
+      registers,
+    }),
   };
 }

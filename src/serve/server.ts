@@ -18,7 +18,7 @@ import { API_ROUTES } from './api/routes.js';
 import { ApiError, encodeBody, NotStoredError, type ApiAnswer, type ApiContext, type ApiRequest, type ApiRoute } from './api/types.js';
 import { isLoopback, presentedKey, TOKEN_ENV, tokenCheck } from './auth.js';
 import { AnswerCache, splitAnswer } from './cache.js';
-import { Filler } from './fill.js';
+import { Filler, REFILL_AFTER_MS } from './fill.js';
 import { Gate, ShedError } from './gate.js';
 import { serveMetrics } from './metrics.js';
 import { defaultConcurrency, serveSchema, type ServeOptions } from './options.js';
@@ -150,7 +150,7 @@ class Shell implements MarketDataServer {
       ? new Filler(preloadOptions, {
           onStart: (w) => logger?.info({ fill: w }, 'fill started'),
           onEnd: (w, error) => {
-            this.#metrics.fills.inc({ result: error === undefined ? 'done' : 'failed' });
+            this.#metrics.fills.inc({ kind: w.kind, result: error === undefined ? 'done' : 'failed' });
             if (error === undefined) logger?.info({ fill: w }, 'fill done');
             else logger?.warn({ fill: w, error: error instanceof Error ? error.message : 'unknown' }, 'fill failed');
           },
@@ -335,7 +335,14 @@ class Shell implements MarketDataServer {
         throw new ApiError(404, `${error.message} Filling it failed: ${fillError instanceof Error ? fillError.message : String(fillError)}`);
       }
       signal.throwIfAborted();
-      return read();
+      try {
+        return await read();
+      } catch (again) {
+        if (!(again instanceof NotStoredError)) throw again;
+        // Filled and still missing: the listing has no file for a day of it. Not filled again
+        // before REFILL_AFTER_MS (a late file is found then), so no listing per request.
+        throw new ApiError(404, `${again.message}. --fill preloaded it within the last ${REFILL_AFTER_MS / 60_000} minutes, and the bucket's listing has no file for some of its days (a market holiday, or a file not published yet).`);
+      }
     }
   }
 

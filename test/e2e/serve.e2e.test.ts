@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayFilesFor } from '../fixtures/generate.js';
 import { startPostgres, type TestPostgres } from '../fixtures/postgres.js';
-import { bodyOf, readSourceBars, rowsOfBody } from '../fixtures/source-bars.js';
+import { bodyOf, readSourceBars, readSourceRows, rowsOfBody } from '../fixtures/source-bars.js';
 import { putObject, runCli, startServe, STOCKS, startWorld, type Served, type World } from './helpers.js';
 
 let w: World;
@@ -172,6 +172,30 @@ describe('serve on the SQLite cache', () => {
     } finally {
       await w.server.setLatency(0);
       s.child.kill('SIGKILL');
+    }
+  });
+
+  it("--fill of a grouped day: concurrent requests answered with the day file's rows, one GET of it, counted as a market fill", async () => {
+    const day = '2026-11-12';
+    const file = dayFilesFor(w.ds, STOCKS, day, day)[0];
+    const s = await serve(['--cache-dir', w.cacheDir('serve-fill-grouped'), '--fill']);
+    try {
+      await w.server.resetStats();
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const res = await fetch(`${s.url}/v2/aggs/grouped/locale/us/market/stocks/${day}?adjusted=false`);
+          return { status: res.status, body: (await res.json()) as { results?: Array<{ T: string; c: number }> } };
+        }),
+      );
+      const expected = [...readSourceRows(w.ds, STOCKS, day, day).values()].map((r) => `${r.ticker} ${r.close}`).sort();
+      for (const a of answers) {
+        expect(a.status).toBe(200);
+        expect((a.body.results ?? []).map((r) => `${r.T} ${r.c}`).sort()).toEqual(expected);
+      }
+      expect((await w.server.stats()).gets).toEqual({ [file?.key ?? '']: 1 });
+      expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/^preload_market_data_serve_fills_total\{kind="market",result="done"\} 1$/m);
+    } finally {
+      expect(await stop(s)).toBe(0);
     }
   });
 });

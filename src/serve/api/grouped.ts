@@ -18,7 +18,7 @@ import type { Bar } from '../../types.js';
 import { toResult } from './aggs.js';
 import { parseBoolean, parseDate, publishedEnd } from './params.js';
 import { toApiTicker } from './tickers.js';
-import { ApiError, type ApiAnswer, type ApiContext, type ApiRequest } from './types.js';
+import { NotStoredError, type ApiAnswer, type ApiContext, type ApiRequest } from './types.js';
 import { missingActions } from './window.js';
 
 /** The day datasets of the grouped endpoints, by the path's market. */
@@ -46,13 +46,14 @@ interface Row {
   bar: Bar;
 }
 
-/** The day's stored bars of the dataset's tickers, by ticker; NotStoredError unless an `--all` run covered the day. */
+/**
+ * The day's stored bars of the dataset's tickers, by ticker; NotStoredError unless an `--all` run
+ * covered the day (with `--fill` the shell then preloads that one day file, as an `--all` run).
+ */
 async function readDay(ctx: ApiContext, dataset: string, date: string): Promise<Row[]> {
   if (!(await ctx.store.isCovered(allScope(dataset), '1d', date, date))) {
-    // A plain 404, not a NotStoredError: `--fill` preloads one symbol's window (MissingWindow),
-    // and a whole market's day is an `--all` run the user starts.
-    throw new ApiError(
-      404,
+    throw new NotStoredError(
+      { kind: 'market', dataset, start: date, end: date },
       `The store does not hold every ticker's day bar of ${date} (${dataset}): fill it with \`preload-market-data --all --dataset ${dataset} --start ${date} --end ${date}\``,
     );
   }

@@ -71,12 +71,29 @@ export class ApiError extends Error {
   }
 }
 
-/** What a window the store does not cover lacks: what a preload of it needs. */
-export interface MissingWindow {
+/**
+ * What a window the store does not cover lacks: what a preload of it needs. `kind` tells the two
+ * apart: one symbol's window, or every ticker of a dataset's days (a grouped day: an `--all` run).
+ */
+export type MissingWindow = MissingSymbolWindow | MissingMarketDays;
+
+/** One symbol's bars of a window: a preload of that symbol. */
+export interface MissingSymbolWindow {
+  kind: 'symbol';
   /** The symbol in the flat files' spelling (`TSLA`, `X:BTC-USD`). */
   symbol: string;
   /** `1d`, or `1m` for every intraday timespan. */
   interval: '1d' | '1m';
+  /** Calendar days, YYYY-MM-DD, both included. */
+  start: string;
+  end: string;
+}
+
+/** Every ticker of a day dataset's days (grouped daily): an `--all` preload of that dataset. */
+export interface MissingMarketDays {
+  kind: 'market';
+  /** A day dataset prefix (`us_stocks_sip/day_aggs_v1`). */
+  dataset: string;
   /** Calendar days, YYYY-MM-DD, both included. */
   start: string;
   end: string;

@@ -34,7 +34,7 @@ export async function requireCovered(ctx: ApiContext, t: ApiTicker, interval: '1
   const kind = interval === '1d' ? 'day' : 'minute';
   const flag = interval === '1m' ? ' --interval 1m' : '';
   throw new NotStoredError(
-    { symbol: t.ticker, interval, start, end: until },
+    { kind: 'symbol', symbol: t.ticker, interval, start, end: until },
     `The store does not hold all ${kind} bars of ${t.api} from ${start} to ${until}: fill them with \`preload-market-data ${t.ticker} --start ${start} --end ${until}${flag}\``,
   );
 }
