@@ -48,10 +48,12 @@ async function actionsAll(ctx: Context): Promise<number> {
   const symbols = ctx.line.positionals;
   if (symbols.length > 0) throw new InvalidOptionError('all', symbols, `actions --all takes no symbol (it fetches every ticker's), got \`${symbols.join(' ')}\``);
   const tty = ctx.io.stderr.isTTY === true;
+  const read = new Map<string, AllActionsEvent>();
   let drawn = false;
   const onProgress = (e: AllActionsEvent): void => {
+    read.set(e.listing, e);
     if (!ctx.drawProgress) return;
-    const line = progressLine(e);
+    const line = progressLine([...read.values()]);
     // A terminal sees one line redrawn; a log a line every 20 pages.
     if (tty) {
       ctx.io.stderr.write(`\r${line}\x1b[K`);
@@ -70,10 +72,11 @@ async function actionsAll(ctx: Context): Promise<number> {
   return EXIT.ok;
 }
 
-export function progressLine(e: AllActionsEvent): string {
-  return `actions --all: ${e.listing}: ${e.pages} page${e.pages === 1 ? '' : 's'}, ${e.rows} rows`;
+/** `actions --all: splits 5000 rows (1 page), dividends 15000 rows (3 pages)`: each listing read so far. */
+export function progressLine(read: readonly AllActionsEvent[]): string {
+  return `actions --all: ${read.map((e) => `${e.listing} ${e.rows} rows (${e.pages} page${e.pages === 1 ? '' : 's'})`).join(', ')}`;
 }
 
 export function renderAll(r: AllActionsReport): string {
-  return `the whole market's corporate actions: ${r.splits} splits, ${r.dividends} dividends, ${r.tickers} tickers with actions, fetched ${r.fetchedAt} (every other stock ticker: none)`;
+  return `whole market: ${r.splits} splits, ${r.dividends} dividends of ${r.tickers} tickers stored, fetched ${r.fetchedAt}; every other stock ticker has none`;
 }

@@ -126,7 +126,7 @@ describe('the whole market\'s corporate actions on a SQLite store filled by --al
     expect(r.stderr).not.toContain(KEY);
     expect(r.stdout).not.toContain(KEY);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toMatch(new RegExp(`^the whole market's corporate actions: ${splitRows.length} splits, ${dividendRows.length} dividends, ${FIXTURE.size} tickers with actions, fetched \\S+Z`));
+    expect(r.stdout.trim()).toMatch(new RegExp(`^whole market: ${splitRows.length} splits, ${dividendRows.length} dividends of ${FIXTURE.size} tickers stored, fetched \\S+Z;`));
     expectPagedListing(seen(from), '/stocks/v1/splits', splitRows.length);
     expectPagedListing(seen(from), '/stocks/v1/dividends', dividendRows.length);
     expect(seen(from).every((q) => q.path === '/stocks/v1/splits' || q.path === '/stocks/v1/dividends')).toBe(true);
