@@ -231,6 +231,18 @@ describe('the CLI', () => {
     expect(refused.stderr).toContain('refused the key');
   });
 
+  it('an --all run with MASSIVE_API_KEY fetches the market-wide actions before its downloads, says so, and never prints the key', async () => {
+    const from = rest.requests.length;
+    const cacheDir = w.cacheDir('cli-run');
+    const r = await runCli(['--all', '--start', '2022-08-24', '--end', '2022-08-25', '--cache-dir', cacheDir, '--api-endpoint', rest.url, '--verbose'], { ...w.env, MASSIVE_API_KEY: KEY });
+    expect(`${r.stdout}${r.stderr}`).not.toContain(KEY);
+    expect(r.code).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toContain(`fetched the whole market's corporate actions: ${splitRows.length} splits, ${dividendRows.length} dividends of ${FIXTURE.size} tickers`);
+    expectPagedListing(seen(from), '/stocks/v1/splits', splitRows.length);
+    expectPagedListing(seen(from), '/stocks/v1/dividends', dividendRows.length);
+    expect(sqliteRows(cacheDir).splits).toEqual(expectedSplits);
+  });
+
   it('actions --all --json prints the counts as one object', async () => {
     const r = await runCli(['actions', '--all', '--json', '--cache-dir', w.cacheDir('cli-json'), '--api-endpoint', rest.url], { ...w.env, MASSIVE_API_KEY: KEY });
     expect(r.code).toBe(0);
