@@ -20,6 +20,7 @@
  *   pg-bulk           bench/stores/pg-bulk.ts: the PostgreSQL store's bulk layout measured alone
  *   ticker-reads      bench/stores/ticker-reads.ts: one ticker's 5y from a whole-market SQLite store, with and without its index by ticker
  *   pg-ticker-reads   bench/stores/pg-ticker-reads.ts: the same read on PostgreSQL, its plan, and a covering index's cost
+ *   grouped-adjust    bench/stores/grouped-adjust.ts: serve's adjusted grouped daily of a whole-market day on SQLite, a getActions per ticker against one splitsAfter
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -51,7 +52,13 @@ if (process.argv[2] === 'export') {
 }
 // The stores measured alone: scripts that parse their own flags and spawn their own children, so
 // each runs as a child process with this one's loader, as `npx tsx bench/stores/<name>.ts` would.
-const STORE_BENCHES: Record<string, string> = { 'sqlite-bulk': 'stores/sqlite-bulk.ts', 'pg-bulk': 'stores/pg-bulk.ts', 'ticker-reads': 'stores/ticker-reads.ts', 'pg-ticker-reads': 'stores/pg-ticker-reads.ts' };
+const STORE_BENCHES: Record<string, string> = {
+  'sqlite-bulk': 'stores/sqlite-bulk.ts',
+  'pg-bulk': 'stores/pg-bulk.ts',
+  'ticker-reads': 'stores/ticker-reads.ts',
+  'pg-ticker-reads': 'stores/pg-ticker-reads.ts',
+  'grouped-adjust': 'stores/grouped-adjust.ts',
+};
 const storeBench = STORE_BENCHES[process.argv[2] ?? ''];
 if (storeBench !== undefined) {
   const script = fileURLToPath(new URL(storeBench, import.meta.url));

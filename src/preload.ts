@@ -1,4 +1,4 @@
-import { hasActions, NO_KEY_NOTE, refreshActions } from './actions/refresh.js';
+import { hasActions, NO_KEY_ALL_NOTE, NO_KEY_NOTE, refreshActions, refreshAllActions } from './actions/refresh.js';
 import { resolveOptions, type PreloadOptions, type ResolvedOptions } from './options.js';
 import { planJobs, type JobPlan } from './plan.js';
 import { dryRun, EMPTY_STORE } from './run/dry-run.js';
@@ -55,13 +55,20 @@ export async function runPlans(plans: JobPlan[], o: ResolvedOptions): Promise<Pr
 
 /**
  * Fetches the corporate actions of the run's stock tickers that were never fetched or are older
- * than a day, in one paged request. Without a key (or offline) nothing is fetched, and a note
- * says what adjusted reads need.
+ * than a day, in one paged request; for an `--all` run of stocks, the whole market's in one
+ * listing of each kind. Without a key (or offline) nothing is fetched, and a note says what
+ * adjusted reads need.
  */
 async function prepareActions(store: Store, plans: readonly JobPlan[], o: ResolvedOptions): Promise<string[]> {
-  // An `all` run fetches no actions: an adjusted read of one of its tickers fetches that ticker's.
+  if (o.offline) return [];
+  const notes: string[] = [];
+  if (plans.some((p) => hasActions(p.dataset) && p.all)) {
+    const { stored, missing } = await refreshAllActions(store, o);
+    if (missing) notes.push(NO_KEY_ALL_NOTE);
+    if (stored) notes.push(`fetched the whole market's corporate actions: ${stored.splits} splits, ${stored.dividends} dividends of ${stored.tickers} tickers`);
+  }
   const tickers = plans.filter((p) => hasActions(p.dataset) && !p.all).flatMap((p) => p.symbols.map((s) => s.ticker));
-  if (tickers.length === 0 || o.offline) return [];
+  if (tickers.length === 0) return notes;
   const { missing } = await refreshActions(store, tickers, o);
-  return missing.length > 0 ? [NO_KEY_NOTE] : [];
+  return missing.length > 0 ? [...notes, NO_KEY_NOTE] : notes;
 }

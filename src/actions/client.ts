@@ -65,11 +65,66 @@ export async function fetchCorporateActions(options: FetchActionsOptions): Promi
       out.get(dividend.ticker)?.dividends.push(dividend);
     }
   }
-  for (const a of out.values()) {
-    a.splits.sort((x, y) => compare(x.executionDate, y.executionDate) || compare(x.id, y.id));
-    a.dividends.sort((x, y) => compare(x.exDividendDate, y.exDividendDate) || compare(x.id, y.id));
-  }
+  for (const a of out.values()) sortActions(a);
   return out;
+}
+
+/** Options of {@link fetchAllCorporateActions}: those of {@link fetchCorporateActions} without tickers. */
+export type FetchAllActionsOptions = Omit<FetchActionsOptions, 'tickers'> & {
+  /** Called after each page is read, with the listing's pages and rows so far. */
+  onPage?: ((page: ActionsPage) => void) | undefined;
+};
+
+/** Progress of a market-wide listing: one per page read. */
+export interface ActionsPage {
+  listing: 'splits' | 'dividends';
+  /** Pages of this listing read so far. */
+  pages: number;
+  /** Rows of this listing read so far. */
+  rows: number;
+}
+
+/**
+ * Reads every split and every dividend of the whole market: one paged listing of each, with no
+ * ticker filter (the API then lists every ticker's rows), following `next_url` as
+ * {@link fetchCorporateActions} does, with its retries and errors. Nothing is kept from a listing
+ * that fails midway: the caller stores the result whole or not at all.
+ * @returns the actions of every ticker listed, each list sorted by date.
+ */
+export async function fetchAllCorporateActions(options: FetchAllActionsOptions): Promise<Map<string, CorporateActions>> {
+  const o: Resolved = { ...options, tickers: [], maxRetryAfterMs: options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS };
+  const out = new Map<string, CorporateActions>();
+  const of = (ticker: string): CorporateActions => {
+    let a = out.get(ticker);
+    if (a === undefined) out.set(ticker, (a = { splits: [], dividends: [] }));
+    return a;
+  };
+  const base = o.apiEndpoint.replace(/\/+$/, '');
+  for (const listing of ['splits', 'dividends'] as const) {
+    let pages = 0;
+    let count = 0;
+    const onPage = (n: number): void => {
+      pages += 1;
+      count += n;
+      options.onPage?.({ listing, pages, rows: count });
+    };
+    for await (const { row, page } of rows(`${base}/stocks/v1/${listing}?limit=${PAGE_LIMIT}`, o, onPage)) {
+      if (listing === 'splits') {
+        const split = parseRow(splitRow, row, 'split', page, o.apiKey);
+        of(split.ticker).splits.push(split);
+      } else {
+        const dividend = parseRow(dividendRow, row, 'dividend', page, o.apiKey);
+        of(dividend.ticker).dividends.push(dividend);
+      }
+    }
+  }
+  for (const a of out.values()) sortActions(a);
+  return out;
+}
+
+function sortActions(a: CorporateActions): void {
+  a.splits.sort((x, y) => compare(x.executionDate, y.executionDate) || compare(x.id, y.id));
+  a.dividends.sort((x, y) => compare(x.exDividendDate, y.exDividendDate) || compare(x.id, y.id));
 }
 
 /**
@@ -202,7 +257,7 @@ interface PageRef {
 }
 
 /** Every row of a listing, page after page, each with its page (for messages). */
-async function* rows(first: string, o: Resolved): AsyncGenerator<{ row: unknown; page: PageRef }> {
+async function* rows(first: string, o: Resolved, onPage?: (rows: number) => void): AsyncGenerator<{ row: unknown; page: PageRef }> {
   const origin = new URL(first).origin;
   const seen = new Set<string>();
   for (let url: string | undefined = first; url !== undefined; ) {
@@ -213,6 +268,7 @@ async function* rows(first: string, o: Resolved): AsyncGenerator<{ row: unknown;
     // Shortened: the server chooses it, and a message stays one readable line.
     const ref: PageRef = { url, requestId: page.request_id == null ? undefined : redactKey(String(page.request_id), o.apiKey).slice(0, 80) };
     for (const row of page.results) yield { row, page: ref };
+    onPage?.(page.results.length);
     const next: string | undefined = page.next_url ?? undefined;
     if (next === undefined || next === '') break;
     const resolved: URL | undefined = URL.canParse(next, url) ? new URL(next, url) : undefined;

@@ -1,9 +1,10 @@
 // Keeping the stored corporate actions fresh: fetched for the stock tickers of a preload or a
 // read when they were never fetched or are older than a day, all tickers in one paged request,
-// and stored whole per ticker in one transaction (nothing half-stored).
+// and stored whole per ticker in one transaction (nothing half-stored). For the whole market (an
+// `--all` run, `actions --all`): one listing of each kind with no ticker filter, stored whole.
 import type { ResolvedOptions } from '../options.js';
 import type { Store } from '../store/types.js';
-import { fetchCorporateActions } from './client.js';
+import { fetchAllCorporateActions, fetchCorporateActions, type ActionsPage } from './client.js';
 
 /** Stored actions older than this are fetched again by the next preload or fetchSymbol. */
 export const ACTIONS_MAX_AGE_MS = 86_400_000;
@@ -12,6 +13,10 @@ export const ACTIONS_MAX_AGE_MS = 86_400_000;
 export function hasActions(dataset: string): boolean {
   return dataset.startsWith('us_stocks_sip/');
 }
+
+/** The note an `--all` run of stocks without a REST key adds to its summary when the market's actions were never fetched. */
+export const NO_KEY_ALL_NOTE =
+  "split-adjusted reads (and serve's grouped daily) need the whole market's corporate actions: set MASSIVE_API_KEY (the REST key, not the S3 pair) and run `preload-market-data actions --all`, or read with adjust none";
 
 /** The note a run without a REST key adds to its summary. */
 export const NO_KEY_NOTE =
@@ -47,4 +52,54 @@ export async function refreshActions(
   });
   await store.replaceActions(actions, new Date().toISOString());
   return { refreshed: stale, missing: [] };
+}
+
+/** What a market-wide fetch stored. */
+export interface AllActionsStored {
+  /** When it was fetched (ISO time): every stock ticker's actions are as of this time. */
+  fetchedAt: string;
+  splits: number;
+  dividends: number;
+  /** Tickers with at least one split or dividend. */
+  tickers: number;
+}
+
+type RestOptions = Pick<ResolvedOptions, 'apiKey' | 'apiEndpoint' | 'signal' | 'retries' | 'retryDelayMs' | 'timeoutMs'>;
+
+/**
+ * Fetches every split and dividend of the whole market (one paged listing of each) and stores them
+ * whole, in one transaction, as the actions of every stock ticker (Store.replaceAllActions).
+ * @throws ConfigurationError without a key or when the REST API refuses it; ActionsError for a bad answer (nothing stored).
+ */
+export async function storeAllActions(store: Store, o: RestOptions & { apiKey: string }, onPage?: (page: ActionsPage) => void): Promise<AllActionsStored> {
+  const fetchedAt = new Date().toISOString();
+  const actions = await fetchAllCorporateActions({
+    apiKey: o.apiKey,
+    apiEndpoint: o.apiEndpoint,
+    signal: o.signal,
+    retries: o.retries,
+    retryDelayMs: o.retryDelayMs,
+    timeoutMs: o.timeoutMs,
+    onPage,
+  });
+  await store.replaceAllActions(actions, fetchedAt);
+  let splits = 0;
+  let dividends = 0;
+  for (const a of actions.values()) {
+    splits += a.splits.length;
+    dividends += a.dividends.length;
+  }
+  return { fetchedAt, splits, dividends, tickers: actions.size };
+}
+
+/**
+ * For an `--all` run of stocks: fetches and stores the whole market's actions when they were never
+ * fetched or are older than ACTIONS_MAX_AGE_MS. Without a key nothing is fetched.
+ * @returns what was stored (undefined when nothing was), and `missing` when none are stored at all.
+ */
+export async function refreshAllActions(store: Store, o: RestOptions): Promise<{ stored: AllActionsStored | undefined; missing: boolean }> {
+  const at = await store.allActionsFetchedAt();
+  if (Date.now() - Date.parse(at ?? '') < ACTIONS_MAX_AGE_MS) return { stored: undefined, missing: false };
+  if (o.apiKey === undefined) return { stored: undefined, missing: at === undefined };
+  return { stored: await storeAllActions(store, { ...o, apiKey: o.apiKey }), missing: false };
 }

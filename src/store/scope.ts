@@ -22,3 +22,11 @@ export function tickerPrefix(dataset: string): string | undefined {
 }
 
 const PREFIXES: Record<string, string> = { global_crypto: 'X:', global_forex: 'C:', us_indices: 'I:', us_options_opra: 'O:' };
+
+/**
+ * True for a stock ticker (`TSLA`, `BRK.B`): no asset-class prefix (`X:`, `C:`, `I:`, `O:`) and not
+ * a scope. The whole market's corporate actions (Store.replaceAllActions) stand for these only.
+ */
+export function isStockTicker(ticker: string): boolean {
+  return !/^[A-Z]:/.test(ticker) && !isAllScope(ticker);
+}

@@ -1,7 +1,7 @@
 // The store behind a run: bars, ingested days, coverage, progress, and (for a shared store) the
 // claims on files. Two implementations: SQLite (the embedded default, one file) and PostgreSQL
 // (shared by processes on several machines). The pipeline talks to this interface only.
-import type { CorporateActions } from '../corporate-actions.js';
+import type { CorporateActions, Split } from '../corporate-actions.js';
 import type { Bar, BarConflict, DayFile, FailureCode, JobCounts, ParsedRow, RowColumns } from '../types.js';
 
 // In the leaf beside Bar, so that the parsers (below the store) can name the duplicates they find.
@@ -306,10 +306,30 @@ export interface Store {
    * all in one transaction, and records `fetchedAt` for each.
    */
   replaceActions(actions: ReadonlyMap<string, CorporateActions>, fetchedAt: string): Promise<void>;
-  /** A ticker's stored actions; undefined when they were never fetched. */
+  /**
+   * Replaces the corporate actions of every stock ticker with the whole market's listing (`actions`
+   * holds the tickers listed; every other stock ticker then has none), all in one transaction, and
+   * records `fetchedAt` as the market-wide fetch. A ticker whose own fetch (replaceActions) is
+   * newer than `fetchedAt` keeps its rows.
+   */
+  replaceAllActions(actions: ReadonlyMap<string, CorporateActions>, fetchedAt: string): Promise<void>;
+  /** When the whole market's actions were last stored (ISO time); undefined when never. */
+  allActionsFetchedAt(): Promise<string | undefined>;
+  /**
+   * A ticker's stored actions; undefined when they were never fetched. `fetchedAt` is the newer of
+   * its own fetch and, for a stock ticker, the market-wide one.
+   */
   getActions(ticker: string): Promise<StoredActions | undefined>;
-  /** When each of `tickers` had its actions fetched (ISO time); tickers never fetched are absent. */
+  /**
+   * When each of `tickers` had its actions fetched (ISO time: the newer of its own fetch and, for a
+   * stock ticker, the market-wide one); tickers never fetched are absent.
+   */
   actionsFetchedAt(tickers: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * Every stored split executed after `day` (YYYY-MM-DD), of every ticker, by ticker, each list by
+   * date then id: what a whole day's bars need for their split adjustment, in one read.
+   */
+  splitsAfter(day: string): Promise<Map<string, Split[]>>;
   /** What runs recorded in files of `dataset` (every dataset when undefined), by day then key. */
   fileFindings(dataset?: string): Promise<FileFinding[]>;
   /**

@@ -208,6 +208,48 @@ describe.each(stores)('%s store', (_name, open) => {
     });
   });
 
+  it("stores the whole market's actions as every stock ticker's: a ticker's newer own fetch wins, the newer of the two is its time", async () => {
+    await withStore(open, async (store) => {
+      const split = (ticker: string, executionDate: string, splitTo: number, id: string) => ({ ticker, executionDate, splitFrom: 1, splitTo, adjustmentType: 'forward_split', historicalAdjustmentFactor: null, id });
+      const dividend = {
+        ticker: 'DDD', exDividendDate: '2024-03-04', cashAmount: 0.5, currency: 'USD', distributionType: 'recurring', frequency: 4,
+        payDate: null, recordDate: null, declarationDate: null, splitAdjustedCashAmount: null, historicalAdjustmentFactor: null, id: 'd1',
+      };
+      const [t0, t1, t2, t3, t4] = ['2024-05-01T10:00:00.000Z', '2024-05-02T10:00:00.000Z', '2024-05-03T10:00:00.000Z', '2024-05-04T10:00:00.000Z', '2024-05-05T10:00:00.000Z'];
+      expect(await store.allActionsFetchedAt()).toBeUndefined();
+      // AAA fetched on its own before the market-wide listing, CCC after it started.
+      await store.replaceActions(new Map([['AAA', { splits: [split('AAA', '2020-01-02', 2, 'old')], dividends: [] }]]), t0);
+      await store.replaceActions(new Map([['CCC', { splits: [split('CCC', '2024-04-01', 4, 'own')], dividends: [] }]]), t2);
+      await store.replaceAllActions(
+        new Map([
+          ['AAA', { splits: [split('AAA', '2024-02-01', 3, 'new')], dividends: [] }],
+          ['CCC', { splits: [split('CCC', '2024-04-01', 5, 'listed')], dividends: [] }],
+          ['DDD', { splits: [], dividends: [dividend] }],
+        ]),
+        t1,
+      );
+      expect(await store.allActionsFetchedAt()).toBe(t1);
+      expect(await store.getActions('AAA')).toEqual({ splits: [split('AAA', '2024-02-01', 3, 'new')], dividends: [], fetchedAt: t1 });
+      expect(await store.getActions('CCC')).toEqual({ splits: [split('CCC', '2024-04-01', 4, 'own')], dividends: [], fetchedAt: t2 });
+      expect(await store.getActions('DDD')).toEqual({ splits: [], dividends: [dividend], fetchedAt: t1 });
+      // Not listed: fetched, with no actions (any stock ticker, bars or not); not a stock: never fetched.
+      expect(await store.getActions('ZZZ')).toEqual({ splits: [], dividends: [], fetchedAt: t1 });
+      expect(await store.getActions('X:BTC-USD')).toBeUndefined();
+      expect(await store.actionsFetchedAt(['AAA', 'CCC', 'ZZZ', 'X:BTC-USD', 'I:SPX'])).toEqual(new Map([['AAA', t1], ['CCC', t2], ['ZZZ', t1]]));
+      expect(await store.splitsAfter('2024-01-31')).toEqual(new Map([['AAA', [split('AAA', '2024-02-01', 3, 'new')]], ['CCC', [split('CCC', '2024-04-01', 4, 'own')]]]));
+      expect(await store.splitsAfter('2024-02-01')).toEqual(new Map([['CCC', [split('CCC', '2024-04-01', 4, 'own')]]]));
+
+      // A later fetch of one ticker wins over the listing; a later listing over both.
+      await store.replaceActions(new Map([['AAA', { splits: [], dividends: [] }]]), t3);
+      expect(await store.getActions('AAA')).toEqual({ splits: [], dividends: [], fetchedAt: t3 });
+      await store.replaceAllActions(new Map([['ZZZ', { splits: [split('ZZZ', '2024-04-10', 2, 'z')], dividends: [] }]]), t4);
+      expect(await store.actionsFetchedAt(['AAA', 'CCC', 'DDD', 'ZZZ'])).toEqual(new Map([['AAA', t4], ['CCC', t4], ['DDD', t4], ['ZZZ', t4]]));
+      expect(await store.getActions('CCC')).toEqual({ splits: [], dividends: [], fetchedAt: t4 });
+      expect(await store.getActions('DDD')).toEqual({ splits: [], dividends: [], fetchedAt: t4 });
+      expect(await store.splitsAfter('2000-01-01')).toEqual(new Map([['ZZZ', [split('ZZZ', '2024-04-10', 2, 'z')]]]));
+    });
+  });
+
   it("records a republished file's changed bars as a 'revised' note (stored against new), and nothing when they did not change", async () => {
     await withStore(open, async (store) => {
       const [d1] = days(1) as [string];

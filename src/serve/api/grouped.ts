@@ -2,24 +2,25 @@
 // (one scan of the day along the store's day-major key, Store.scanDays).
 //
 // `adjusted` (default true) for stocks: each ticker's bar times its split factor for the day,
-// computed by adjustBars exactly as readBars does, which needs every ticker's stored actions (an
-// `--all` run fetches none). Cost: one actionsFetchedAt over the day's ~11,000 tickers, then one
-// getActions and adjustBars per ticker: measured on SQLite with 11,000 tickers' actions stored,
-// 1.2-1.6 s a day (five runs, median 1.4 s; three statements prepared per getActions), against
-// none at all for adjusted=false. PostgreSQL pays a round trip per query: a store method that
-// returns the splits after a day for every ticker at once would make it one query (not in the
-// Store interface today). A ticker with no stored actions makes the whole answer an error naming
-// the `actions` command, never raw bars passed off as adjusted. Crypto and forex have no actions: `adjusted` changes nothing there.
+// computed by adjustmentSteps and applyAdjustment exactly as readBars does, from every ticker's
+// stored actions: a store filled by `--all` gets them all from `preload-market-data actions --all`
+// (or an `--all` run with MASSIVE_API_KEY set). Cost: one actionsFetchedAt over the day's ~11,000
+// tickers, then one read of every ticker's splits after the day (Store.splitsAfter) where it was a
+// getActions per ticker (11,000 tickers on SQLite, medians side by side in bench/stores/grouped-adjust.ts:
+// 57 ms against 1,213 ms).
+// A ticker with no stored actions makes the whole answer an error naming `actions --all`, never raw
+// bars passed off as adjusted. Crypto and forex have no actions: `adjusted` changes nothing there.
 import { hasActions } from '../../actions/refresh.js';
-import { adjustBars } from '../../read/adjusted.js';
+import { addDays, sessionDay } from '../../market-time.js';
+import { adjustmentSteps, applyAdjustment } from '../../read/adjust.js';
 import { allScope, tickerPrefix } from '../../store/scope.js';
 import { DATASETS } from '../../symbols.js';
 import type { Bar } from '../../types.js';
 import { toResult } from './aggs.js';
 import { parseBoolean, parseDate, publishedEnd } from './params.js';
 import { toApiTicker } from './tickers.js';
-import { NotStoredError, type ApiAnswer, type ApiContext, type ApiRequest } from './types.js';
-import { missingActions } from './window.js';
+import { ApiError, NotStoredError, type ApiAnswer, type ApiContext, type ApiRequest } from './types.js';
+import type { Store } from '../../store/types.js';
 
 /** The day datasets of the grouped endpoints, by the path's market. */
 export const GROUPED_MARKETS = { stocks: DATASETS.stock, crypto: DATASETS.crypto, fx: DATASETS.forex } as const;
@@ -32,7 +33,7 @@ export function groupedAnswer(dataset: string) {
     const date = parseDate('date', req.params['date'] ?? '');
     const adjusted = parseBoolean('adjusted', req.query['adjusted'], true);
     const rows = date > publishedEnd(ctx.now()) ? [] : await readDay(ctx, dataset, date);
-    const bars = adjusted && hasActions(dataset) ? await adjustAll(ctx, dataset, rows) : rows;
+    const bars = adjusted && hasActions(dataset) ? await adjustDay(ctx.store, date, rows) : rows;
     const body: Record<string, unknown> = { queryCount: bars.length, resultsCount: bars.length, adjusted };
     if (bars.length > 0) body['results'] = bars.map(({ ticker, bar }) => ({ T: toApiTicker(ticker), ...toResult(bar) }));
     body['status'] = 'OK';
@@ -41,7 +42,7 @@ export function groupedAnswer(dataset: string) {
   };
 }
 
-interface Row {
+export interface Row {
   ticker: string;
   bar: Bar;
 }
@@ -69,15 +70,32 @@ async function readDay(ctx: ApiContext, dataset: string, date: string): Promise<
   return out;
 }
 
-async function adjustAll(ctx: ApiContext, dataset: string, rows: readonly Row[]): Promise<Row[]> {
+/**
+ * The day's bars of stock tickers adjusted for splits, as readBars adjusts them.
+ * @throws ApiError (404) naming `actions --all` when any ticker has no stored actions.
+ */
+export async function adjustDay(store: Store, date: string, rows: readonly Row[]): Promise<Row[]> {
   const tickers = rows.map((r) => r.ticker);
-  const fetched = await ctx.store.actionsFetchedAt(tickers);
+  const fetched = await store.actionsFetchedAt(tickers);
   const missing = tickers.filter((t) => !fetched.has(t));
-  if (missing.length > 0) throw missingActions(missing, tickers.length);
-  const out: Row[] = [];
-  for (const r of rows) {
-    const [bar] = await adjustBars(ctx.store, r.ticker, r.ticker, dataset, [r.bar], 'splits');
-    out.push({ ticker: r.ticker, bar: bar ?? r.bar });
-  }
-  return out;
+  if (missing.length > 0) throw missingAllActions(date, missing, tickers.length);
+  // A week's margin before the day: a split on or before a bar's session day changes nothing, and
+  // adjustmentSteps reads each date's splits alone, so the later ones give the same factors.
+  const splits = await store.splitsAfter(addDays(date, -7));
+  return rows.map((r) => {
+    const mine = splits.get(r.ticker);
+    if (mine === undefined) return r;
+    const { steps } = adjustmentSteps({ splits: mine, dividends: [] }, 'splits', () => undefined);
+    const [bar] = applyAdjustment([r.bar], steps, sessionDay);
+    return { ticker: r.ticker, bar: bar ?? r.bar };
+  });
+}
+
+/** Adjusted grouped bars asked for, and no corporate actions stored for `missing` (of `total` tickers). */
+function missingAllActions(date: string, missing: readonly string[], total: number): ApiError {
+  const some = `${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`;
+  return new ApiError(
+    404,
+    `Split-adjusted grouped bars of ${date} need every ticker's corporate actions, and ${missing.length} of ${total} tickers have none stored (${some}): fetch the whole market's with \`preload-market-data actions --all\` (MASSIVE_API_KEY set), or ask with adjusted=false for the bars as traded`,
+  );
 }

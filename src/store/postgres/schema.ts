@@ -7,7 +7,7 @@ import { LOCK_NAMESPACE, lockSchema } from './sql/locks.js';
 import { applyDdl, createMeta, functionExists, readSchemaVersion, writeSchemaVersion } from './sql/schema.js';
 
 /** The schema version this code reads and writes. A store of another version is refused. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Migrations keyed by the version they bring the store to, applied in order from the store's
@@ -173,6 +173,17 @@ CREATE TABLE bar_symbols (
   PRIMARY KEY (interval, symbol)
 );
 INSERT INTO bar_symbols (interval, symbol) SELECT DISTINCT interval, symbol FROM bars;
+`,
+  ],
+  [
+    4,
+    `
+-- When the whole market's corporate actions were listed at once (actions --all): one row, standing
+-- for every stock ticker that actions_fetched has no newer row for (actions.ts).
+CREATE TABLE actions_market (
+  market text PRIMARY KEY,
+  fetched_at timestamptz NOT NULL
+);
 `,
   ],
 ]);

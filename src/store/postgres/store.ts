@@ -1,7 +1,7 @@
 // The PostgreSQL store: one database shared by every process on every machine that preloads the
 // same jobs. This module holds the Store's reads and bookkeeping; each process's claims on files
 // are its queue's (queue.ts). Every statement is a function of sql/, run through the one pool of db.ts.
-import type { CorporateActions } from '../../corporate-actions.js';
+import type { CorporateActions, Split } from '../../corporate-actions.js';
 import { windowDays } from '../../market-time.js';
 import type { Bar } from '../../types.js';
 import { scanByKey, type ScanKey } from '../scan.js';
@@ -178,8 +178,20 @@ export class PostgresStore implements Store {
     await actions.replaceActions(this.#db, byTicker, fetchedAt);
   }
 
+  async replaceAllActions(byTicker: ReadonlyMap<string, CorporateActions>, fetchedAt: string): Promise<void> {
+    await actions.replaceAllActions(this.#db, byTicker, fetchedAt);
+  }
+
+  async allActionsFetchedAt(): Promise<string | undefined> {
+    return actions.allActionsFetchedAt(this.#db);
+  }
+
   async getActions(ticker: string): Promise<StoredActions | undefined> {
     return actions.getActions(this.#db, ticker);
+  }
+
+  async splitsAfter(day: string): Promise<Map<string, Split[]>> {
+    return actions.splitsAfter(this.#db, day);
   }
 
   async fileFindings(dataset?: string): Promise<FileFinding[]> {

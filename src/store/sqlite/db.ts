@@ -12,10 +12,10 @@ export const CACHE_FILE = 'market-data.sqlite';
  * Bumped whenever the schema changes; a cache of another version is refused, not misread, unless
  * it is one that MIGRATABLE lists: it is then brought up in place, its bars kept (3 added corporate
  * actions; 4 keyed bars by day first, see BARS_TABLE; 5 added file_findings; 6 the index by ticker,
- * ticker-index.ts).
+ * ticker-index.ts; 7 added actions_market, the whole market's corporate actions fetched at once).
  */
-const SCHEMA_VERSION = 6;
-const MIGRATABLE = new Set([2, 3, 4, 5]);
+const SCHEMA_VERSION = 7;
+const MIGRATABLE = new Set([2, 3, 4, 5, 6]);
 
 // Bars are keyed by (interval, day, symbol, time): a day file's rows, whether one ticker's or the
 // whole market's, are appended in one place, where keying by symbol first put a whole-market day
@@ -127,6 +127,13 @@ CREATE INDEX IF NOT EXISTS dividends_by_ticker ON dividends (ticker, ex_dividend
 
 CREATE TABLE IF NOT EXISTS actions_fetched (
   ticker TEXT PRIMARY KEY,
+  fetched_at TEXT NOT NULL
+);
+
+-- When the whole market's actions were listed at once (actions --all): one row, standing for
+-- every stock ticker that actions_fetched has no newer row for (actions.ts).
+CREATE TABLE IF NOT EXISTS actions_market (
+  market TEXT PRIMARY KEY,
   fetched_at TEXT NOT NULL
 );
 

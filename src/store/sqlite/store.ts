@@ -16,7 +16,7 @@ import { watchDataVersion } from './watch.js';
 import { ProgressStore } from './progress.js';
 import { RevisionLog } from './revisions.js';
 import { EMPTY_COLUMNS, type Bar, type DayFile } from '../../types.js';
-import type { CorporateActions } from '../../corporate-actions.js';
+import type { CorporateActions, Split } from '../../corporate-actions.js';
 import { withRevision } from '../conflicts.js';
 import { scanByKey } from '../scan.js';
 import { allScope, tickerPrefix } from '../scope.js';
@@ -250,8 +250,20 @@ export class SqliteStore implements Store, LocalCommits {
     this.#actions.replace(actions, fetchedAt);
   }
 
+  async replaceAllActions(actions: ReadonlyMap<string, CorporateActions>, fetchedAt: string): Promise<void> {
+    this.#actions.replaceAll(actions, fetchedAt);
+  }
+
+  async allActionsFetchedAt(): Promise<string | undefined> {
+    return this.#actions.allFetchedAt();
+  }
+
   async getActions(ticker: string): Promise<StoredActions | undefined> {
     return this.#actions.get(ticker);
+  }
+
+  async splitsAfter(day: string): Promise<Map<string, Split[]>> {
+    return this.#actions.splitsAfter(day);
   }
 
   async actionsFetchedAt(tickers: readonly string[]): Promise<Map<string, string>> {

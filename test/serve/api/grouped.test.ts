@@ -48,7 +48,7 @@ describe('grouped daily', () => {
     expect(r.status).toBe(404);
     const body = (await r.json()) as { error: string; status: string };
     expect(body.status).toBe('NOT_FOUND');
-    expect(body.error).toContain('preload-market-data actions');
+    expect(body.error).toContain('preload-market-data actions --all');
     expect(body.error).toContain('adjusted=false');
   });
 

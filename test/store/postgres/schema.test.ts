@@ -43,6 +43,7 @@ describe('postgres schema', () => {
       );
       expect(tables.rows.map((r) => r.t)).toEqual([
         'actions_fetched',
+        'actions_market',
         'bar_symbols',
         'bars',
         'coverage',
@@ -171,7 +172,7 @@ describe('postgres schema', () => {
     } finally {
       await store.close();
     }
-    expect(await admin(url, "SELECT value FROM pmd_meta WHERE key = 'schema_version'")).toEqual([{ value: '3' }]);
+    expect(await admin(url, "SELECT value FROM pmd_meta WHERE key = 'schema_version'")).toEqual([{ value: String(SCHEMA_VERSION) }]);
     expect(await admin(url, ALL)).toEqual(before);
     expect(before).toHaveLength(6);
     // One index: the day-major key (no index that puts a whole-market day at 11,000 places).
@@ -184,6 +185,25 @@ describe('postgres schema', () => {
     ]);
     // The old table is gone, its name taken by the new one.
     expect(await admin(url, "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'bars%' ORDER BY 1")).toEqual([{ table_name: 'bars' }]);
+  });
+
+  it('brings a store of version 3 up to 4: actions_market appears, the per-ticker actions stay and still count', async () => {
+    const url = await server.freshDatabase();
+    await admin(url, 'CREATE TABLE pmd_meta (key text PRIMARY KEY, value text NOT NULL)');
+    await admin(url, `${MIGRATIONS.get(1) ?? ''}${MIGRATIONS.get(2) ?? ''}${MIGRATIONS.get(3) ?? ''}`);
+    await admin(url, "INSERT INTO pmd_meta VALUES ('schema_version', '3')");
+    await admin(url, "INSERT INTO splits VALUES ('AAA', '2024-06-03', 1, 3, 'forward_split', NULL, 's1')");
+    await admin(url, "INSERT INTO actions_fetched VALUES ('AAA', '2026-11-20T10:00:00Z')");
+    const store = await openPostgresStore(url);
+    try {
+      expect(await store.getActions('AAA')).toMatchObject({ fetchedAt: '2026-11-20T10:00:00.000Z', splits: [{ executionDate: '2024-06-03', splitTo: 3 }], dividends: [] });
+      expect(await store.allActionsFetchedAt()).toBeUndefined();
+      expect(await store.actionsFetchedAt(['AAA', 'BBB'])).toEqual(new Map([['AAA', '2026-11-20T10:00:00.000Z']]));
+    } finally {
+      await store.close();
+    }
+    expect(await admin(url, "SELECT value FROM pmd_meta WHERE key = 'schema_version'")).toEqual([{ value: '4' }]);
+    expect(await admin(url, "SELECT to_regclass('actions_market') IS NOT NULL AS found")).toEqual([{ found: true }]);
   });
 
   it('rolls back a migration that fails, leaving a store it can create again', async () => {

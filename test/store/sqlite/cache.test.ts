@@ -106,7 +106,7 @@ describe('openDatabase', () => {
   it('refuses a cache written with another schema instead of misreading it', () => {
     db.pragma('user_version = 1');
     db.close();
-    expect(() => openDatabase(dir)).toThrow(/another version of preload-market-data \(schema 1, expected 6\)/);
+    expect(() => openDatabase(dir)).toThrow(/another version of preload-market-data \(schema 1, expected 7\)/);
     db = new Database(join(dir, 'other.sqlite')); // for afterEach
   });
 
@@ -132,7 +132,7 @@ describe('openDatabase', () => {
     legacy.close();
 
     db = openDatabase(old);
-    expect(db.pragma('user_version', { simple: true })).toBe(6);
+    expect(db.pragma('user_version', { simple: true })).toBe(7);
     expect(db.prepare('SELECT * FROM bars ORDER BY symbol, interval, time').all()).toEqual(before);
     const migrated = new BarStore(db);
     expect(migrated.read('TSLA', '1d', '2024-01-01', '2024-12-31').map((b) => [b.close, b.transactions])).toEqual([[7, 3], [8, null], [9, 3]]);
@@ -158,9 +158,33 @@ describe('openDatabase', () => {
     v4.pragma('user_version = 4');
     v4.close();
     db = openDatabase(old);
-    expect(db.pragma('user_version', { simple: true })).toBe(6);
+    expect(db.pragma('user_version', { simple: true })).toBe(7);
     expect(db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'file_findings'").get()).toEqual({ n: 1 });
     expect(db.prepare('SELECT symbol, close FROM bars').all()).toEqual([{ symbol: 'TSLA', close: 1.5 }]);
+    db.close();
+    rmSync(old, { recursive: true, force: true });
+    db = openDatabase(dir); // for afterEach
+  });
+
+  it('brings a cache of schema 6 up in place: actions_market appears, its per-ticker actions stay and still count', async () => {
+    db.close();
+    const old = mkdtempSync(join(tmpdir(), 'pmd-cache-v6-'));
+    const v6 = openDatabase(old);
+    v6.prepare("INSERT INTO bars (interval, day, symbol, time, open, high, low, close, volume, transactions) VALUES ('1d', '2024-01-02', 'TSLA', 1, 1, 2, 0.5, 1.5, 10, 3)").run();
+    v6.prepare("INSERT INTO splits VALUES ('TSLA', '2024-06-03', 1, 3, 'forward_split', NULL, 's1')").run();
+    v6.prepare("INSERT INTO actions_fetched VALUES ('TSLA', '2026-11-20T10:00:00.000Z')").run();
+    // As schema 6 left it: no actions_market.
+    v6.exec('DROP TABLE actions_market');
+    v6.pragma('user_version = 6');
+    v6.close();
+    db = openDatabase(old);
+    expect(db.pragma('user_version', { simple: true })).toBe(7);
+    expect(db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'actions_market'").get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT symbol, close FROM bars').all()).toEqual([{ symbol: 'TSLA', close: 1.5 }]);
+    const actions = new ActionStore(db);
+    expect(actions.get('TSLA')).toMatchObject({ fetchedAt: '2026-11-20T10:00:00.000Z', splits: [{ executionDate: '2024-06-03', splitTo: 3 }], dividends: [] });
+    expect(actions.allFetchedAt()).toBeUndefined();
+    expect(actions.fetchedAt(['TSLA', 'AAPL'])).toEqual(new Map([['TSLA', '2026-11-20T10:00:00.000Z']]));
     db.close();
     rmSync(old, { recursive: true, force: true });
     db = openDatabase(dir); // for afterEach

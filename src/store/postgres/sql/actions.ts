@@ -74,3 +74,36 @@ export async function splitsOf(db: Queryable, ticker: string): Promise<SplitRow[
 export async function dividendsOf(db: Queryable, ticker: string): Promise<DividendRow[]> {
   return execute<DividendRow>(db, { name: 'pmd_dividends_of', text: 'SELECT * FROM dividends WHERE ticker = $1 ORDER BY ex_dividend_date, id', values: [ticker] });
 }
+
+/** Tickers whose own fetch is newer than `at`: a market-wide replacement at `at` keeps their rows. */
+export async function fetchedAfter(c: Queryable, at: string): Promise<string[]> {
+  const rows = await execute<{ ticker: string }>(c, { name: 'pmd_fetched_after', text: 'SELECT ticker FROM actions_fetched WHERE fetched_at > $1::timestamptz', values: [at] });
+  return rows.map((r) => r.ticker);
+}
+
+/** Deletes every ticker's splits and dividends but those of `kept`. */
+export async function deleteAllActionsBut(c: Queryable, kept: readonly string[]): Promise<void> {
+  await execute(c, { name: 'pmd_delete_all_splits', text: 'DELETE FROM splits WHERE NOT (ticker = ANY($1::text[]))', values: [[...kept]] });
+  await execute(c, { name: 'pmd_delete_all_dividends', text: 'DELETE FROM dividends WHERE NOT (ticker = ANY($1::text[]))', values: [[...kept]] });
+}
+
+/** Records when `market`'s whole listing was stored. */
+export async function markMarketFetched(c: Queryable, market: string, at: string): Promise<void> {
+  await execute(c, {
+    name: 'pmd_mark_market_fetched',
+    text: `INSERT INTO actions_market (market, fetched_at) VALUES ($1, $2::timestamptz)
+       ON CONFLICT (market) DO UPDATE SET fetched_at = excluded.fetched_at`,
+    values: [market, at],
+  });
+}
+
+/** When `market`'s whole listing was stored, if ever. */
+export async function marketFetchedAt(db: Queryable, market: string): Promise<Date | undefined> {
+  const [row] = await execute<{ fetched_at: Date }>(db, { name: 'pmd_market_fetched_at', text: 'SELECT fetched_at FROM actions_market WHERE market = $1', values: [market] });
+  return row?.fetched_at;
+}
+
+/** Every split executed after `day`, of every ticker, by ticker then date. */
+export async function splitsAfter(db: Queryable, day: string): Promise<SplitRow[]> {
+  return execute<SplitRow>(db, { name: 'pmd_splits_after', text: 'SELECT * FROM splits WHERE execution_date > $1 ORDER BY ticker, execution_date, id', values: [day] });
+}
