@@ -14,7 +14,7 @@ export const CACHE_FILE = 'market-data.sqlite';
  * actions; 4 keyed bars by day first, see BARS_TABLE; 5 added file_findings; 6 the index by ticker,
  * ticker-index.ts; 7 added actions_market, the whole market's corporate actions fetched at once).
  */
-const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 7;
 const MIGRATABLE = new Set([2, 3, 4, 5, 6]);
 
 // Bars are keyed by (interval, day, symbol, time): a day file's rows, whether one ticker's or the
