@@ -5,7 +5,7 @@
 //
 // Why node:cluster over worker threads doing the reads (piscina): profiled under the serve bench's
 // uncached load (--cpu-prof, bench/lib/profile.ts), a random ticker's 5-year answer cost ~3.3 ms
-// of a core: ~1.1 ms the store read (its rows as arrays, bars.ts), ~0.9 ms JSON.stringify, ~0.5 ms
+// of a core (before the store encoded its bars as JSON; ~2 ms since): ~1.1 ms the store read (its rows as arrays, bars.ts), ~0.9 ms JSON.stringify, ~0.5 ms
 // garbage collection, the rest the HTTP shell and socket writes. A pool of readers would move about
 // a third of it off the HTTP thread, which would still build and serialize every answer on one
 // core. Whole processes scale all of it, and need no change to the answers' code.
@@ -89,7 +89,7 @@ export async function startProcesses(n: number): Promise<ProcessGroup> {
   // A smaller young generation in each answering process: an answer's garbage (its bars, its
   // JSON) is short-lived, and V8's default lets each process hold up to ~48 MB of it between
   // scavenges. Measured on the serve bench's uncached row (2 processes, 32 connections, 2 rounds
-  // each, one setting after the other): peak RSS summed over the 3 processes ~439 MB by default,
+  // each, one setting after the other, before the store encoded day answers' bars): peak RSS summed over the 3 processes ~439 MB by default,
   // 398-404 MB at 4 MB, 397 at 3 MB, 383-384 at 2 MB, for 623-631, 612 and 595 answers a second
   // (p99 88-89, 100, 95-101 ms: the machine's noise is as large). The old generation keeps its
   // default: one intraday answer may hold hundreds of thousands of bars. A flag given wins.
