@@ -3,29 +3,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../../src/store/postgres/index.js';
-import type { JsonShape, Store } from '../../../src/store/types.js';
-import type { Bar } from '../../../src/types.js';
+import type { Store } from '../../../src/store/types.js';
+import { asResult, RESULT_FIELDS } from '../../fixtures/result-shape.js';
 import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
-
-const FIELDS: JsonShape['fields'] = [
-  ['v', 'volume'],
-  ['o', 'open'],
-  ['c', 'close'],
-  ['h', 'high'],
-  ['l', 'low'],
-  ['t', 'time'],
-  ['n', 'transactions'],
-];
 
 let server: TestPostgres;
 let store: Store;
-
-/** What the provider's object of a bar holds (toResult's): n left out when null. */
-function asObject(b: Bar): Record<string, number> {
-  const o: Record<string, number> = { v: b.volume, o: b.open, c: b.close, h: b.high, l: b.low, t: b.time };
-  if (b.transactions !== null) o['n'] = b.transactions;
-  return o;
-}
 
 beforeAll(async () => {
   server = await startPostgres();
@@ -59,20 +42,20 @@ describe('readBarsJson on PostgreSQL', () => {
     const read = await store.readBars('AAA', '1d', '2026-03-01', '2026-03-31');
     expect(read).toHaveLength(20);
     expect(read.filter((b) => b.close === 99)).toHaveLength(1);
-    const asc = await store.readBarsJson?.('AAA', '1d', '2026-03-01', '2026-03-31', { fields: FIELDS, desc: false, limit: 5000 });
-    expect(JSON.parse(asc?.json ?? '')).toEqual(read.map(asObject));
+    const asc = await store.readBarsJson?.('AAA', '1d', '2026-03-01', '2026-03-31', { fields: RESULT_FIELDS, desc: false, limit: 5000 });
+    expect(JSON.parse(asc?.json ?? '')).toEqual(read.map(asResult));
     expect(asc?.count).toBe(20);
     expect(asc?.first).toBe(read[0]?.time);
-    const desc = await store.readBarsJson?.('AAA', '1d', '2026-03-01', '2026-03-31', { fields: FIELDS, desc: true, limit: 5000 });
-    expect(JSON.parse(desc?.json ?? '')).toEqual(read.map(asObject).reverse());
+    const desc = await store.readBarsJson?.('AAA', '1d', '2026-03-01', '2026-03-31', { fields: RESULT_FIELDS, desc: true, limit: 5000 });
+    expect(JSON.parse(desc?.json ?? '')).toEqual(read.map(asResult).reverse());
     // Keys in the shape's order.
     expect(Object.keys((JSON.parse(asc?.json ?? '') as object[])[1] ?? {})).toEqual(['v', 'o', 'c', 'h', 'l', 't', 'n']);
   });
 
   it('answers an empty window as an empty array, and more bars than the limit as undefined', async () => {
-    expect(await store.readBarsJson?.('AAA', '1d', '2025-01-01', '2025-01-31', { fields: FIELDS, desc: false, limit: 5000 })).toEqual({ json: '[]', count: 0, first: undefined });
-    expect(await store.readBarsJson?.('ZZZ', '1d', '2026-03-01', '2026-03-31', { fields: FIELDS, desc: false, limit: 5000 })).toEqual({ json: '[]', count: 0, first: undefined });
-    expect(await store.readBarsJson?.('AAA', '1d', '2026-03-01', '2026-03-31', { fields: FIELDS, desc: false, limit: 19 })).toBeUndefined();
-    expect((await store.readBarsJson?.('AAA', '1d', '2026-03-01', '2026-03-31', { fields: FIELDS, desc: true, limit: 20 }))?.count).toBe(20);
+    expect(await store.readBarsJson?.('AAA', '1d', '2025-01-01', '2025-01-31', { fields: RESULT_FIELDS, desc: false, limit: 5000 })).toEqual({ json: '[]', count: 0, first: undefined });
+    expect(await store.readBarsJson?.('ZZZ', '1d', '2026-03-01', '2026-03-31', { fields: RESULT_FIELDS, desc: false, limit: 5000 })).toEqual({ json: '[]', count: 0, first: undefined });
+    expect(await store.readBarsJson?.('AAA', '1d', '2026-03-01', '2026-03-31', { fields: RESULT_FIELDS, desc: false, limit: 19 })).toBeUndefined();
+    expect((await store.readBarsJson?.('AAA', '1d', '2026-03-01', '2026-03-31', { fields: RESULT_FIELDS, desc: true, limit: 20 }))?.count).toBe(20);
   });
 });

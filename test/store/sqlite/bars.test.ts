@@ -8,17 +8,7 @@ import { BarStore, type BarRow } from '../../../src/store/sqlite/bars.js';
 import { openDatabase, type Db } from '../../../src/store/sqlite/db.js';
 import { TICKER_INDEX, TICKER_INDEX_DDL } from '../../../src/store/sqlite/ticker-index.js';
 import type { JsonShape } from '../../../src/store/types.js';
-import type { Bar } from '../../../src/types.js';
-
-const FIELDS: JsonShape['fields'] = [
-  ['v', 'volume'],
-  ['o', 'open'],
-  ['c', 'close'],
-  ['h', 'high'],
-  ['l', 'low'],
-  ['t', 'time'],
-  ['n', 'transactions'],
-];
+import { asResult, RESULT_FIELDS } from '../../fixtures/result-shape.js';
 
 let dir: string;
 let db: Db;
@@ -44,13 +34,6 @@ function rows(symbol: string, days: number, from = 0): BarRow[] {
   });
 }
 
-/** What the provider's object of a bar holds (toResult's): n left out when null. */
-function asObject(b: Bar): Record<string, number> {
-  const o: Record<string, number> = { v: b.volume, o: b.open, c: b.close, h: b.high, l: b.low, t: b.time };
-  if (b.transactions !== null) o['n'] = b.transactions;
-  return o;
-}
-
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'pmd-bars-json-'));
   db = openDatabase(dir);
@@ -71,15 +54,15 @@ describe('readJson', () => {
   it('encodes the bars read returns, every field and the order, ascending and descending', () => {
     const read = bars.read('AAA', '1d', window.start, window.end);
     expect(read).toHaveLength(20);
-    const asc = bars.readJson(window, { fields: FIELDS, desc: false, limit: 5000 });
+    const asc = bars.readJson(window, { fields: RESULT_FIELDS, desc: false, limit: 5000 });
     expect(asc).toBeDefined();
-    expect(JSON.parse(asc?.json ?? '')).toEqual(read.map(asObject));
+    expect(JSON.parse(asc?.json ?? '')).toEqual(read.map(asResult));
     expect(asc?.count).toBe(20);
     expect(asc?.first).toBe(read[0]?.time);
     // Null transactions: no `n` at all, as toResult leaves it out.
     expect((JSON.parse(asc?.json ?? '') as object[])[0]).not.toHaveProperty('n');
-    const desc = bars.readJson(window, { fields: FIELDS, desc: true, limit: 5000 });
-    expect(JSON.parse(desc?.json ?? '')).toEqual(read.map(asObject).reverse());
+    const desc = bars.readJson(window, { fields: RESULT_FIELDS, desc: true, limit: 5000 });
+    expect(JSON.parse(desc?.json ?? '')).toEqual(read.map(asResult).reverse());
     expect(desc?.first).toBe(read[0]?.time);
   });
 
@@ -93,13 +76,13 @@ describe('readJson', () => {
   });
 
   it('answers an empty window as an empty array', () => {
-    expect(bars.readJson({ ...window, start: '2025-01-01', end: '2025-01-31' }, { fields: FIELDS, desc: false, limit: 5000 })).toEqual({ json: '[]', count: 0, first: undefined });
+    expect(bars.readJson({ ...window, start: '2025-01-01', end: '2025-01-31' }, { fields: RESULT_FIELDS, desc: false, limit: 5000 })).toEqual({ json: '[]', count: 0, first: undefined });
   });
 
   it('leaves more bars than the limit to read, and answers exactly the limit', () => {
-    expect(bars.readJson(window, { fields: FIELDS, desc: false, limit: 19 })).toBeUndefined();
-    expect(bars.readJson(window, { fields: FIELDS, desc: true, limit: 19 })).toBeUndefined();
-    expect(bars.readJson(window, { fields: FIELDS, desc: false, limit: 20 })?.count).toBe(20);
+    expect(bars.readJson(window, { fields: RESULT_FIELDS, desc: false, limit: 19 })).toBeUndefined();
+    expect(bars.readJson(window, { fields: RESULT_FIELDS, desc: true, limit: 19 })).toBeUndefined();
+    expect(bars.readJson(window, { fields: RESULT_FIELDS, desc: false, limit: 20 })?.count).toBe(20);
   });
 
   it('leaves two day files holding one time to read, which keeps the later file', () => {
@@ -108,14 +91,14 @@ describe('readJson', () => {
     db.transaction(() => bars.upsert('1d', [{ ...(again as BarRow), day: '2026-03-06', close: 99 }]))();
     const read = bars.read('AAA', '1d', window.start, window.end);
     expect(read.filter((b) => b.close === 99)).toHaveLength(1);
-    expect(bars.readJson(window, { fields: FIELDS, desc: false, limit: 5000 })).toBeUndefined();
+    expect(bars.readJson(window, { fields: RESULT_FIELDS, desc: false, limit: 5000 })).toBeUndefined();
   });
 
   it('leaves minute bars, and a store without the index by ticker, to read', () => {
-    expect(bars.readJson({ ...window, interval: '1m' }, { fields: FIELDS, desc: false, limit: 5000 })).toBeUndefined();
+    expect(bars.readJson({ ...window, interval: '1m' }, { fields: RESULT_FIELDS, desc: false, limit: 5000 })).toBeUndefined();
     db.exec(`DROP INDEX ${TICKER_INDEX}`);
-    expect(bars.readJson(window, { fields: FIELDS, desc: false, limit: 5000 })).toBeUndefined();
+    expect(bars.readJson(window, { fields: RESULT_FIELDS, desc: false, limit: 5000 })).toBeUndefined();
     db.exec(TICKER_INDEX_DDL);
-    expect(bars.readJson(window, { fields: FIELDS, desc: false, limit: 5000 })?.count).toBe(20);
+    expect(bars.readJson(window, { fields: RESULT_FIELDS, desc: false, limit: 5000 })?.count).toBe(20);
   });
 });
