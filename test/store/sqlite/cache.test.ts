@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActionStore } from '../../../src/store/sqlite/actions.js';
 import { BarStore } from '../../../src/store/sqlite/bars.js';
-import { openDatabase, type Db } from '../../../src/store/sqlite/db.js';
+import { openDatabase, SCHEMA_VERSION, type Db } from '../../../src/store/sqlite/db.js';
 import { ConfigurationError } from '../../../src/errors.js';
 import { SCHEMA_2, SCHEMA_3 } from '../../fixtures/old-schemas.js';
 
@@ -132,7 +132,7 @@ describe('openDatabase', () => {
     legacy.close();
 
     db = openDatabase(old);
-    expect(db.pragma('user_version', { simple: true })).toBe(7);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.prepare('SELECT * FROM bars ORDER BY symbol, interval, time').all()).toEqual(before);
     const migrated = new BarStore(db);
     expect(migrated.read('TSLA', '1d', '2024-01-01', '2024-12-31').map((b) => [b.close, b.transactions])).toEqual([[7, 3], [8, null], [9, 3]]);
@@ -158,7 +158,7 @@ describe('openDatabase', () => {
     v4.pragma('user_version = 4');
     v4.close();
     db = openDatabase(old);
-    expect(db.pragma('user_version', { simple: true })).toBe(7);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'file_findings'").get()).toEqual({ n: 1 });
     expect(db.prepare('SELECT symbol, close FROM bars').all()).toEqual([{ symbol: 'TSLA', close: 1.5 }]);
     db.close();
@@ -178,7 +178,7 @@ describe('openDatabase', () => {
     v6.pragma('user_version = 6');
     v6.close();
     db = openDatabase(old);
-    expect(db.pragma('user_version', { simple: true })).toBe(7);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'actions_market'").get()).toEqual({ n: 1 });
     expect(db.prepare('SELECT symbol, close FROM bars').all()).toEqual([{ symbol: 'TSLA', close: 1.5 }]);
     const actions = new ActionStore(db);
