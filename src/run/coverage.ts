@@ -11,7 +11,7 @@ export interface CoverageInput {
   plans: readonly JobPlan[];
   /** The first day each job's listing started from; a job never listed has none and is skipped. */
   starts: ReadonlyMap<JobPlan, string>;
-  /** The last day each job's listing showed a file for; none: the listing showed no file. */
+  /** The last day each job's listing showed a file for (its window's end when it showed a later file); none: no file. */
   lastListed: ReadonlyMap<JobPlan, string>;
   /** Jobs with a file that failed in this run. */
   failedJobs: ReadonlySet<string>;
@@ -40,7 +40,8 @@ export async function recordCoverage(store: Pick<Store, 'addCoverage'>, input: C
  * The last day of a window known complete from its listing: the last day a file was listed for,
  * then the days after it on which the dataset never has a file (Saturdays and Sundays for stocks,
  * options and indices; Saturdays for forex; none for crypto), up to `publishedEnd`. A day that
- * could have a file and had none listed (a holiday, or a file not published yet) is not covered.
+ * could have a file and had none listed (a holiday, or a file not published yet) is not covered,
+ * unless a later file was listed (then `lastListed` is the window's end: listing.ts).
  */
 export function coveredThrough(dataset: string, start: string, lastListed: string | undefined, publishedEnd: string): string {
   const closed = closedWeekdays(dataset);

@@ -36,7 +36,10 @@ export interface PageCounts {
 export class Listing {
   /** The first day each job's listing started from (found from the bucket for `period: max`). */
   readonly starts = new Map<JobPlan, string>();
-  /** The last day each job's listing showed a file for: coverage of the window's tail ends there. */
+  /**
+   * The last day each job's listing showed a file for, or the window's end once it showed a file
+   * after the window: coverage of the window's tail ends there.
+   */
   readonly lastListed = new Map<JobPlan, string>();
   /** How many files each job's window has (as listed). */
   readonly listedFiles = new Map<JobPlan, number>();
@@ -68,7 +71,10 @@ export class Listing {
     if (start === undefined) return;
     this.starts.set(plan, start);
     const schedule = await this.#scheduler(plan, start);
-    for await (const files of listDayFiles(client, { dataset: plan.dataset, bucket, start, end: plan.end, signal })) {
+    // A file after the window: the window's last day is known, whether it had a file or not (a
+    // holiday), so coverage may reach it (coverage.ts).
+    const onLaterFile = (): void => void this.lastListed.set(plan, plan.end);
+    for await (const files of listDayFiles(client, { dataset: plan.dataset, bucket, start, end: plan.end, signal, onLaterFile })) {
       if (signal.aborted) return;
       await schedule(files);
     }

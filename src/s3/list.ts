@@ -13,6 +13,11 @@ export interface ListOptions {
   /** Months listed at once. */
   concurrency?: number;
   signal?: AbortSignal | undefined;
+  /**
+   * Called when the listing shows a file after `end` (in `end`'s month): every day of the window
+   * without a file is then no trading day, not a file yet to come.
+   */
+  onLaterFile?: () => void;
 }
 
 const DAY_KEY = /^(\d{4})\/(\d{2})\/(\d{4})-(\d{2})-(\d{2})\.csv\.gz$/;
@@ -46,10 +51,10 @@ export async function* listDayFiles(client: ListObjects, o: ListOptions): AsyncG
     const i = next++;
     const month = months[i];
     if (month === undefined) return;
-    const listed = listPrefix(client, o, requests, `${o.dataset}/${month}/`).then((files) => ({
-      i,
-      files: files.filter((f) => f.day >= start && f.day <= o.end),
-    }));
+    const listed = listPrefix(client, o, requests, `${o.dataset}/${month}/`).then((files) => {
+      if (files.some((f) => f.day > o.end)) o.onLaterFile?.();
+      return { i, files: files.filter((f) => f.day >= start && f.day <= o.end) };
+    });
     // Handled from the start: a consumer may stop (abort, a 403 in another month) before it
     // awaits this month, and a rejection nobody handles ends a Node 20 process.
     listed.catch(() => undefined);

@@ -79,6 +79,24 @@ describe('Listing', () => {
     expect(t.listing.republished({ job: 'another job', file: replaced })).toBe(false);
   });
 
+  it("the tail: the last listed day, or the window's end once a later file is listed (a holiday at the end is no trading day then)", async () => {
+    // 2025-12-25 (a Thursday) has no file; 12-26 has one.
+    const files = ['2025-12-23', '2025-12-24', '2025-12-26'].map((d) => dayFile(d));
+    const tail = async (start: string, end: string): Promise<string | undefined> => {
+      const [plan] = plans(['TSLA'], { start, end });
+      if (!plan) throw new Error('no plan');
+      const t = setup([plan]);
+      await t.listing.fromBucket(bucket(files), 'flatfiles', new AbortController().signal);
+      return t.listing.lastListed.get(plan);
+    };
+    expect(await tail('2025-12-25', '2025-12-25')).toBe('2025-12-25');
+    expect(await tail('2025-12-22', '2025-12-25')).toBe('2025-12-25');
+    expect(await tail('2025-12-22', '2025-12-24')).toBe('2025-12-24');
+    // Nothing listed after the window: the tail is the last file's day, however far the window reaches.
+    expect(await tail('2025-12-22', '2025-12-30')).toBe('2025-12-26');
+    expect(await tail('2025-12-27', '2025-12-30')).toBeUndefined();
+  });
+
   it('for period max, starts on January 1 of the first year the bucket has', async () => {
     const [plan] = plans(['TSLA'], { start: undefined, period: 'max', end: '2024-01-31' });
     if (!plan) throw new Error('no plan');

@@ -45,6 +45,18 @@ describe('dayOfKey', () => {
 });
 
 describe('listDayFiles', () => {
+  it("says when the end's month lists a file after the window, and only then", async () => {
+    s3.on(ListObjectsV2Command, { Prefix: `${DATASET}/2025/12/` }).resolves({ Contents: [obj('2025-12-24'), obj('2025-12-26')] });
+    const later = async (end: string): Promise<boolean> => {
+      let seen = false;
+      for await (const _ of listDayFiles(sdk(), { dataset: DATASET, bucket: 'flatfiles', start: '2025-12-22', end, onLaterFile: () => (seen = true) })) void _;
+      return seen;
+    };
+    expect(await later('2025-12-25')).toBe(true);
+    expect(await later('2025-12-26')).toBe(false);
+    expect(await later('2025-12-31')).toBe(false);
+  });
+
   it('lists one prefix per month, follows pagination, and keeps size, ETag and date', async () => {
     s3.on(ListObjectsV2Command, { Prefix: `${DATASET}/2024/01/` })
       .resolves({ Contents: [obj('2024-01-02', 10), obj('2024-01-03')], IsTruncated: true, NextContinuationToken: 't1' })

@@ -17,6 +17,10 @@ const DAY = '2026-11-18';
 const CRYPTO_DAY = '2026-11-15';
 const SATURDAY = '2026-11-14';
 const HOLIDAY = '2025-12-25'; // a Thursday: the generator publishes no stock file on Dec 25
+/** A weekday after the world's last file (END, 2026-11-20, a Friday): no file, and none later. */
+const NOT_YET = '2026-11-23';
+/** A clock by which NOT_YET is published (the server's last published day is 2026-11-24). */
+const LATER = new Date('2026-11-25T18:00:00Z');
 
 let w: World;
 const servers: MarketDataServer[] = [];
@@ -30,10 +34,10 @@ afterAll(async () => {
   await w?.close();
 });
 
-async function serve(cacheDir: string, fill: boolean): Promise<string> {
+async function serve(cacheDir: string, fill: boolean, at = now): Promise<string> {
   // No environment: the shell's own must not change the test.
   const server = await createServer(
-    { cacheDir, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, host: '127.0.0.1', port: 0, fill, now: () => now, log: (line) => void logLines.push(line) },
+    { cacheDir, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, host: '127.0.0.1', port: 0, fill, now: () => at, log: (line) => void logLines.push(line) },
     {},
   );
   servers.push(server);
@@ -161,15 +165,35 @@ describe('serve --fill, grouped daily', () => {
       expect((await w.server.stats()).lists).toBe(0);
     });
 
-    it('a holiday (a weekday with no file): a 404 saying the listing has none, no GET, and not listed again on every request', async () => {
+    it('a holiday (a weekday with no file, a later one listed): OK with no bars, as a store an --all run covered answers it; no GET, listed once only', async () => {
+      // The second source: a store an --all run of the days around it filled, served without --fill.
+      const covered = w.cacheDir('holiday-covered');
+      await preload([], { cacheDir: covered, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, all: true, start: '2025-12-24', end: '2025-12-26' });
+      const before = await grouped(await serve(covered, false), 'stocks', HOLIDAY);
+      expect(before.body).toMatchObject({ status: 'OK', resultsCount: 0 });
+
       await w.server.resetStats();
-      const first = await grouped(url, 'stocks', HOLIDAY);
+      const answers = await Promise.all(Array.from({ length: 3 }, () => grouped(url, 'stocks', HOLIDAY)));
+      for (const a of answers) expect({ status: a.status, body: { ...a.body, request_id: '' } }).toEqual({ status: 200, body: { ...before.body, request_id: '' } });
+      const stats = await w.server.stats();
+      expect(stats.totalGets).toBe(0);
+      expect(stats.lists).toBeGreaterThan(0);
+      // Recorded covered: asked again, no listing.
+      await w.server.resetStats();
+      expect((await grouped(url, 'stocks', HOLIDAY)).status).toBe(200);
+      expect((await w.server.stats()).lists).toBe(0);
+    });
+
+    it('a weekday after the last file (published by the clock, not in the bucket yet): a 404 saying the listing has none, no GET, not listed again on every request', async () => {
+      const late = await serve(w.cacheDir('not-yet'), true, LATER);
+      await w.server.resetStats();
+      const first = await grouped(late, 'stocks', NOT_YET);
       expect(first.status).toBe(404);
       expect(first.body.error).toContain('no file');
-      expect(first.body.error).toContain(`--start ${HOLIDAY}`);
+      expect(first.body.error).toContain(`--start ${NOT_YET}`);
       const listed = (await w.server.stats()).lists;
       expect(listed).toBeGreaterThan(0);
-      const again = await Promise.all(Array.from({ length: 3 }, () => grouped(url, 'stocks', HOLIDAY)));
+      const again = await Promise.all(Array.from({ length: 3 }, () => grouped(late, 'stocks', NOT_YET)));
       for (const a of again) expect(a).toMatchObject({ status: 404, body: { error: first.body.error } });
       expect(await w.server.stats()).toMatchObject({ totalGets: 0, lists: listed });
     });
@@ -197,7 +221,7 @@ describe('serve --fill, grouped daily', () => {
       { onStart: () => {}, onEnd: (m, error) => void ended.push(`${m.kind} ${String(error)}`) },
       () => t,
     );
-    const holiday = { kind: 'market', dataset: STOCKS, start: HOLIDAY, end: HOLIDAY } as const;
+    const holiday = { kind: 'market', dataset: STOCKS, start: NOT_YET, end: NOT_YET } as const;
     await w.server.resetStats();
     await filler.ensure(holiday);
     const listed = (await w.server.stats()).lists;
