@@ -142,45 +142,25 @@ describe('serve --fill, grouped daily', () => {
       expect(await w.server.stats()).toMatchObject({ totalGets: 0, lists: 0 });
     });
 
-    it('a Saturday: the answer a store an --all run covered gives for it (OK, no bars), no GET, and listed once only', async () => {
-      // The second source: a store an --all run of Friday to Monday filled, served without --fill.
-      const covered = w.cacheDir('weekend-covered');
-      await preload([], { cacheDir: covered, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, all: true, start: '2026-11-13', end: '2026-11-16' });
-      const before = await grouped(await serve(covered, false), 'stocks', SATURDAY);
-      expect(before.status).toBe(200);
-
-      await w.server.resetStats();
-      const answers = await Promise.all(Array.from({ length: 4 }, () => grouped(url, 'stocks', SATURDAY)));
-      for (const a of answers) {
-        expect(a.status).toBe(before.status);
-        expect({ ...a.body, request_id: '' }).toEqual({ ...before.body, request_id: '' });
-      }
-      expect(before.body).toMatchObject({ status: 'OK', resultsCount: 0 });
-      const stats = await w.server.stats();
-      expect(stats.totalGets).toBe(0);
-      expect(stats.lists).toBeGreaterThan(0);
-      // Recorded covered: asked again, no listing.
-      await w.server.resetStats();
-      expect((await grouped(url, 'stocks', SATURDAY)).status).toBe(200);
-      expect((await w.server.stats()).lists).toBe(0);
-    });
-
-    it('a holiday (a weekday with no file, a later one listed): OK with no bars, as a store an --all run covered answers it; no GET, listed once only', async () => {
+    it.each([
+      ['a Saturday', SATURDAY, '2026-11-13', '2026-11-16'],
+      ['a holiday (a weekday with no file, a later one listed)', HOLIDAY, '2025-12-24', '2025-12-26'],
+    ])('%s: the answer a store an --all run covered gives for it (OK, no bars), no GET, and listed once only', async (_, day, from, to) => {
       // The second source: a store an --all run of the days around it filled, served without --fill.
-      const covered = w.cacheDir('holiday-covered');
-      await preload([], { cacheDir: covered, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, all: true, start: '2025-12-24', end: '2025-12-26' });
-      const before = await grouped(await serve(covered, false), 'stocks', HOLIDAY);
-      expect(before.body).toMatchObject({ status: 'OK', resultsCount: 0 });
+      const covered = w.cacheDir(`covered-${day}`);
+      await preload([], { cacheDir: covered, endpoint: w.server.endpoint, credentials: { ...S3_CREDENTIALS }, all: true, start: from, end: to });
+      const before = await grouped(await serve(covered, false), 'stocks', day);
+      expect(before).toMatchObject({ status: 200, body: { status: 'OK', resultsCount: 0 } });
 
       await w.server.resetStats();
-      const answers = await Promise.all(Array.from({ length: 3 }, () => grouped(url, 'stocks', HOLIDAY)));
+      const answers = await Promise.all(Array.from({ length: 4 }, () => grouped(url, 'stocks', day)));
       for (const a of answers) expect({ status: a.status, body: { ...a.body, request_id: '' } }).toEqual({ status: 200, body: { ...before.body, request_id: '' } });
       const stats = await w.server.stats();
       expect(stats.totalGets).toBe(0);
       expect(stats.lists).toBeGreaterThan(0);
       // Recorded covered: asked again, no listing.
       await w.server.resetStats();
-      expect((await grouped(url, 'stocks', HOLIDAY)).status).toBe(200);
+      expect((await grouped(url, 'stocks', day)).status).toBe(200);
       expect((await w.server.stats()).lists).toBe(0);
     });
 
