@@ -139,6 +139,13 @@ const CASES: Case[] = [
     client: (base) => paged(base).getStocksV1Dividends({}),
   },
   {
+    name: 'v1 splits of tickers [M, T) after 2008, by ticker descending',
+    path: '/stocks/v1/splits',
+    query: { 'ticker.gte': 'M', 'ticker.lt': 'T', 'execution_date.gt': '2008-01-01', sort: 'ticker.desc', limit: '5' },
+    expected: sortedBy(splits.map(v1Split).filter((r) => inRange('ticker', 'M', 'T')(r) && inRange('execution_date', '2008-01-01\u0000', '9999')(r)), 'execution_date', ['ticker', -1]),
+    client: (base) => paged(base).getStocksV1Splits({ tickerGte: 'M', tickerLt: 'T', executionDateGt: '2008-01-01', sort: 'ticker.desc', limit: 5 }),
+  },
+  {
     name: 'v3 splits up to 2024, by execution date ascending',
     path: '/v3/reference/splits',
     query: { 'execution_date.lte': '2024-12-31', sort: 'execution_date', order: 'asc', limit: '9' },
