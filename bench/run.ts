@@ -21,6 +21,7 @@
  *   ticker-reads      bench/stores/ticker-reads.ts: one ticker's 5y from a whole-market SQLite store, with and without its index by ticker
  *   pg-ticker-reads   bench/stores/pg-ticker-reads.ts: the same read on PostgreSQL, its plan, and a covering index's cost
  *   grouped-adjust    bench/stores/grouped-adjust.ts: serve's adjusted grouped daily of a whole-market day on SQLite, a getActions per ticker against one splitsAfter
+ *   listings          bench/stores/listings.ts: serve's splits and dividends listings without a ticker on a whole-market store, SQLite and PostgreSQL
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -58,6 +59,7 @@ const STORE_BENCHES: Record<string, string> = {
   'ticker-reads': 'stores/ticker-reads.ts',
   'pg-ticker-reads': 'stores/pg-ticker-reads.ts',
   'grouped-adjust': 'stores/grouped-adjust.ts',
+  listings: 'stores/listings.ts',
 };
 const storeBench = STORE_BENCHES[process.argv[2] ?? ''];
 if (storeBench !== undefined) {

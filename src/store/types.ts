@@ -3,6 +3,7 @@
 // (shared by processes on several machines). The pipeline talks to this interface only.
 import type { CorporateActions, Split } from '../corporate-actions.js';
 import type { Bar, BarConflict, DayFile, FailureCode, JobCounts, ParsedRow, RowColumns } from '../types.js';
+import type { ActionKind, ActionListQuery, ListedActions } from './action-listing.js';
 
 // In the leaf beside Bar, so that the parsers (below the store) can name the duplicates they find.
 export type { BarConflict, BarValues } from '../types.js';
@@ -330,6 +331,12 @@ export interface Store {
    * date then id: what a whole day's bars need for their split adjustment, in one read.
    */
   splitsAfter(day: string): Promise<Map<string, Split[]>>;
+  /**
+   * The stored splits or dividends of every stock ticker whose actions were fetched (on its own or
+   * by the market-wide listing), filtered, sorted and paged in the database (action-listing.ts):
+   * one read where getActions per ticker would be one per ticker. serve's listings without a ticker.
+   */
+  listActions<K extends ActionKind>(kind: K, query: ActionListQuery): Promise<ListedActions[K]>;
   /** What runs recorded in files of `dataset` (every dataset when undefined), by day then key. */
   fileFindings(dataset?: string): Promise<FileFinding[]>;
   /**

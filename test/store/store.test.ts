@@ -250,6 +250,41 @@ describe.each(stores)('%s store', (_name, open) => {
     });
   });
 
+  it('lists one kind of action of every fetched stock ticker, filtered, sorted and paged by the database', async () => {
+    await withStore(open, async (store) => {
+      const split = (ticker: string, executionDate: string, adjustmentType: string, id: string) => ({ ticker, executionDate, splitFrom: 1, splitTo: 2, adjustmentType, historicalAdjustmentFactor: null, id });
+      const dividend = (ticker: string, exDividendDate: string, frequency: number | null, id: string) => ({
+        ticker, exDividendDate, cashAmount: 0.5, currency: 'USD', distributionType: 'recurring', frequency,
+        payDate: null, recordDate: null, declarationDate: null, splitAdjustedCashAmount: null, historicalAdjustmentFactor: null, id,
+      });
+      const at = '2024-05-01T10:00:00.000Z';
+      const a1 = split('AAA', '2024-02-01', 'forward_split', 'a1');
+      const b1 = split('BBB', '2024-02-01', 'reverse_split', 'b1');
+      const b2 = split('BBB', '2021-07-01', 'forward_split', 'b0');
+      expect(await store.listActions('splits', {})).toEqual([]);
+      // Fetched on their own: a stock's rows are listed, a crypto pair's (not a stock) never.
+      await store.replaceActions(new Map([['BBB', { splits: [b1, b2], dividends: [] }], ['X:BTC-USD', { splits: [split('X:BTC-USD', '2024-01-01', 'forward_split', 'x')], dividends: [] }]]), at);
+      expect(await store.listActions('splits', {})).toEqual([b2, b1]);
+      await store.replaceAllActions(new Map([['AAA', { splits: [a1], dividends: [dividend('AAA', '2024-03-01', null, 'd1'), dividend('AAA', '2024-06-01', 4, 'd2')] }]]), at);
+      // The whole market's listing stands for every stock ticker; BBB's own fetch is not newer, so it has none now.
+      expect(await store.listActions('splits', {})).toEqual([a1]);
+      await store.replaceActions(new Map([['BBB', { splits: [b1, b2], dividends: [dividend('BBB', '2024-03-01', 12, 'd3')] }]]), '2024-05-02T10:00:00.000Z');
+      const date = { name: 'execution_date' };
+      expect(await store.listActions('splits', { order: [{ column: date, desc: true }] })).toEqual([a1, b1, b2]);
+      expect(await store.listActions('splits', { where: [{ column: date, op: '>=', values: ['2024-02-01'] }], order: [{ column: { name: 'adjustment_type' }, desc: true }] })).toEqual([b1, a1]);
+      expect(await store.listActions('splits', { order: [{ column: date, desc: false }], page: { offset: 1, limit: 1 } })).toEqual([a1]);
+      expect(await store.listActions('splits', { where: [{ column: { name: 'ticker' }, op: 'in', values: ['BBB', 'CCC'] }] })).toEqual([b2, b1]);
+      // A row without the value meets no condition on it and sorts last either way, unless read as ifNull.
+      const frequency = { name: 'frequency' };
+      const [d1, d2, d3] = [dividend('AAA', '2024-03-01', null, 'd1'), dividend('AAA', '2024-06-01', 4, 'd2'), dividend('BBB', '2024-03-01', 12, 'd3')];
+      expect(await store.listActions('dividends', { order: [{ column: frequency, desc: false }] })).toEqual([d2, d3, d1]);
+      expect(await store.listActions('dividends', { order: [{ column: frequency, desc: true }] })).toEqual([d3, d2, d1]);
+      expect(await store.listActions('dividends', { where: [{ column: frequency, op: '<', values: [5] }] })).toEqual([d2]);
+      expect(await store.listActions('dividends', { where: [{ column: { name: 'frequency', ifNull: 0 }, op: '<', values: [5] }] })).toEqual([d1, d2]);
+      await expect(store.listActions('dividends', { where: [{ column: { name: 'price' }, op: '=', values: [1] }] })).rejects.toThrow('price');
+    });
+  });
+
   it("records a republished file's changed bars as a 'revised' note (stored against new), and nothing when they did not change", async () => {
     await withStore(open, async (store) => {
       const [d1] = days(1) as [string];

@@ -4,19 +4,22 @@
 // `.gte`, `.lt`, `.lte` on the ticker, dates and numbers), `sort`, `limit` and `next_url` paging.
 //
 // Which tickers: those named by `ticker` / `ticker.any_of` (each must have stored actions, else
-// an error naming the `actions` command: an empty list would claim it has none), or else every
-// stock ticker of the store whose actions were fetched (a listing of what is stored, not the
-// provider's whole market).
+// an error naming the `actions` command: an empty list would claim it has none), read one by one;
+// or else every stock ticker whose actions were fetched, on its own or by `actions --all` (a
+// listing of what is stored), read in one Store.listActions that filters, sorts and pages in the
+// database: a whole market's ~11,000 tickers were a getActions each, seconds a page (bench/stores/listings.ts).
 import type { Dividend, Split } from '../../corporate-actions.js';
+import type { ActionColumn, ActionCondition, ActionKind, ActionListQuery, ActionSortKey } from '../../store/action-listing.js';
 import type { Store } from '../../store/types.js';
 import { bad, decodeCursor, nextUrl, parseDate, parseLimit } from './params.js';
 import { fromApiTicker } from './tickers.js';
 import { ApiError, type ApiAnswer, type ApiContext, type ApiRequest } from './types.js';
 
-type Wire = Record<string, string | number>;
+/** A row as the endpoint sends it. */
+export type Wire = Record<string, string | number>;
 type Kind = 'ticker' | 'date' | 'number' | 'enum';
 
-interface Listing {
+export interface Listing {
   path: string;
   /** Filterable fields of a wire row and how their values compare. */
   filters: Record<string, Kind>;
@@ -26,7 +29,14 @@ interface Listing {
   maxLimit: number;
   /** v3: `sort` names a field and `order` its direction. */
   v3: boolean;
+  kind: ActionKind;
   rows(actions: { splits: Split[]; dividends: Dividend[] }): Wire[];
+  /**
+   * The stored column each filterable field is read from, where the store can filter and sort on
+   * it (Store.listActions); a field missing here (v3's `dividend_type`, made from the v1
+   * `distribution_type`) makes the store return the kind's rows, filtered and sorted here.
+   */
+  columns: Partial<Record<string, ActionColumn>>;
 }
 
 const ORDERS = ['asc', 'desc'];
@@ -72,11 +82,13 @@ function v3Dividend(d: Dividend): Wire {
 }
 
 /** v1 pages by 100 rows up to 5,000; v3 by 10 up to 1,000 (the provider's documented limits). */
-function listing(path: string, filters: Listing['filters'], sort: string, v3: boolean, rows: Listing['rows']): Listing {
-  return { path, filters, sort, defaultLimit: v3 ? 10 : 100, maxLimit: v3 ? 1_000 : 5_000, v3, rows };
+function listing(path: string, filters: Listing['filters'], sort: string, v3: boolean, kind: ActionKind, rows: Listing['rows'], columns?: Listing['columns']): Listing {
+  // Every field but these is its stored column under the same name.
+  const same = Object.fromEntries(Object.keys(filters).map((f) => [f, { name: f }]));
+  return { path, filters, sort, defaultLimit: v3 ? 10 : 100, maxLimit: v3 ? 1_000 : 5_000, v3, kind, rows, columns: { ...same, ...columns } };
 }
 
-export const SPLITS_V1 = listing('/stocks/v1/splits', { ticker: 'ticker', execution_date: 'date', adjustment_type: 'enum' }, 'execution_date.desc', false, (a) =>
+export const SPLITS_V1 = listing('/stocks/v1/splits', { ticker: 'ticker', execution_date: 'date', adjustment_type: 'enum' }, 'execution_date.desc', false, 'splits', (a) =>
   a.splits.map(splitWire),
 );
 
@@ -85,10 +97,11 @@ export const DIVIDENDS_V1 = listing(
   { ticker: 'ticker', ex_dividend_date: 'date', frequency: 'number', distribution_type: 'enum' },
   'ticker.asc',
   false,
+  'dividends',
   (a) => a.dividends.map(dividendWire),
 );
 
-export const SPLITS_V3 = listing('/v3/reference/splits', { ticker: 'ticker', execution_date: 'date' }, 'execution_date', true, (a) =>
+export const SPLITS_V3 = listing('/v3/reference/splits', { ticker: 'ticker', execution_date: 'date' }, 'execution_date', true, 'splits', (a) =>
   a.splits.map((s) => ({ execution_date: s.executionDate, id: s.id, split_from: s.splitFrom, split_to: s.splitTo, ticker: s.ticker })),
 );
 
@@ -97,7 +110,9 @@ export const DIVIDENDS_V3 = listing(
   { ticker: 'ticker', ex_dividend_date: 'date', record_date: 'date', declaration_date: 'date', pay_date: 'date', frequency: 'number', cash_amount: 'number', dividend_type: 'enum' },
   'ex_dividend_date',
   true,
+  'dividends',
   (a) => a.dividends.map(v3Dividend),
+  { frequency: { name: 'frequency', ifNull: 0 }, dividend_type: undefined },
 );
 
 /** The answer of one listing endpoint. */
@@ -118,37 +133,68 @@ export function listingAnswer(listing: Listing) {
     // The shell takes the key out; were it left in, the cursor would carry it into next_url.
     delete query['apiKey'];
     const limit = parseLimit(query['limit'], listing.defaultLimit, listing.maxLimit);
-    const keep = filterOf(listing, query);
-    const order = orderOf(listing, query);
-    const rows: Wire[] = [];
-    for (const ticker of await tickersOf(ctx.store, query)) {
-      const actions = await ctx.store.getActions(ticker);
-      if (actions !== undefined) for (const r of listing.rows(actions)) if (keep(r)) rows.push(r);
+    const conditions = conditionsOf(listing, query);
+    const keys = sortKeysOf(listing, query);
+    const named = await namedTickers(ctx.store, query);
+    let page: Wire[];
+    let more: boolean;
+    if (named === undefined) {
+      ({ page, more } = await everyTicker(ctx.store, listing, conditions, keys, offset, limit));
+    } else {
+      const keep = filterOf(conditions);
+      const rows: Wire[] = [];
+      for (const ticker of named) {
+        const actions = await ctx.store.getActions(ticker);
+        if (actions !== undefined) for (const r of listing.rows(actions)) if (keep(r)) rows.push(r);
+      }
+      rows.sort(orderOf(keys));
+      page = rows.slice(offset, offset + limit);
+      more = offset + limit < rows.length;
     }
-    rows.sort(order);
-    const page = rows.slice(offset, offset + limit);
     const body: Record<string, unknown> = { results: page, status: 'OK', request_id: req.requestId };
-    if (offset + limit < rows.length) body['next_url'] = nextUrl(req, listing.path, { o: offset + limit, q: query });
+    if (more) body['next_url'] = nextUrl(req, listing.path, { o: offset + limit, q: query });
     return { status: 200, body };
   };
 }
 
-/** The stock tickers a query names (checked), or every stock ticker with stored actions. */
-async function tickersOf(store: Store, query: Record<string, string | undefined>): Promise<string[]> {
-  const named = query['ticker'] !== undefined ? [query['ticker']] : query['ticker.any_of']?.split(',');
-  if (named !== undefined) {
-    const tickers = [...new Set(named.map((n) => fromApiTicker(n.trim())).filter((t) => t.assetClass === 'stock').map((t) => t.ticker))];
-    const fetched = await store.actionsFetchedAt(tickers);
-    const missing = tickers.filter((t) => !fetched.has(t));
-    if (missing.length > 0) {
-      throw new ApiError(404, `The corporate actions of ${missing.slice(0, 5).join(', ')} are not stored: fetch them with \`preload-market-data actions ${missing[0] ?? ''}\` (MASSIVE_API_KEY set)`);
-    }
-    return tickers;
+/**
+ * One page of every fetched stock ticker's rows, in one store read: filters, sort and the page in
+ * the database when every field they name is a stored column (a row more than the page says
+ * whether another follows); else the kind's rows under the filters it can take, the rest here.
+ */
+async function everyTicker(store: Store, listing: Listing, conditions: readonly Condition[], keys: readonly SortKey[], offset: number, limit: number): Promise<{ page: Wire[]; more: boolean }> {
+  const where: ActionCondition[] = [];
+  for (const c of conditions) {
+    const column = listing.columns[c.field];
+    if (column !== undefined) where.push({ column, op: SQL_OPS[c.op], values: c.values });
   }
-  const all = new Set([...(await store.listSymbols('1d')), ...(await store.listSymbols('1m'))]);
-  const stocks = [...all].filter((t) => !/^[A-Z]:/.test(t) && !t.startsWith('*'));
-  const fetched = await store.actionsFetchedAt(stocks);
-  return stocks.filter((t) => fetched.has(t)).sort();
+  const order = keys.map((k) => ({ column: listing.columns[k.field], desc: k.dir < 0 }));
+  const sorted = order.every((k): k is ActionSortKey => k.column !== undefined);
+  if (where.length === conditions.length && sorted) {
+    const rows = listing.rows(await actionsOf(store, listing.kind, { where, order, page: { offset, limit: limit + 1 } }));
+    return { page: rows.slice(0, limit), more: rows.length > limit };
+  }
+  const keep = filterOf(conditions);
+  const rows = listing.rows(await actionsOf(store, listing.kind, { where })).filter(keep);
+  rows.sort(orderOf(keys));
+  return { page: rows.slice(offset, offset + limit), more: offset + limit < rows.length };
+}
+
+async function actionsOf(store: Store, kind: ActionKind, q: ActionListQuery): Promise<{ splits: Split[]; dividends: Dividend[] }> {
+  return kind === 'splits' ? { splits: await store.listActions('splits', q), dividends: [] } : { splits: [], dividends: await store.listActions('dividends', q) };
+}
+
+/** The stock tickers a query names (checked: each must have stored actions); undefined when it names none. */
+async function namedTickers(store: Store, query: Record<string, string | undefined>): Promise<string[] | undefined> {
+  const named = query['ticker'] !== undefined ? [query['ticker']] : query['ticker.any_of']?.split(',');
+  if (named === undefined) return undefined;
+  const tickers = [...new Set(named.map((n) => fromApiTicker(n.trim())).filter((t) => t.assetClass === 'stock').map((t) => t.ticker))];
+  const fetched = await store.actionsFetchedAt(tickers);
+  const missing = tickers.filter((t) => !fetched.has(t));
+  if (missing.length > 0) {
+    throw new ApiError(404, `The corporate actions of ${missing.slice(0, 5).join(', ')} are not stored: fetch them with \`preload-market-data actions ${missing[0] ?? ''}\` (MASSIVE_API_KEY set)`);
+  }
+  return tickers;
 }
 
 const OPS = ['', '.gt', '.gte', '.lt', '.lte', '.any_of'] as const;
@@ -161,27 +207,41 @@ const OP_TESTS: Record<(typeof OPS)[number], (c: number) => boolean> = {
   '.lte': (c) => c <= 0,
   '.any_of': () => false,
 };
+const SQL_OPS = { '': '=', '.gt': '>', '.gte': '>=', '.lt': '<', '.lte': '<=', '.any_of': 'in' } as const;
 
-/** The row filter of a query's `field`, `field.gt`, ... parameters (checked). */
-function filterOf(listing: Listing, query: Record<string, string | undefined>): (r: Wire) => boolean {
-  const tests: Array<(r: Wire) => boolean> = [];
+/** One `field`, `field.gt`, ... parameter, its values checked. */
+export interface Condition {
+  field: string;
+  op: (typeof OPS)[number];
+  values: Array<string | number>;
+}
+
+/** The conditions of a query's `field`, `field.gt`, ... parameters (checked). */
+export function conditionsOf(listing: Listing, query: Record<string, string | undefined>): Condition[] {
+  const out: Condition[] = [];
   for (const [field, kind] of Object.entries(listing.filters)) {
     for (const op of OPS) {
-      const raw = query[`${field}${op}`];
-      if (raw === undefined) continue;
       const name = `${field}${op}`;
-      const values = (op === '.any_of' ? raw.split(',') : [raw]).map((v) => valueOf(name, v.trim(), kind));
-      const first = values[0] as string | number;
-      // A row without the field passes no filter on it.
-      const cmp = (v: string | number): number => (typeof v === 'number' ? v - Number(first) : v < String(first) ? -1 : v > String(first) ? 1 : 0);
-      const keeps = OP_TESTS[op];
-      tests.push((r) => {
-        const v = r[field];
-        if (v === undefined) return false;
-        return op === '.any_of' ? values.some((x) => String(x) === String(v)) : keeps(cmp(v));
-      });
+      const raw = query[name];
+      if (raw === undefined) continue;
+      out.push({ field, op, values: (op === '.any_of' ? raw.split(',') : [raw]).map((v) => valueOf(name, v.trim(), kind)) });
     }
   }
+  return out;
+}
+
+/** The row filter of a query's conditions: a row without the field passes no filter on it. */
+export function filterOf(conditions: readonly Condition[]): (r: Wire) => boolean {
+  const tests = conditions.map(({ field, op, values }) => {
+    const first = values[0] as string | number;
+    const cmp = (v: string | number): number => (typeof v === 'number' ? v - Number(first) : v < String(first) ? -1 : v > String(first) ? 1 : 0);
+    const keeps = OP_TESTS[op];
+    return (r: Wire): boolean => {
+      const v = r[field];
+      if (v === undefined) return false;
+      return op === '.any_of' ? values.some((x) => String(x) === String(v)) : keeps(cmp(v));
+    };
+  });
   return (r) => tests.every((t) => t(r));
 }
 
@@ -201,9 +261,15 @@ function valueOf(name: string, v: string, kind: Kind): string | number {
   }
 }
 
-/** The comparator of `sort` (v1: `field.dir[,field.dir]`; v3: `sort=field&order=dir`), ties by ticker then id. */
-function orderOf(listing: Listing, query: Record<string, string | undefined>): (a: Wire, b: Wire) => number {
-  const keys: Array<{ field: string; dir: number }> = [];
+/** A sort key: a field and its direction (1 ascending, -1 descending). */
+export interface SortKey {
+  field: string;
+  dir: number;
+}
+
+/** The keys of `sort` (v1: `field.dir[,field.dir]`; v3: `sort=field&order=dir`), checked; ties by ticker then id follow. */
+export function sortKeysOf(listing: Listing, query: Record<string, string | undefined>): SortKey[] {
+  const keys: SortKey[] = [];
   const sort = query['sort'] ?? listing.sort;
   const fields = Object.keys(listing.filters);
   if (listing.v3) {
@@ -218,7 +284,12 @@ function orderOf(listing: Listing, query: Record<string, string | undefined>): (
       keys.push({ field, dir: dir === 'asc' ? 1 : -1 });
     }
   }
-  keys.push({ field: 'ticker', dir: 1 }, { field: 'id', dir: 1 });
+  return keys;
+}
+
+/** The comparator of sort keys, ties by ticker then id; rows without a key's field after those with it. */
+export function orderOf(sortKeys: readonly SortKey[]): (a: Wire, b: Wire) => number {
+  const keys = [...sortKeys, { field: 'ticker', dir: 1 }, { field: 'id', dir: 1 }];
   return (a, b) => {
     for (const { field, dir } of keys) {
       const x = a[field];
@@ -231,4 +302,3 @@ function orderOf(listing: Listing, query: Record<string, string | undefined>): (
     return 0;
   };
 }
-

@@ -3,11 +3,12 @@
 // (`actions --all`) is one row of actions_market, standing for every stock ticker, listed or not,
 // including tickers whose bars arrive later; a ticker's own fetch newer than it wins, and the newer
 // of the two is its fetch time (as in the SQLite cache, sqlite/actions.ts).
-import type { CorporateActions, Split } from '../../corporate-actions.js';
+import type { CorporateActions, DividendRow, Split, SplitRow } from '../../corporate-actions.js';
 import { toDividend, toSplit } from '../../corporate-actions.js';
+import { listActionsSql, type ActionKind, type ActionListQuery, type ActionSqlDialect, type ListedActions } from '../action-listing.js';
 import { isStockTicker } from '../scope.js';
 import type { StoredActions } from '../types.js';
-import type { Db } from './db.js';
+import { execute, type Db } from './db.js';
 import {
   deleteAllActionsBut,
   deleteDividends,
@@ -100,4 +101,20 @@ export async function splitsAfter(db: Db, day: string): Promise<Map<string, Spli
     else out.set(s.ticker, [s]);
   }
   return out;
+}
+
+/**
+ * Text compared in code-unit order whatever the database's collation ("C": bytes of UTF-8); values
+ * cast, since one statement's text serves any filter (unnamed: prepared per call).
+ */
+const DIALECT: ActionSqlDialect = {
+  param: (i, type) => `$${i}::${type === 'text' ? 'text' : type === 'integer' ? 'bigint' : 'float8'}`,
+  collate: ' COLLATE "C"',
+  isStock: `NOT (ticker ~ '^[ABCDEFGHIJKLMNOPQRSTUVWXYZ]:' OR left(ticker, 1) = '*')`,
+  market: STOCKS,
+};
+
+export async function listActions<K extends ActionKind>(db: Db, kind: K, query: ActionListQuery): Promise<ListedActions[K]> {
+  const rows = await execute<SplitRow & DividendRow>(db, listActionsSql(kind, query, DIALECT));
+  return (kind === 'splits' ? rows.map(toSplit) : rows.map(toDividend)) as ListedActions[K];
 }

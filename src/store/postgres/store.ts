@@ -5,6 +5,7 @@ import type { CorporateActions, Split } from '../../corporate-actions.js';
 import { windowDays } from '../../market-time.js';
 import type { Bar } from '../../types.js';
 import { scanByKey, type ScanKey } from '../scan.js';
+import type { ActionKind, ActionListQuery, ListedActions } from '../action-listing.js';
 import type { DoneKey, EncodedBars, FileFinding, JobProgress, JobSpec, JobStatus, JsonShape, ScanRow, Store, StoredActions, StoredDayChunk, TickerRange, WorkQueue } from '../types.js';
 import * as actions from './actions.js';
 import { clearJob } from './clear.js';
@@ -192,6 +193,10 @@ export class PostgresStore implements Store {
 
   async splitsAfter(day: string): Promise<Map<string, Split[]>> {
     return actions.splitsAfter(this.#db, day);
+  }
+
+  async listActions<K extends ActionKind>(kind: K, query: ActionListQuery): Promise<ListedActions[K]> {
+    return actions.listActions(this.#db, kind, query);
   }
 
   async fileFindings(dataset?: string): Promise<FileFinding[]> {

@@ -7,6 +7,7 @@
 // actions), including tickers whose bars arrive later. A ticker's own fetch newer than it wins
 // (its rows are kept by the market-wide replacement); the newer of the two is its fetch time.
 import { toDividend, toSplit, type CorporateActions, type DividendRow, type Split, type SplitRow } from '../../corporate-actions.js';
+import { listActionsSql, type ActionKind, type ActionListQuery, type ActionSqlDialect, type ListedActions } from '../action-listing.js';
 import { isStockTicker } from '../scope.js';
 import type { StoredActions } from '../types.js';
 import type { Db } from './db.js';
@@ -109,6 +110,13 @@ export class ActionStore {
     return out;
   }
 
+  /** Store.listActions: one statement (action-listing.ts). */
+  list<K extends ActionKind>(kind: K, query: ActionListQuery): ListedActions[K] {
+    const { text, values } = listActionsSql(kind, query, DIALECT);
+    const rows = this.#db.prepare<unknown[], SplitRow & DividendRow>(text).all(...values);
+    return (kind === 'splits' ? rows.map(toSplit) : rows.map(toDividend)) as ListedActions[K];
+  }
+
   /** Every stored split executed after `day`, by ticker (Store.splitsAfter). */
   splitsAfter(day: string): Map<string, Split[]> {
     const out = new Map<string, Split[]>();
@@ -125,6 +133,14 @@ export class ActionStore {
 
 /** The market whose listing actions_market records: the only one with corporate actions. */
 const STOCKS = 'us_stocks';
+
+/** SQLite compares text as bytes of UTF-8 (BINARY): code-unit order for the ASCII of tickers, dates and ids. */
+const DIALECT: ActionSqlDialect = {
+  param: () => '?',
+  collate: '',
+  isStock: "NOT (ticker GLOB '[ABCDEFGHIJKLMNOPQRSTUVWXYZ]:*' OR ticker GLOB '[*]*')",
+  market: STOCKS,
+};
 
 /** The later of two ISO times (both written by toISOString, so they compare as text). */
 function newest(a: string | undefined, b: string | undefined): string | undefined {

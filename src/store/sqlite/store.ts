@@ -18,6 +18,7 @@ import { RevisionLog } from './revisions.js';
 import { EMPTY_COLUMNS, type Bar, type DayFile } from '../../types.js';
 import type { CorporateActions, Split } from '../../corporate-actions.js';
 import { withRevision } from '../conflicts.js';
+import type { ActionKind, ActionListQuery, ListedActions } from '../action-listing.js';
 import { scanByKey } from '../scan.js';
 import { allScope, tickerPrefix } from '../scope.js';
 import type { CompletedFile, DoneKey, EncodedBars, FileFinding, FileNote, JobProgress, JobSpec, JobStatus, JsonShape, Store, StoredActions, StoredDayChunk, StoreLocation, TickerRange, WorkQueue } from '../types.js';
@@ -264,6 +265,10 @@ export class SqliteStore implements Store, LocalCommits {
 
   async splitsAfter(day: string): Promise<Map<string, Split[]>> {
     return this.#actions.splitsAfter(day);
+  }
+
+  async listActions<K extends ActionKind>(kind: K, query: ActionListQuery): Promise<ListedActions[K]> {
+    return this.#actions.list(kind, query);
   }
 
   async actionsFetchedAt(tickers: readonly string[]): Promise<Map<string, string>> {
