@@ -3,23 +3,15 @@
 // generator of test/fixtures), weekdays from 2021-11-22, one day bar per ticker at 05:00Z, or a
 // session of minute bars per ticker for minute files. Deterministic (seeded).
 import type { RowColumns } from '../../src/types.js';
+import { rng } from '../../test/fixtures/random.js';
 
 /** The ticker every read row reads: always present, the bench generator's TSLA. */
 export const READ_TICKER = 'TSLA';
 const HALT_PROBABILITY = 0.02;
 const DAY_MS = 86_400_000;
 
-/** mulberry32 */
-export function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Re-exported for the store benches that draw from it. */
+export { rng };
 
 /** `n` distinct tickers of 1-5 capitals, READ_TICKER among them, sorted. */
 export function tickers(n: number, seed = 7): string[] {

@@ -15,22 +15,11 @@ import { openStore } from '../../../src/store/open.js';
 import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
 import { startRestServer, type RestServer } from '../../fixtures/rest-server.js';
 import { closeAll, serveStore, type ServedStore } from '../../fixtures/serve-app.js';
+import { rng } from '../../fixtures/random.js';
 
 const KEY = 'rest-key-0123456789';
 const now = new Date('2026-11-21T18:00:00Z');
 type Row = Record<string, unknown>;
-
-/** mulberry32: the fixture is the same every run. */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TICKERS = 400;
 /** 400 tickers (some with a class suffix), a split for 1 in 5, quarterly dividends for 1 in 2, with gaps in every optional field. */
