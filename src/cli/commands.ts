@@ -241,7 +241,7 @@ export const COMMANDS: readonly Command[] = [
     name: 'actions',
     stopsCleanly: true,
     usage: ['actions <SYMBOL> [options]', 'actions --all [options]'],
-    summary: 'List the stored splits and dividends of a stock, each with the factor it applies to the bars before its date, and when they were fetched.',
+    summary: "List the stored splits and dividends of a stock, each with the factor it applies to the bars before its date, and when they were fetched; with --all, fetch the whole market's.",
     details: [
       'With MASSIVE_API_KEY set, actions older than a day are fetched again first.',
       "With --all (MASSIVE_API_KEY set), the whole market's splits and dividends are fetched now, one paged listing of each, and stored in one transaction: every stock ticker then has its actions as of now (none for those not listed), so adjusted reads and serve's grouped daily work on a store filled with --all.",
