@@ -56,6 +56,6 @@ export function missingActions(tickers: readonly string[], total = tickers.lengt
   const list = tickers.length === 1 ? first : `${tickers.length} of ${total} tickers (${tickers.slice(0, 5).join(', ')}${tickers.length > 5 ? ', ...' : ''})`;
   return new ApiError(
     404,
-    `Split-adjusted bars of ${list} need stored corporate actions, and none are: fetch them with \`preload-market-data actions ${first}\` (MASSIVE_API_KEY set), or ask with adjusted=false for the bars as traded`,
+    `Split-adjusted bars of ${list} need stored corporate actions, and none are: fetch them with \`preload-market-data actions ${first}\` (or \`actions --all\` for every stock; MASSIVE_API_KEY set), or ask with adjusted=false for the bars as traded`,
   );
 }
