@@ -3,7 +3,8 @@
  * a whole-market store (`--days` day files of 11,000 tickers, through the store's own merge, one
  * file a transaction), its plan (`EXPLAIN (ANALYZE, BUFFERS)`), and the same with a covering index
  * by ticker and a day range in the query: the build, the sizes, the plan, and what the index costs
- * 10 more whole-market days. On one embedded PostgreSQL (test/fixtures/postgres.ts). Prints only.
+ * 10 more whole-market days; and a day answer's results built in node against readBarsJson's. On one
+ * embedded PostgreSQL (test/fixtures/postgres.ts). Prints only.
  */
 import { parseArgs } from 'node:util';
 import { Db } from '../../src/store/postgres/db.js';
@@ -62,6 +63,25 @@ try {
   const today = `SELECT DISTINCT ON (time) ${COLUMNS} FROM bars WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = $3 ORDER BY time, day DESC`;
   const byRange = `SELECT DISTINCT ON (time) ${COLUMNS} FROM bars WHERE interval = $1 AND symbol = $3 AND day >= $2 AND day <= $4 ORDER BY time, day DESC`;
   await timeReads('the store today');
+  // A day answer's results (serve): readBars, the provider's objects and JSON.stringify, against
+  // the text readBarsJson has the server build; alternated ticker by ticker, each twice (cache).
+  const shape = { fields: [['v', 'volume'], ['o', 'open'], ['c', 'close'], ['h', 'high'], ['l', 'low'], ['t', 'time'], ['n', 'transactions']] as const, desc: false, limit: 50_000 };
+  const viaObjects: number[] = [];
+  const viaServer: number[] = [];
+  for (let i = 0; i < 61; i++) {
+    const ticker = names[(i * 104_729) % names.length] as string;
+    await store.readBars(ticker, '1d', first, last);
+    let t0 = performance.now();
+    const bars = await store.readBars(ticker, '1d', first, last);
+    const a = JSON.stringify(bars.map((b) => ({ v: b.volume, o: b.open, c: b.close, h: b.high, l: b.low, t: b.time, ...(b.transactions === null ? {} : { n: b.transactions }) })));
+    viaObjects.push(performance.now() - t0);
+    t0 = performance.now();
+    const b = await store.readBarsJson?.(ticker, '1d', first, last, shape);
+    viaServer.push(performance.now() - t0);
+    if (b === undefined || JSON.stringify(JSON.parse(b.json)) !== a) throw new Error(`readBarsJson of ${ticker} is not readBars' bars`);
+  }
+  const median = (xs: number[]): string => ([...xs].sort((x, y) => x - y)[30] ?? NaN).toFixed(2);
+  out(`a day answer's results of random tickers: readBars + objects + JSON.stringify median ${median(viaObjects)} ms, readBarsJson ${median(viaServer)} ms`);
   await explain('its plan', today, ['1d', calendar, 'TSLA']);
   out(`10 more days without the index: ${(await ingest(DAYS, DAYS + 10)).toFixed(0)} ms`);
   const c0 = performance.now();
