@@ -19,7 +19,7 @@
  *   sqlite-bulk       bench/stores/sqlite-bulk.ts: the SQLite store's bulk layout measured alone
  *   pg-bulk           bench/stores/pg-bulk.ts: the PostgreSQL store's bulk layout measured alone
  *   ticker-reads      bench/stores/ticker-reads.ts: one ticker's 5y from a whole-market SQLite store, with and without its index by ticker
- *   pg-ticker-reads   bench/stores/pg-ticker-reads.ts: the same read on PostgreSQL, its plan, and a covering index's cost
+ *   pg-ticker-reads   bench/stores/pg-ticker-reads.ts: the same read on PostgreSQL: day by day, along its index by ticker, plans and costs
  *   grouped-adjust    bench/stores/grouped-adjust.ts: serve's adjusted grouped daily of a whole-market day on SQLite, a getActions per ticker against one splitsAfter
  *   listings          bench/stores/listings.ts: serve's splits and dividends listings without a ticker on a whole-market store, SQLite and PostgreSQL
  */

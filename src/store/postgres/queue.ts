@@ -19,6 +19,7 @@ import { claimFiles, failClaim, offerFiles, releaseClaims, remaining } from './s
 import { jobCounts, jobProcesses } from './sql/live.js';
 import { lockProcess, lockRegistryShared } from './sql/locks.js';
 import { adoptClaims, endProcess, heartbeat, insertProcess, setKeepalives } from './sql/processes.js';
+import { dropTickerIndex, REBUILD_FROM_FILES, TICKER_INDEX_INTERVAL } from './sql/ticker-index.js';
 import { begin, commit } from './sql/transaction.js';
 
 /** How long a process's claims outlive its last heartbeat, how often it beats, and how long a lost store is waited for. */
@@ -98,6 +99,8 @@ class PostgresQueue implements WorkQueue {
   /** The heartbeat in flight, if any: close() lets it finish before ending the session. */
   #beating: Promise<void> | undefined;
   #closed = false;
+  /** Whole-market day files offered to this run: from REBUILD_FROM_FILES its commits drop the index by ticker. */
+  #offeredAll = 0;
 
   constructor(db: Db, session: pg.Client, id: number, jobs: readonly JobSpec[], timing: QueueTiming, rate: SharedRate) {
     this.#db = db;
@@ -249,6 +252,7 @@ class PostgresQueue implements WorkQueue {
   async offer(job: JobSpec, files: readonly DayFile[]): Promise<void> {
     const unique = [...new Map(files.map((f) => [f.key, f])).values()];
     if (unique.length === 0) return this.#ready();
+    if (job.all && job.interval === TICKER_INDEX_INTERVAL) this.#offeredAll += unique.length;
     await this.#run(() => offerFiles(this.#db, job.job, unique));
   }
 
@@ -277,6 +281,7 @@ class PostgresQueue implements WorkQueue {
   }
 
   async openFile(job: JobSpec, file: DayFile, opts: { replaces?: boolean | undefined } = {}): Promise<FileSink> {
+    await this.#bulkLoading([job]);
     const host = { db: this.#db, run: <T>(op: (id: number) => Promise<T>) => this.#run(op), done: (j: string, key: string) => this.#held.delete(`${j}\n${key}`) };
     return openSink(host, job, file, opts.replaces === true);
   }
@@ -291,8 +296,20 @@ class PostgresQueue implements WorkQueue {
    * commit (or that another process finished meanwhile) is then skipped by its ETag.
    */
   async complete(batch: readonly CompletedFile[]): Promise<void> {
+    await this.#bulkLoading(batch.map((b) => b.job));
     await this.#run((id) => completeFiles(this.#db, id, batch));
     for (const b of batch) this.#held.delete(`${b.job.job}\n${b.file.key}`);
+  }
+
+  /**
+   * A large whole-market load of day bars drops the index by ticker before it merges (where it is:
+   * a server may have built it meanwhile), rather than keep it up row by row; buildReadIndex builds
+   * it again (sql/ticker-index.ts). A drop that fails (a lock, a deadlock with a build) leaves it
+   * kept up: slower merges, the same rows; a lost store is the merge's to report.
+   */
+  async #bulkLoading(jobs: readonly JobSpec[]): Promise<void> {
+    if (this.#offeredAll < REBUILD_FROM_FILES || !jobs.some((j) => j.all && j.interval === TICKER_INDEX_INTERVAL)) return;
+    await dropTickerIndex(this.#db).catch(() => false);
   }
 
   async counts(): Promise<JobCounts> {

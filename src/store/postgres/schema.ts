@@ -5,6 +5,7 @@ import type { Db } from './db.js';
 import { FINDINGS_TABLE, tableExists } from './sql/findings.js';
 import { LOCK_NAMESPACE, lockSchema } from './sql/locks.js';
 import { applyDdl, createMeta, functionExists, readSchemaVersion, writeSchemaVersion } from './sql/schema.js';
+import { buildAtOpen } from './sql/ticker-index.js';
 
 /** The schema version this code reads and writes. A store of another version is refused. */
 export const SCHEMA_VERSION = 4;
@@ -238,6 +239,8 @@ export async function ensureSchema(db: Db): Promise<void> {
     }
     if (!(await functionExists(c, LIVE_FUNCTION.signature))) await applyDdl(c, LIVE_FUNCTION.ddl);
     if (!(await tableExists(c, FINDINGS_TABLE.name))) await applyDdl(c, FINDINGS_TABLE.ddl);
+    // The index by ticker, on a small store (a large one's is Store.buildReadIndex's: sql/ticker-index.ts).
+    await buildAtOpen(c);
     await writeSchemaVersion(c, SCHEMA_VERSION);
   });
 }

@@ -18,6 +18,7 @@ import * as bars from './sql/bars.js';
 import * as coverage from './sql/coverage.js';
 import { doneFiles, selectJob, selectJobSpecs, selectJobs, upsertJob } from './sql/jobs.js';
 import { jobCounts, jobProcesses } from './sql/live.js';
+import { buildTickerIndex, TICKER_INDEX_INTERVAL } from './sql/ticker-index.js';
 import { watchNotifications } from './watch.js';
 
 /** Tuning of a PostgreSQL store (tests shorten them). */
@@ -101,12 +102,11 @@ export class PostgresStore implements Store {
   }
 
   async readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]> {
-    // One probe of the primary key (interval, day, symbol, time) per calendar day of the window.
-    return bars.readBars(this.#db, interval, await this.#storedDays(interval, start, end), symbol);
+    return bars.readBars(this.#db, interval, await this.#tickerWindow(interval, start, end), symbol);
   }
 
   async readBarsJson(symbol: string, interval: string, start: string, end: string, shape: JsonShape): Promise<EncodedBars | undefined> {
-    return bars.readBarsJson(this.#db, interval, await this.#storedDays(interval, start, end), symbol, shape);
+    return bars.readBarsJson(this.#db, interval, await this.#tickerWindow(interval, start, end), symbol, shape);
   }
 
   async barRange(
@@ -123,10 +123,22 @@ export class PostgresStore implements Store {
    * The calendar days of [start, end] clamped to the interval's first and last stored day: a read
    * of everything stored (from '0000-01-01') must not probe two thousand years of days.
    */
-  async #storedDays(interval: string, start: string, end: string): Promise<string[]> {
+  async #storedDays(interval: string, start: string, end: string): Promise<readonly string[]> {
+    const window = await this.#window(interval, start, end, false);
+    return window.kind === 'days' ? window.days : [];
+  }
+
+  /** A ticker's read: along the index by ticker where it may (sql/ticker-index.ts), else day by day. */
+  async #tickerWindow(interval: string, start: string, end: string): Promise<bars.DayWindow> {
+    return this.#window(interval, start, end, interval === TICKER_INDEX_INTERVAL);
+  }
+
+  async #window(interval: string, start: string, end: string, byTicker: boolean): Promise<bars.DayWindow> {
     const span = await bars.storedSpan(this.#db, interval);
-    if (!span?.lo || !span.hi) return [];
-    return windowDays(start > span.lo ? start : span.lo, end < span.hi ? end : span.hi);
+    if (!span?.lo || !span.hi) return { kind: 'days', days: [] };
+    const from = start > span.lo ? start : span.lo;
+    const to = end < span.hi ? end : span.hi;
+    return byTicker && span.indexed ? { kind: 'range', from, to } : { kind: 'days', days: windowDays(from, to) };
   }
 
   async listSymbols(interval: string): Promise<string[]> {
@@ -209,6 +221,15 @@ export class PostgresStore implements Store {
 
   async openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue> {
     return openPostgresQueue(this.#db, jobs, this.#options);
+  }
+
+  /**
+   * Builds the index by ticker of day bars where it is missing (a large `--all` dropped it, or the
+   * store outgrew BUILD_AT_OPEN_ROWS without it): ~22 s for 5 years of the whole market,
+   * concurrently, so reads (day by day meanwhile) and merges go on (sql/ticker-index.ts).
+   */
+  async buildReadIndex(onBuild?: () => void): Promise<boolean> {
+    return this.#db.withPgClient((c) => buildTickerIndex(c, onBuild));
   }
 
   /** Commits of every process, as PostgreSQL delivers their notices (watch.ts). */

@@ -175,10 +175,11 @@ describe('postgres schema', () => {
     expect(await admin(url, "SELECT value FROM pmd_meta WHERE key = 'schema_version'")).toEqual([{ value: String(SCHEMA_VERSION) }]);
     expect(await admin(url, ALL)).toEqual(before);
     expect(before).toHaveLength(6);
-    // One index: the day-major key (no index that puts a whole-market day at 11,000 places).
+    // The day-major key, and (a small store: built at open) the partial index by ticker of day bars.
     const indexes = await admin<{ indexname: string; indexdef: string }>(url, "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'bars' ORDER BY 1");
-    expect(indexes.map((i) => i.indexname)).toEqual(['bars_pkey']);
-    expect(indexes[0]?.indexdef).toContain('("interval", day, symbol, "time")');
+    expect(indexes.map((i) => i.indexname)).toEqual(['bars_by_ticker', 'bars_pkey']);
+    expect(indexes[1]?.indexdef).toContain('("interval", day, symbol, "time")');
+    expect(indexes[0]?.indexdef).toContain("(symbol, \"time\", day) INCLUDE (open, high, low, close, volume, transactions) WHERE (\"interval\" = '1d'::text)");
     expect(await admin(url, 'SELECT interval, symbol FROM bar_symbols ORDER BY symbol')).toEqual([
       { interval: '1d', symbol: 'AAA' },
       { interval: '1d', symbol: 'X:BTCUSD' },

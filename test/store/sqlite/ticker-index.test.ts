@@ -15,7 +15,8 @@ import { BUILD_AT_OPEN_ROWS, TICKER_INDEX } from '../../../src/store/sqlite/tick
 import { sessionDay } from '../../../src/market-time.js';
 import { allScope } from '../../../src/store/scope.js';
 import type { JobSpec } from '../../../src/store/types.js';
-import type { Bar, RowColumns } from '../../../src/types.js';
+import type { Bar } from '../../../src/types.js';
+import { twoTickerDay } from '../../fixtures/columns.js';
 import { dayFilesFor, STOCKS_MINUTE_DATASET } from '../../fixtures/generate.js';
 import { SCHEMA_5 } from '../../fixtures/old-schemas.js';
 import { S3_CREDENTIALS } from '../../fixtures/s3-server.js';
@@ -248,19 +249,8 @@ describe('a large --all', () => {
       const day = (i: number) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10);
       const file = (i: number) => ({ key: `k/${day(i)}.csv.gz`, day: day(i), size: 1, etag: 'e', lastModified: undefined });
       await queue.offer(job, Array.from({ length: offered }, (_, i) => file(i)));
-      const columns = (i: number): RowColumns => ({
-        length: 2,
-        ticker: ['AAPL', 'TSLA'],
-        time: Float64Array.of(Date.parse(`${day(i)}T05:00:00Z`), Date.parse(`${day(i)}T05:00:00Z`)),
-        open: Float64Array.of(1, 2),
-        high: Float64Array.of(2, 3),
-        low: Float64Array.of(0.5, 1),
-        close: Float64Array.of(1.5, i),
-        volume: Float64Array.of(10, 20),
-        transactions: Float64Array.of(NaN, 7),
-      });
       await queue.claim(2);
-      await queue.complete([0, 1].map((i) => ({ job, file: file(i), rows: [], columns: columns(i) })));
+      await queue.complete([0, 1].map((i) => ({ job, file: file(i), rows: [], columns: twoTickerDay(day(i), i) })));
       expect(hasIndex(dir)).toBe(kept);
       const read = await store.readBars('TSLA', interval, day(0), day(1));
       expect(read.map((b) => [b.close, b.transactions])).toEqual([[0, 7], [1, 7]]);

@@ -1,38 +1,72 @@
-// Reads of bars and of the tickers that have them. bars is keyed (interval, day, symbol, time):
-// a ticker's read probes the key once per calendar day of its window (store.ts).
+// Reads of bars and of the tickers that have them. bars is keyed (interval, day, symbol, time): a
+// ticker's read goes along the index by ticker where it is (a day range), or probes the key once
+// per calendar day of its window (ticker-index.ts, store.ts).
 import type { Bar } from '../../../types.js';
 import { AFTER_TICKERS } from '../../scan.js';
 import { shapeFields, shapeName } from '../../json-shape.js';
 import type { EncodedBars, JsonShape, ScanRow } from '../../types.js';
 import { execute, type Db, type Queryable } from '../db.js';
+import { INDEX_VALID_SQL, TICKER_INDEX_INTERVAL } from './ticker-index.js';
 
 /**
- * A ticker's bars of `days`. Two day files holding one time (overlapping files) both keep it: the
+ * The days a ticker's read covers: a range along the index by ticker (day bars, the index valid),
+ * or every calendar day of it, each a probe of the primary key.
+ */
+export type DayWindow = { kind: 'range'; from: string; to: string } | { kind: 'days'; days: readonly string[] };
+
+/**
+ * The WHERE clause of a ticker's read of `window`, its values from $1, and the statement's name
+ * (prepared) or none. A range is planned for its values each time (unnamed): a prepared one's
+ * generic plan, blind to how many days the range spans, seeks the day-major key day by day
+ * (measured on 300 whole-market days: 3.6 ms against 1.1 ms a read, planning included).
+ */
+function tickerWhere(interval: string, window: DayWindow, symbol: string, name: string): { where: string; values: unknown[]; name: string | undefined } {
+  if (window.kind === 'range') {
+    // The interval literal: the partial index's predicate must be provable at planning.
+    return { where: `interval = '${TICKER_INDEX_INTERVAL}' AND symbol = $1 AND day >= $2 AND day <= $3`, values: [symbol, window.from, window.to], name: undefined };
+  }
+  return { where: 'interval = $1 AND day = ANY($2::text[]) AND symbol = $3', values: [interval, [...window.days], symbol], name };
+}
+
+/**
+ * A ticker's bars of `window`. Two day files holding one time (overlapping files) both keep it: the
  * later file's is read, as the SQLite cache does.
  */
-export async function readBars(db: Queryable, interval: string, days: readonly string[], symbol: string): Promise<Bar[]> {
+export async function readBars(db: Queryable, interval: string, window: DayWindow, symbol: string): Promise<Bar[]> {
+  const { where, values, name } = tickerWhere(interval, window, symbol, 'pmd_read_bars');
   return execute<Bar>(db, {
-    name: 'pmd_read_bars',
+    name,
     text: `SELECT DISTINCT ON (time) time, open, high, low, close, volume, transactions FROM bars
-       WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = $3 ORDER BY time, day DESC`,
-    values: [interval, [...days], symbol],
+       WHERE ${where} ORDER BY time, day DESC`,
+    values,
   });
 }
 
 /**
- * readBars' bars of `days` encoded as a JSON array by PostgreSQL (Store.readBarsJson): the same
- * DISTINCT ON, one text value instead of a row object per bar; json_strip_nulls leaves out a null
- * `transactions` and writes the objects compact. `limit + 1` rows at most: more is undefined.
+ * readBars' bars of `window` encoded as a JSON array by PostgreSQL (Store.readBarsJson): the same
+ * DISTINCT ON, one text value instead of a row object per bar. Each object is concatenated text
+ * (a null field's piece is null, so COALESCE leaves it out): measured on 600 whole-market days,
+ * a random ticker's answer took a median 1.49 ms so, against 2.11 ms for readBars, objects and
+ * JSON.stringify in node, and 2.84 ms with json_build_object. Numbers are PostgreSQL's float8 and
+ * bigint text, as readBars parses them. `limit + 1` rows at most: more is undefined.
  */
-export async function readBarsJson(db: Queryable, interval: string, days: readonly string[], symbol: string, shape: JsonShape): Promise<EncodedBars | undefined> {
+export async function readBarsJson(db: Queryable, interval: string, window: DayWindow, symbol: string, shape: JsonShape): Promise<EncodedBars | undefined> {
   const fields = shapeFields(shape);
-  const object = `json_strip_nulls(json_build_object(${fields.map((f) => `'${f.key}', b.${f.column}`).join(', ')}))`;
+  // Keys are plain names (shapeFields); a piece leads with its comma but the first, unless the
+  // first may be left out, when every piece leads with one and the first comma is cut.
+  const lead = fields[0]?.nullable === true;
+  const pieces = fields.map((f, i) => {
+    const piece = `'${i > 0 || lead ? ',' : ''}"${f.key}":' || b.${f.column}`;
+    return f.nullable ? `COALESCE(${piece}, '')` : piece;
+  });
+  const object = lead ? `'{' || substr(${pieces.join(' || ')}, 2) || '}'` : `'{' || ${pieces.join(' || ')} || '}'`;
+  const { where, values, name } = tickerWhere(interval, window, symbol, `pmd_read_json_${shapeName(shape)}`);
   const [row] = await execute<{ json: string | null; count: number; first: number | null }>(db, {
-    name: `pmd_read_json_${shapeName(shape)}`,
-    text: `SELECT string_agg(${object}::text, ',' ORDER BY b.time ${shape.desc ? 'DESC' : 'ASC'}) AS json, count(*)::int AS count, min(b.time) AS first
+    name,
+    text: `SELECT string_agg(${object}, ',' ORDER BY b.time ${shape.desc ? 'DESC' : 'ASC'}) AS json, count(*)::int AS count, min(b.time) AS first
        FROM (SELECT DISTINCT ON (time) time, open, high, low, close, volume, transactions FROM bars
-         WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = $3 ORDER BY time, day DESC LIMIT $4) b`,
-    values: [interval, [...days], symbol, shape.limit + 1],
+         WHERE ${where} ORDER BY time, day DESC LIMIT $${values.length + 1}) b`,
+    values: [...values, shape.limit + 1],
   });
   if (row === undefined || row.count > shape.limit) return undefined;
   return { json: `[${row.json ?? ''}]`, count: row.count, first: row.first ?? undefined };
@@ -54,11 +88,14 @@ export async function barRange(
   return row;
 }
 
-/** The first and last day with bars of `interval` (nulls: none). */
-export async function storedSpan(db: Queryable, interval: string): Promise<{ lo: string | null; hi: string | null } | undefined> {
-  const [span] = await execute<{ lo: string | null; hi: string | null }>(db, {
+/**
+ * The first and last day with bars of `interval` (nulls: none), and whether the index by ticker
+ * may be read now: asked with the span, so a read chooses its statement without another round trip.
+ */
+export async function storedSpan(db: Queryable, interval: string): Promise<{ lo: string | null; hi: string | null; indexed: boolean } | undefined> {
+  const [span] = await execute<{ lo: string | null; hi: string | null; indexed: boolean }>(db, {
     name: 'pmd_stored_days',
-    text: 'SELECT min(day) AS lo, max(day) AS hi FROM bars WHERE interval = $1',
+    text: `SELECT min(day) AS lo, max(day) AS hi, ${INDEX_VALID_SQL} AS indexed FROM bars WHERE interval = $1`,
     values: [interval],
   });
   return span;

@@ -19,6 +19,9 @@ const ACTIONS_LOCK = -1;
  */
 export const REGISTRY_LOCK = -2;
 
+/** Second key of the session lock under which one process at a time builds the index by ticker (ticker-index.ts). */
+export const INDEX_BUILD_LOCK = -3;
+
 /**
  * First key of the transaction lock an --all merge takes on its (interval, day) (second key: its
  * hash): a namespace of its own, so that a hash never meets a process's lock.
