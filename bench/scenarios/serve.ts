@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--duration S] [--tickers N] [--rounds N]`: serve's HTTP shell under load, side by
+ * `npm run bench -- serve [--duration S] [--tickers N] [--rounds N] [--store sqlite|postgres]`: serve's HTTP shell under load, side by
  * side in one run, with autocannon as the load generator (in this process; each server in a
  * process of its own, started fresh for each row so that its peak RSS is the row's):
  *   - floor: a bare node:http server answering precomputed bodies (the same answers' bytes);
@@ -10,6 +10,9 @@
  *     process and with one per core (--processes), interleaved;
  *   - overload: the uncached server (one process per core) offered 4x the load: 503s instead of
  *     waiting past the time limit, and /healthz probed meanwhile.
+ * With `--store postgres`, the uncached and overload rows only, on one embedded PostgreSQL (started
+ * here, filled by the real `--all` run each time, ~80 s) on the same 2 cores: results in
+ * bench/results/serve-postgres.json.
  * Results: bench/results/serve.json. Targets (issue 29): cached >= 0.7x the floor's req/s with p99
  * <= 2x the floor's; uncached >= 300 answers/s with p99 < 100 ms at 32 connections and peak RSS
  * < 400 MB; overload: no answer later than the time limit, /healthz under 50 ms.
@@ -23,12 +26,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon, { type Result } from 'autocannon';
 import { generateDataset } from '../../test/fixtures/generate.js';
+import { startPostgres, type TestPostgres } from '../../test/fixtures/postgres.js';
 import { cliEnv, measure } from '../lib/measure.js';
 import { startBenchServer, TSX_LOADER } from '../lib/server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DATA = path.join(ROOT, '.bench-data');
-const RESULT_FILE = path.join(ROOT, 'bench', 'results', 'serve.json');
+const RESULT_FILES = { sqlite: path.join(ROOT, 'bench', 'results', 'serve.json'), postgres: path.join(ROOT, 'bench', 'results', 'serve-postgres.json') };
 const CHILD = fileURLToPath(new URL('./serve-child.ts', import.meta.url));
 // As bench/run.ts: the same generated market, the same fixed end.
 const END_DATE = '2026-11-20';
@@ -62,42 +66,72 @@ interface Row {
 }
 
 export async function runServeBench(argv: string[]): Promise<void> {
-  const { values: flags } = parseArgs({ args: argv, options: { duration: { type: 'string' }, tickers: { type: 'string' }, rounds: { type: 'string' } } });
+  const { values: flags } = parseArgs({ args: argv, options: { duration: { type: 'string' }, tickers: { type: 'string' }, rounds: { type: 'string' }, store: { type: 'string' } } });
+  const kind = flags.store ?? 'sqlite';
+  if (kind !== 'sqlite' && kind !== 'postgres') throw new Error(`Expected --store to be sqlite or postgres, got ${kind}`);
+  const RESULT_FILE = RESULT_FILES[kind];
   const rounds = Number(flags.rounds ?? 3);
-  const uncachedRounds = rounds;
   const duration = Number(flags.duration ?? 10);
   const sample = Number(flags.tickers ?? 2000);
 
   log('Dataset: 11,000 filler tickers, 5y of stock day files (generated once into .bench-data/store)');
   const ds = await generateDataset({ dir: path.join(DATA, 'store'), fillerTickers: 11_000, endDate: END_DATE });
   const cacheDir = path.join(DATA, 'serve-market');
-  await fillMarket(ds.dir, cacheDir);
+  let pg: TestPostgres | undefined;
+  let storeArgs = ['--cache-dir', cacheDir];
+  if (kind === 'postgres') {
+    pg = await startPostgres();
+    const url = await pg.freshDatabase();
+    await fillMarket(ds.dir, ['--store', url], undefined);
+    storeArgs = ['--store', url];
+  } else {
+    await fillMarket(ds.dir, storeArgs, path.join(cacheDir, 'serve-filled.json'));
+  }
+  try {
+    await runRows(kind, storeArgs, cacheDir, pick(await storedTickers(storeArgs), sample), { rounds, duration, RESULT_FILE });
+  } finally {
+    await pg?.close();
+  }
+}
 
-  const tickers = pick(await storedTickers(cacheDir), sample);
+async function runRows(kind: 'sqlite' | 'postgres', storeArgs: string[], cacheDir: string, tickers: string[], settings: { rounds: number; duration: number; RESULT_FILE: string }): Promise<void> {
+  const { rounds, duration, RESULT_FILE } = settings;
+  const uncachedRounds = rounds;
   const urlOf = (t: string): string => `/v2/aggs/ticker/${encodeURIComponent(t)}/range/1/day/${START_5Y}/${END_DATE}?adjusted=false`;
   const rows: Row[] = [];
   const notes: string[] = [];
 
-  // Cached: the first CACHED_URLS tickers' answers, fetched once through our server; the floor serves those bytes.
+  // Cached (SQLite only: a cached answer reads no store): the first CACHED_URLS tickers' answers,
+  // fetched once through our server; the floor serves those bytes.
   const cachedPaths = tickers.slice(0, CACHED_URLS).map(urlOf);
   const bodies: Record<string, string> = {};
-  let ours = await startChild(['serve', ROOT, cacheDir, '{}']);
-  for (const p of cachedPaths) bodies[p] = await get(ours.url, p);
-  const answerBytes = Object.values(bodies).reduce((n, b) => n + b.length, 0) / cachedPaths.length;
-  const bodiesFile = path.join(DATA, 'serve-bodies.json');
-  writeFileSync(bodiesFile, JSON.stringify(bodies));
-  const floor = await startChild(['floor', bodiesFile]);
-  try {
-    // Interleaved rounds: the machine's load drifts, each pair sees the same.
-    for (let round = 1; round <= rounds; round++) {
-      log(`cached vs floor, round ${round}`);
-      rows.push(toRow(`floor: node:http, precomputed bodies (round ${round})`, await load(floor.url, cachedPaths, duration)));
-      rows.push(toRow(`cached: serve, memory cache (round ${round})`, await load(ours.url, cachedPaths, duration)));
+  let ours: Child;
+  if (kind === 'sqlite') {
+    ours = await startChild(['serve', ROOT, cacheDir, '{}']);
+    for (const p of cachedPaths) bodies[p] = await get(ours.url, p);
+    const bodiesFile = path.join(DATA, 'serve-bodies.json');
+    writeFileSync(bodiesFile, JSON.stringify(bodies));
+    const floor = await startChild(['floor', bodiesFile]);
+    try {
+      // Interleaved rounds: the machine's load drifts, each pair sees the same.
+      for (let round = 1; round <= rounds; round++) {
+        log(`cached vs floor, round ${round}`);
+        rows.push(toRow(`floor: node:http, precomputed bodies (round ${round})`, await load(floor.url, cachedPaths, duration)));
+        rows.push(toRow(`cached: serve, memory cache (round ${round})`, await load(ours.url, cachedPaths, duration)));
+      }
+    } finally {
+      await stopChild(floor);
+      await stopChild(ours);
     }
-  } finally {
-    await stopChild(floor);
-    await stopChild(ours);
+  } else {
+    ours = await startServe(storeArgs, 1);
+    try {
+      for (const p of cachedPaths.slice(0, 20)) bodies[p] = await get(ours.url, p);
+    } finally {
+      await stopChild(ours);
+    }
   }
+  const answerBytes = Object.values(bodies).reduce((n, b) => n + b.length, 0) / Object.keys(bodies).length;
 
   // Uncached: the real `serve` command with no cache, random tickers; one process against one per
   // core (--processes), interleaved rounds; each server fresh, so its peak RSS is the row's.
@@ -107,7 +141,7 @@ export async function runServeBench(argv: string[]): Promise<void> {
   for (let round = 1; round <= uncachedRounds; round++) {
     for (const processes of [1, cores]) {
       log(`uncached, ${processes} process(es), round ${round}`);
-      ours = await startServe(cacheDir, processes);
+      ours = await startServe(storeArgs, processes);
       try {
         const row = { ...toRow(`uncached: serve --processes ${processes}, random tickers' 5y daily, ${CONNECTIONS} connections (round ${round})`, await load(ours.url, allPaths, duration)), peakRssMb: peakRssMb(ours.child) };
         rows.push(row);
@@ -123,7 +157,7 @@ export async function runServeBench(argv: string[]): Promise<void> {
 
   // Overload: 4x the uncached row's load; /healthz probed meanwhile from a process of its own.
   log(`overload: ${OVERLOAD_CONNECTIONS} connections`);
-  ours = await startServe(cacheDir, cores);
+  ours = await startServe(storeArgs, cores);
   try {
     const probe = probeHealth(ours.url, duration);
     const result = await load(ours.url, allPaths, duration, { connections: OVERLOAD_CONNECTIONS });
@@ -152,8 +186,12 @@ export async function runServeBench(argv: string[]): Promise<void> {
   const over = rows.at(-1);
   const timeLimitMs = 10_000;
   const targets = [
-    { target: 'cached req/s >= 0.7x floor', value: cachedRps / floorRps, pass: cachedRps / floorRps >= 0.7 },
-    { target: 'cached p99 <= 2x floor', value: cachedP99 / floorP99, pass: cachedP99 <= 2 * floorP99 },
+    ...(kind === 'sqlite'
+      ? [
+          { target: 'cached req/s >= 0.7x floor', value: cachedRps / floorRps, pass: cachedRps / floorRps >= 0.7 },
+          { target: 'cached p99 <= 2x floor', value: cachedP99 / floorP99, pass: cachedP99 <= 2 * floorP99 },
+        ]
+      : []),
     { target: 'uncached >= 300 answers/s', value: uncached.reqPerS, pass: uncached.reqPerS >= 300 },
     { target: 'uncached p99 < 100 ms', value: uncached.p99Ms, pass: uncached.p99Ms < 100 },
     { target: 'uncached peak RSS < 400 MB', value: uncached.peakRssMb ?? NaN, pass: (uncached.peakRssMb ?? Infinity) < 400 },
@@ -165,29 +203,31 @@ export async function runServeBench(argv: string[]): Promise<void> {
   mkdirSync(path.dirname(RESULT_FILE), { recursive: true });
   writeFileSync(
     RESULT_FILE,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30) }, settings: { duration, rounds, connections: CONNECTIONS, tickers: tickers.length, cachedUrls: CACHED_URLS }, rows, targets, notes }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), store: kind, machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30) }, settings: { duration, rounds, connections: CONNECTIONS, tickers: tickers.length, cachedUrls: CACHED_URLS }, rows, targets, notes }, null, 2)}\n`,
   );
   log(`Results: ${path.relative(ROOT, RESULT_FILE)}`);
 }
 
-/** The whole market's 5y of day files into a SQLite cache by the real `--all` run, once (a marker says it is done). */
-async function fillMarket(storeDir: string, cacheDir: string): Promise<void> {
-  const marker = path.join(cacheDir, 'serve-filled.json');
-  if (existsSync(marker)) return;
-  log('Store: --all 5y daily into SQLite (once; about a minute)');
+/**
+ * The whole market's 5y of day files into the store (`--cache-dir DIR` or `--store URL`) by the
+ * real `--all` run; once where a marker file is given (it says it is done).
+ */
+async function fillMarket(storeDir: string, storeArgs: string[], marker: string | undefined): Promise<void> {
+  if (marker !== undefined && existsSync(marker)) return;
+  log(`Store: --all 5y daily into ${storeArgs[0] === '--store' ? 'PostgreSQL (each run; ~80 s)' : 'SQLite (once; about a minute)'}`);
   const server = await startBenchServer('fast', [storeDir], 0);
   try {
-    const m = await measure(process.execPath, [path.join(ROOT, 'bin', 'preload-market-data.js'), '--all', '--period', '5y', '--end', END_DATE, '--endpoint', server.endpoint, '--cache-dir', cacheDir, '--json'], cliEnv());
+    const m = await measure(process.execPath, [path.join(ROOT, 'bin', 'preload-market-data.js'), '--all', '--period', '5y', '--end', END_DATE, '--endpoint', server.endpoint, ...storeArgs, '--json'], cliEnv());
     if (m.code !== 0) throw new Error(`--all exited ${m.code}:\n${m.stderr}`);
-    writeFileSync(marker, m.stdout);
+    if (marker !== undefined) writeFileSync(marker, m.stdout);
   } finally {
     await server.stop();
   }
 }
 
-async function storedTickers(cacheDir: string): Promise<string[]> {
+async function storedTickers(storeArgs: string[]): Promise<string[]> {
   const { openStore } = await import('../../src/store/open.js');
-  const store = await openStore({ store: undefined, cacheDir });
+  const store = await openStore(storeArgs[0] === '--store' ? { store: storeArgs[1], cacheDir: '' } : { store: undefined, cacheDir: storeArgs[1] ?? '' });
   try {
     // Plain stock tickers (the placeholder answer takes those).
     return (await store.listSymbols('1d')).filter((t) => /^[A-Z][A-Z0-9.]*$/.test(t));
@@ -259,9 +299,9 @@ async function startChild(args: string[]): Promise<Child> {
   return { child, url: (out.split('\n')[0] ?? '').trim() };
 }
 
-/** The real `serve` command (the built CLI), no cache, `processes` processes; its URL from its --json line. */
-async function startServe(cacheDir: string, processes: number): Promise<Child> {
-  const args = [path.join(ROOT, 'bin', 'preload-market-data.js'), 'serve', '--port', '0', '--json', '--cache-dir', cacheDir, '--cache-mb', '0', '--processes', String(processes)];
+/** The real `serve` command (the built CLI) on the store of `storeArgs`, no cache, `processes` processes; its URL from its --json line. */
+async function startServe(storeArgs: string[], processes: number): Promise<Child> {
+  const args = [path.join(ROOT, 'bin', 'preload-market-data.js'), 'serve', '--port', '0', '--json', ...storeArgs, '--cache-mb', '0', '--processes', String(processes)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: cliEnv() });
   let out = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));
