@@ -13,7 +13,7 @@ import { Db } from '../../src/store/postgres/db.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { completeFiles } from '../../src/store/postgres/merge.js';
 import { ensureSchema } from '../../src/store/postgres/schema.js';
-import { dropTickerIndex, tickerIndexDdl } from '../../src/store/postgres/sql/ticker-index.js';
+import { dropTickerIndex, INDEX_VALID_SQL, tickerIndexDdl } from '../../src/store/postgres/sql/ticker-index.js';
 import type { JobSpec } from '../../src/store/types.js';
 import { startPostgres } from '../../test/fixtures/postgres.js';
 import { dayFile, tickers, weekdays } from './sqlite-bulk-data.js';
@@ -59,15 +59,13 @@ try {
   };
   const explain = async (label: string): Promise<void> => {
     // The statement readBars sends for this window (sql/bars.ts), as the store chooses it now.
-    const [span] = await db.query<{ indexed: boolean }>(
-      "SELECT COALESCE((SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass('bars_by_ticker')), false) AS indexed",
-    );
+    const [span] = await db.query<{ indexed: boolean }>(`SELECT ${INDEX_VALID_SQL} AS indexed`);
     const calendar: string[] = [];
     for (let ms = Date.parse(first); ms <= Date.parse(last); ms += 86_400_000) calendar.push(new Date(ms).toISOString().slice(0, 10));
     const cols = 'time, open, high, low, close, volume, transactions';
     const [sql, values] =
       span?.indexed === true
-        ? [`SELECT DISTINCT ON (time) ${cols} FROM bars WHERE interval = '1d' AND symbol = $1 AND day >= $2 AND day <= $3 ORDER BY time, day DESC`, ['TSLA', first, last]]
+        ? [`SELECT DISTINCT ON (time) ${cols} FROM bars WHERE interval = '1d' AND symbol = $1 AND day >= $2 AND day <= $3 AND ${INDEX_VALID_SQL} ORDER BY time, day DESC`, ['TSLA', first, last]]
         : [`SELECT DISTINCT ON (time) ${cols} FROM bars WHERE interval = $1 AND day = ANY($2::text[]) AND symbol = $3 ORDER BY time, day DESC`, ['1d', calendar, 'TSLA']];
     const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, values);
     out(`${label}:\n${plan.map((r) => `  ${r['QUERY PLAN'].slice(0, 160)}`).join('\n')}`);

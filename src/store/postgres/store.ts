@@ -102,11 +102,20 @@ export class PostgresStore implements Store {
   }
 
   async readBars(symbol: string, interval: string, start: string, end: string): Promise<Bar[]> {
-    return bars.readBars(this.#db, interval, await this.#tickerWindow(interval, start, end), symbol);
+    if (interval === TICKER_INDEX_INTERVAL) {
+      const along = await bars.readBars(this.#db, interval, { kind: 'range', from: start, to: end }, symbol);
+      // Nothing: no bars, or the index not valid (the read did not run): the day-by-day read says.
+      if (along.length > 0) return along;
+    }
+    return bars.readBars(this.#db, interval, { kind: 'days', days: await this.#storedDays(interval, start, end) }, symbol);
   }
 
   async readBarsJson(symbol: string, interval: string, start: string, end: string, shape: JsonShape): Promise<EncodedBars | undefined> {
-    return bars.readBarsJson(this.#db, interval, await this.#tickerWindow(interval, start, end), symbol, shape);
+    if (interval === TICKER_INDEX_INTERVAL) {
+      const along = await bars.readBarsJson(this.#db, interval, { kind: 'range', from: start, to: end }, symbol, shape);
+      if (along.indexed) return along.bars;
+    }
+    return (await bars.readBarsJson(this.#db, interval, { kind: 'days', days: await this.#storedDays(interval, start, end) }, symbol, shape)).bars;
   }
 
   async barRange(
@@ -121,24 +130,13 @@ export class PostgresStore implements Store {
 
   /**
    * The calendar days of [start, end] clamped to the interval's first and last stored day: a read
-   * of everything stored (from '0000-01-01') must not probe two thousand years of days.
+   * of everything stored (from '0000-01-01') must not probe two thousand years of days. A read of
+   * day bars by ticker goes along the index by ticker first, where it is valid (sql/ticker-index.ts).
    */
-  async #storedDays(interval: string, start: string, end: string): Promise<readonly string[]> {
-    const window = await this.#window(interval, start, end, false);
-    return window.kind === 'days' ? window.days : [];
-  }
-
-  /** A ticker's read: along the index by ticker where it may (sql/ticker-index.ts), else day by day. */
-  async #tickerWindow(interval: string, start: string, end: string): Promise<bars.DayWindow> {
-    return this.#window(interval, start, end, interval === TICKER_INDEX_INTERVAL);
-  }
-
-  async #window(interval: string, start: string, end: string, byTicker: boolean): Promise<bars.DayWindow> {
+  async #storedDays(interval: string, start: string, end: string): Promise<string[]> {
     const span = await bars.storedSpan(this.#db, interval);
-    if (!span?.lo || !span.hi) return { kind: 'days', days: [] };
-    const from = start > span.lo ? start : span.lo;
-    const to = end < span.hi ? end : span.hi;
-    return byTicker && span.indexed ? { kind: 'range', from, to } : { kind: 'days', days: windowDays(from, to) };
+    if (!span?.lo || !span.hi) return [];
+    return windowDays(start > span.lo ? start : span.lo, end < span.hi ? end : span.hi);
   }
 
   async listSymbols(interval: string): Promise<string[]> {

@@ -1,8 +1,9 @@
 // The PostgreSQL store's index by ticker of day bars (sql/ticker-index.ts): reads along it give
-// exactly the rows of the day-by-day probes, and do go along it (PostgreSQL's own statistics); a
-// small store builds it at open, a large one leaves it to buildReadIndex, which builds it once of
-// several servers at once and replaces an invalid one; a run offered many whole-market day files
-// drops it, a small one or a minute one keeps it up.
+// exactly the rows of the day-by-day probes, and do go along it (PostgreSQL's own statistics);
+// with it missing or invalid, reads go day by day, the same rows; a small store builds it at open,
+// a large one leaves it to buildReadIndex, which builds it once of several servers at once and
+// replaces an invalid one; a run offered many whole-market day files drops it, a small one or a
+// minute one keeps it up.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../../src/store/postgres/index.js';
@@ -152,6 +153,8 @@ describe('a large store', () => {
     await expect(admin(url, `CREATE UNIQUE INDEX CONCURRENTLY ${TICKER_INDEX} ON bars (interval)`)).rejects.toThrow(/could not create unique index/);
     expect(await indexState(url)).toBe('invalid');
     expect(await store.readBars('T77', '1d', day(0), day(39))).toEqual(without);
+    const json = await store.readBarsJson?.('T77', '1d', day(0), day(39), { fields: RESULT_FIELDS, desc: false, limit: 5000 });
+    expect(JSON.parse(json?.json ?? '')).toEqual(without.map(asResult));
     expect(await other.buildReadIndex?.()).toBe(true);
     expect(await indexState(url)).toBe('valid');
     const [def] = await admin<{ indexdef: string }>(url, 'SELECT indexdef FROM pg_indexes WHERE indexname = $1', [TICKER_INDEX]);
