@@ -350,8 +350,9 @@ export interface Store {
   openQueue(jobs: readonly JobSpec[]): Promise<WorkQueue>;
   /**
    * Builds what fast reads by ticker need where it is missing, and resolves whether it built
-   * anything (SQLite: its index by ticker, ~20 s for 5 years of the whole market, after a large
-   * `--all` dropped it; reads are right without it, only slower). A server calls it before it listens.
+   * anything (both stores: their index by ticker of day bars, ~20-24 s for 5 years of the whole
+   * market, after a large `--all` dropped it; reads are right without it, only slower). A server
+   * calls it before it listens.
    * `onBuild` is called first when it does build (a caller says so before the wait).
    */
   buildReadIndex?(onBuild?: () => void): Promise<boolean>;
