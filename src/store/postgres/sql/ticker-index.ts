@@ -37,6 +37,9 @@ export const tickerIndexDdl = (concurrently: boolean): string =>
   `CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS ${TICKER_INDEX} ON bars (symbol, time, day)
      INCLUDE (open, high, low, close, volume, transactions) WHERE interval = '${TICKER_INDEX_INTERVAL}'`;
 
+/** Drops it without blocking readers or writers (outside any transaction; it waits for the transactions using bars to end). */
+const DROP_SQL = `DROP INDEX CONCURRENTLY IF EXISTS ${TICKER_INDEX}`;
+
 /**
  * SQL of whether the index exists and may be read (an interrupted concurrent build or drop leaves
  * it invalid: the planner ignores it, and so must a read choosing its statement).
@@ -55,10 +58,15 @@ export async function tickerIndexState(c: Queryable): Promise<'missing' | 'valid
 /**
  * At open, inside the schema transaction: builds the index where it is missing and bars is small
  * (a fresh store, or one a few whole-market days long). A large store's is left to buildReadIndex:
- * an opening reader must not wait on it.
+ * an opening reader must not wait on it. Every open asks (a read opens the store each call), so
+ * the planner's row estimate answers first where it says large: counting would read
+ * BUILD_AT_OPEN_ROWS rows at every open until a server builds the index. An estimate under it, or
+ * none (-1: never analyzed), is checked by counting.
  */
 export async function buildAtOpen(c: Queryable): Promise<void> {
   if ((await tickerIndexState(c)) !== 'missing') return;
+  const [estimate] = await execute<{ rows: number }>(c, { text: "SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'bars'::regclass" });
+  if ((estimate?.rows ?? -1) > BUILD_AT_OPEN_ROWS) return;
   const [row] = await execute<{ small: boolean }>(c, {
     text: 'SELECT count(*) <= $1 AS small FROM (SELECT 1 FROM bars LIMIT $1 + 1) b',
     values: [BUILD_AT_OPEN_ROWS],
@@ -66,13 +74,10 @@ export async function buildAtOpen(c: Queryable): Promise<void> {
   if (row?.small === true) await execute(c, { text: tickerIndexDdl(false) });
 }
 
-/**
- * Drops the index without blocking readers or writers (CONCURRENTLY: outside any transaction; it
- * waits for the transactions using bars to end). Resolves whether it dropped one.
- */
+/** Drops the index where it is (DROP_SQL). Resolves whether it dropped one. */
 export async function dropTickerIndex(c: Queryable): Promise<boolean> {
   if ((await tickerIndexState(c)) === 'missing') return false;
-  await execute(c, { text: `DROP INDEX CONCURRENTLY IF EXISTS ${TICKER_INDEX}` });
+  await execute(c, { text: DROP_SQL });
   return true;
 }
 
@@ -94,7 +99,7 @@ export async function buildTickerIndex(c: Queryable, onBuild?: () => void): Prom
     if (state === 'valid') return false;
     onBuild?.();
     // IF NOT EXISTS would keep an invalid one: it goes first.
-    if (state === 'invalid') await execute(c, { text: `DROP INDEX CONCURRENTLY IF EXISTS ${TICKER_INDEX}` });
+    if (state === 'invalid') await execute(c, { text: DROP_SQL });
     await execute(c, { text: tickerIndexDdl(true) });
     // The visibility map an index-only scan needs (rows a bulk load just wrote have none until a
     // vacuum; autovacuum comes when it comes): on 1,255 whole-market days a ticker read in 25.2 ms
