@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchSymbol, sync } from '../../src/index.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { dayFilesFor } from '../fixtures/generate.js';
-import { queryOnce, startPostgres, type TestPostgres } from '../fixtures/postgres.js';
+import { startPostgres, tickerIndexState, type TestPostgres } from '../fixtures/postgres.js';
 import { S3_CREDENTIALS } from '../fixtures/s3-server.js';
 import { readSourceBars, readSourceRows, type SourceRow } from '../fixtures/source-bars.js';
 import { END, json, runCli, STOCKS, startWorld, type World } from './helpers.js';
@@ -41,12 +41,6 @@ async function storedRows(url: string): Promise<Map<string, SourceRow>> {
   }
 }
 
-/** Whether the store holds a valid index by ticker, asked of PostgreSQL's catalog. */
-async function tickerIndex(url: string): Promise<boolean> {
-  const rows = await queryOnce<{ valid: boolean }>(url, "SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass('bars_by_ticker')");
-  return rows[0]?.valid === true;
-}
-
 describe('--all on a shared PostgreSQL store', () => {
   it('two processes fetch each file once between them, and the store holds every row of the files', async () => {
     const store = await db.freshDatabase();
@@ -65,9 +59,9 @@ describe('--all on a shared PostgreSQL store', () => {
     expect(await storedRows(store)).toEqual(readSourceRows(w.ds, STOCKS, start, '2026-11-13'));
     // A large --all drops the index by ticker; opening a store this small (under BUILD_AT_OPEN_ROWS
     // bars) builds it again at once (a larger one's is a server's buildReadIndex: ticker-index.test.ts).
-    expect(await tickerIndex(store)).toBe(false);
+    expect(await tickerIndexState(store)).toBe('missing');
     const opened = await openPostgresStore(store);
-    expect(await tickerIndex(store)).toBe(true);
+    expect(await tickerIndexState(store)).toBe('valid');
     expect(await opened.buildReadIndex()).toBe(false);
     await opened.close();
 
@@ -77,7 +71,7 @@ describe('--all on a shared PostgreSQL store', () => {
     expect(report.parts.map((p) => p.symbols)).toEqual([['*']]);
     expect(Object.keys((await w.server.stats()).gets).sort()).toEqual(dayFilesFor(w.ds, STOCKS, '2026-11-14', END).map((f) => f.key).sort());
     expect(await storedRows(store)).toEqual(readSourceRows(w.ds, STOCKS, start, END));
-    expect(await tickerIndex(store)).toBe(true); // a sync of a few days keeps it up
+    expect(await tickerIndexState(store)).toBe('valid'); // a sync of a few days keeps it up
 
     // Any ticker of those files is now served from the store with no request.
     const ticker = w.ds.tickers[STOCKS]?.find((t) => t.startsWith('K')) ?? '';

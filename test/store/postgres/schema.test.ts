@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../../../src/store/postgres/db.js';
 import { MIGRATIONS, SCHEMA_VERSION, ensureSchema } from '../../../src/store/postgres/schema.js';
 import { openPostgresStore } from '../../../src/store/postgres/index.js';
-import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
+import { queryOnce, startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
 import { JOB } from '../../fixtures/store-jobs.js';
 
 let server: TestPostgres;
@@ -19,15 +19,7 @@ afterAll(async () => {
 });
 
 /** Runs `sql` on the database at `url` on a connection of its own. */
-async function admin<R extends pg.QueryResultRow>(url: string, sql: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client(url);
-  await client.connect();
-  try {
-    return (await client.query<R>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const admin = queryOnce;
 
 describe('postgres schema', () => {
   it('is created once by three processes opening a fresh database at once', async () => {

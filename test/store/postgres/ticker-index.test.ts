@@ -4,7 +4,6 @@
 // a large one leaves it to buildReadIndex, which builds it once of several servers at once and
 // replaces an invalid one; a run offered many whole-market day files drops it, a small one or a
 // minute one keeps it up.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../../src/store/postgres/index.js';
 import { BUILD_AT_OPEN_ROWS, REBUILD_FROM_FILES, TICKER_INDEX } from '../../../src/store/postgres/sql/ticker-index.js';
@@ -12,7 +11,7 @@ import { allScope } from '../../../src/store/scope.js';
 import type { JobSpec } from '../../../src/store/types.js';
 import { twoTickerDay } from '../../fixtures/columns.js';
 import { STOCKS_MINUTE_DATASET } from '../../fixtures/generate.js';
-import { startPostgres, type TestPostgres } from '../../fixtures/postgres.js';
+import { queryOnce, startPostgres, tickerIndexState, type TestPostgres } from '../../fixtures/postgres.js';
 import { asResult, RESULT_FIELDS } from '../../fixtures/result-shape.js';
 
 const STOCKS = 'us_stocks_sip/day_aggs_v1';
@@ -24,21 +23,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function admin<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-/** 'missing', or whether PostgreSQL holds the index valid, asked of the catalog directly. */
-async function indexState(url: string): Promise<'missing' | 'valid' | 'invalid'> {
-  const rows = await admin<{ valid: boolean }>(url, 'SELECT indisvalid AND indisready AS valid FROM pg_index WHERE indexrelid = to_regclass($1)', [TICKER_INDEX]);
-  return rows[0] === undefined ? 'missing' : rows[0].valid ? 'valid' : 'invalid';
-}
+const admin = queryOnce;
 
 /** Scans of the index so far, as PostgreSQL counts them (its sessions report when they end). */
 async function indexScans(url: string): Promise<number> {
@@ -74,7 +59,7 @@ describe('reads along the index by ticker', () => {
   it('give the rows of the day-by-day probes, the later of two files holding one time, and go along the index', async () => {
     const url = await server.freshDatabase();
     const store = await openPostgresStore(url);
-    expect(await indexState(url)).toBe('valid'); // a fresh store: built at open
+    expect(await tickerIndexState(url)).toBe('valid'); // a fresh store: built at open
     await plant(url);
     // Built again as a server builds it (buildReadIndex ends with the VACUUM an index-only scan needs).
     await admin(url, `DROP INDEX ${TICKER_INDEX}`);
@@ -105,7 +90,7 @@ describe('reads along the index by ticker', () => {
     await admin(url, `DROP INDEX ${TICKER_INDEX}`);
     const reopened = await openPostgresStore(url);
     // Small again: opening builds it; dropped once more to read without it.
-    expect(await indexState(url)).toBe('valid');
+    expect(await tickerIndexState(url)).toBe('valid');
     await admin(url, `DROP INDEX ${TICKER_INDEX}`);
     for (const [i, [t, s, e]] of windows.entries()) {
       const bars = await reopened.readBars(t, '1d', s, e);
@@ -123,6 +108,8 @@ describe('a large store', () => {
     const url = await server.freshDatabase();
     await (await openPostgresStore(url)).close();
     await admin(url, `DROP INDEX ${TICKER_INDEX}`);
+    // No autovacuum: the planner's estimate stays what the index build left (0 rows) until ANALYZE.
+    await admin(url, 'ALTER TABLE bars SET (autovacuum_enabled = false)');
     // More rows than BUILD_AT_OPEN_ROWS: 40 days of 5,500 tickers, one row of them TSLA's.
     const tickers = Math.ceil(BUILD_AT_OPEN_ROWS / 40) + 500;
     await admin(
@@ -132,8 +119,16 @@ describe('a large store', () => {
          FROM generate_series(1, $1::int) t, generate_series('2024-01-01'::date, '2024-02-09'::date, '1 day') d`,
       [tickers],
     );
+    const estimate = async () => Number((await admin<{ rows: number }>(url, "SELECT reltuples AS rows FROM pg_class WHERE oid = 'bars'::regclass"))[0]?.rows);
+    // Opening decides by counting (the estimate says small) ...
+    expect(await estimate()).toBeLessThan(BUILD_AT_OPEN_ROWS);
     const store = await openPostgresStore(url);
-    expect(await indexState(url)).toBe('missing');
+    expect(await tickerIndexState(url)).toBe('missing');
+    // ... and, once analyzed, by the estimate.
+    await admin(url, 'ANALYZE bars');
+    expect(await estimate()).toBeGreaterThan(BUILD_AT_OPEN_ROWS);
+    await (await openPostgresStore(url)).close();
+    expect(await tickerIndexState(url)).toBe('missing');
     const without = await store.readBars('T77', '1d', day(0), day(39));
     expect(without.map((b) => b.close)).toEqual(Array.from({ length: 40 }, (_, i) => 77 + Number(day(i).slice(8))));
 
@@ -143,7 +138,7 @@ describe('a large store', () => {
     expect(built.filter((b) => b === true)).toHaveLength(1);
     expect(built.filter((b) => b === false)).toHaveLength(1);
     expect(building).toHaveLength(1);
-    expect(await indexState(url)).toBe('valid');
+    expect(await tickerIndexState(url)).toBe('valid');
     expect(await store.readBars('T77', '1d', day(0), day(39))).toEqual(without);
     expect(await store.buildReadIndex?.()).toBe(false);
 
@@ -151,12 +146,12 @@ describe('a large store', () => {
     // buildReadIndex drops it and builds the real one.
     await admin(url, `DROP INDEX ${TICKER_INDEX}`);
     await expect(admin(url, `CREATE UNIQUE INDEX CONCURRENTLY ${TICKER_INDEX} ON bars (interval)`)).rejects.toThrow(/could not create unique index/);
-    expect(await indexState(url)).toBe('invalid');
+    expect(await tickerIndexState(url)).toBe('invalid');
     expect(await store.readBars('T77', '1d', day(0), day(39))).toEqual(without);
     const json = await store.readBarsJson?.('T77', '1d', day(0), day(39), { fields: RESULT_FIELDS, desc: false, limit: 5000 });
     expect(JSON.parse(json?.json ?? '')).toEqual(without.map(asResult));
     expect(await other.buildReadIndex?.()).toBe(true);
-    expect(await indexState(url)).toBe('valid');
+    expect(await tickerIndexState(url)).toBe('valid');
     const [def] = await admin<{ indexdef: string }>(url, 'SELECT indexdef FROM pg_indexes WHERE indexname = $1', [TICKER_INDEX]);
     expect(def?.indexdef).toContain('(symbol, "time", day) INCLUDE');
     expect(await store.readBars('T77', '1d', day(0), day(39))).toEqual(without);
@@ -172,7 +167,7 @@ describe('a run', () => {
   ] as const)('offered %i whole-market files of %s keeps the index up: %s', async (offered, interval, kept) => {
     const url = await server.freshDatabase();
     const store = await openPostgresStore(url);
-    expect(await indexState(url)).toBe('valid');
+    expect(await tickerIndexState(url)).toBe('valid');
     const dataset = interval === '1d' ? STOCKS : STOCKS_MINUTE_DATASET;
     const job: JobSpec = { job: `all/${interval}`, dataset, interval, tickers: [allScope(dataset)], all: true };
     await store.prepareJob(job, { clear: false });
@@ -181,7 +176,7 @@ describe('a run', () => {
     await queue.offer(job, Array.from({ length: offered }, (_, i) => file(i)));
     await queue.claim(2);
     await queue.complete([0, 1].map((i) => ({ job, file: file(i), rows: [], columns: twoTickerDay(day(i), i) })));
-    expect(await indexState(url)).toBe(kept ? 'valid' : 'missing');
+    expect(await tickerIndexState(url)).toBe(kept ? 'valid' : 'missing');
     const read = await store.readBars('TSLA', interval, day(0), day(1));
     expect(read.map((b) => [b.close, b.transactions])).toEqual([
       [0, 7],
@@ -189,7 +184,7 @@ describe('a run', () => {
     ]);
     await queue.close();
     expect(await store.buildReadIndex?.()).toBe(!kept);
-    expect(await indexState(url)).toBe('valid');
+    expect(await tickerIndexState(url)).toBe('valid');
     expect(await store.readBars('TSLA', interval, day(0), day(1))).toEqual(read);
     await store.close();
   });
